@@ -1,0 +1,154 @@
+# p2psip: a peer-to-peer SIP overlay. `make`, `make check`, `make demo`,
+# `make install PREFIX=... DESTDIR=...`, `make fuzz`, `make bench`, `make format`.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+B := build
+
+CC ?= cc
+PKGS := openssl libevent libevent_openssl jansson sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE \
+	-DP2PSIP_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lpthread
+
+COMMON_SRCS += common/log.c
+COMMON_SRCS += common/util.c
+COMMON_SRCS += common/conf.c
+COMMON_SRCS += common/frame.c
+COMMON_SRCS += common/jsonx.c
+COMMON_SRCS += common/identity.c
+COMMON_SRCS += common/sig.c
+COMMON_SRCS += common/crl.c
+COMMON_SRCS += common/tls.c
+COMMON_SRCS += common/db.c
+COMMON_SRCS += common/workq.c
+COMMON_SRCS += common/httpd.c
+COMMON_SRCS += common/httpc.c
+COMMON_SRCS += common/daemon.c
+
+LOGIND_SRCS += logind/logind.c
+LOGIND_SRCS += logind/logind_config.c
+LOGIND_SRCS += logind/logind_proto.c
+LOGIND_SRCS += logind/logind_x509.c
+LOGIND_SRCS += logind/logind_ca.c
+LOGIND_SRCS += logind/logind_auth.c
+LOGIND_SRCS += logind/logind_ratelimit.c
+LOGIND_SRCS += logind/logind_db.c
+LOGIND_SRCS += logind/logind_certs.c
+LOGIND_SRCS += logind/logind_api.c
+LOGIND_SRCS += logind/logind_admin.c
+
+ADMIN_SRCS += admin/p2psip-admin.c
+
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_proto.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_db.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_api.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
+
+PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin
+
+# Unit tests: tests/unit/test_<module>.c, linked with the module's program
+# objects (minus main) and the common library.
+UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon
+UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
+UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
+UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
+	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%)
+
+BENCH_PROGS := $(B)/bench/login_bench
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+COMMON_OBJS := $(call obj,$(COMMON_SRCS))
+LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
+BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
+
+.PHONY: all check demo install fuzz bench format clean deps unit
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libcommon.a: $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/liblogind.a: $(LOGIND_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libbootstrapd.a: $(BOOTSTRAPD_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/logind: $(call obj,logind/logind.c) $(B)/liblogind.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/bootstrapd: $(call obj,bootstrapd/bootstrapd.c) $(B)/libbootstrapd.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
+		$(B)/liblogind.a $(B)/libbootstrapd.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
+
+unit: $(UNIT_TESTS)
+
+# Fuzz harnesses (clang, libFuzzer, ASan/UBSan): one per parser.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS)
+FUZZ_TARGETS := frame conf login_req admin_req announce
+fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(filter-out logind/logind.c,$(LOGIND_SRCS)) \
+		$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+check: deps all unit $(BENCH_PROGS)
+	@$(MAKE) --no-print-directory fuzz || echo "fuzz harnesses not built (clang missing?)"
+	@tests/run.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+bench: all $(BENCH_PROGS)
+	@bench/login.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 $(B)/bin/p2psip-admin $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
+	install -m 644 etc/systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

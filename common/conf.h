@@ -1,0 +1,60 @@
+/* Configuration files: an INI parser and a typed schema that each program
+ * declares as a table, so that "-n" can print back what was understood. */
+#ifndef P2PSIP_CONF_H
+#define P2PSIP_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_FILE_MAX (1024 * 1024)
+#define CONF_LINE_MAX 4096
+#define CONF_NAME_MAX 64
+
+/* Called for each key; section is "" before the first [section]. Return 0 to
+ * go on or -1 (with err filled) to stop. */
+typedef int (*ini_handler_t)(void *ctx, const char *section, const char *key,
+			     const char *value, int lineno, char *err, size_t errlen);
+
+/* Parses INI text. Lines: "[section]", "[section name]", "key = value",
+ * comments starting with '#' or ';'. A value may be double-quoted to keep
+ * spaces or use \" and \\. Returns 0, or -1 with "line N: reason" in err. */
+int ini_parse(const uint8_t *buf, size_t len, ini_handler_t cb, void *ctx, char *err,
+	      size_t errlen);
+
+enum conf_type {
+	CONF_STRING,   /* char *, malloc'd */
+	CONF_INT,      /* int64_t, checked against min..max */
+	CONF_BOOL,     /* int: yes/no, true/false, on/off, 1/0 */
+	CONF_DURATION, /* int64_t seconds: "30", "30s", "5m", "24h", "7d" */
+};
+
+#define CONF_REQUIRED 0x1 /* no default; must be present */
+#define CONF_SECRET 0x2   /* printed as "(secret)" by conf_print */
+
+struct conf_item {
+	const char *section;
+	const char *key;
+	enum conf_type type;
+	size_t offset; /* into the program's configuration struct */
+	const char *def;
+	int64_t min, max; /* for CONF_INT and CONF_DURATION; both 0: no bound */
+	unsigned flags;
+	const char *help;
+};
+
+/* Fills obj from the defaults, then from the text. Unknown sections or keys,
+ * duplicates, bad values and missing required keys are errors. On error,
+ * obj keeps what was set and must still be released with conf_free(). */
+int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf,
+	       size_t len, char *err, size_t errlen);
+int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path,
+	      char *err, size_t errlen);
+/* Prints the whole normalised configuration, defaults included. */
+void conf_print(const struct conf_item *items, size_t n, const void *obj, FILE *out);
+void conf_free(const struct conf_item *items, size_t n, void *obj);
+
+/* Splits a comma-separated list in place into at most max trimmed items. */
+int conf_split_list(char *s, char **items, int max);
+
+#endif

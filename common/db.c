@@ -1,0 +1,124 @@
+/* SQLite helpers: open in WAL mode, schema versions with migrations. */
+#include "db.h"
+
+#include "util.h"
+
+#include <stdio.h>
+
+int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE", NULL, 0);
+}
+
+int db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT", NULL, 0);
+}
+
+void db_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		db_exec(db, "ROLLBACK", NULL, 0);
+}
+
+int db_user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "%s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	return st;
+}
+
+static int migrate(sqlite3 *db, const char *const *migrations, int nmig, char *err,
+		   size_t errlen)
+{
+	int v = db_user_version(db);
+	char sql[64];
+
+	if (v < 0) {
+		err_set(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (v > nmig) {
+		err_set(err, errlen, "database schema version %d is newer than this program (%d)",
+			v, nmig);
+		return -1;
+	}
+	for (; v < nmig; v++) {
+		if (db_begin(db) < 0 || db_exec(db, migrations[v], err, errlen) < 0)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (db_exec(db, sql, err, errlen) < 0 || db_commit(db) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig,
+		 char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	char inner[256];
+
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		err_set(err, errlen, "%s: %s", path, db != NULL ? sqlite3_errmsg(db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	/* WAL keeps readers (sqlite3 CLI, backups) off the writer's back;
+	 * synchronous=FULL makes every commit durable across power loss. */
+	if (db_exec(db, "PRAGMA journal_mode=WAL", inner, sizeof(inner)) < 0 ||
+	    db_exec(db, "PRAGMA synchronous=FULL", inner, sizeof(inner)) < 0 ||
+	    db_exec(db, "PRAGMA foreign_keys=ON", inner, sizeof(inner)) < 0) {
+		err_set(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	if (migrate(db, migrations, nmig, inner, sizeof(inner)) < 0) {
+		err_set(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+void db_close(sqlite3 *db)
+{
+	if (db != NULL)
+		sqlite3_close_v2(db);
+}

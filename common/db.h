@@ -1,0 +1,22 @@
+/* SQLite helpers: open in WAL mode, schema versions with migrations. */
+#ifndef P2PSIP_DB_H
+#define P2PSIP_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* Opens (creating if asked) the database and brings its schema up to date:
+ * migrations[i] turns version i into version i+1 (PRAGMA user_version),
+ * each in its own transaction. A database newer than the program is refused. */
+sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig,
+		 char *err, size_t errlen);
+void db_close(sqlite3 *db);
+int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+int db_begin(sqlite3 *db);    /* BEGIN IMMEDIATE */
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+int db_user_version(sqlite3 *db);
+/* Prepares a statement; NULL with err filled on failure. */
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char *err, size_t errlen);
+
+#endif

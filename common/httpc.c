@@ -1,0 +1,153 @@
+/* A one-shot HTTPS client request on evhttp. */
+#include "httpc.h"
+
+#include "tls.h"
+#include "util.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct httpc_call {
+	httpc_done_t cb;
+	void *arg;
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
+	enum evhttp_request_error error;
+	int failed;
+};
+
+static void on_error(enum evhttp_request_error e, void *arg)
+{
+	struct httpc_call *c = arg;
+
+	c->failed = 1;
+	c->error = e;
+}
+
+static const char *error_text(struct httpc_call *c, char *buf, size_t len)
+{
+	unsigned long ossl = c->bev != NULL ? bufferevent_get_openssl_error(c->bev) : 0;
+
+	if (ossl != 0) {
+		ERR_error_string_n(ossl, buf, len);
+		return buf;
+	}
+	switch (c->error) {
+	case EVREQ_HTTP_TIMEOUT: return "timed out";
+	case EVREQ_HTTP_EOF: return "connection closed";
+	case EVREQ_HTTP_INVALID_HEADER: return "invalid response";
+	case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
+	case EVREQ_HTTP_DATA_TOO_LONG: return "response too large";
+	default: return "request failed";
+	}
+}
+
+static void on_done(struct evhttp_request *req, void *arg)
+{
+	struct httpc_call *c = arg;
+	char ebuf[256];
+
+	if (req == NULL || c->failed || evhttp_request_get_response_code(req) == 0) {
+		c->cb(-1, NULL, 0, error_text(c, ebuf, sizeof(ebuf)), c->arg);
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t n = evbuffer_get_length(in);
+		const uint8_t *p = n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) : NULL;
+		c->cb(evhttp_request_get_response_code(req), p, n, NULL, c->arg);
+	}
+	evhttp_connection_free_on_completion(c->conn);
+	free(c);
+}
+
+int httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, const char *body,
+		  int timeout_secs, httpc_done_t cb, void *arg, char *err, size_t errlen)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(url);
+	struct httpc_call *c = calloc(1, sizeof(*c));
+	struct evhttp_request *req = NULL;
+	const char *scheme, *host, *path, *query;
+	char target[2048];
+	SSL *ssl = NULL;
+	int port;
+
+	err_set(err, errlen, "cannot start request to %s", url);
+
+	if (uri == NULL || c == NULL) {
+		err_set(err, errlen, "bad URL '%s'", url);
+		goto fail;
+	}
+	scheme = evhttp_uri_get_scheme(uri);
+	host = evhttp_uri_get_host(uri);
+	path = evhttp_uri_get_path(uri);
+	query = evhttp_uri_get_query(uri);
+	port = evhttp_uri_get_port(uri);
+	if (scheme == NULL || host == NULL ||
+	    strcmp(scheme, ssl_ctx != NULL ? "https" : "http") != 0) {
+		err_set(err, errlen, "bad URL '%s' (want %s://host:port/...)", url,
+			ssl_ctx != NULL ? "https" : "http");
+		goto fail;
+	}
+	if (port < 0)
+		port = ssl_ctx != NULL ? 443 : 80;
+	snprintf(target, sizeof(target), "%s%s%s", path != NULL && *path ? path : "/",
+		 query != NULL ? "?" : "", query != NULL ? query : "");
+	c->cb = cb;
+	c->arg = arg;
+	if (ssl_ctx != NULL) {
+		ssl = SSL_new(ssl_ctx);
+		if (ssl == NULL || tls_set_host(ssl, host) < 0) {
+			err_set(err, errlen, "TLS setup failed for %s", host);
+			goto fail;
+		}
+		c->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+							BEV_OPT_CLOSE_ON_FREE |
+								BEV_OPT_DEFER_CALLBACKS);
+		if (c->bev == NULL)
+			goto fail;
+		ssl = NULL; /* owned by the bufferevent now */
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	}
+	c->conn = evhttp_connection_base_bufferevent_new(base, NULL, c->bev, host,
+							  (unsigned short)port);
+	if (c->conn == NULL)
+		goto fail;
+	evhttp_connection_set_timeout(c->conn, timeout_secs);
+	evhttp_connection_set_max_body_size(c->conn, HTTPC_BODY_MAX);
+	evhttp_connection_set_retries(c->conn, 0);
+	req = evhttp_request_new(on_done, c);
+	if (req == NULL)
+		goto fail;
+	evhttp_request_set_error_cb(req, on_error);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	if (body != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+				  "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
+	}
+	if (evhttp_make_request(c->conn, req, body != NULL ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
+				target) < 0) {
+		req = NULL; /* freed by evhttp_make_request on failure */
+		goto fail;
+	}
+	evhttp_uri_free(uri);
+	return 0;
+fail:
+	if (req != NULL)
+		evhttp_request_free(req);
+	if (c != NULL && c->conn != NULL)
+		evhttp_connection_free(c->conn);
+	else if (c != NULL && c->bev != NULL)
+		bufferevent_free(c->bev);
+	SSL_free(ssl);
+	free(c);
+	evhttp_uri_free(uri);
+	return -1;
+}

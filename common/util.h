@@ -1,0 +1,52 @@
+/* Small helpers shared by every program: hex, files, addresses, time. */
+#ifndef P2PSIP_UTIL_H
+#define P2PSIP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Writes 2*len uppercase hex digits and a NUL into out (size >= 2*len+1). */
+void hex_encode(const uint8_t *buf, size_t len, char *out);
+/* Decodes exactly outlen bytes from 2*outlen hex digits; -1 on bad input. */
+int hex_decode(const char *hex, uint8_t *out, size_t outlen);
+
+/* Reads a whole file of at most max bytes, NUL-terminated (the NUL is not
+ * counted in *len). Caller frees. NULL with err filled on failure. */
+char *file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* Writes data to path through a temporary file and rename, with the given
+ * mode; with excl set, fails if path exists. 0 or -1 with err filled. */
+int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
+	       char *err, size_t errlen);
+int file_exists(const char *path);
+
+/* "host:port", "[v6]:port"; host copied into host (size hostlen). */
+int addr_split(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+/* 1 if s is a literal IPv4 or IPv6 address. */
+int addr_is_ip(const char *s);
+
+/* Seconds since the epoch, and a monotonic clock in milliseconds. */
+int64_t time_now(void);
+uint64_t time_mono_ms(void);
+/* Microseconds on a monotonic clock, for measurements. */
+uint64_t time_mono_us(void);
+
+/* Copies at most dstlen-1 bytes and always terminates; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t dstlen);
+/* printf into a caller's error buffer (which may be NULL). */
+void err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parses a duration: "90", "90s", "5m", "24h", "7d". -1 on bad input. */
+int duration_parse(const char *s, int64_t *secs);
+/* Formats a duration in the largest unit that divides it exactly. */
+void duration_format(int64_t secs, char *out, size_t outlen);
+
+/* A user or account name: 1..NAME_MAX_LEN of [a-z0-9._-], starting with a
+ * letter or digit. */
+#define NAME_MAX_LEN 64
+int name_is_valid(const char *s);
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs the Debian packages that the build, the tests and the demo need.
+# As root it installs what is missing; otherwise it prints what it would do.
+# Usage: scripts/install-deps.sh [--check] [--update]
+#   --check   exit 1 if something is missing, install nothing
+#   --update  run apt-get update first (what a fresh machine needs)
+set -eu
+
+PKGS="build-essential pkg-config
+ libssl-dev libevent-dev libsqlite3-dev libjansson-dev libsofia-sip-ua-dev
+ openssl sqlite3 curl ca-certificates iproute2 procps psmisc
+ libcmocka-dev valgrind sip-tester
+ clang libclang-rt-14-dev clang-format"
+
+check=0
+update=0
+for a in "$@"; do
+	case "$a" in
+	--check) check=1 ;;
+	--update) update=1 ;;
+	*) echo "usage: $0 [--check] [--update]" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	[ "$check" = 1 ] || echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$check" = 1 ]; then
+	echo "install-deps: missing:$missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: not root; would run:" >&2
+	echo "  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if [ "$update" = 1 ] || ! apt-get install -y --no-install-recommends $missing; then
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+fi
