@@ -176,6 +176,27 @@ int file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+int mkdir_parents(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+
+	if (str_copy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		err_set(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+			err_set(err, errlen, "%s: %s", buf, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
 int addr_split(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
 	const char *colon;

@@ -21,6 +21,8 @@ char *file_read(const char *path, size_t max, size_t *len, char *err, size_t err
 int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
 	       char *err, size_t errlen);
 int file_exists(const char *path);
+/* Creates the missing parent directories of path with the given mode. */
+int mkdir_parents(const char *path, mode_t mode, char *err, size_t errlen);
 
 /* "host:port", "[v6]:port"; host copied into host (size hostlen). */
 int addr_split(const char *s, char *host, size_t hostlen, uint16_t *port);

@@ -1,0 +1,181 @@
+/* Issuing certificates, revoking them and keeping the CRL current. */
+#include "logind.h"
+
+#include "crl.h"
+#include "identity.h"
+#include "log.h"
+#include "logind_ca.h"
+#include "logind_db.h"
+#include "tls.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t lifetime_for(const struct logind *ld, const char *role)
+{
+	if (strcmp(role, ROLE_SUPERNODE) == 0)
+		return ld->cfg.supernode_lifetime;
+	if (strcmp(role, ROLE_SERVER) == 0)
+		return ld->cfg.server_lifetime;
+	return ld->cfg.user_lifetime;
+}
+
+int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out, char *err,
+		size_t errlen)
+{
+	struct cert_spec s = {0};
+	struct cert_rec rec = {0};
+	char serial[SERIAL_HEX_LEN + 1];
+	char uri[512];
+	uint8_t nid[NODE_ID_LEN];
+	int64_t now = time_now();
+	X509 *cert = NULL;
+	enum ldb_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (x509_serial_new(serial) < 0 || node_id_from_key(r->pubkey, nid) < 0) {
+		err_set(err, errlen, "cannot derive serial or Node-ID");
+		return -1;
+	}
+	s.pubkey = r->pubkey;
+	s.serial_hex = serial;
+	s.overlay = ld->cfg.overlay;
+	s.role = r->role;
+	s.name = r->name;
+	if (strcmp(r->role, ROLE_SERVER) != 0) {
+		snprintf(uri, sizeof(uri), "sip:%s@%s", r->name, ld->cfg.overlay);
+		s.san_uri = uri;
+	}
+	for (int i = 0; i < r->ndns && i < SAN_MAX; i++)
+		s.dns[s.ndns++] = r->dns[i];
+	for (int i = 0; i < r->nips && i < SAN_MAX; i++)
+		s.ips[s.nips++] = r->ips[i];
+	s.not_before = now - CLOCK_SKEW;
+	s.not_after = now + lifetime_for(ld, r->role);
+	/* Never past the CA's own expiry. */
+	if (s.not_after > cert_not_after(ld->ca_cert))
+		s.not_after = cert_not_after(ld->ca_cert);
+	cert = ca_issue(ld->ca, &s, err, errlen);
+	if (cert == NULL)
+		return -1;
+	out->pem = cert_to_pem(cert);
+	X509_free(cert);
+	if (out->pem == NULL) {
+		err_set(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The certificate exists only once it is recorded: a crash before the
+	 * commit loses nothing that was handed out. */
+	str_copy(rec.serial, serial, sizeof(rec.serial));
+	str_copy(rec.name, r->name, sizeof(rec.name));
+	str_copy(rec.role, r->role, sizeof(rec.role));
+	node_id_hex(nid, rec.node_id);
+	rec.not_before = s.not_before;
+	rec.not_after = s.not_after;
+	rec.issued = now;
+	rec.pem = out->pem;
+	rc = ldb_cert_add(ld->db, &rec);
+	if (rc != LDB_OK) {
+		err_set(err, errlen, "cannot record certificate");
+		issued_free(out);
+		return -1;
+	}
+	str_copy(out->serial, serial, sizeof(out->serial));
+	str_copy(out->node_id, rec.node_id, sizeof(out->node_id));
+	out->not_after = s.not_after;
+	log_info("issued %s certificate %s to %s (Node-ID %s, until %lld)", r->role, serial,
+		 r->name, rec.node_id, (long long)s.not_after);
+	return 0;
+}
+
+void issued_free(struct issued *is)
+{
+	free(is->pem);
+	is->pem = NULL;
+}
+
+static void install_crl(struct logind *ld, struct crl *c)
+{
+	crl_free(ld->crl);
+	ld->crl = c;
+	if (ld->ssl_ctx != NULL)
+		tls_ctx_set_crl(ld->ssl_ctx, c);
+}
+
+int certs_refresh_crl(struct logind *ld, char *err, size_t errlen)
+{
+	struct crl_entry *e = NULL;
+	size_t n = 0;
+	int64_t number;
+	int64_t now = time_now();
+	X509_CRL *x = NULL;
+	unsigned char *der = NULL;
+	struct crl *c = NULL;
+	int len;
+
+	if (ldb_crl_entries(ld->db, now, &e, &n) < 0 || ldb_next_crl_number(ld->db, &number) < 0) {
+		err_set(err, errlen, "cannot read revocations from the database");
+		goto out;
+	}
+	x = ca_sign_crl(ld->ca, number, now - CLOCK_SKEW, now + ld->cfg.crl_lifetime, e, n, err,
+			errlen);
+	if (x == NULL || (len = i2d_X509_CRL(x, &der)) <= 0)
+		goto out;
+	c = crl_parse(der, (size_t)len, ld->ca_cert, err, errlen);
+	if (c == NULL)
+		goto out;
+	install_crl(ld, c);
+	log_info("CRL %lld: %zu revoked certificates", (long long)number, n);
+out:
+	OPENSSL_free(der);
+	X509_CRL_free(x);
+	free(e);
+	return c != NULL ? 0 : -1;
+}
+
+int certs_revoke(struct logind *ld, const char *serial, int reason, char *err, size_t errlen)
+{
+	enum ldb_rc rc = ldb_cert_revoke(ld->db, serial, reason, time_now());
+
+	switch (rc) {
+	case LDB_OK:
+		break;
+	case LDB_NOT_FOUND:
+		err_set(err, errlen, "no certificate with serial %s", serial);
+		return -1;
+	case LDB_EXISTS:
+		err_set(err, errlen, "certificate %s is already revoked", serial);
+		return -1;
+	default:
+		err_set(err, errlen, "database error");
+		return -1;
+	}
+	log_info("revoked certificate %s (%s)", serial, crl_reason_name(reason));
+	return certs_refresh_crl(ld, err, errlen);
+}
+
+/* The CRL is re-signed when half its lifetime has passed, so that a copy
+ * cached by bootstrapd is never stale. */
+static void crl_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct logind *ld = arg;
+	char err[256];
+
+	(void)fd, (void)what;
+	if (ld->crl == NULL || ld->crl->next_update - time_now() < ld->cfg.crl_lifetime / 2) {
+		if (certs_refresh_crl(ld, err, sizeof(err)) < 0)
+			log_error("CRL refresh: %s", err);
+	}
+}
+
+int certs_start_crl_timer(struct logind *ld)
+{
+	struct timeval tv = {60, 0};
+
+	ld->crl_timer = event_new(ld->base, -1, EV_PERSIST, crl_tick, ld);
+	return ld->crl_timer != NULL && event_add(ld->crl_timer, &tv) == 0 ? 0 : -1;
+}
