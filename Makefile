@@ -15,7 +15,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE \
 	-DP2PSIP_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS)
-LDLIBS += $(PKG_LIBS) -lpthread
+LDLIBS += $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/util.c
