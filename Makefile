@@ -102,6 +102,9 @@ $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/obj/tests/%.o: CFLAGS += -Ilogind -Ibootstrapd -Itests/unit
+$(B)/obj/bench/%.o: CFLAGS += -Ilogind -Ibootstrapd
+
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
 		$(B)/liblogind.a $(B)/libbootstrapd.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)

@@ -1,0 +1,252 @@
+# Shared helpers of the integration tests: a temporary directory per test,
+# daemons started in the background and stopped by process id, loopback
+# ports chosen at run time, logind and bootstrapd set up from scratch.
+# Source it from a test script; exit status 0 passes, 77 skips, else fails.
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$TOP/build/bin
+PIDS=()
+PORTS_USED=" "
+T=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-test.XXXXXX")
+
+t_cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap t_cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$f") (last lines)" >&2
+		tail -n 15 "$f" >&2
+	done
+	exit 1
+}
+
+skip() {
+	echo "skipped: $*"
+	exit 77
+}
+
+note() { echo "== $*"; }
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "needs $c"
+	done
+}
+
+# A free TCP and UDP port on loopback, never handed out twice in one test.
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 40000))
+		case "$PORTS_USED" in *" $p "*) continue ;; esac
+		if ! ss -Hltun "sport = :$p" 2>/dev/null | grep -q .; then
+			PORTS_USED="$PORTS_USED$p "
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port found"
+}
+
+# start_bg NAME CMD...: runs CMD with output in $T/NAME.log; its pid in $LAST_PID.
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$T/$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+# Stops a process we started and waits for it; returns its exit status.
+stop_pid() {
+	local pid=$1 sig=${2:-TERM} rc
+	kill "-$sig" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	return $rc
+}
+
+wait_port() { # PORT [SECONDS]
+	local port=$1 secs=${2:-10} i
+	for i in $(seq 1 $((secs * 20))); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on port $port after ${secs}s"
+}
+
+wait_file() { # PATH [SECONDS]
+	local f=$1 secs=${2:-10} i
+	for i in $(seq 1 $((secs * 20))); do
+		[ -e "$f" ] && return 0
+		sleep 0.05
+	done
+	fail "$f did not appear after ${secs}s"
+}
+
+assert_eq() { # EXPECTED ACTUAL WHAT
+	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+}
+
+assert_contains() { # HAYSTACK NEEDLE WHAT
+	case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac
+}
+
+# Valgrind for daemons when VG_DAEMONS=1 (or when a test asks with vg_on).
+VG_DAEMONS=${VG_DAEMONS:-0}
+vg_on() {
+	command -v valgrind >/dev/null && VG_DAEMONS=1
+}
+vg_prefix() { # NAME
+	if [ "$VG_DAEMONS" = 1 ]; then
+		echo "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/$1.vg.%p"
+	fi
+}
+# Fails if any valgrind log of the test has an error in it.
+vg_check() {
+	local f
+	for f in "$T"/*.vg.*; do
+		[ -f "$f" ] || continue
+		if [ -s "$f" ]; then
+			cat "$f" >&2
+			fail "valgrind reported errors in $(basename "$f")"
+		fi
+	done
+}
+
+# ---- logind ----
+
+# Writes $T/logind.conf and creates the CA. Extra lines for the file may be
+# given as arguments (e.g. a [certs] section).
+logind_init() {
+	LD_PORT=$(free_port)
+	ADMIN_SOCK=$T/run/logind.sock
+	CA=$T/data/ca.crt
+	LD_URL=https://127.0.0.1:$LD_PORT
+	export P2PSIP_ADMIN_SOCKET=$ADMIN_SOCK
+	{
+		cat <<CONF
+[logind]
+overlay = overlay.example
+listen = 127.0.0.1:$LD_PORT
+admin_socket = $ADMIN_SOCK
+database = $T/data/logind.db
+ca_key = $T/data/ca.key
+ca_cert = $CA
+tls_key = $T/data/logind.key
+tls_cert = $T/data/logind.crt
+workers = 2
+[passwords]
+scrypt_n = ${SCRYPT_N:-1024}
+CONF
+		printf '%s\n' "$@"
+	} >"$T/logind.conf"
+	"$BIN/logind" -c "$T/logind.conf" --init >"$T/logind-init.log" 2>&1 ||
+		fail "logind --init: $(cat "$T/logind-init.log")"
+}
+
+logind_start() {
+	# shellcheck disable=SC2046
+	start_bg logind $(vg_prefix logind) "$BIN/logind" -c "$T/logind.conf"
+	LD_PID=$LAST_PID
+	wait_port "$LD_PORT" 30
+	wait_file "$ADMIN_SOCK" 10
+}
+
+admin() { "$BIN/p2psip-admin" -s "$ADMIN_SOCK" "$@"; }
+
+add_user() { # NAME PASSWORD [ROLE]
+	echo "$2" | admin user add "$1" --password-stdin --role "${3:-user}" >/dev/null ||
+		fail "user add $1"
+}
+
+# make_csr NAME [ec|ed25519|rsa]: $T/NAME.key and $T/NAME.csr
+make_csr() {
+	local name=$1 type=${2:-ec}
+	case "$type" in
+	ec) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$name.key" -subj "/CN=$name" -out "$T/$name.csr" 2>/dev/null ;;
+	ed25519) openssl req -new -newkey ed25519 -nodes -keyout "$T/$name.key" \
+		-subj "/CN=$name" -out "$T/$name.csr" 2>/dev/null ;;
+	rsa) openssl req -new -newkey rsa:2048 -nodes -keyout "$T/$name.key" \
+		-subj "/CN=$name" -out "$T/$name.csr" 2>/dev/null ;;
+	esac || fail "openssl req $name"
+}
+
+# https METHOD URL [BODYFILE] [curl options...]: body in $T/resp, status printed.
+https() {
+	local method=$1 url=$2 body=${3:-}
+	shift 3 2>/dev/null || shift $#
+	local args=(-s -o "$T/resp" -w '%{http_code}' --cacert "$CA" -X "$method" --max-time 30)
+	[ -n "$body" ] && args+=(--data-binary "@$body")
+	curl "${args[@]}" "$@" "$url"
+}
+
+# login USER PASSWORD NAME: logs in with $T/NAME.csr; on success the
+# certificate is in $T/NAME.crt. Prints the HTTP status.
+login() {
+	local user=$1 pw=$2 name=$3 code
+	jq -n --arg u "$user" --arg p "$pw" --rawfile c "$T/$name.csr" \
+		'{user: $u, password: $p, csr: $c}' >"$T/$name.login.json"
+	code=$(https POST "$LD_URL/v1/login" "$T/$name.login.json")
+	if [ "$code" = 200 ]; then
+		jq -r .certificate "$T/resp" >"$T/$name.crt"
+	fi
+	echo "$code"
+}
+
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+
+# A checksum of the database content, to show that a request changed nothing.
+db_digest() { sqlite3 "$1" .dump | sha256sum | cut -d' ' -f1; }
+
+# ---- bootstrapd ----
+
+bootstrapd_init() { # extra config lines...
+	BS_PORT=$(free_port)
+	BS_URL=https://127.0.0.1:$BS_PORT
+	make_csr bootstrapd
+	admin cert issue-server --csr "$T/bootstrapd.csr" --dns localhost --ip 127.0.0.1 \
+		--out "$T/bootstrapd.crt" 2>/dev/null || fail "issue bootstrapd certificate"
+	{
+		cat <<CONF
+[bootstrapd]
+overlay = overlay.example
+listen = 127.0.0.1:$BS_PORT
+ca_cert = $CA
+tls_cert = $T/bootstrapd.crt
+tls_key = $T/bootstrapd.key
+database = $T/data/bootstrapd.db
+logind_url = $LD_URL
+allow_private = yes
+CONF
+		printf '%s\n' "$@"
+	} >"$T/bootstrapd.conf"
+}
+
+bootstrapd_start() {
+	# shellcheck disable=SC2046
+	start_bg bootstrapd $(vg_prefix bootstrapd) "$BIN/bootstrapd" -c "$T/bootstrapd.conf"
+	BS_PID=$LAST_PID
+	wait_port "$BS_PORT" 30
+}
+
+need jq curl openssl sqlite3 ss
+[ -x "$BIN/logind" ] || fail "build first: $BIN/logind missing"
