@@ -73,8 +73,7 @@ static void stop(struct bootstrapd *bd)
 {
 	if (bd->httpd != NULL || bd->jobs != NULL)
 		api_stop(bd);
-	if (bd->crl_timer != NULL)
-		event_free(bd->crl_timer);
+	crl_cache_stop(bd);
 	if (bd->expire_timer != NULL)
 		event_free(bd->expire_timer);
 	SSL_CTX_free(bd->server_ctx);

@@ -12,6 +12,7 @@ struct event;
 struct httpd;
 struct crl;
 struct announce_job;
+struct httpc_call;
 
 struct bootstrapd_config {
 	char *overlay;
@@ -62,6 +63,7 @@ struct bootstrapd {
 	int64_t crl_fetched;
 	int logind_ok;
 	struct event *crl_timer;
+	struct httpc_call *crl_call; /* a CRL fetch in flight */
 	struct event *expire_timer;
 	struct announce_job *jobs; /* announcements waiting for their checks */
 	uint64_t announces_ok, announces_failed;
@@ -74,6 +76,7 @@ void api_stop(struct bootstrapd *bd);
 /* bootstrapd_crl.c: the CRL cached from logind. */
 int crl_cache_load(struct bootstrapd *bd);
 int crl_cache_start(struct bootstrapd *bd);
+void crl_cache_stop(struct bootstrapd *bd);
 /* Takes a CRL (DER or PEM) if it verifies and is newer than the one held. */
 int crl_cache_offer(struct bootstrapd *bd, const uint8_t *buf, size_t len, char *err,
 		    size_t errlen);

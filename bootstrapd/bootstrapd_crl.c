@@ -79,6 +79,7 @@ static void on_fetched(int status, const uint8_t *body, size_t len, const char *
 	struct bootstrapd *bd = arg;
 	char err[256];
 
+	bd->crl_call = NULL;
 	if (status != 200) {
 		if (status >= 0)
 			snprintf(err, sizeof(err), "HTTP status %d", status);
@@ -106,8 +107,11 @@ static void fetch(struct bootstrapd *bd)
 
 	snprintf(url, sizeof(url), "%s%s", bd->cfg.logind_url,
 		 n > 0 && bd->cfg.logind_url[n - 1] == '/' ? "v1/crl" : "/v1/crl");
-	if (httpc_request(bd->base, bd->client_ctx, url, NULL, 10, on_fetched, bd, err,
-			  sizeof(err)) < 0)
+	if (bd->crl_call != NULL)
+		return; /* the previous fetch is still under way */
+	bd->crl_call = httpc_request(bd->base, bd->client_ctx, url, NULL, 10, on_fetched, bd, err,
+				     sizeof(err));
+	if (bd->crl_call == NULL)
 		log_error("CRL fetch: %s", err);
 }
 
@@ -127,4 +131,13 @@ int crl_cache_start(struct bootstrapd *bd)
 		return -1;
 	fetch(bd);
 	return 0;
+}
+
+void crl_cache_stop(struct bootstrapd *bd)
+{
+	httpc_cancel(bd->crl_call);
+	bd->crl_call = NULL;
+	if (bd->crl_timer != NULL)
+		event_free(bd->crl_timer);
+	bd->crl_timer = NULL;
 }

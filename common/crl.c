@@ -87,7 +87,10 @@ struct crl *crl_parse(const uint8_t *buf, size_t len, X509 *ca, char *err, size_
 	c->last_update = t_epoch(X509_CRL_get0_lastUpdate(x));
 	c->next_update = t_epoch(X509_CRL_get0_nextUpdate(x));
 	c->number = crl_number(x);
+	/* An empty list is absent from the CRL: OpenSSL counts it as -1. */
 	c->count = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(x));
+	if (c->count < 0)
+		c->count = 0;
 	ERR_clear_error();
 	return c;
 fail:

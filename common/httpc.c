@@ -19,54 +19,64 @@ struct httpc_call {
 	void *arg;
 	struct evhttp_connection *conn;
 	struct bufferevent *bev;
-	enum evhttp_request_error error;
 	int failed;
+	char why[256];
 };
 
+/* Runs before on_done on failures, while the connection still exists (the
+ * connection is never marked auto-free: libevent 2.1 would free it before
+ * this callback). */
 static void on_error(enum evhttp_request_error e, void *arg)
 {
 	struct httpc_call *c = arg;
+	unsigned long ossl = c->bev != NULL ? bufferevent_get_openssl_error(c->bev) : 0;
+	int se = EVUTIL_SOCKET_ERROR();
 
 	c->failed = 1;
-	c->error = e;
-}
-
-static const char *error_text(struct httpc_call *c, char *buf, size_t len)
-{
-	unsigned long ossl = c->bev != NULL ? bufferevent_get_openssl_error(c->bev) : 0;
-
-	if (ossl != 0) {
-		ERR_error_string_n(ossl, buf, len);
-		return buf;
+	if (ossl > 255) {
+		ERR_error_string_n(ossl, c->why, sizeof(c->why));
+		return;
 	}
-	switch (c->error) {
-	case EVREQ_HTTP_TIMEOUT: return "timed out";
-	case EVREQ_HTTP_EOF: return "connection closed";
-	case EVREQ_HTTP_INVALID_HEADER: return "invalid response";
-	case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
-	case EVREQ_HTTP_DATA_TOO_LONG: return "response too large";
-	default: return "request failed";
+	switch (e) {
+	case EVREQ_HTTP_TIMEOUT: str_copy(c->why, "timed out", sizeof(c->why)); break;
+	case EVREQ_HTTP_EOF: str_copy(c->why, "connection closed", sizeof(c->why)); break;
+	case EVREQ_HTTP_INVALID_HEADER: str_copy(c->why, "invalid response", sizeof(c->why)); break;
+	case EVREQ_HTTP_DATA_TOO_LONG: str_copy(c->why, "response too large", sizeof(c->why)); break;
+	default:
+		str_copy(c->why, se != 0 ? evutil_socket_error_to_string(se) : "connection failed",
+			 sizeof(c->why));
 	}
 }
 
+/* libevent 2.1.12 touches neither the connection nor the request's link to
+ * it after this callback returns (done and fail paths alike), so the
+ * connection can be freed here. */
 static void on_done(struct evhttp_request *req, void *arg)
 {
 	struct httpc_call *c = arg;
-	char ebuf[256];
 
 	if (req == NULL || c->failed || evhttp_request_get_response_code(req) == 0) {
-		c->cb(-1, NULL, 0, error_text(c, ebuf, sizeof(ebuf)), c->arg);
+		c->cb(-1, NULL, 0, c->why[0] != '\0' ? c->why : "request failed", c->arg);
 	} else {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
 		const uint8_t *p = n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) : NULL;
 		c->cb(evhttp_request_get_response_code(req), p, n, NULL, c->arg);
 	}
-	evhttp_connection_free_on_completion(c->conn);
+	evhttp_connection_free(c->conn);
 	free(c);
 }
 
-int httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, const char *body,
+void httpc_cancel(struct httpc_call *c)
+{
+	if (c == NULL)
+		return;
+	/* Frees the pending request without calling back. */
+	evhttp_connection_free(c->conn);
+	free(c);
+}
+
+struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, const char *body,
 		  int timeout_secs, httpc_done_t cb, void *arg, char *err, size_t errlen)
 {
 	struct evhttp_uri *uri = evhttp_uri_parse(url);
@@ -138,7 +148,7 @@ int httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, co
 		goto fail;
 	}
 	evhttp_uri_free(uri);
-	return 0;
+	return c;
 fail:
 	if (req != NULL)
 		evhttp_request_free(req);
@@ -149,5 +159,5 @@ fail:
 	SSL_free(ssl);
 	free(c);
 	evhttp_uri_free(uri);
-	return -1;
+	return NULL;
 }

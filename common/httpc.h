@@ -16,10 +16,16 @@ struct event_base;
 typedef void (*httpc_done_t)(int status, const uint8_t *body, size_t len, const char *err,
 			     void *arg);
 
+struct httpc_call;
+
 /* Starts a request to an https:// URL (http:// if ssl_ctx is NULL). body may
- * be NULL (then GET) or a JSON text (then POST). Returns 0, or -1 with err
- * filled if it could not even start (then cb is never called). */
-int httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, const char *body,
-		  int timeout_secs, httpc_done_t cb, void *arg, char *err, size_t errlen);
+ * be NULL (then GET) or a JSON text (then POST). Returns the call, or NULL
+ * with err filled if it could not even start (then cb is never called).
+ * The call is freed after cb returns: forget it in cb. */
+struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url,
+				 const char *body, int timeout_secs, httpc_done_t cb, void *arg,
+				 char *err, size_t errlen);
+/* Abandons a call in flight: cb is not called. Accepts NULL. */
+void httpc_cancel(struct httpc_call *c);
 
 #endif

@@ -12,7 +12,9 @@
 #include "util.h"
 #include "workq.h"
 
+#include <arpa/inet.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -43,8 +45,19 @@ static void key_user(char *out, size_t len, const char *user)
 	snprintf(out, len, "u:%s", user);
 }
 
+/* An IPv6 client is counted by its /64: one subscriber usually holds a
+ * whole /64 and could otherwise start afresh from each of its addresses. */
 static void key_addr(char *out, size_t len, const char *addr)
 {
+	uint8_t a[16];
+	char net[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, addr, a) == 1 && !IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
+		memset(a + 8, 0, 8);
+		inet_ntop(AF_INET6, a, net, sizeof(net));
+		snprintf(out, len, "a:%s/64", net);
+		return;
+	}
 	snprintf(out, len, "a:%s", addr);
 }
 

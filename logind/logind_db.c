@@ -63,7 +63,8 @@ static enum ldb_rc step_done(sqlite3 *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
 		return LDB_OK;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	/* Only a duplicate key means "exists"; a CHECK failing is an error. */
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return LDB_EXISTS;
 	log_error("database: %s", sqlite3_errmsg(db));
 	return LDB_ERROR;
@@ -131,7 +132,7 @@ static int revoke_live(sqlite3 *db, const char *name, int64_t now)
 }
 
 static enum ldb_rc user_change(sqlite3 *db, const char *sql, const char *name, int64_t v,
-			       int64_t now, int *revoked)
+			       int64_t now, int revoke, int *revoked)
 {
 	sqlite3_stmt *st;
 	enum ldb_rc rc;
@@ -154,7 +155,7 @@ static enum ldb_rc user_change(sqlite3 *db, const char *sql, const char *name, i
 		db_rollback(db);
 		return LDB_NOT_FOUND;
 	}
-	if (revoked != NULL && (n = revoke_live(db, name, now)) < 0)
+	if (revoke && (n = revoke_live(db, name, now)) < 0)
 		goto fail;
 	if (db_commit(db) < 0)
 		goto fail;
@@ -168,7 +169,12 @@ fail:
 
 enum ldb_rc ldb_user_del(sqlite3 *db, const char *name, int64_t now, int *revoked)
 {
-	return user_change(db, "DELETE FROM users WHERE name = ?", name, 0, now, revoked);
+	int n = 0;
+	enum ldb_rc rc = user_change(db, "DELETE FROM users WHERE name = ?", name, 0, now, 1, &n);
+
+	if (revoked != NULL)
+		*revoked = n;
+	return rc;
 }
 
 enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, int64_t now,
@@ -176,7 +182,7 @@ enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, i
 {
 	*revoked = 0;
 	return user_change(db, "UPDATE users SET disabled = ?2, updated = ?3 WHERE name = ?1",
-			   name, disabled, now, disabled ? revoked : NULL);
+			   name, disabled, now, disabled, revoked);
 }
 
 enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, int64_t now)

@@ -293,7 +293,11 @@ int admin_req_parse(json_t *j, struct admin_req *out, char *err, size_t errlen)
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (!json_is_object(j) || jx_only(j, keys, err, errlen) < 0 ||
+	if (!json_is_object(j)) {
+		err_set(err, errlen, "request is not a JSON object");
+		return -1;
+	}
+	if (jx_only(j, keys, err, errlen) < 0 ||
 	    jx_str(j, "op", 32, JX_REQUIRED, &op, err, errlen) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_LEN(admin_ops); i++)

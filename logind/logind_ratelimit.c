@@ -59,11 +59,15 @@ void rl_free(struct ratelimit *rl)
 	free(rl);
 }
 
-static struct rl_entry **find(struct ratelimit *rl, const char *key)
+/* Keys are cut to RL_KEY_MAX - 1 bytes everywhere alike, so that a long key
+ * still finds its own entry. */
+static struct rl_entry **find(struct ratelimit *rl, const char *key, char *cut)
 {
-	struct rl_entry **pp = &rl->buckets[fnv1a(key) % RL_BUCKETS];
+	struct rl_entry **pp;
 
-	while (*pp != NULL && strcmp((*pp)->key, key) != 0)
+	str_copy(cut, key, RL_KEY_MAX);
+	pp = &rl->buckets[fnv1a(cut) % RL_BUCKETS];
+	while (*pp != NULL && strcmp((*pp)->key, cut) != 0)
 		pp = &(*pp)->next;
 	return pp;
 }
@@ -82,12 +86,23 @@ static void unlink_entry(struct ratelimit *rl, struct rl_entry **pp)
 	rl->count--;
 }
 
-/* Drops forgotten entries; if the table is still full, the one whose last
- * failure is oldest. Failures arrive no faster than passwords are hashed,
- * so the scan is cheap next to the work it protects. */
+/* Orders eviction candidates: unlocked before locked (a locked key sees no
+ * new failures, so by age alone it would go first), then oldest failure. */
+static int evict_before(const struct rl_entry *a, const struct rl_entry *b, int64_t now)
+{
+	int la = a->locked_until > now, lb = b->locked_until > now;
+
+	if (la != lb)
+		return lb;
+	return a->last_fail < b->last_fail;
+}
+
+/* Drops forgotten entries; if the table is still full, the best eviction
+ * candidate. Failures arrive no faster than passwords are hashed, so the
+ * scan is cheap next to the work it protects. */
 static void make_room(struct ratelimit *rl, int64_t now)
 {
-	struct rl_entry **oldest = NULL;
+	struct rl_entry **victim = NULL;
 
 	for (size_t i = 0; i < RL_BUCKETS; i++) {
 		struct rl_entry **pp = &rl->buckets[i];
@@ -96,18 +111,19 @@ static void make_room(struct ratelimit *rl, int64_t now)
 				unlink_entry(rl, pp);
 				continue;
 			}
-			if (oldest == NULL || (*pp)->last_fail < (*oldest)->last_fail)
-				oldest = pp;
+			if (victim == NULL || evict_before(*pp, *victim, now))
+				victim = pp;
 			pp = &(*pp)->next;
 		}
 	}
-	if (rl->count >= rl->max_entries && oldest != NULL)
-		unlink_entry(rl, oldest);
+	if (rl->count >= rl->max_entries && victim != NULL)
+		unlink_entry(rl, victim);
 }
 
 enum rl_state rl_check(struct ratelimit *rl, const char *key, int64_t now, int64_t *secs)
 {
-	struct rl_entry **pp = find(rl, key);
+	char cut[RL_KEY_MAX];
+	struct rl_entry **pp = find(rl, key, cut);
 	struct rl_entry *e = *pp;
 	int over;
 
@@ -118,7 +134,8 @@ enum rl_state rl_check(struct ratelimit *rl, const char *key, int64_t now, int64
 		*secs = e->locked_until - now;
 		return RL_LOCKED;
 	}
-	if (is_stale(rl, e, now)) {
+	if (e->locked_until != 0 || is_stale(rl, e, now)) {
+		/* A lock that ran out, or failures long past: a fresh start. */
 		unlink_entry(rl, pp);
 		return RL_OK;
 	}
@@ -133,7 +150,8 @@ enum rl_state rl_check(struct ratelimit *rl, const char *key, int64_t now, int64
 
 int rl_fail(struct ratelimit *rl, const char *key, int64_t now, int *locked)
 {
-	struct rl_entry **pp = find(rl, key);
+	char cut[RL_KEY_MAX];
+	struct rl_entry **pp = find(rl, key, cut);
 	struct rl_entry *e = *pp;
 
 	*locked = 0;
@@ -150,9 +168,9 @@ int rl_fail(struct ratelimit *rl, const char *key, int64_t now, int *locked)
 		e = calloc(1, sizeof(*e));
 		if (e == NULL)
 			return 0;
-		str_copy(e->key, key, sizeof(e->key));
-		e->next = rl->buckets[fnv1a(key) % RL_BUCKETS];
-		rl->buckets[fnv1a(key) % RL_BUCKETS] = e;
+		str_copy(e->key, cut, sizeof(e->key));
+		e->next = rl->buckets[fnv1a(cut) % RL_BUCKETS];
+		rl->buckets[fnv1a(cut) % RL_BUCKETS] = e;
 		rl->count++;
 	}
 	e->failures++;
@@ -166,7 +184,8 @@ int rl_fail(struct ratelimit *rl, const char *key, int64_t now, int *locked)
 
 void rl_success(struct ratelimit *rl, const char *key)
 {
-	struct rl_entry **pp = find(rl, key);
+	char cut[RL_KEY_MAX];
+	struct rl_entry **pp = find(rl, key, cut);
 
 	/* Callers never get here for a locked key: they refuse it first. */
 	if (*pp != NULL)

@@ -316,7 +316,7 @@ int dns_name_is_valid(const char *s)
 	size_t n = strlen(s);
 	size_t label = 0;
 
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || s[n - 1] == '-')
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];

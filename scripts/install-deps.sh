@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkg-config
  libssl-dev libevent-dev libsqlite3-dev libjansson-dev libsofia-sip-ua-dev
- openssl sqlite3 curl jq ca-certificates iproute2 procps psmisc
+ openssl sqlite3 curl jq netcat-openbsd ca-certificates iproute2 procps psmisc
  libcmocka-dev valgrind sip-tester
  clang libclang-rt-14-dev clang-format"
 

@@ -83,6 +83,17 @@ stop_pid() {
 	return $rc
 }
 
+# True once PID has exited (a zombie waiting for its reaper counts as exited).
+pid_gone() { # PID [SECONDS]
+	local pid=$1 secs=${2:-5} i st
+	for i in $(seq 1 $((secs * 20))); do
+		st=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 wait_port() { # PORT [SECONDS]
 	local port=$1 secs=${2:-10} i
 	for i in $(seq 1 $((secs * 20))); do
@@ -199,15 +210,16 @@ https() {
 	curl "${args[@]}" "$@" "$url"
 }
 
-# login USER PASSWORD NAME: logs in with $T/NAME.csr; on success the
-# certificate is in $T/NAME.crt. Prints the HTTP status.
+# login USER PASSWORD NAME [CURL-OPTIONS]: logs in with $T/NAME.csr; on
+# success the certificate is in $T/NAME.crt. Prints the HTTP status.
 login() {
 	local user=$1 pw=$2 name=$3 code
+	shift 3
 	jq -n --arg u "$user" --arg p "$pw" --rawfile c "$T/$name.csr" \
 		'{user: $u, password: $p, csr: $c}' >"$T/$name.login.json"
-	code=$(https POST "$LD_URL/v1/login" "$T/$name.login.json")
+	code=$(https POST "$LD_URL/v1/login" "$T/$name.login.json" "$@")
 	if [ "$code" = 200 ]; then
-		jq -r .certificate "$T/resp" >"$T/$name.crt"
+		jq -j .certificate "$T/resp" >"$T/$name.crt"
 	fi
 	echo "$code"
 }
@@ -246,6 +258,29 @@ bootstrapd_start() {
 	start_bg bootstrapd $(vg_prefix bootstrapd) "$BIN/bootstrapd" -c "$T/bootstrapd.conf"
 	BS_PID=$LAST_PID
 	wait_port "$BS_PORT" 30
+}
+
+# ---- super nodes, played by openssl s_server until supernode exists ----
+
+# sn_make NAME: a supernode account NAME and its certificate $T/NAME.crt.
+sn_make() {
+	add_user "$1" "password of $1" supernode
+	make_csr "$1"
+	[ "$(login "$1" "password of $1" "$1")" = 200 ] || fail "supernode login $1"
+}
+
+# sn_serve NAME PORT: TLS server with NAME's certificate, requiring a client
+# certificate of the overlay as a super node does.
+sn_serve() {
+	start_bg "s_server_$1_$2" openssl s_server -quiet -accept "127.0.0.1:$2" \
+		-cert "$T/$1.crt" -key "$T/$1.key" -CAfile "$CA" -Verify 1 </dev/null
+	wait_port "$2"
+}
+
+# announce NAME BODY [URL-PATH]: POST with NAME's certificate; prints status.
+sn_post() {
+	printf '%s' "$2" >"$T/sn_body"
+	https POST "$BS_URL/${3:-v1/announce}" "$T/sn_body" --cert "$T/$1.crt" --key "$T/$1.key"
 }
 
 need jq curl openssl sqlite3 ss
