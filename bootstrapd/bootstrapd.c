@@ -61,7 +61,7 @@ static int start(struct bootstrapd *bd, char *err, size_t errlen)
 	if (bd->base == NULL)
 		return -1;
 	crl_cache_load(bd);
-	if (api_start(bd, err, errlen) < 0)
+	if (bootstrapd_api_start(bd, err, errlen) < 0)
 		return -1;
 	bd->expire_timer = event_new(bd->base, -1, EV_PERSIST, on_expire, bd);
 	if (bd->expire_timer == NULL || event_add(bd->expire_timer, &tv) < 0)
@@ -72,7 +72,7 @@ static int start(struct bootstrapd *bd, char *err, size_t errlen)
 static void stop(struct bootstrapd *bd)
 {
 	if (bd->httpd != NULL || bd->jobs != NULL)
-		api_stop(bd);
+		bootstrapd_api_stop(bd);
 	crl_cache_stop(bd);
 	if (bd->expire_timer != NULL)
 		event_free(bd->expire_timer);

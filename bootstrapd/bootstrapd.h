@@ -70,8 +70,8 @@ struct bootstrapd {
 };
 
 /* bootstrapd_api.c */
-int api_start(struct bootstrapd *bd, char *err, size_t errlen);
-void api_stop(struct bootstrapd *bd);
+int bootstrapd_api_start(struct bootstrapd *bd, char *err, size_t errlen);
+void bootstrapd_api_stop(struct bootstrapd *bd);
 
 /* bootstrapd_crl.c: the CRL cached from logind. */
 int crl_cache_load(struct bootstrapd *bd);

@@ -359,7 +359,7 @@ static void h_status(struct evhttp_request *req, void *arg)
 				  "connections", httpd_conn_count(bd->httpd)));
 }
 
-int api_start(struct bootstrapd *bd, char *err, size_t errlen)
+int bootstrapd_api_start(struct bootstrapd *bd, char *err, size_t errlen)
 {
 	struct httpd_limits lim = {
 		.max_conns = (int)bd->cfg.max_connections,
@@ -382,7 +382,7 @@ int api_start(struct bootstrapd *bd, char *err, size_t errlen)
 	return 0;
 }
 
-void api_stop(struct bootstrapd *bd)
+void bootstrapd_api_stop(struct bootstrapd *bd)
 {
 	while (bd->jobs != NULL) {
 		struct announce_job *j = bd->jobs;

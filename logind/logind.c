@@ -266,7 +266,7 @@ static int start(struct logind *ld, char *err, size_t errlen)
 		return -1;
 	if (certs_refresh_crl(ld, err, errlen) < 0 || certs_start_crl_timer(ld) < 0)
 		return -1;
-	if (api_start(ld, err, errlen) < 0)
+	if (logind_api_start(ld, err, errlen) < 0)
 		return -1;
 	ld->admin = admin_start(ld, err, errlen);
 	return ld->admin != NULL ? 0 : -1;
@@ -277,7 +277,7 @@ static void stop(struct logind *ld)
 	/* Jobs first: their callbacks answer requests and sessions that the
 	 * later steps free. */
 	workq_free(ld->wq);
-	api_stop(ld);
+	logind_api_stop(ld);
 	admin_stop(ld->admin);
 	if (ld->crl_timer != NULL)
 		event_free(ld->crl_timer);

@@ -105,10 +105,10 @@ int certs_start_crl_timer(struct logind *ld);
 /* Revocations followed by a CRL refresh. */
 int certs_revoke(struct logind *ld, const char *serial, int reason, char *err, size_t errlen);
 
-/* logind_api.c: the HTTPS API. api_stop answers logins still waiting for a
+/* logind_api.c: the HTTPS API. logind_api_stop answers logins still waiting for a
  * delay, then closes the listener; call it after workq_free. */
-int api_start(struct logind *ld, char *err, size_t errlen);
-void api_stop(struct logind *ld);
+int logind_api_start(struct logind *ld, char *err, size_t errlen);
+void logind_api_stop(struct logind *ld);
 
 /* logind_admin.c: the admin socket. */
 struct admin_server *admin_start(struct logind *ld, char *err, size_t errlen);

@@ -417,7 +417,7 @@ static void h_status(struct evhttp_request *req, void *arg)
 				  httpd_conn_count(ld->httpd)));
 }
 
-int api_start(struct logind *ld, char *err, size_t errlen)
+int logind_api_start(struct logind *ld, char *err, size_t errlen)
 {
 	struct httpd_limits lim = {
 		.max_conns = (int)ld->cfg.max_connections,
@@ -438,7 +438,7 @@ int api_start(struct logind *ld, char *err, size_t errlen)
 	return 0;
 }
 
-void api_stop(struct logind *ld)
+void logind_api_stop(struct logind *ld)
 {
 	while (ld->delayed != NULL) {
 		struct login_job *j = ld->delayed;
