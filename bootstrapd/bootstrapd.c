@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		log_error("%s", err[0] != '\0' ? err : "start-up failed");
 		goto out;
 	}
-	sig = daemon_signals_new(bd.base, stop_loop, &bd);
+	sig = daemon_signals_new(bd.base, stop_loop, crl_cache_refresh_now, &bd);
 	if (sig == NULL)
 		goto out;
 	log_info("overlay %s: serving on %s", bd.cfg.overlay, bd.cfg.listen);

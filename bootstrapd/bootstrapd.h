@@ -77,6 +77,8 @@ void bootstrapd_api_stop(struct bootstrapd *bd);
 int crl_cache_load(struct bootstrapd *bd);
 int crl_cache_start(struct bootstrapd *bd);
 void crl_cache_stop(struct bootstrapd *bd);
+/* Fetches the CRL at once (SIGHUP), e.g. right after a revocation. */
+void crl_cache_refresh_now(void *bd);
 /* Takes a CRL (DER or PEM) if it verifies and is newer than the one held. */
 int crl_cache_offer(struct bootstrapd *bd, const uint8_t *buf, size_t len, char *err,
 		    size_t errlen);

@@ -21,7 +21,7 @@ static const struct conf_item items[] = {
 	S("database", database, "/var/lib/p2psip/bootstrapd.db", 0),
 	S("logind_url", logind_url, NULL, CONF_REQUIRED),
 	S("log_level", log_level, "info", 0),
-	D("bootstrapd", "crl_refresh", crl_refresh, "5m", 1, 86400),
+	D("bootstrapd", "crl_refresh", crl_refresh, "1m", 1, 86400),
 	D("bootstrapd", "heartbeat_timeout", heartbeat_timeout, "90s", 1, 86400),
 	D("bootstrapd", "check_timeout", check_timeout, "5s", 1, 60),
 	I("bootstrapd", "list_default", list_default, "8", 1, 1000),

@@ -115,6 +115,11 @@ static void fetch(struct bootstrapd *bd)
 		log_error("CRL fetch: %s", err);
 }
 
+void crl_cache_refresh_now(void *bd)
+{
+	fetch(bd);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;

@@ -62,11 +62,21 @@ void daemon_parse_args(int argc, char **argv, const char *prog, const char *summ
 }
 
 struct daemon_signals {
-	struct event *term, *intr;
+	struct event *term, *intr, *hup_ev;
 	void (*stop)(void *);
+	void (*hup)(void *);
 	void *arg;
 	int fired;
 };
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_signals *s = arg;
+
+	(void)sig, (void)what;
+	log_info("SIGHUP");
+	s->hup(s->arg);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -80,7 +90,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 struct daemon_signals *daemon_signals_new(struct event_base *base, void (*stop)(void *),
-					  void *arg)
+					  void (*hup)(void *), void *arg)
 {
 	struct daemon_signals *s = calloc(1, sizeof(*s));
 
@@ -88,7 +98,17 @@ struct daemon_signals *daemon_signals_new(struct event_base *base, void (*stop)(
 		return NULL;
 	signal(SIGPIPE, SIG_IGN);
 	s->stop = stop;
+	s->hup = hup;
 	s->arg = arg;
+	if (hup == NULL) {
+		signal(SIGHUP, SIG_IGN);
+	} else {
+		s->hup_ev = evsignal_new(base, SIGHUP, on_hup, s);
+		if (s->hup_ev == NULL || event_add(s->hup_ev, NULL) < 0) {
+			daemon_signals_free(s);
+			return NULL;
+		}
+	}
 	s->term = evsignal_new(base, SIGTERM, on_signal, s);
 	s->intr = evsignal_new(base, SIGINT, on_signal, s);
 	if (s->term == NULL || s->intr == NULL || event_add(s->term, NULL) < 0 ||
@@ -107,5 +127,7 @@ void daemon_signals_free(struct daemon_signals *s)
 		event_free(s->term);
 	if (s->intr != NULL)
 		event_free(s->intr);
+	if (s->hup_ev != NULL)
+		event_free(s->hup_ev);
 	free(s);
 }

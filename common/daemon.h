@@ -22,9 +22,10 @@ struct daemon_args {
 void daemon_parse_args(int argc, char **argv, const char *prog, const char *summary,
 		       const char *default_conf, const char *init_help, struct daemon_args *out);
 
-/* SIGTERM and SIGINT call stop(arg) once; SIGPIPE is ignored. */
+/* SIGTERM and SIGINT call stop(arg) once; SIGHUP calls hup(arg) when hup is
+ * not NULL (and is ignored otherwise); SIGPIPE is ignored. */
 struct daemon_signals *daemon_signals_new(struct event_base *base, void (*stop)(void *),
-					  void *arg);
+					  void (*hup)(void *), void *arg);
 void daemon_signals_free(struct daemon_signals *s);
 
 #endif

@@ -331,7 +331,7 @@ int main(int argc, char **argv)
 		log_error("%s", err[0] != '\0' ? err : "start-up failed");
 		goto out;
 	}
-	sig = daemon_signals_new(ld.base, stop_loop, &ld);
+	sig = daemon_signals_new(ld.base, stop_loop, NULL, &ld);
 	if (sig == NULL)
 		goto out;
 	log_info("overlay %s: serving on %s, admin socket %s", ld.cfg.overlay, ld.cfg.listen,
