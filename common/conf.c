@@ -122,6 +122,10 @@ static int parse_line(char *line, int lineno, char *section, size_t seclen,
 		err_set(err, errlen, "line %d: bad quoted value", lineno);
 		return -1;
 	}
+	if (strlen(val) > CONF_VALUE_MAX) {
+		err_set(err, errlen, "line %d: value longer than %d bytes", lineno, CONF_VALUE_MAX);
+		return -1;
+	}
 	return cb(ctx, section, key, val, lineno, err, errlen);
 }
 

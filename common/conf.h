@@ -10,6 +10,9 @@
 #define CONF_FILE_MAX (1024 * 1024)
 #define CONF_LINE_MAX 4096
 #define CONF_NAME_MAX 64
+/* A value's limit keeps every printed line, quotes and escapes included,
+ * under CONF_LINE_MAX, so that "-n" output always reads back. */
+#define CONF_VALUE_MAX 1024
 
 /* Called for each key; section is "" before the first [section]. Return 0 to
  * go on or -1 (with err filled) to stop. */
