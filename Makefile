@@ -122,7 +122,7 @@ unit: $(UNIT_TESTS)
 # Fuzz harnesses (clang, libFuzzer, ASan/UBSan): one per parser.
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS)
+	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd $(PKG_CFLAGS)
 FUZZ_TARGETS := frame conf login_req admin_req announce
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(filter-out logind/logind.c,$(LOGIND_SRCS)) \

@@ -11,6 +11,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,19 @@ static void add_headers(struct evhttp_request *req, const char *ctype)
 	evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
 }
 
+/* evhttp writes the headers and the body as two TLS records; with Nagle on,
+ * the body waits for the client's delayed ACK of the headers (40 ms). */
+static void no_delay(struct evhttp_request *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	struct bufferevent *bev = c != NULL ? evhttp_connection_get_bufferevent(c) : NULL;
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
 		      const void *data, size_t len)
 {
@@ -160,6 +174,7 @@ void http_reply_bytes(struct evhttp_request *req, int code, const char *content_
 	}
 	evbuffer_add(buf, data, len);
 	add_headers(req, content_type);
+	no_delay(req);
 	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
 }
