@@ -104,7 +104,7 @@ static int parse_line(char *line, int lineno, char *section, size_t seclen,
 			err_set(err, errlen, "line %d: bad section header", lineno);
 			return -1;
 		}
-		return 0;
+		return cb(ctx, section, NULL, NULL, lineno, err, errlen);
 	}
 	eq = strchr(s, '=');
 	if (eq == NULL) {
@@ -275,6 +275,8 @@ static int conf_handler(void *ctx, const char *section, const char *key, const c
 		if (strcmp(it->section, section) != 0)
 			continue;
 		section_known = 1;
+		if (key == NULL)
+			return 0; /* a known section header */
 		if (strcmp(it->key, key) != 0)
 			continue;
 		if (st->seen[i]) {

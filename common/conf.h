@@ -14,8 +14,10 @@
  * under CONF_LINE_MAX, so that "-n" output always reads back. */
 #define CONF_VALUE_MAX 1024
 
-/* Called for each key; section is "" before the first [section]. Return 0 to
- * go on or -1 (with err filled) to stop. */
+/* Called for each key; section is "" before the first [section]. Also
+ * called with key and value NULL for each section header, so that unknown
+ * sections are caught even when empty. Return 0 to go on or -1 (with err
+ * filled) to stop. */
 typedef int (*ini_handler_t)(void *ctx, const char *section, const char *key,
 			     const char *value, int lineno, char *err, size_t errlen);
 

@@ -129,7 +129,9 @@ int crl_is_revoked_hex(const struct crl *c, const char *serial_hex)
 	ASN1_INTEGER *ai = NULL;
 	int r = 0;
 
-	if (c == NULL || BN_hex2bn(&bn, serial_hex) == 0)
+	/* The whole string must be hex: "5zz" is not serial 5. */
+	if (c == NULL || BN_hex2bn(&bn, serial_hex) != (int)strlen(serial_hex) ||
+	    serial_hex[0] == '\0')
 		goto out;
 	ai = BN_to_ASN1_INTEGER(bn, NULL);
 	if (ai != NULL)

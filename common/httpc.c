@@ -11,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/err.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct httpc_call {
 	struct bufferevent *bev;
 	int failed;
 	char why[256];
+	char where[200];
 };
 
 /* Runs before on_done on failures, while the connection still exists (the
@@ -56,7 +58,11 @@ static void on_done(struct evhttp_request *req, void *arg)
 	struct httpc_call *c = arg;
 
 	if (req == NULL || c->failed || evhttp_request_get_response_code(req) == 0) {
-		c->cb(-1, NULL, 0, c->why[0] != '\0' ? c->why : "request failed", c->arg);
+		/* A refused connect reaches here with no error callback and the
+		 * socket error already gone. */
+		if (c->why[0] == '\0')
+			snprintf(c->why, sizeof(c->why), "cannot connect to %s", c->where);
+		c->cb(-1, NULL, 0, c->why, c->arg);
 	} else {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t n = evbuffer_get_length(in);
@@ -110,6 +116,7 @@ struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, cons
 		 query != NULL ? "?" : "", query != NULL ? query : "");
 	c->cb = cb;
 	c->arg = arg;
+	snprintf(c->where, sizeof(c->where), "%.180s:%d", host, port);
 	if (ssl_ctx != NULL) {
 		ssl = SSL_new(ssl_ctx);
 		if (ssl == NULL || tls_set_host(ssl, host) < 0) {
@@ -158,6 +165,7 @@ fail:
 		bufferevent_free(c->bev);
 	SSL_free(ssl);
 	free(c);
-	evhttp_uri_free(uri);
+	if (uri != NULL) /* libevent 2.1 does not accept NULL here */
+		evhttp_uri_free(uri);
 	return NULL;
 }

@@ -19,27 +19,46 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+/* Connections are counted through the SSL object, which evhttp frees with
+ * the connection: its ex_data free callback is the only close hook 2.1 has.
+ * At the limit the listener pauses; the kernel backlog holds new clients.
+ * evhttp may free connections after httpd_free (at the next loop turn), so
+ * each SSL holds a reference to a small tracker that outlives the server. */
+struct conn_tracker {
+	struct httpd *h; /* NULL once the server is gone */
+	int refs;
+};
+
 struct httpd {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	SSL_CTX *ssl_ctx;
 	struct httpd_limits lim;
+	struct conn_tracker *tracker;
 	int conns;
 	int paused;
 };
 
-/* Connections are counted through the SSL object, which evhttp frees with
- * the connection: its ex_data free callback is the only close hook 2.1 has.
- * At the limit the listener pauses; the kernel backlog holds new clients. */
 static int conn_idx = -1;
+
+static void tracker_unref(struct conn_tracker *t)
+{
+	if (--t->refs == 0)
+		free(t);
+}
 
 static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 		      void *argp)
 {
-	struct httpd *h = ptr;
+	struct conn_tracker *t = ptr;
+	struct httpd *h;
 
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (t == NULL)
+		return;
+	h = t->h;
+	tracker_unref(t);
 	if (h == NULL)
 		return;
 	h->conns--;
@@ -64,7 +83,8 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	SSL_set_ex_data(ssl, conn_idx, h);
+	SSL_set_ex_data(ssl, conn_idx, h->tracker);
+	h->tracker->refs++;
 	h->conns++;
 	if (h->conns >= h->lim.max_conns && !h->paused) {
 		evconnlistener_disable(evhttp_bound_socket_get_listener(h->sock));
@@ -98,6 +118,11 @@ struct httpd *httpd_new(struct event_base *base, SSL_CTX *ssl_ctx, const char *l
 	h->base = base;
 	h->ssl_ctx = ssl_ctx;
 	h->lim = *lim;
+	h->tracker = calloc(1, sizeof(*h->tracker));
+	if (h->tracker == NULL)
+		goto fail;
+	h->tracker->h = h;
+	h->tracker->refs = 1;
 	h->http = evhttp_new(base);
 	if (h->http == NULL)
 		goto fail;
@@ -134,10 +159,12 @@ void httpd_free(struct httpd *h)
 {
 	if (h == NULL)
 		return;
-	if (h->http != NULL) {
-		h->sock = NULL; /* freed by evhttp_free; conn_gone must not use it */
-		evhttp_free(h->http);
+	if (h->tracker != NULL) {
+		h->tracker->h = NULL;
+		tracker_unref(h->tracker);
 	}
+	if (h->http != NULL)
+		evhttp_free(h->http);
 	free(h);
 }
 

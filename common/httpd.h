@@ -21,7 +21,8 @@ struct httpd_limits {
 
 typedef void (*httpd_handler_t)(struct evhttp_request *req, void *arg);
 
-/* Listens on "host:port". ssl_ctx NULL means plain HTTP. */
+/* Listens on "host:port". ssl_ctx NULL means plain HTTP, meant for local
+ * status ports: max_conns applies to TLS listeners only. */
 struct httpd *httpd_new(struct event_base *base, SSL_CTX *ssl_ctx, const char *listen,
 			const struct httpd_limits *lim, char *err, size_t errlen);
 int httpd_route(struct httpd *h, const char *path, httpd_handler_t cb, void *arg);

@@ -44,7 +44,8 @@ void node_id_hex(const uint8_t id[NODE_ID_LEN], char out[NODE_ID_HEX_LEN + 1]);
 int cert_role(X509 *cert, char *out, size_t outlen);
 int cert_name(X509 *cert, char *out, size_t outlen);
 int cert_overlay(X509 *cert, char *out, size_t outlen);
-/* Serial as uppercase hex without leading zeros. */
+/* Serial as uppercase hex in whole bytes, as "openssl x509 -serial" prints
+ * it (0x0A is "0A"). */
 int cert_serial_hex(X509 *cert, char *out, size_t outlen);
 int64_t cert_not_after(X509 *cert);
 int64_t cert_not_before(X509 *cert);

@@ -218,8 +218,8 @@ int addr_split(const char *s, char *host, size_t hostlen, uint16_t *port)
 			return -1;
 		hl = (size_t)(colon - s);
 	}
-	if (hl == 0 || hl >= hostlen)
-		return -1;
+	if (hl == 0 || hl >= hostlen || !isdigit((unsigned char)colon[1]))
+		return -1; /* strtol would take " 80" and "+80" */
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
 	if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535)

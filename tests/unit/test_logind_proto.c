@@ -735,7 +735,7 @@ static void admin_req_parse_fills_err_for_a_non_object(void **state)
 	int rc;
 
 	(void)state;
-	/* BUG: admin_req_parse (logind/logind_proto.c:296) returns -1 for a
+	/* Regression (fixed): admin_req_parse (logind/logind_proto.c:296) returns -1 for a
 	 * non-object without writing err, so a caller that reports err prints
 	 * whatever its buffer held; every other refusal says why. */
 	memset(err, 0, sizeof(err));

@@ -160,7 +160,7 @@ static void a_lock_shorter_than_the_window_ends_with_no_delay(void **state)
 	for (int i = 0; i < 5; i++)
 		fail_at(rl, "k", 1000, &locked);
 	assert_int_equal(check(rl, "k", 1029, &secs), RL_LOCKED);
-	/* BUG: rl_check (logind/logind_ratelimit.c:121-131) still counts the
+	/* Regression (fixed): rl_check (logind/logind_ratelimit.c:121-131) still counts the
 	 * failures from before an expired lock when the lock is shorter than
 	 * the window, so the first try after waiting out the lock is delayed
 	 * (4 s here), while rl_fail (lines 142-146) says "a lock that ran out
@@ -340,7 +340,7 @@ static void a_key_longer_than_rl_key_max_is_still_counted(void **state)
 	(void)state;
 	memset(key, 'k', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
-	/* BUG: rl_fail (logind/logind_ratelimit.c:153) stores the key truncated
+	/* Regression (fixed): rl_fail (logind/logind_ratelimit.c:153) stores the key truncated
 	 * to RL_KEY_MAX-1 bytes but find() (line 66) compares the whole key, so
 	 * a longer key is never found again: every failure makes a fresh entry
 	 * that counts 1, the key never slows or locks (fail open) and the table

@@ -690,7 +690,7 @@ static void dns_name_is_valid_refuses_malformed_names(void **state)
 static void dns_name_is_valid_refuses_a_hyphen_ending_the_last_label(void **state)
 {
 	(void)state;
-	/* BUG: dns_name_is_valid (logind/logind_x509.c:319-336) refuses a
+	/* Regression (fixed): dns_name_is_valid (logind/logind_x509.c:319-336) refuses a
 	 * hyphen before each '.' (line 324) but never checks the last
 	 * character, so a last label ending in '-' ("example-", "a.example-")
 	 * is accepted into server certificates, against RFC 1123 and the
