@@ -29,8 +29,8 @@ static ASN1_INTEGER *serial_asn1(const char *hex)
 
 static int add_name(X509_NAME *n, const char *field, const char *value)
 {
-	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8, (const unsigned char *)value,
-					  -1, -1, 0) == 1
+	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8, (const unsigned char *)value, -1,
+					  -1, 0) == 1
 		       ? 0
 		       : -1;
 }
@@ -127,10 +127,12 @@ static int set_extensions(X509 *cert, X509 *issuer, const struct cert_spec *s)
 	    add_ext(cert, &ctx, NID_authority_key_identifier, "keyid:always") < 0)
 		return -1;
 	if (s->is_ca)
-		return add_ext(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") < 0 ||
-			       add_ext(cert, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") < 0
-		       ? -1
-		       : 0;
+		return add_ext(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") <
+					       0 ||
+				       add_ext(cert, &ctx, NID_key_usage,
+					       "critical,keyCertSign,cRLSign") < 0
+			       ? -1
+			       : 0;
 	if (add_ext(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    add_ext(cert, &ctx, NID_key_usage, "critical,digitalSignature") < 0 ||
 	    add_ext(cert, &ctx, NID_ext_key_usage, "serverAuth,clientAuth") < 0)
@@ -157,7 +159,7 @@ X509 *x509_build(const struct cert_spec *s, EVP_PKEY *ca_key, X509 *ca_cert, cha
 		goto fail;
 	}
 	if (X509_set_issuer_name(cert, ca_cert != NULL ? X509_get_subject_name(ca_cert)
-							: X509_get_subject_name(cert)) != 1 ||
+						       : X509_get_subject_name(cert)) != 1 ||
 	    set_extensions(cert, ca_cert != NULL ? ca_cert : cert, s) < 0) {
 		err_set(err, errlen, "cannot add certificate extensions");
 		goto fail;
@@ -292,8 +294,8 @@ out:
 }
 
 static const char *const reasons[] = {
-	"unspecified",	 "keyCompromise",	 "cACompromise", "affiliationChanged",
-	"superseded",	 "cessationOfOperation", "certificateHold",
+	"unspecified", "keyCompromise",        "cACompromise",    "affiliationChanged",
+	"superseded",  "cessationOfOperation", "certificateHold",
 };
 
 int crl_reason_parse(const char *s)

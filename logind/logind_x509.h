@@ -10,8 +10,8 @@
 
 #include "logind_auth.h"
 
-#define SAN_MAX 8          /* DNS names or addresses in a server certificate */
-#define CLOCK_SKEW 300     /* notBefore is set this far in the past */
+#define SAN_MAX 8      /* DNS names or addresses in a server certificate */
+#define CLOCK_SKEW 300 /* notBefore is set this far in the past */
 
 struct cert_spec {
 	EVP_PKEY *pubkey;

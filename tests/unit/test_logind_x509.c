@@ -189,8 +189,7 @@ static void x509_build_makes_a_user_certificate_that_chains_to_the_ca(void **sta
 	expect_name_entry(subj, 0, NID_organizationName, OVERLAY);
 	expect_name_entry(subj, 1, NID_organizationalUnitName, "user");
 	expect_name_entry(subj, 2, NID_commonName, "alice");
-	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(ca_cert)),
-			 0);
+	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(ca_cert)), 0);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c), user_key), 1);
 	serial = serial_of(c);
 	assert_string_equal(serial, "4123456789ABCDEF0123456789ABCDEF");
@@ -370,8 +369,10 @@ static int cmp_str(const void *a, const void *b)
 
 static void x509_serial_new_gives_1000_distinct_positive_32_digit_serials(void **state)
 {
-	enum { N = 1000 };
-	char (*serials)[SERIAL_HEX_LEN + 1] = calloc(N, sizeof(*serials));
+	enum {
+		N = 1000
+	};
+	char(*serials)[SERIAL_HEX_LEN + 1] = calloc(N, sizeof(*serials));
 	char **sorted = calloc(N, sizeof(*sorted));
 	char norm[SERIAL_HEX_LEN + 8];
 
@@ -539,8 +540,7 @@ static void x509_build_crl_lists_entries_with_reasons_and_number(void **state)
 		assert_int_equal(entry_reason(rev), e[i].reason == 0 ? -1 : e[i].reason);
 	}
 	rev = NULL;
-	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)hex_int("2B", &ai)),
-			 0);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)hex_int("2B", &ai)), 0);
 	ASN1_INTEGER_free(ai);
 	X509_CRL_free(crl);
 }
@@ -550,8 +550,8 @@ static void x509_build_crl_is_accepted_by_crl_parse_and_a_store(void **state)
 	struct crl_entry e = {"40000000000000000000000000000011", now - 5, 1};
 	struct cert_spec s = user_spec("40000000000000000000000000000011");
 	X509 *c = x509_build(&s, ca_key, ca_cert, NULL, 0);
-	X509_CRL *x = x509_build_crl(ca_key, ca_cert, 7, now - CLOCK_SKEW, now + 600, &e, 1, NULL,
-				     0);
+	X509_CRL *x =
+		x509_build_crl(ca_key, ca_cert, 7, now - CLOCK_SKEW, now + 600, &e, 1, NULL, 0);
 	unsigned char *der = NULL;
 	int len = i2d_X509_CRL(x, &der);
 	char err[256] = "";
@@ -585,8 +585,8 @@ static void x509_build_crl_makes_an_empty_list_and_refuses_bad_serials(void **st
 {
 	struct crl_entry bad = {"zz", now, 1};
 	char err[256] = "";
-	X509_CRL *crl = x509_build_crl(ca_key, ca_cert, 1, now, now + 60, NULL, 0, err,
-				       sizeof(err));
+	X509_CRL *crl =
+		x509_build_crl(ca_key, ca_cert, 1, now, now + 60, NULL, 0, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(crl);
@@ -681,7 +681,8 @@ static void dns_name_is_valid_refuses_malformed_names(void **state)
 	assert_false(dns_name_is_valid("a b.example"));
 	assert_false(dns_name_is_valid("a,b.example"));
 	assert_false(dns_name_is_valid("a\n.example"));
-	assert_false(dns_name_is_valid("b\xc3\xbc" "cher.example"));
+	assert_false(dns_name_is_valid("b\xc3\xbc"
+				       "cher.example"));
 	assert_false(dns_name_is_valid("example.com:443"));
 	free(l63);
 	free(l64);
