@@ -55,9 +55,11 @@ static void usage(FILE *f)
 		"  user enable NAME        allow logins again, lift a login lockout\n"
 		"  cert list [--user NAME] [--json]\n"
 		"  cert revoke SERIAL [--reason REASON]\n"
-		"  cert issue-server --csr FILE --dns NAME [--dns NAME]... [--ip ADDR]... [--out FILE]\n"
+		"  cert issue-server --csr FILE --dns NAME [--dns NAME]... [--ip ADDR]... [--out "
+		"FILE]\n"
 		"                          a TLS certificate for bootstrapd or another server\n\n"
-		"  -s, --socket PATH       logind's admin socket (default $P2PSIP_ADMIN_SOCKET or %s)\n"
+		"  -s, --socket PATH       logind's admin socket (default $P2PSIP_ADMIN_SOCKET or "
+		"%s)\n"
 		"  -h, --help, -V, --version\n"
 		"Exit status: 0 on success, 1 on any error (one line on stderr), 2 on bad usage.\n",
 		DEFAULT_SOCKET);
@@ -253,9 +255,8 @@ static void user_table(json_t *users)
 	size_t i;
 	json_t *u;
 
-	printf("%-24s %-10s %-9s %5s  %s\n", "NAME", "ROLE", "STATUS", "CERTS",
-	       "CREATED (UTC)");
-	json_array_foreach(users, i, u) {
+	printf("%-24s %-10s %-9s %5s  %s\n", "NAME", "ROLE", "STATUS", "CERTS", "CREATED (UTC)");
+	json_array_foreach (users, i, u) {
 		char t[32];
 		fmt_time(json_integer_value(json_object_get(u, "created")), t, sizeof(t));
 		printf("%-24s %-10s %-9s %5lld  %s\n",
@@ -274,11 +275,11 @@ static void cert_table(json_t *certs)
 
 	printf("%-32s %-20s %-9s %-16s %-16s %s\n", "SERIAL", "NAME", "ROLE", "NODE-ID (PREFIX)",
 	       "NOT AFTER (UTC)", "STATUS");
-	json_array_foreach(certs, i, c) {
+	json_array_foreach (certs, i, c) {
 		char t[32];
 		json_int_t na = json_integer_value(json_object_get(c, "not_after"));
 		const char *status = json_object_get(c, "revoked") != NULL ? "revoked"
-				     : na <= now			   ? "expired"
+				     : na <= now                           ? "expired"
 									   : "valid";
 		fmt_time(na, t, sizeof(t));
 		printf("%-32s %-20s %-9s %-16.16s %-16s %s%s%s\n",

@@ -114,19 +114,39 @@ static void opts_parse(int argc, char **argv, struct bench_opts *o)
 {
 	int c;
 
-	*o = (struct bench_opts){"https://127.0.0.1:7444", NULL, 8, "bench-password", 1, 10, 2, 30, 0};
+	*o = (struct bench_opts){
+		"https://127.0.0.1:7444", NULL, 8, "bench-password", 1, 10, 2, 30, 0};
 	while ((c = getopt(argc, argv, "u:a:n:p:c:d:w:t:gh")) != -1) {
 		switch (c) {
-		case 'u': o->url = optarg; break;
-		case 'a': o->ca_file = optarg; break;
-		case 'n': o->nusers = opt_int(optarg, 1, 1000000, "-n"); break;
-		case 'p': o->password = optarg; break;
-		case 'c': o->concurrency = opt_int(optarg, 1, CONCURRENCY_MAX, "-c"); break;
-		case 'd': o->secs = opt_int(optarg, 1, 86400, "-d"); break;
-		case 'w': o->warmup = opt_int(optarg, 0, 3600, "-w"); break;
-		case 't': o->timeout = opt_int(optarg, 1, 3600, "-t"); break;
-		case 'g': o->nagle = 1; break;
-		default: usage();
+		case 'u':
+			o->url = optarg;
+			break;
+		case 'a':
+			o->ca_file = optarg;
+			break;
+		case 'n':
+			o->nusers = opt_int(optarg, 1, 1000000, "-n");
+			break;
+		case 'p':
+			o->password = optarg;
+			break;
+		case 'c':
+			o->concurrency = opt_int(optarg, 1, CONCURRENCY_MAX, "-c");
+			break;
+		case 'd':
+			o->secs = opt_int(optarg, 1, 86400, "-d");
+			break;
+		case 'w':
+			o->warmup = opt_int(optarg, 0, 3600, "-w");
+			break;
+		case 't':
+			o->timeout = opt_int(optarg, 1, 3600, "-t");
+			break;
+		case 'g':
+			o->nagle = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || o->ca_file == NULL)
@@ -145,8 +165,8 @@ static char *csr_generate(void)
 	long n;
 
 	if (key == NULL || req == NULL || name == NULL || bio == NULL ||
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"bench",
-				       -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"bench", -1,
+				       -1, 0) != 1 ||
 	    X509_REQ_set_subject_name(req, name) != 1 || X509_REQ_set_pubkey(req, key) != 1 ||
 	    X509_REQ_sign(req, key, EVP_sha256()) <= 0 || PEM_write_bio_X509_REQ(bio, req) != 1)
 		goto out;
@@ -276,7 +296,8 @@ static long content_length(char *hdrs)
 {
 	char *save = NULL;
 
-	for (char *l = strtok_r(hdrs, "\r\n", &save); l != NULL; l = strtok_r(NULL, "\r\n", &save)) {
+	for (char *l = strtok_r(hdrs, "\r\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\r\n", &save)) {
 		char *end;
 		long v;
 		if (strncasecmp(l, "Content-Length:", 15) != 0)
@@ -337,8 +358,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return; /* the request is queued already */
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		client_done(c, -1, c->handshaken ? "timed out waiting for the response"
-						 : "timed out before the TLS handshake finished");
+		client_done(c, -1,
+			    c->handshaken ? "timed out waiting for the response"
+					  : "timed out before the TLS handshake finished");
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->handshaken) {
@@ -472,7 +494,8 @@ static int setup(struct bench *b)
 	char err[256];
 
 	if (url_parse(b) < 0) {
-		fprintf(stderr, "login_bench: bad or unresolvable URL %s (want https://host:port)\n",
+		fprintf(stderr,
+			"login_bench: bad or unresolvable URL %s (want https://host:port)\n",
 			b->o.url);
 		return -1;
 	}

@@ -53,8 +53,8 @@ static int start(struct bootstrapd *bd, char *err, size_t errlen)
 		return -1;
 	/* bootstrapd shows its own certificate when it tests a super node:
 	 * super nodes accept mutually authenticated links only. */
-	bd->client_ctx = tls_client_ctx_new(bd->cfg.ca_cert, bd->cfg.tls_cert, bd->cfg.tls_key, err,
-					    errlen);
+	bd->client_ctx =
+		tls_client_ctx_new(bd->cfg.ca_cert, bd->cfg.tls_cert, bd->cfg.tls_key, err, errlen);
 	if (bd->client_ctx == NULL)
 		return -1;
 	bd->base = event_base_new();

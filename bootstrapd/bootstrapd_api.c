@@ -54,7 +54,8 @@ static int peer_identify(struct evhttp_request *req, struct sn_peer *p)
 		http_reply_error(req, 403, "only super node certificates may announce");
 		return -1;
 	}
-	if (node_id_from_cert(cert, p->node_id) < 0 || cert_name(cert, p->name, sizeof(p->name)) < 0 ||
+	if (node_id_from_cert(cert, p->node_id) < 0 ||
+	    cert_name(cert, p->name, sizeof(p->name)) < 0 ||
 	    cert_serial_hex(cert, p->serial, sizeof(p->serial)) < 0) {
 		http_reply_error(req, 400, "unreadable certificate");
 		return -1;
@@ -80,20 +81,20 @@ static void h_config(struct evhttp_request *req, void *arg)
 
 	if (!http_method_is(req, EVHTTP_REQ_GET))
 		return;
-	http_reply_json(
-		req, 200,
-		json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
-			  "overlay", c->overlay, "logind_url", c->logind_url, "ca_certificate",
-			  bd->ca_pem, "crl_number", (json_int_t)(bd->crl ? bd->crl->number : -1),
-			  "timers", "heartbeat_interval", (json_int_t)c->heartbeat_interval,
-			  "stabilize_interval", (json_int_t)c->stabilize_interval,
-			  "keepalive_interval", (json_int_t)c->keepalive_interval,
-			  "cert_renew_before", (json_int_t)c->cert_renew_before, "limits",
-			  "record_value_max", (json_int_t)c->record_value_max,
-			  "values_per_resource", (json_int_t)c->values_per_resource,
-			  "records_per_user", (json_int_t)c->records_per_user,
-			  "record_lifetime_max", (json_int_t)c->record_lifetime_max, "frame_max",
-			  (json_int_t)c->frame_max));
+	http_reply_json(req, 200,
+			json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
+				  "overlay", c->overlay, "logind_url", c->logind_url,
+				  "ca_certificate", bd->ca_pem, "crl_number",
+				  (json_int_t)(bd->crl ? bd->crl->number : -1), "timers",
+				  "heartbeat_interval", (json_int_t)c->heartbeat_interval,
+				  "stabilize_interval", (json_int_t)c->stabilize_interval,
+				  "keepalive_interval", (json_int_t)c->keepalive_interval,
+				  "cert_renew_before", (json_int_t)c->cert_renew_before, "limits",
+				  "record_value_max", (json_int_t)c->record_value_max,
+				  "values_per_resource", (json_int_t)c->values_per_resource,
+				  "records_per_user", (json_int_t)c->records_per_user,
+				  "record_lifetime_max", (json_int_t)c->record_lifetime_max,
+				  "frame_max", (json_int_t)c->frame_max));
 }
 
 static double uniform(void *ctx)
@@ -156,8 +157,8 @@ static void h_supernodes(struct evhttp_request *req, void *arg)
 	free(loads);
 	free(idx);
 	bdb_sn_free(all, n);
-	http_reply_json(req, 200, json_pack("{s:s,s:o}", "overlay", bd->cfg.overlay, "supernodes",
-					    list));
+	http_reply_json(req, 200,
+			json_pack("{s:s,s:o}", "overlay", bd->cfg.overlay, "supernodes", list));
 }
 
 static void h_crl(struct evhttp_request *req, void *arg)
@@ -220,10 +221,11 @@ static void announce_commit(struct announce_job *j)
 	} else {
 		bd->announces_ok++;
 		log_info("super node %s (%s) listed at %s", r.node_id, r.name, r.addresses);
-		http_reply_json(j->req, 200,
-				json_pack("{s:s,s:I,s:I}", "node_id", r.node_id,
-					  "heartbeat_interval", (json_int_t)bd->cfg.heartbeat_interval,
-					  "heartbeat_timeout", (json_int_t)bd->cfg.heartbeat_timeout));
+		http_reply_json(
+			j->req, 200,
+			json_pack("{s:s,s:I,s:I}", "node_id", r.node_id, "heartbeat_interval",
+				  (json_int_t)bd->cfg.heartbeat_interval, "heartbeat_timeout",
+				  (json_int_t)bd->cfg.heartbeat_timeout));
 	}
 	free(r.addresses);
 }

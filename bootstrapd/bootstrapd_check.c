@@ -15,7 +15,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-enum check_state { CHECK_CONNECTING, CHECK_HANDSHAKE, CHECK_DONE };
+enum check_state {
+	CHECK_CONNECTING,
+	CHECK_HANDSHAKE,
+	CHECK_DONE
+};
 
 struct check {
 	evutil_socket_t fd;
@@ -120,10 +124,9 @@ static void on_connected(evutil_socket_t fd, short what, void *arg)
 	c->conn_ev = NULL;
 	ssl = SSL_new(c->ctx);
 	if (ssl != NULL)
-		c->bev = bufferevent_openssl_socket_new(event_get_base(c->timer), fd, ssl,
-							BUFFEREVENT_SSL_CONNECTING,
-							BEV_OPT_CLOSE_ON_FREE |
-								BEV_OPT_DEFER_CALLBACKS);
+		c->bev = bufferevent_openssl_socket_new(
+			event_get_base(c->timer), fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {
 		SSL_free(ssl);
 		finish(c, 0, "out of memory");
@@ -139,7 +142,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct check *c = arg;
 
 	(void)fd, (void)what;
-	finish(c, 0, c->state == CHECK_CONNECTING ? "connect timed out" : "TLS handshake timed out");
+	finish(c, 0,
+	       c->state == CHECK_CONNECTING ? "connect timed out" : "TLS handshake timed out");
 }
 
 static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
@@ -164,9 +168,9 @@ static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storag
 	return -1;
 }
 
-struct check *check_start(struct event_base *base, SSL_CTX *ctx, const char *host,
-			  uint16_t port, const uint8_t node_id[NODE_ID_LEN], int timeout_secs,
-			  check_done_t cb, void *arg)
+struct check *check_start(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
+			  const uint8_t node_id[NODE_ID_LEN], int timeout_secs, check_done_t cb,
+			  void *arg)
 {
 	struct check *c = calloc(1, sizeof(*c));
 	struct sockaddr_storage ss;

@@ -16,9 +16,9 @@ struct check;
  * when the callback returns; the callback must not cancel it. */
 typedef void (*check_done_t)(struct check *c, int ok, const char *why, void *arg);
 
-struct check *check_start(struct event_base *base, SSL_CTX *ctx, const char *host,
-			  uint16_t port, const uint8_t node_id[NODE_ID_LEN], int timeout_secs,
-			  check_done_t cb, void *arg);
+struct check *check_start(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
+			  const uint8_t node_id[NODE_ID_LEN], int timeout_secs, check_done_t cb,
+			  void *arg);
 /* Stops a check without calling its callback. Accepts NULL. */
 void check_cancel(struct check *c);
 

@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* clang-format off */
 #define F(f) offsetof(struct bootstrapd_config, f)
 #define S(k, f, d, fl) {"bootstrapd", k, CONF_STRING, F(f), d, 0, 0, fl, ""}
 #define I(sec, k, f, d, lo, hi) {sec, k, CONF_INT, F(f), d, lo, hi, 0, ""}
 #define D(sec, k, f, d, lo, hi) {sec, k, CONF_DURATION, F(f), d, lo, hi, 0, ""}
+/* clang-format on */
 
 static const struct conf_item items[] = {
 	S("overlay", overlay, NULL, CONF_REQUIRED),

@@ -27,8 +27,7 @@ static void install(struct bootstrapd *bd, struct crl *c)
 		log_info("CRL %lld: %d super nodes dropped", (long long)c->number, dropped);
 }
 
-int crl_cache_offer(struct bootstrapd *bd, const uint8_t *buf, size_t len, char *err,
-		    size_t errlen)
+int crl_cache_offer(struct bootstrapd *bd, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
 	struct crl *c = crl_parse(buf, len, bd->ca_cert, err, errlen);
 
@@ -73,8 +72,7 @@ int crl_cache_load(struct bootstrapd *bd)
 	return 0;
 }
 
-static void on_fetched(int status, const uint8_t *body, size_t len, const char *why,
-		       void *arg)
+static void on_fetched(int status, const uint8_t *body, size_t len, const char *why, void *arg)
 {
 	struct bootstrapd *bd = arg;
 	char err[256];

@@ -127,7 +127,8 @@ int bdb_sn_drop_revoked(sqlite3 *db, const struct crl *c)
 	if (bdb_sn_all(db, &all, &n) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (crl_is_revoked_hex(c, all[i].serial) && bdb_sn_delete(db, all[i].node_id) == BDB_OK) {
+		if (crl_is_revoked_hex(c, all[i].serial) &&
+		    bdb_sn_delete(db, all[i].node_id) == BDB_OK) {
 			log_info("super node %s (%s) dropped: certificate %s revoked",
 				 all[i].node_id, all[i].name, all[i].serial);
 			dropped++;

@@ -9,7 +9,11 @@
 
 struct crl;
 
-enum bdb_rc { BDB_OK = 0, BDB_NOT_FOUND, BDB_ERROR };
+enum bdb_rc {
+	BDB_OK = 0,
+	BDB_NOT_FOUND,
+	BDB_ERROR
+};
 
 struct sn_rec {
 	char node_id[33];

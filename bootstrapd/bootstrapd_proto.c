@@ -65,8 +65,7 @@ int ip_is_public(const char *ip)
 	return !(a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8);
 }
 
-static int parse_addr(json_t *v, int allow_private, struct sn_addr *out, char *err,
-		      size_t errlen)
+static int parse_addr(json_t *v, int allow_private, struct sn_addr *out, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"host", "port", NULL};
 	const char *host;
@@ -81,9 +80,9 @@ static int parse_addr(json_t *v, int allow_private, struct sn_addr *out, char *e
 			err_set(err, errlen, "addresses: each entry must be an object");
 		return -1;
 	}
-	af = inet_pton(AF_INET, host, bin) == 1 ? AF_INET
+	af = inet_pton(AF_INET, host, bin) == 1    ? AF_INET
 	     : inet_pton(AF_INET6, host, bin) == 1 ? AF_INET6
-						    : 0;
+						   : 0;
 	if (af == 0) {
 		err_set(err, errlen, "addresses: host must be an IP address");
 		return -1;
@@ -119,7 +118,7 @@ int announce_parse(const uint8_t *buf, size_t len, int allow_private, struct ann
 			SN_ADDRS_MAX);
 		goto out;
 	}
-	json_array_foreach(list, i, v) {
+	json_array_foreach (list, i, v) {
 		struct sn_addr *a = &out->addrs[out->naddrs];
 		if (parse_addr(v, allow_private, a, err, errlen) < 0)
 			goto out;
@@ -170,8 +169,8 @@ char *announce_addrs_json(const struct announce *a)
 
 /* Weighted sampling without replacement (Efraimidis and Spirakis): each
  * candidate draws the key ln(u) * (1 + load), the largest keys win. */
-size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *),
-		 void *ctx, size_t *out)
+size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *), void *ctx,
+		 size_t *out)
 {
 	double *keys;
 	size_t got = 0;

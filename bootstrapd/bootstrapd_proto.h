@@ -38,7 +38,7 @@ int ip_is_public(const char *ip);
  * 1/(1+load), so that lightly loaded super nodes are handed out more often
  * and no single one gets every newcomer. uniform() returns (0,1]. Writes
  * indexes into out; returns how many. */
-size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *),
-		 void *ctx, size_t *out);
+size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *), void *ctx,
+		 size_t *out);
 
 #endif

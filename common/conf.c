@@ -89,8 +89,8 @@ static int unquote(char *v)
 	return 0;
 }
 
-static int parse_line(char *line, int lineno, char *section, size_t seclen,
-		      ini_handler_t cb, void *ctx, char *err, size_t errlen)
+static int parse_line(char *line, int lineno, char *section, size_t seclen, ini_handler_t cb,
+		      void *ctx, char *err, size_t errlen)
 {
 	char *s = trim(line);
 	char *eq;
@@ -129,8 +129,7 @@ static int parse_line(char *line, int lineno, char *section, size_t seclen,
 	return cb(ctx, section, key, val, lineno, err, errlen);
 }
 
-int ini_parse(const uint8_t *buf, size_t len, ini_handler_t cb, void *ctx, char *err,
-	      size_t errlen)
+int ini_parse(const uint8_t *buf, size_t len, ini_handler_t cb, void *ctx, char *err, size_t errlen)
 {
 	char line[CONF_LINE_MAX + 1];
 	char section[2 * CONF_NAME_MAX + 2] = "";
@@ -157,7 +156,8 @@ int ini_parse(const uint8_t *buf, size_t len, ini_handler_t cb, void *ctx, char 
 		if (n > 0 && buf[start + n - 1] == '\r')
 			n--;
 		if (n > CONF_LINE_MAX) {
-			err_set(err, errlen, "line %d: longer than %d bytes", lineno, CONF_LINE_MAX);
+			err_set(err, errlen, "line %d: longer than %d bytes", lineno,
+				CONF_LINE_MAX);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -317,8 +317,8 @@ static int set_defaults(const struct conf_item *items, size_t n, void *obj, char
 	return 0;
 }
 
-int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf,
-	       size_t len, char *err, size_t errlen)
+int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf, size_t len,
+	       char *err, size_t errlen)
 {
 	struct conf_state st = {items, n, obj, NULL};
 	int rc = -1;
@@ -344,8 +344,8 @@ out:
 	return rc;
 }
 
-int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path,
-	      char *err, size_t errlen)
+int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path, char *err,
+	      size_t errlen)
 {
 	char inner[512];
 	size_t len;
@@ -368,8 +368,8 @@ int conf_load(const struct conf_item *items, size_t n, void *obj, const char *pa
 static void print_string(FILE *out, const char *v)
 {
 	size_t n = strlen(v);
-	int quote = n == 0 || v[0] == ' ' || v[0] == '\t' || v[0] == '"' ||
-		    v[n - 1] == ' ' || v[n - 1] == '\t';
+	int quote = n == 0 || v[0] == ' ' || v[0] == '\t' || v[0] == '"' || v[n - 1] == ' ' ||
+		    v[n - 1] == '\t';
 
 	if (!quote) {
 		fputs(v, out);

@@ -18,8 +18,8 @@
  * called with key and value NULL for each section header, so that unknown
  * sections are caught even when empty. Return 0 to go on or -1 (with err
  * filled) to stop. */
-typedef int (*ini_handler_t)(void *ctx, const char *section, const char *key,
-			     const char *value, int lineno, char *err, size_t errlen);
+typedef int (*ini_handler_t)(void *ctx, const char *section, const char *key, const char *value,
+			     int lineno, char *err, size_t errlen);
 
 /* Parses INI text. Lines: "[section]", "[section name]", "key = value",
  * comments starting with '#' or ';'. A value may be double-quoted to keep
@@ -51,10 +51,10 @@ struct conf_item {
 /* Fills obj from the defaults, then from the text. Unknown sections or keys,
  * duplicates, bad values and missing required keys are errors. On error,
  * obj keeps what was set and must still be released with conf_free(). */
-int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf,
-	       size_t len, char *err, size_t errlen);
-int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path,
-	      char *err, size_t errlen);
+int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf, size_t len,
+	       char *err, size_t errlen);
+int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path, char *err,
+	      size_t errlen);
 /* Prints the whole normalised configuration, defaults included. */
 void conf_print(const struct conf_item *items, size_t n, const void *obj, FILE *out);
 void conf_free(const struct conf_item *items, size_t n, void *obj);

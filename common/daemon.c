@@ -29,9 +29,12 @@ void daemon_parse_args(int argc, char **argv, const char *prog, const char *summ
 		       const char *default_conf, const char *init_help, struct daemon_args *out)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {"init", no_argument, NULL, 'I'},
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"init", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -40,18 +43,30 @@ void daemon_parse_args(int argc, char **argv, const char *prog, const char *summ
 	out->check_only = out->debug = out->init = 0;
 	while ((c = getopt_long(argc, argv, "c:ndhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': out->conf_path = optarg; break;
-		case 'n': out->check_only = 1; break;
-		case 'd': out->debug = 1; break;
-		case 'h': usage(stdout, prog, summary, default_conf, init_help); exit(0);
-		case 'V': printf("%s %s\n", prog, P2PSIP_VERSION); exit(0);
+		case 'c':
+			out->conf_path = optarg;
+			break;
+		case 'n':
+			out->check_only = 1;
+			break;
+		case 'd':
+			out->debug = 1;
+			break;
+		case 'h':
+			usage(stdout, prog, summary, default_conf, init_help);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", prog, P2PSIP_VERSION);
+			exit(0);
 		case 'I':
 			if (init_help != NULL) {
 				out->init = 1;
 				break;
 			}
 			/* fall through */
-		default: usage(stderr, prog, summary, default_conf, init_help); exit(2);
+		default:
+			usage(stderr, prog, summary, default_conf, init_help);
+			exit(2);
 		}
 	}
 	if (optind != argc) {

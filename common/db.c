@@ -56,8 +56,7 @@ sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return st;
 }
 
-static int migrate(sqlite3 *db, const char *const *migrations, int nmig, char *err,
-		   size_t errlen)
+static int migrate(sqlite3 *db, const char *const *migrations, int nmig, char *err, size_t errlen)
 {
 	int v = db_user_version(db);
 	char sql[64];
@@ -84,8 +83,8 @@ fail:
 	return -1;
 }
 
-sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig,
-		 char *err, size_t errlen)
+sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig, char *err,
+		 size_t errlen)
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -94,7 +93,8 @@ sqlite3 *db_open(const char *path, int create, const char *const *migrations, in
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		err_set(err, errlen, "%s: %s", path, db != NULL ? sqlite3_errmsg(db) : "cannot open");
+		err_set(err, errlen, "%s: %s", path,
+			db != NULL ? sqlite3_errmsg(db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db, 5000);

@@ -8,11 +8,11 @@
 /* Opens (creating if asked) the database and brings its schema up to date:
  * migrations[i] turns version i into version i+1 (PRAGMA user_version),
  * each in its own transaction. A database newer than the program is refused. */
-sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig,
-		 char *err, size_t errlen);
+sqlite3 *db_open(const char *path, int create, const char *const *migrations, int nmig, char *err,
+		 size_t errlen);
 void db_close(sqlite3 *db);
 int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
-int db_begin(sqlite3 *db);    /* BEGIN IMMEDIATE */
+int db_begin(sqlite3 *db); /* BEGIN IMMEDIATE */
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 int db_user_version(sqlite3 *db);

@@ -12,11 +12,16 @@
 const char *frame_rc_str(enum frame_rc rc)
 {
 	switch (rc) {
-	case FRAME_OK: return "ok";
-	case FRAME_NEED_MORE: return "incomplete frame";
-	case FRAME_TOO_BIG: return "frame length out of range";
-	case FRAME_BAD_JSON: return "frame is not valid JSON";
-	case FRAME_NOT_OBJECT: return "frame is not a JSON object";
+	case FRAME_OK:
+		return "ok";
+	case FRAME_NEED_MORE:
+		return "incomplete frame";
+	case FRAME_TOO_BIG:
+		return "frame length out of range";
+	case FRAME_BAD_JSON:
+		return "frame is not valid JSON";
+	case FRAME_NOT_OBJECT:
+		return "frame is not a JSON object";
 	}
 	return "?";
 }
@@ -96,8 +101,7 @@ int frame_encode(const json_t *obj, size_t max, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-enum frame_rc frame_read(struct evbuffer *in, size_t max, json_t **out, char *err,
-			 size_t errlen)
+enum frame_rc frame_read(struct evbuffer *in, size_t max, json_t **out, char *err, size_t errlen)
 {
 	uint8_t hdr[FRAME_HDR_LEN];
 	uint32_t n;

@@ -31,8 +31,7 @@ enum frame_rc frame_decode(const uint8_t *buf, size_t len, size_t max, size_t *c
 int frame_encode(const json_t *obj, size_t max, uint8_t **out, size_t *outlen);
 
 /* Same over a libevent buffer: takes a whole frame off in when there is one. */
-enum frame_rc frame_read(struct evbuffer *in, size_t max, json_t **out, char *err,
-			 size_t errlen);
+enum frame_rc frame_read(struct evbuffer *in, size_t max, json_t **out, char *err, size_t errlen);
 int frame_write(struct evbuffer *out, const json_t *obj, size_t max);
 
 /* Blocking variants on a socket, for command-line clients and the CA

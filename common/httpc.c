@@ -40,10 +40,18 @@ static void on_error(enum evhttp_request_error e, void *arg)
 		return;
 	}
 	switch (e) {
-	case EVREQ_HTTP_TIMEOUT: str_copy(c->why, "timed out", sizeof(c->why)); break;
-	case EVREQ_HTTP_EOF: str_copy(c->why, "connection closed", sizeof(c->why)); break;
-	case EVREQ_HTTP_INVALID_HEADER: str_copy(c->why, "invalid response", sizeof(c->why)); break;
-	case EVREQ_HTTP_DATA_TOO_LONG: str_copy(c->why, "response too large", sizeof(c->why)); break;
+	case EVREQ_HTTP_TIMEOUT:
+		str_copy(c->why, "timed out", sizeof(c->why));
+		break;
+	case EVREQ_HTTP_EOF:
+		str_copy(c->why, "connection closed", sizeof(c->why));
+		break;
+	case EVREQ_HTTP_INVALID_HEADER:
+		str_copy(c->why, "invalid response", sizeof(c->why));
+		break;
+	case EVREQ_HTTP_DATA_TOO_LONG:
+		str_copy(c->why, "response too large", sizeof(c->why));
+		break;
 	default:
 		str_copy(c->why, se != 0 ? evutil_socket_error_to_string(se) : "connection failed",
 			 sizeof(c->why));
@@ -82,8 +90,9 @@ void httpc_cancel(struct httpc_call *c)
 	free(c);
 }
 
-struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url, const char *body,
-		  int timeout_secs, httpc_done_t cb, void *arg, char *err, size_t errlen)
+struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url,
+				 const char *body, int timeout_secs, httpc_done_t cb, void *arg,
+				 char *err, size_t errlen)
 {
 	struct evhttp_uri *uri = evhttp_uri_parse(url);
 	struct httpc_call *c = calloc(1, sizeof(*c));
@@ -132,7 +141,7 @@ struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, cons
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	}
 	c->conn = evhttp_connection_base_bufferevent_new(base, NULL, c->bev, host,
-							  (unsigned short)port);
+							 (unsigned short)port);
 	if (c->conn == NULL)
 		goto fail;
 	evhttp_connection_set_timeout(c->conn, timeout_secs);

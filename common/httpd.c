@@ -48,8 +48,7 @@ static void tracker_unref(struct conn_tracker *t)
 		free(t);
 }
 
-static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-		      void *argp)
+static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	struct conn_tracker *t = ptr;
 	struct httpd *h;

@@ -13,10 +13,10 @@ struct event_base;
 struct httpd;
 
 struct httpd_limits {
-	int max_conns;       /* concurrent connections; new ones wait in the backlog */
-	size_t max_headers;  /* bytes of request line and headers */
-	size_t max_body;     /* bytes of request body */
-	int timeout_secs;    /* idle and read timeout per connection */
+	int max_conns;      /* concurrent connections; new ones wait in the backlog */
+	size_t max_headers; /* bytes of request line and headers */
+	size_t max_body;    /* bytes of request body */
+	int timeout_secs;   /* idle and read timeout per connection */
 };
 
 typedef void (*httpd_handler_t)(struct evhttp_request *req, void *arg);

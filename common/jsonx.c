@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-static const json_t *get(const json_t *obj, const char *key, int required, char *err,
-			 size_t errlen, int *absent)
+static const json_t *get(const json_t *obj, const char *key, int required, char *err, size_t errlen,
+			 int *absent)
 {
 	const json_t *v = json_object_get(obj, key);
 
@@ -45,8 +45,8 @@ int jx_str(const json_t *obj, const char *key, size_t max, int required, const c
 	return 0;
 }
 
-int jx_int(const json_t *obj, const char *key, int64_t min, int64_t max, int required,
-	   int64_t *out, char *err, size_t errlen)
+int jx_int(const json_t *obj, const char *key, int64_t min, int64_t max, int required, int64_t *out,
+	   char *err, size_t errlen)
 {
 	int absent;
 	const json_t *v = get(obj, key, required, err, errlen, &absent);
@@ -67,8 +67,7 @@ int jx_int(const json_t *obj, const char *key, int64_t min, int64_t max, int req
 	return 0;
 }
 
-int jx_bool(const json_t *obj, const char *key, int required, int *out, char *err,
-	    size_t errlen)
+int jx_bool(const json_t *obj, const char *key, int required, int *out, char *err, size_t errlen)
 {
 	int absent;
 	const json_t *v = get(obj, key, required, err, errlen, &absent);
@@ -88,7 +87,7 @@ int jx_only(const json_t *obj, const char *const *keys, char *err, size_t errlen
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach ((json_t *)obj, k, v) {
 		size_t i;
 		for (i = 0; keys[i] != NULL; i++)
 			if (strcmp(keys[i], k) == 0)

@@ -14,10 +14,9 @@
  * 1..max bytes with no NUL; *out points into obj. */
 int jx_str(const json_t *obj, const char *key, size_t max, int required, const char **out,
 	   char *err, size_t errlen);
-int jx_int(const json_t *obj, const char *key, int64_t min, int64_t max, int required,
-	   int64_t *out, char *err, size_t errlen);
-int jx_bool(const json_t *obj, const char *key, int required, int *out, char *err,
-	    size_t errlen);
+int jx_int(const json_t *obj, const char *key, int64_t min, int64_t max, int required, int64_t *out,
+	   char *err, size_t errlen);
+int jx_bool(const json_t *obj, const char *key, int required, int *out, char *err, size_t errlen);
 /* Fails if obj has a key not in the NULL-terminated list. */
 int jx_only(const json_t *obj, const char *const *keys, char *err, size_t errlen);
 

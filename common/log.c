@@ -65,10 +65,10 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: %s\n",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_prog, (long)getpid(),
-			 level_names[level], msg);
+	int n = snprintf(line, sizeof(line),
+			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: %s\n", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 ts.tv_nsec / 1000000, log_prog, (long)getpid(), level_names[level], msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -80,15 +80,15 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
 	(void)w;
 }
 
-#define LOG_FN(name, lvl)                                  \
-	void name(const char *fmt, ...)                    \
-	{                                                  \
-		va_list ap;                                \
-		if (log_level_cur < (lvl))                 \
-			return;                            \
-		va_start(ap, fmt);                         \
-		log_vwrite((lvl), fmt, ap);                \
-		va_end(ap);                                \
+#define LOG_FN(name, lvl)                                                                          \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		if (log_level_cur < (lvl))                                                         \
+			return;                                                                    \
+		va_start(ap, fmt);                                                                 \
+		log_vwrite((lvl), fmt, ap);                                                        \
+		va_end(ap);                                                                        \
 	}
 
 LOG_FN(log_error, LOG_LVL_ERROR)

@@ -4,7 +4,12 @@
 
 #include <stdarg.h>
 
-enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
 #define LOG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 

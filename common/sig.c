@@ -91,8 +91,7 @@ int sig_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig, size_t
 	return rc;
 }
 
-int sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig,
-	       size_t siglen)
+int sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok = 0;

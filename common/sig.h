@@ -27,8 +27,7 @@ void canon_str(struct canon *c, const char *s);
 /* 0, or -1; *siglen is in/out. SHA-256 for ECDSA, pure Ed25519 otherwise. */
 int sig_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen);
 /* 1 when the signature is valid, 0 otherwise. */
-int sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig,
-	       size_t siglen);
+int sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t *sig, size_t siglen);
 int canon_sign(EVP_PKEY *key, const struct canon *c, uint8_t *sig, size_t *siglen);
 int canon_verify(EVP_PKEY *pub, const struct canon *c, const uint8_t *sig, size_t siglen);
 

@@ -15,8 +15,7 @@ struct tls_extra {
 
 static int extra_idx = -1;
 
-static void extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-		       void *argp)
+static void extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	struct tls_extra *x = ptr;
 
@@ -74,8 +73,7 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 	return ok;
 }
 
-static SSL_CTX *ctx_common(const SSL_METHOD *method, const char *ca_file, char *err,
-			   size_t errlen)
+static SSL_CTX *ctx_common(const SSL_METHOD *method, const char *ca_file, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(method);
 
@@ -120,8 +118,7 @@ SSL_CTX *tls_server_ctx_new(const char *ca_file, const char *cert_file, const ch
 
 	if (ctx == NULL)
 		return NULL;
-	if (load_identity(ctx, cert_file, key_file, err, errlen) < 0 ||
-	    extra_attach(ctx, mode) < 0)
+	if (load_identity(ctx, cert_file, key_file, err, errlen) < 0 || extra_attach(ctx, mode) < 0)
 		goto fail;
 	if (mode == TLS_VERIFY_REPORT)
 		vflags = SSL_VERIFY_PEER;

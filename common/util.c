@@ -115,8 +115,8 @@ fail:
 	return NULL;
 }
 
-int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
-	       char *err, size_t errlen)
+int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl, char *err,
+	       size_t errlen)
 {
 	char tmp[PATH_MAX];
 	const uint8_t *p = data;
@@ -269,11 +269,20 @@ int duration_parse(const char *s, int64_t *secs)
 		return -1;
 	if (*end != '\0') {
 		switch (*end) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		default: return -1;
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -1;
 		}
 		if (end[1] != '\0')
 			return -1;

@@ -18,8 +18,8 @@ int hex_decode(const char *hex, uint8_t *out, size_t outlen);
 char *file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen);
 /* Writes data to path through a temporary file and rename, with the given
  * mode; with excl set, fails if path exists. 0 or -1 with err filled. */
-int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl,
-	       char *err, size_t errlen);
+int file_write(const char *path, const void *data, size_t len, mode_t mode, int excl, char *err,
+	       size_t errlen);
 int file_exists(const char *path);
 /* Creates the missing parent directories of path with the given mode. */
 int mkdir_parents(const char *path, mode_t mode, char *err, size_t errlen);

@@ -53,9 +53,8 @@ static int split_names(char *list, struct cert_spec *s, char *err, size_t errlen
 }
 
 /* Builds logind's TLS certificate for key and records it. */
-static X509 *tls_cert_build(struct logind_config *cfg, sqlite3 *db, EVP_PKEY *key,
-			    EVP_PKEY *ca_key, X509 *ca_cert, struct ca *ca, char *err,
-			    size_t errlen)
+static X509 *tls_cert_build(struct logind_config *cfg, sqlite3 *db, EVP_PKEY *key, EVP_PKEY *ca_key,
+			    X509 *ca_cert, struct ca *ca, char *err, size_t errlen)
 {
 	char *names = strdup(cfg->tls_names);
 	char serial[SERIAL_HEX_LEN + 1];
@@ -302,9 +301,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	memset(&ld, 0, sizeof(ld));
-	daemon_parse_args(argc, argv, "logind", "The overlay's certificate authority and login server.",
-			  "/etc/p2psip/logind.conf", "create the CA, logind's certificate and the database",
-			  &args);
+	daemon_parse_args(argc, argv, "logind",
+			  "The overlay's certificate authority and login server.",
+			  "/etc/p2psip/logind.conf",
+			  "create the CA, logind's certificate and the database", &args);
 	log_init("logind", LOG_LVL_INFO);
 	if (logind_config_load(&ld.cfg, args.conf_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "logind: %s\n", err);

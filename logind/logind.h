@@ -62,10 +62,10 @@ struct logind {
 	struct logind_config cfg;
 	struct event_base *base;
 	sqlite3 *db;
-	struct ca *ca;           /* the signing process */
+	struct ca *ca; /* the signing process */
 	X509 *ca_cert;
 	char *ca_pem;
-	struct crl *crl;         /* current CRL, served and used for TLS */
+	struct crl *crl; /* current CRL, served and used for TLS */
 	struct event *crl_timer;
 	struct httpd *httpd;
 	struct admin_server *admin;
@@ -73,8 +73,8 @@ struct logind {
 	struct ratelimit *rl;
 	struct pw_params pw;
 	char dummy_hash[PW_HASH_MAX]; /* verified for unknown users */
-	void *ssl_ctx;           /* SSL_CTX of the HTTPS API */
-	struct login_job *delayed; /* logins waiting out a rate-limit delay */
+	void *ssl_ctx;                /* SSL_CTX of the HTTPS API */
+	struct login_job *delayed;    /* logins waiting out a rate-limit delay */
 	uint64_t logins_ok, logins_failed, logins_refused;
 };
 

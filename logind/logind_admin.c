@@ -28,7 +28,11 @@
 #define ADMIN_MAX_SESSIONS 16
 #define ADMIN_IDLE_SECS 300
 
-enum admin_state { ADMIN_IDLE, ADMIN_BUSY, ADMIN_CLOSING };
+enum admin_state {
+	ADMIN_IDLE,
+	ADMIN_BUSY,
+	ADMIN_CLOSING
+};
 
 struct admin_session {
 	struct admin_server *srv;
@@ -197,8 +201,8 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 	if (r->op == ADMIN_USER_DEL)
 		rc = ldb_user_del(ld->db, r->name, time_now(), &revoked);
 	else
-		rc = ldb_user_set_disabled(ld->db, r->name, r->op == ADMIN_USER_DISABLE,
-					   time_now(), &revoked);
+		rc = ldb_user_set_disabled(ld->db, r->name, r->op == ADMIN_USER_DISABLE, time_now(),
+					   &revoked);
 	if (rc != LDB_OK)
 		return db_fail(rc, r->name);
 	refresh_crl_if(ld, revoked);
@@ -208,8 +212,9 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 		rl_success(ld->rl, key);
 	}
 	log_info("admin: %s %s (%d certificates revoked)",
-		 r->op == ADMIN_USER_DEL ? "deleted" : r->op == ADMIN_USER_DISABLE ? "disabled"
-										    : "enabled",
+		 r->op == ADMIN_USER_DEL       ? "deleted"
+		 : r->op == ADMIN_USER_DISABLE ? "disabled"
+					       : "enabled",
 		 r->name, revoked);
 	return json_pack("{s:b,s:i}", "ok", 1, "revoked", revoked);
 }
@@ -217,7 +222,7 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 static json_t *op_issue_server(struct logind *ld, struct admin_req *r)
 {
 	struct issue_req ir = {r->dns[0], ROLE_SERVER, X509_REQ_get0_pubkey(r->csr),
-			       r->dns,	  r->ndns,     r->ips,
+			       r->dns,    r->ndns,     r->ips,
 			       r->nips};
 	struct issued is;
 	char err[256];

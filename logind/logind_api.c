@@ -145,8 +145,7 @@ static void record_failure(struct login_job *j, const char *why)
 	key_addr(key, sizeof(key), j->addr);
 	rl_fail(ld->rl, key, now, &locked_a);
 	ld->logins_failed++;
-	log_warn("login: %s from %s refused: %s (%d recent failures)", j->lr.user, j->addr, why,
-		 n);
+	log_warn("login: %s from %s refused: %s (%d recent failures)", j->lr.user, j->addr, why, n);
 	if (locked_u)
 		log_warn("login: user %s locked out for %llds", j->lr.user,
 			 (long long)ld->cfg.rl_lockout);
@@ -160,11 +159,11 @@ static void login_work(void *arg)
 	struct login_job *j = arg;
 	const char *stored = j->found ? j->user.pw_hash : j->ld->dummy_hash;
 
-	j->verified = pw_verify(j->lr.password, j->lr.password_len, stored, &j->ld->pw,
-				&j->outdated);
+	j->verified =
+		pw_verify(j->lr.password, j->lr.password_len, stored, &j->ld->pw, &j->outdated);
 	if (j->verified == 1 && j->found && j->outdated &&
-	    pw_hash(j->lr.password, j->lr.password_len, &j->ld->pw, j->rehash,
-		    sizeof(j->rehash)) < 0)
+	    pw_hash(j->lr.password, j->lr.password_len, &j->ld->pw, j->rehash, sizeof(j->rehash)) <
+		    0)
 		j->rehash[0] = '\0';
 }
 
@@ -204,7 +203,7 @@ static void login_done(void *arg, int cancelled)
 	if (j->verified < 0 && j->found)
 		log_error("login: %s: stored password hash is malformed", j->user.name);
 	if (j->verified != 1 || !j->found || j->user.disabled) {
-		record_failure(j, !j->found	    ? "unknown user"
+		record_failure(j, !j->found          ? "unknown user"
 				  : j->user.disabled ? "account disabled"
 						     : "wrong password");
 		send_reply(j, 401, json_pack("{s:s}", "error", FAIL_MSG));
@@ -288,8 +287,8 @@ static void h_login(struct evhttp_request *req, void *arg)
 }
 
 /* Renewal: the current certificate stands in for the password. */
-static int renew_check(struct logind *ld, struct evhttp_request *req, struct user_rec *u,
-		       char *err, size_t errlen)
+static int renew_check(struct logind *ld, struct evhttp_request *req, struct user_rec *u, char *err,
+		       size_t errlen)
 {
 	SSL *ssl = http_ssl(req);
 	X509 *peer = NULL;
@@ -409,8 +408,8 @@ static void h_status(struct evhttp_request *req, void *arg)
 	http_reply_json(req, 200,
 			json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i}", "service", "logind",
 				  "overlay", ld->cfg.overlay, "crl_number",
-				  (json_int_t)(ld->crl != NULL ? ld->crl->number : -1),
-				  "logins_ok", (json_int_t)ld->logins_ok, "logins_failed",
+				  (json_int_t)(ld->crl != NULL ? ld->crl->number : -1), "logins_ok",
+				  (json_int_t)ld->logins_ok, "logins_failed",
 				  (json_int_t)ld->logins_failed, "logins_refused",
 				  (json_int_t)ld->logins_refused, "hash_queue",
 				  (json_int_t)workq_pending(ld->wq), "connections",

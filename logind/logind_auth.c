@@ -57,8 +57,8 @@ int pw_hash(const char *pw, size_t pwlen, const struct pw_params *p, char *out, 
 	hex_encode(salt, sizeof(salt), salt_hex);
 	hex_encode(hash, sizeof(hash), hash_hex);
 	OPENSSL_cleanse(hash, sizeof(hash));
-	n = snprintf(out, outlen, "$scrypt$n=%llu,r=%u,p=%u$%s$%s", (unsigned long long)p->n,
-		     p->r, p->p, salt_hex, hash_hex);
+	n = snprintf(out, outlen, "$scrypt$n=%llu,r=%u,p=%u$%s$%s", (unsigned long long)p->n, p->r,
+		     p->p, salt_hex, hash_hex);
 	return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 

@@ -97,7 +97,7 @@ static int names_from_json(json_t *a, const char **out, int *n)
 	*n = 0;
 	if (!json_is_array(a) || json_array_size(a) > SAN_MAX)
 		return -1;
-	json_array_foreach(a, i, v) {
+	json_array_foreach (a, i, v) {
 		if (!json_is_string(v))
 			return -1;
 		out[(*n)++] = json_string_value(v);
@@ -163,7 +163,7 @@ static int crl_entries_from_json(json_t *a, struct crl_entry **out, size_t *n)
 	*out = calloc(json_array_size(a) + 1, sizeof(**out));
 	if (*out == NULL)
 		return -1;
-	json_array_foreach(a, i, v) {
+	json_array_foreach (a, i, v) {
 		const char *serial;
 		json_int_t t, reason;
 		if (json_unpack(v, "[sII]", &serial, &t, &reason) < 0 ||
@@ -231,8 +231,8 @@ static void signer_loop(int fd, struct signer *sg)
 	}
 }
 
-static void __attribute__((noreturn)) signer_main(int fd, const char *key_path,
-						  const char *cert_path)
+static void __attribute__((noreturn))
+signer_main(int fd, const char *key_path, const char *cert_path)
 {
 	struct signer sg = {0};
 	char err[512] = "";
@@ -353,8 +353,9 @@ X509_CRL *ca_sign_crl(struct ca *ca, int64_t number, int64_t last, int64_t next,
 	X509_CRL *crl = NULL;
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("[sII]", e[i].serial, (json_int_t)e[i].revoked,
-						      (json_int_t)e[i].reason));
+		json_array_append_new(list,
+				      json_pack("[sII]", e[i].serial, (json_int_t)e[i].revoked,
+						(json_int_t)e[i].reason));
 	rep = call(ca,
 		   json_pack("{s:s,s:I,s:I,s:I,s:o}", "op", "crl", "number", (json_int_t)number,
 			     "last", (json_int_t)last, "next", (json_int_t)next, "revoked", list),

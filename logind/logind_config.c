@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* clang-format off */
 #define S(k, f, d, fl, h) {"logind", k, CONF_STRING, offsetof(struct logind_config, f), d, 0, 0, fl, h}
 #define I(sec, k, f, d, lo, hi, h) {sec, k, CONF_INT, offsetof(struct logind_config, f), d, lo, hi, 0, h}
 #define D(sec, k, f, d, lo, hi, h) {sec, k, CONF_DURATION, offsetof(struct logind_config, f), d, lo, hi, 0, h}
 #define B(sec, k, f, d, h) {sec, k, CONF_BOOL, offsetof(struct logind_config, f), d, 0, 0, 0, h}
+/* clang-format on */
 
 static const struct conf_item items[] = {
 	S("overlay", overlay, NULL, CONF_REQUIRED, "overlay name, e.g. overlay.example"),

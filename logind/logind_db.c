@@ -181,8 +181,8 @@ enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, i
 				  int *revoked)
 {
 	*revoked = 0;
-	return user_change(db, "UPDATE users SET disabled = ?2, updated = ?3 WHERE name = ?1",
-			   name, disabled, now, disabled, revoked);
+	return user_change(db, "UPDATE users SET disabled = ?2, updated = ?3 WHERE name = ?1", name,
+			   disabled, now, disabled, revoked);
 }
 
 enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, int64_t now)

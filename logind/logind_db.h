@@ -10,7 +10,12 @@
 #include "logind_auth.h"
 #include "logind_x509.h"
 
-enum ldb_rc { LDB_OK = 0, LDB_NOT_FOUND, LDB_EXISTS, LDB_ERROR };
+enum ldb_rc {
+	LDB_OK = 0,
+	LDB_NOT_FOUND,
+	LDB_EXISTS,
+	LDB_ERROR
+};
 
 #define REASON_CESSATION 5 /* CRLReason used when a user is deleted or disabled */
 

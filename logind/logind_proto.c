@@ -92,8 +92,7 @@ static int take_password(json_t *j, char **pw, size_t *pwlen, char *err, size_t 
 	return 0;
 }
 
-static int take_csr(json_t *j, int allow_ed25519, struct login_req *out, char *err,
-		    size_t errlen)
+static int take_csr(json_t *j, int allow_ed25519, struct login_req *out, char *err, size_t errlen)
 {
 	const char *csr;
 
@@ -186,7 +185,8 @@ static int take_name(json_t *j, int required, struct admin_req *r, char *err, si
 		return 0;
 	if (!name_is_valid(name)) {
 		err_set(err, errlen,
-			"invalid user name (1-%d of a-z 0-9 . _ -, starting with a letter or digit)",
+			"invalid user name (1-%d of a-z 0-9 . _ -, starting with a letter or "
+			"digit)",
 			NAME_MAX_LEN);
 		return -1;
 	}
@@ -208,7 +208,7 @@ static int take_strings(json_t *j, const char *key, const char **out, int *n,
 		err_set(err, errlen, "%s: expected a list of at most %d names", key, SAN_MAX);
 		return -1;
 	}
-	json_array_foreach(a, i, v) {
+	json_array_foreach (a, i, v) {
 		if (!json_is_string(v) || !valid(json_string_value(v))) {
 			err_set(err, errlen, "%s: invalid entry", key);
 			return -1;

@@ -16,7 +16,11 @@ struct rl_policy {
 	int64_t max_delay; /* longest delay in seconds */
 };
 
-enum rl_state { RL_OK, RL_SLOW, RL_LOCKED };
+enum rl_state {
+	RL_OK,
+	RL_SLOW,
+	RL_LOCKED
+};
 
 struct ratelimit;
 

@@ -21,8 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What an accepted request promises the admin handlers. */
 static void check_accepted(const struct admin_req *r)
 {
-	if (r->json == NULL || r->ndns < 0 || r->ndns > SAN_MAX || r->nips < 0 ||
-	    r->nips > SAN_MAX)
+	if (r->json == NULL || r->ndns < 0 || r->ndns > SAN_MAX || r->nips < 0 || r->nips > SAN_MAX)
 		abort();
 	for (int i = 0; i < r->ndns; i++)
 		if (r->dns[i] == NULL)

@@ -32,11 +32,12 @@ static void check_addrs_json(const struct announce *a)
 	list = json_loads(s, JSON_REJECT_DUPLICATES, &jerr);
 	if (list == NULL || !json_is_array(list) || json_array_size(list) != (size_t)a->naddrs)
 		abort();
-	json_array_foreach(list, i, v) {
+	json_array_foreach (list, i, v) {
 		json_t *host = json_object_get(v, "host");
 		json_t *port = json_object_get(v, "port");
 		if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_string(host) ||
-		    !json_is_integer(port) || strcmp(json_string_value(host), a->addrs[i].host) != 0 ||
+		    !json_is_integer(port) ||
+		    strcmp(json_string_value(host), a->addrs[i].host) != 0 ||
 		    json_integer_value(port) != a->addrs[i].port)
 			abort();
 	}

@@ -57,8 +57,8 @@ static void decode_all(const uint8_t *data, size_t size, size_t max)
 	for (;;) {
 		json_t *obj = NULL, *obj2 = NULL;
 		size_t used = 0;
-		enum frame_rc rc = frame_decode(data + pos, size - pos, max, &used, &obj, err,
-						sizeof(err));
+		enum frame_rc rc =
+			frame_decode(data + pos, size - pos, max, &used, &obj, err, sizeof(err));
 		enum frame_rc rc2 = frame_read(eb, max, &obj2, err, sizeof(err));
 
 		if (rc != rc2)

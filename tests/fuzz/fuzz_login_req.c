@@ -22,8 +22,8 @@ static void check_accepted(const struct login_req *r, int with_user)
 {
 	if (r->csr == NULL || r->pubkey == NULL)
 		abort();
-	if (with_user && (r->password == NULL || r->user[0] == '\0' ||
-			  strlen(r->password) != r->password_len))
+	if (with_user &&
+	    (r->password == NULL || r->user[0] == '\0' || strlen(r->password) != r->password_len))
 		abort();
 	if (!with_user && (r->password != NULL || r->user[0] != '\0'))
 		abort();

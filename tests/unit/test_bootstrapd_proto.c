@@ -82,10 +82,9 @@ static void announce_parse_accepts_ports_1_and_65535_and_load_limits(void **stat
 	one_addr(body, sizeof(body), "8.8.8.8", "65535");
 	assert_int_equal(announce_text(body, 0, &a, err, sizeof(err)), 0);
 	assert_int_equal(a.addrs[0].port, 65535);
-	assert_int_equal(
-		announce_text("{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}]}", 0, &a, err,
-			      sizeof(err)),
-		0);
+	assert_int_equal(announce_text("{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}]}", 0,
+				       &a, err, sizeof(err)),
+			 0);
 	assert_int_equal(a.load, 0);
 	snprintf(body, sizeof(body),
 		 "{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}],\"load\":%d", SN_LOAD_MAX);
@@ -98,9 +97,9 @@ static void announce_parse_refuses_hostnames_and_non_addresses(void **state)
 {
 	char body[256];
 	static const char *const hosts[] = {
-		"example.com", "localhost", "8.8.8.8:5060", " 8.8.8.8", "8.8.8.8 ", "8.8.8",
-		"8.8.8.8.8",   "256.1.1.1", "08.8.8.8",     "fe80::1%eth0", "[2a00::1]", "",
-		"0x08080808",  "2a00::1::2",
+		"example.com", "localhost", "8.8.8.8:5060", " 8.8.8.8",   "8.8.8.8 ",
+		"8.8.8",       "8.8.8.8.8", "256.1.1.1",    "08.8.8.8",   "fe80::1%eth0",
+		"[2a00::1]",   "",          "0x08080808",   "2a00::1::2",
 	};
 
 	(void)state;
@@ -114,8 +113,8 @@ static void announce_parse_refuses_hostnames_and_non_addresses(void **state)
 static void announce_parse_refuses_bad_ports(void **state)
 {
 	char body[256];
-	static const char *const ports[] = {"0", "65536", "-1", "\"5060\"", "5060.5", "1e3",
-					    "null", "99999999999999999999"};
+	static const char *const ports[] = {"0",      "65536", "-1",   "\"5060\"",
+					    "5060.5", "1e3",   "null", "99999999999999999999"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
@@ -190,8 +189,7 @@ static void announce_parse_refuses_unknown_fields_and_bad_json(void **state)
 				"\"proto\":\"udp\"}]}",
 				0, "unknown field 'proto'");
 	expect_announce_refused("{\"addresses\":[],\"addresses\":[]}", 0, "duplicate");
-	expect_announce_refused("{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}]", 0,
-				"JSON");
+	expect_announce_refused("{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}]", 0, "JSON");
 	expect_announce_refused("[]", 0, "JSON");
 	expect_announce_refused("{\"addresses\":[{\"host\":\"8.8.\\u00008.8\",\"port\":1}]}", 0,
 				"");
@@ -202,9 +200,8 @@ static void announce_parse_refuses_unknown_fields_and_bad_json(void **state)
 		     "{\"addresses\":[{\"host\":\"8.8.8.8\",\"port\":5060}]}");
 	memset(big + n, ' ', (size_t)(SN_BODY_MAX + 1 - n));
 	big[SN_BODY_MAX + 1] = '\0';
-	assert_int_equal(announce_parse((const uint8_t *)big, SN_BODY_MAX + 1, 0, &a, err,
-					sizeof(err)),
-			 -1);
+	assert_int_equal(
+		announce_parse((const uint8_t *)big, SN_BODY_MAX + 1, 0, &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "larger"));
 	free(big);
 }
@@ -229,9 +226,9 @@ static void announce_parse_refuses_loads_out_of_range(void **state)
 static void announce_parse_takes_private_addresses_only_when_allowed(void **state)
 {
 	static const char *const priv[] = {
-		"127.0.0.1", "10.1.2.3",  "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1",
-		"0.0.0.0",   "::1",	  "fe80::1",    "fc00::1",     "fd12:3456::1", "::",
-		"2001:db8::1", "192.0.2.1", "::ffff:10.0.0.1",
+		"127.0.0.1",    "10.1.2.3", "172.16.0.1",  "192.168.1.1", "169.254.1.1",
+		"100.64.0.1",   "0.0.0.0",  "::1",         "fe80::1",     "fc00::1",
+		"fd12:3456::1", "::",       "2001:db8::1", "192.0.2.1",   "::ffff:10.0.0.1",
 	};
 	struct announce a;
 	char err[256], body[256];
@@ -260,17 +257,23 @@ static void heartbeat_parse_reads_the_load_and_an_empty_body_is_zero(void **stat
 	load = -1;
 	assert_int_equal(heartbeat_parse((const uint8_t *)"{}", 2, &load, err, sizeof(err)), 0);
 	assert_int_equal(load, 0);
-	assert_int_equal(heartbeat_parse((const uint8_t *)"{\"load\":42}", 11, &load, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		heartbeat_parse((const uint8_t *)"{\"load\":42}", 11, &load, err, sizeof(err)), 0);
 	assert_int_equal(load, 42);
 }
 
 static void heartbeat_parse_refuses_hostile_bodies(void **state)
 {
 	static const char *const bad[] = {
-		"{\"load\":-1}", "{\"load\":1000001}", "{\"load\":\"1\"}", "{\"load\":1,\"x\":2}",
-		"{\"load\":1,\"load\":2}", "[]", "{", "\"load\"", "{\"load\":true}",
+		"{\"load\":-1}",
+		"{\"load\":1000001}",
+		"{\"load\":\"1\"}",
+		"{\"load\":1,\"x\":2}",
+		"{\"load\":1,\"load\":2}",
+		"[]",
+		"{",
+		"\"load\"",
+		"{\"load\":true}",
 	};
 	int64_t load;
 	char err[256];

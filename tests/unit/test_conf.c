@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 struct cfg {
@@ -55,8 +55,7 @@ static int parse(struct cfg *c, const char *text)
 {
 	memset(c, 0, sizeof(*c));
 	err[0] = '\0';
-	return conf_parse(items, NITEMS, c, (const uint8_t *)text, strlen(text), err,
-			  sizeof(err));
+	return conf_parse(items, NITEMS, c, (const uint8_t *)text, strlen(text), err, sizeof(err));
 }
 
 static int parse_len(struct cfg *c, const void *text, size_t len)
@@ -127,7 +126,7 @@ static void test_each_type_is_parsed(void **state)
 			 0);
 	assert_string_equal(c.name, "node-1");
 	assert_string_equal(c.path, "/srv/x y"); /* inner spaces kept */
-	assert_string_equal(c.motto, "a = b");	 /* only the first '=' splits */
+	assert_string_equal(c.motto, "a = b");   /* only the first '=' splits */
 	assert_int_equal(c.port, 65535);
 	assert_int_equal(c.count, -12);
 	assert_int_equal(c.flag, 1);
@@ -151,13 +150,15 @@ static void test_unknown_section_error_names_line_and_section(void **state)
 	expect_error("[main]\nname = a\n[bogus]\n", "line 3: unknown section [bogus]");
 	/* A key before any section header is in the unnamed section. */
 	expect_error("name = a\n", "line 1: unknown section");
-	expect_error("[main]\nname = a\n[peer bob]\naddr = x\n", "line 3: unknown section [peer bob]");
+	expect_error("[main]\nname = a\n[peer bob]\naddr = x\n",
+		     "line 3: unknown section [peer bob]");
 }
 
 static void test_unknown_key_error_names_line_and_key(void **state)
 {
 	(void)state;
-	expect_error("[main]\nname = a\n[net]\n\nprot = 1\n", "line 5: unknown key 'prot' in [net]");
+	expect_error("[main]\nname = a\n[net]\n\nprot = 1\n",
+		     "line 5: unknown key 'prot' in [net]");
 	/* Keys are case-sensitive. */
 	expect_error("[main]\nName = a\n", "line 2: unknown key 'Name' in [main]");
 }
@@ -193,13 +194,13 @@ static void test_quoted_values_keep_spaces_and_escapes(void **state)
 static void test_bad_quotes_are_rejected(void **state)
 {
 	static const char *const bad[] = {
-		"\"",	      /* lone quote */
-		"\"abc",      /* unterminated */
-		"\"a\"b\"",   /* unescaped quote inside */
+		"\"",          /* lone quote */
+		"\"abc",       /* unterminated */
+		"\"a\"b\"",    /* unescaped quote inside */
 		"\"a\" \"b\"", /* two quoted strings */
-		"\"a\\x\"",   /* unknown escape */
-		"\"a\\\"",    /* escaped closing quote, so unterminated */
-		"\"abc\"x",   /* text after the closing quote */
+		"\"a\\x\"",    /* unknown escape */
+		"\"a\\\"",     /* escaped closing quote, so unterminated */
+		"\"abc\"x",    /* text after the closing quote */
 	};
 	char text[128];
 
@@ -373,7 +374,8 @@ static void test_int_range_and_syntax_errors(void **state)
 	expect_error("[main]\nname=a\n[net]\nport = 0x10\n", "expected an integer");
 	expect_error("[main]\nname=a\n[net]\nport = 1.5\n", "expected an integer");
 	expect_error("[main]\nname=a\n[net]\nport =\n", "expected an integer");
-	expect_error("[main]\nname=a\n[net]\ncount = 99999999999999999999\n", "expected an integer");
+	expect_error("[main]\nname=a\n[net]\ncount = 99999999999999999999\n",
+		     "expected an integer");
 	/* Both bounds are inclusive. */
 	assert_int_equal(parse(&c, "[main]\nname=a\n[net]\nport = 1\n"), 0);
 	assert_int_equal(c.port, 1);
@@ -389,8 +391,8 @@ static void test_bool_spellings(void **state)
 	static const struct {
 		const char *v;
 		int want;
-	} ok[] = {{"yes", 1},  {"true", 1},  {"on", 1},  {"1", 1},   {"YES", 1},  {"True", 1},
-		  {"no", 0},   {"false", 0}, {"off", 0}, {"0", 0},   {"NO", 0},	  {"Off", 0}};
+	} ok[] = {{"yes", 1}, {"true", 1},  {"on", 1},  {"1", 1}, {"YES", 1}, {"True", 1},
+		  {"no", 0},  {"false", 0}, {"off", 0}, {"0", 0}, {"NO", 0},  {"Off", 0}};
 	static const char *const bad[] = {"y", "n", "2", "maybe", "yes!", "\"\"", "-1", "t"};
 	char text[128];
 	struct cfg c;
@@ -420,7 +422,8 @@ static void test_duration_values_and_range(void **state)
 	assert_int_equal(parse(&c, "[main]\nname=a\n[net]\nttl = 7d\n"), 0);
 	assert_int_equal(c.ttl, 7 * 86400);
 	conf_free(items, NITEMS, &c);
-	expect_error("[main]\nname=a\n[net]\nttl = 59s\n", "line 4: ttl: out of range (60..604800)");
+	expect_error("[main]\nname=a\n[net]\nttl = 59s\n",
+		     "line 4: ttl: out of range (60..604800)");
 	expect_error("[main]\nname=a\n[net]\nttl = 8d\n", "out of range");
 	expect_error("[main]\nname=a\n[net]\nttl = 5w\n", "expected a duration");
 	expect_error("[main]\nname=a\n[net]\nttl = -5m\n", "expected a duration");
@@ -598,8 +601,8 @@ struct seen {
 	char log[1024];
 };
 
-static int record(void *ctx, const char *section, const char *key, const char *value,
-		  int lineno, char *e, size_t elen)
+static int record(void *ctx, const char *section, const char *key, const char *value, int lineno,
+		  char *e, size_t elen)
 {
 	struct seen *s = ctx;
 	size_t n = strlen(s->log);
@@ -622,15 +625,14 @@ static void test_ini_parse_reports_each_key_with_section_and_line(void **state)
 	struct seen s = {""};
 
 	(void)state;
-	assert_int_equal(ini_parse((const uint8_t *)text, strlen(text), record, &s, err,
-				   sizeof(err)),
-			 0);
+	assert_int_equal(
+		ini_parse((const uint8_t *)text, strlen(text), record, &s, err, sizeof(err)), 0);
 	assert_string_equal(s.log, "1[]top=1;2[a];3[a]k=v;5[b c];6[b c]k2= x ;7[b c]last=;");
 	/* A handler's error stops the parse and is passed through. */
 	s.log[0] = '\0';
-	assert_int_equal(ini_parse((const uint8_t *)"a=1\nstop=1\nb=2\n", 14, record, &s, err,
-				   sizeof(err)),
-			 -1);
+	assert_int_equal(
+		ini_parse((const uint8_t *)"a=1\nstop=1\nb=2\n", 14, record, &s, err, sizeof(err)),
+		-1);
 	assert_string_equal(err, "line 2: stopped");
 	assert_string_equal(s.log, "1[]a=1;2[]stop=1;");
 }

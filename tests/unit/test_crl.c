@@ -17,10 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 struct fx {
@@ -120,8 +120,8 @@ static void test_pem_crl_is_parsed(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "";
-	struct crl *c = crl_parse((const uint8_t *)f->pem, strlen(f->pem), f->ca.cert, err,
-				  sizeof(err));
+	struct crl *c =
+		crl_parse((const uint8_t *)f->pem, strlen(f->pem), f->ca.cert, err, sizeof(err));
 
 	assert_non_null(c);
 	assert_int_equal(c->count, 2);
@@ -207,8 +207,8 @@ static void test_garbage_and_size_limits_are_rejected(void **state)
 	assert_contains(err, "size out of range");
 	assert_null(crl_parse((const uint8_t *)"hello", 5, f->ca.cert, err, sizeof(err)));
 	assert_contains(err, "not a CRL");
-	assert_null(crl_parse((const uint8_t *)"-----BEGIN X509 CRL-----\nAAAA\n", 30,
-			      f->ca.cert, err, sizeof(err)));
+	assert_null(crl_parse((const uint8_t *)"-----BEGIN X509 CRL-----\nAAAA\n", 30, f->ca.cert,
+			      err, sizeof(err)));
 	assert_contains(err, "not a CRL");
 	assert_non_null(huge);
 	memcpy(huge, f->der, f->der_len);

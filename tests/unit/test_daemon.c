@@ -20,10 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 #define DEFAULT_CONF "/etc/p2psip/test.conf"

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 /* Each migration fails if run twice (no IF NOT EXISTS), and the second
@@ -147,7 +147,8 @@ static void test_failing_migration_rolls_back_and_keeps_the_version(void **state
 	struct fx *f = *state;
 	static const char *const bad[] = {
 		migs[0],
-		"CREATE TABLE half (x); INSERT INTO half VALUES (1); INSERT INTO nosuch VALUES (1);",
+		"CREATE TABLE half (x); INSERT INTO half VALUES (1); INSERT INTO nosuch VALUES "
+		"(1);",
 	};
 	char err[256] = "";
 	sqlite3 *db;

@@ -17,10 +17,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 /* A frame built by hand: big-endian length n, then the body bytes. */
@@ -86,8 +86,8 @@ static void test_every_truncation_needs_more(void **state)
 	(void)state;
 	assert_int_equal(frame_encode(in, FRAME_MAX, &buf, &len), 0);
 	for (size_t cut = 0; cut < len; cut++) {
-		enum frame_rc rc = frame_decode(buf, cut, FRAME_MAX, &consumed, &out, err,
-						sizeof(err));
+		enum frame_rc rc =
+			frame_decode(buf, cut, FRAME_MAX, &consumed, &out, err, sizeof(err));
 		if (rc != FRAME_NEED_MORE)
 			fail_msg("cut at %zu of %zu: %s", cut, len, frame_rc_str(rc));
 		assert_null(out);
@@ -105,9 +105,9 @@ static void test_length_zero_is_too_big(void **state)
 	char err[128] = "";
 
 	(void)state;
-	assert_int_equal(frame_decode(hdr, sizeof(hdr), FRAME_MAX, &consumed, &out, err,
-				      sizeof(err)),
-			 FRAME_TOO_BIG);
+	assert_int_equal(
+		frame_decode(hdr, sizeof(hdr), FRAME_MAX, &consumed, &out, err, sizeof(err)),
+		FRAME_TOO_BIG);
 	assert_contains(err, "frame length 0 out of range");
 	assert_null(out);
 }
@@ -122,13 +122,13 @@ static void test_length_over_max_is_too_big_from_the_header_alone(void **state)
 
 	(void)state;
 	assert_int_equal(FRAME_MAX + 1, 0x20001);
-	assert_int_equal(frame_decode(hdr, sizeof(hdr), FRAME_MAX, &consumed, &out, err,
-				      sizeof(err)),
-			 FRAME_TOO_BIG);
+	assert_int_equal(
+		frame_decode(hdr, sizeof(hdr), FRAME_MAX, &consumed, &out, err, sizeof(err)),
+		FRAME_TOO_BIG);
 	assert_contains(err, "131073");
-	assert_int_equal(frame_decode(huge, sizeof(huge), FRAME_MAX, &consumed, &out, err,
-				      sizeof(err)),
-			 FRAME_TOO_BIG);
+	assert_int_equal(
+		frame_decode(huge, sizeof(huge), FRAME_MAX, &consumed, &out, err, sizeof(err)),
+		FRAME_TOO_BIG);
 	assert_contains(err, "4294967295");
 	assert_null(out);
 }
@@ -184,9 +184,9 @@ static void expect_body_rc(const char *body, size_t body_len, enum frame_rc want
 
 static void test_bodies_that_are_not_json_are_bad_json(void **state)
 {
-	static const char *const bad[] = {"{", "{abc}", "{\"a\":}", "{\"a\":1,}", "{}x",
-					  "{} {}", "\xff\xfe", "{'a':1}", "{\"a\":1}\n\x01",
-					  "{\"a\":\"\\ud800\"}"};
+	static const char *const bad[] = {
+		"{",     "{abc}",    "{\"a\":}", "{\"a\":1,}",      "{}x",
+		"{} {}", "\xff\xfe", "{'a':1}",  "{\"a\":1}\n\x01", "{\"a\":\"\\ud800\"}"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -212,8 +212,8 @@ static void test_json_that_is_not_an_object_is_refused(void **state)
 		uint8_t *buf = body_frame(scalars[i], &len);
 		json_t *out = NULL;
 		char err[128];
-		enum frame_rc rc = frame_decode(buf, len, FRAME_MAX, &consumed, &out, err,
-						sizeof(err));
+		enum frame_rc rc =
+			frame_decode(buf, len, FRAME_MAX, &consumed, &out, err, sizeof(err));
 		assert_true(rc == FRAME_NOT_OBJECT || rc == FRAME_BAD_JSON);
 		assert_null(out);
 		free(buf);
@@ -254,14 +254,14 @@ static void test_two_frames_back_to_back_in_one_buffer(void **state)
 	assert_true(json_equal(out, b));
 	json_decref(out);
 	/* The first frame is complete even when the second is cut short. */
-	assert_int_equal(frame_decode(both, la + lb - 1, FRAME_MAX, &consumed, &out, err,
-				      sizeof(err)),
-			 FRAME_OK);
+	assert_int_equal(
+		frame_decode(both, la + lb - 1, FRAME_MAX, &consumed, &out, err, sizeof(err)),
+		FRAME_OK);
 	assert_int_equal(consumed, la);
 	json_decref(out);
-	assert_int_equal(frame_decode(both + la, lb - 1, FRAME_MAX, &consumed, &out, err,
-				      sizeof(err)),
-			 FRAME_NEED_MORE);
+	assert_int_equal(
+		frame_decode(both + la, lb - 1, FRAME_MAX, &consumed, &out, err, sizeof(err)),
+		FRAME_NEED_MORE);
 	free(fa);
 	free(fb);
 	free(both);
@@ -429,8 +429,7 @@ static void test_fd_recv_at_clean_eof_is_need_more(void **state)
 
 	(void)state;
 	close_writer();
-	assert_int_equal(frame_recv_fd(sp[1], FRAME_MAX, &out, err, sizeof(err)),
-			 FRAME_NEED_MORE);
+	assert_int_equal(frame_recv_fd(sp[1], FRAME_MAX, &out, err, sizeof(err)), FRAME_NEED_MORE);
 	assert_null(out);
 	assert_contains(err, "closed");
 }
@@ -489,8 +488,7 @@ static void test_fd_recv_reports_bad_json_and_non_objects(void **state)
 	assert_int_equal(write(sp[0], f1, l1), (ssize_t)l1);
 	assert_int_equal(write(sp[0], f2, l2), (ssize_t)l2);
 	assert_int_equal(frame_recv_fd(sp[1], FRAME_MAX, &out, err, sizeof(err)), FRAME_BAD_JSON);
-	assert_int_equal(frame_recv_fd(sp[1], FRAME_MAX, &out, err, sizeof(err)),
-			 FRAME_NOT_OBJECT);
+	assert_int_equal(frame_recv_fd(sp[1], FRAME_MAX, &out, err, sizeof(err)), FRAME_NOT_OBJECT);
 	assert_null(out);
 	free(f1);
 	free(f2);

@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 struct fx {
@@ -302,8 +302,8 @@ static void test_error_statuses_are_passed_through(void **state)
 static void test_bad_urls_fail_at_once_without_callback(void **state)
 {
 	struct fx *f = *state;
-	static const char *const bad[] = {"ftp://127.0.0.1/x", "https://127.0.0.1/",
-					  "//127.0.0.1/", "", "/rec"};
+	static const char *const bad[] = {"ftp://127.0.0.1/x", "https://127.0.0.1/", "//127.0.0.1/",
+					  "", "/rec"};
 	struct result r;
 	char err[256];
 

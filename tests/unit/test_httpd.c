@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 #define MAX_BODY 1024
@@ -87,8 +87,9 @@ static void h_echo(struct evhttp_request *req, void *arg)
 	if (!http_method_is(req, EVHTTP_REQ_POST))
 		return;
 	body = http_body(req, &len);
-	http_reply_json(req, 200, json_pack("{s:I,s:s?}", "len", (json_int_t)len, "body",
-					    (const char *)body));
+	http_reply_json(
+		req, 200,
+		json_pack("{s:I,s:s?}", "len", (json_int_t)len, "body", (const char *)body));
 	free(body);
 }
 
@@ -669,8 +670,8 @@ int main(void)
 		S(test_https_request_sees_the_client_certificate),
 		S(test_https_404_and_limits_work_as_on_plain_http),
 		S(test_free_with_a_tls_connection_open),
-		cmocka_unit_test_setup_teardown(test_accept_pauses_at_max_conns,
-						setup_tls_one_conn, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_pauses_at_max_conns, setup_tls_one_conn,
+						teardown),
 	};
 #undef T
 #undef S

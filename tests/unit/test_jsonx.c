@@ -11,10 +11,10 @@
 
 #include <string.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 static json_t *obj;

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 /* Everything written to stderr between capture_begin and capture_end. */
@@ -84,8 +84,8 @@ static void test_level_parse_accepts_the_four_names(void **state)
 
 static void test_level_parse_rejects_other_spellings(void **state)
 {
-	static const char *const bad[] = {"", "ERROR", "Info", "warning", "debug ", " info",
-					  "inf", "infoo", "3", "trace"};
+	static const char *const bad[] = {"",      "ERROR", "Info",  "warning", "debug ",
+					  " info", "inf",   "infoo", "3",       "trace"};
 	enum log_level l = LOG_LVL_WARN;
 
 	(void)state;
@@ -105,7 +105,7 @@ static void test_level_name_round_trips_and_unknown_is_question_mark(void **stat
 		assert_int_equal(back, i);
 	}
 	assert_string_equal(log_level_name((enum log_level)4), "?");
-	assert_string_equal(log_level_name((enum log_level)-1), "?");
+	assert_string_equal(log_level_name((enum log_level) - 1), "?");
 }
 
 static void test_set_level_and_get_level_agree(void **state)
@@ -135,9 +135,8 @@ static void test_line_has_timestamp_program_pid_level_and_message(void **state)
 	/* The directory part of argv[0] is dropped. */
 	snprintf(expect, sizeof(expect), " testprog[%ld] info: hello 42\n", (long)getpid());
 	assert_contains(out, expect);
-	assert_int_equal(sscanf(out, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s,
-				&ms, &z),
-			 8);
+	assert_int_equal(
+		sscanf(out, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s, &ms, &z), 8);
 	assert_int_equal(z, 'Z');
 	assert_in_range(mo, 1, 12);
 	assert_int_equal(count_char(out, len, '\n'), 1);
@@ -182,7 +181,8 @@ static void test_control_characters_are_replaced(void **state)
 	log_set_level(LOG_LVL_INFO);
 	capture_begin();
 	/* A newline would forge a second log line, ESC would drive the terminal. */
-	log_info("a\nb\rc\x1b[31md\x7f" "e\tf\x01g");
+	log_info("a\nb\rc\x1b[31md\x7f"
+		 "e\tf\x01g");
 	out = capture_end(&len);
 	assert_contains(out, "info: a?b?c?[31md?e?f?g\n");
 	assert_int_equal(count_char(out, len, '\n'), 1);

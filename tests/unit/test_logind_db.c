@@ -15,8 +15,9 @@
 #include <string.h>
 
 #define NOW 1700000000
-#define HASH "$scrypt$n=1024,r=8,p=1$00112233445566778899AABBCCDDEEFF$" \
-	     "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF"
+#define HASH                                                                                       \
+	"$scrypt$n=1024,r=8,p=1$00112233445566778899AABBCCDDEEFF$"                                 \
+	"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF"
 
 struct fx {
 	char *dir;

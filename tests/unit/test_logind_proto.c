@@ -359,8 +359,9 @@ static void login_req_parse_refuses_a_csr_that_is_not_pem(void **state)
 
 	(void)state;
 	expect_login_refused("alice", "pw", "hello", 0, "csr:");
-	expect_login_refused("alice", "pw", "-----BEGIN CERTIFICATE REQUEST-----\n"
-					    "-----END CERTIFICATE REQUEST-----\n",
+	expect_login_refused("alice", "pw",
+			     "-----BEGIN CERTIFICATE REQUEST-----\n"
+			     "-----END CERTIFICATE REQUEST-----\n",
 			     0, "csr:");
 	expect_login_refused("alice", "pw", "", 0, "csr:");
 	expect_login_refused("alice", "pw", NULL, 0, "csr: missing");
@@ -485,8 +486,7 @@ static void expect_renew_refused(const char *text, size_t len, int ed, const cha
 	struct login_req r;
 	char err[256] = "";
 
-	assert_int_equal(renew_req_parse((const uint8_t *)text, len, ed, &r, err, sizeof(err)),
-			 -1);
+	assert_int_equal(renew_req_parse((const uint8_t *)text, len, ed, &r, err, sizeof(err)), -1);
 	assert_null(r.csr);
 	assert_null(r.password);
 	if (strstr(err, want) == NULL)
@@ -717,8 +717,7 @@ static void admin_req_parse_reads_list_operations(void **state)
 static void admin_req_parse_refuses_unknown_and_malformed_operations(void **state)
 {
 	(void)state;
-	expect_admin_refused_text("{\"op\":\"user_drop\",\"name\":\"alice\"}",
-				  "unknown operation");
+	expect_admin_refused_text("{\"op\":\"user_drop\",\"name\":\"alice\"}", "unknown operation");
 	expect_admin_refused_text("{\"op\":\"USER_ADD\",\"name\":\"alice\",\"password\":\"x\"}",
 				  "unknown operation");
 	expect_admin_refused_text("{\"op\":\"\"}", "op:");
@@ -809,8 +808,8 @@ static void admin_req_parse_reads_revocation_reasons(void **state)
 	expect_admin_refused_text(
 		"{\"op\":\"cert_revoke\",\"serial\":\"2a\",\"reason\":\"cACompromise\"}",
 		"reason:");
-	expect_admin_refused_text(
-		"{\"op\":\"cert_revoke\",\"serial\":\"2a\",\"reason\":\"bored\"}", "reason:");
+	expect_admin_refused_text("{\"op\":\"cert_revoke\",\"serial\":\"2a\",\"reason\":\"bored\"}",
+				  "reason:");
 	expect_admin_refused_text("{\"op\":\"cert_revoke\",\"serial\":\"2a\",\"reason\":\"\"}",
 				  "reason:");
 	expect_admin_refused_text("{\"op\":\"cert_revoke\",\"serial\":\"2a\",\"reason\":1}",
@@ -881,26 +880,26 @@ static void admin_req_parse_refuses_bad_cert_issue_server_fields(void **state)
 	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a,DNS:evil.example"), NULL),
 			     "dns:");
 	expect_admin_refused(server_req(csr_p256, json_pack("[i]", 1), NULL), "dns:");
-	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a.example"),
-					json_pack("[s]", "999.1.1.1")),
-			     "ips:");
-	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a.example"),
-					json_pack("[s]", "a.example")),
-			     "ips:");
-	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a.example"),
-					json_pack("[s]", "10.0.0.1/8")),
-			     "ips:");
+	expect_admin_refused(
+		server_req(csr_p256, json_pack("[s]", "a.example"), json_pack("[s]", "999.1.1.1")),
+		"ips:");
+	expect_admin_refused(
+		server_req(csr_p256, json_pack("[s]", "a.example"), json_pack("[s]", "a.example")),
+		"ips:");
+	expect_admin_refused(
+		server_req(csr_p256, json_pack("[s]", "a.example"), json_pack("[s]", "10.0.0.1/8")),
+		"ips:");
 	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a.example"),
 					json_pack("[s]", "fe80::1%eth0")),
 			     "ips:");
-	expect_admin_refused(server_req(csr_p256, json_pack("[s]", "a.example"),
-					json_string("192.0.2.1")),
-			     "ips:");
+	expect_admin_refused(
+		server_req(csr_p256, json_pack("[s]", "a.example"), json_string("192.0.2.1")),
+		"ips:");
 	expect_admin_refused(server_req(csr_rsa, json_pack("[s]", "a.example"), NULL), "RSA");
 	expect_admin_refused(server_req(bad, json_pack("[s]", "a.example"), NULL), "signature");
-	expect_admin_refused(json_pack("{s:s,s:[s]}", "op", "cert_issue_server", "dns",
-				       "a.example"),
-			     "csr: missing");
+	expect_admin_refused(
+		json_pack("{s:s,s:[s]}", "op", "cert_issue_server", "dns", "a.example"),
+		"csr: missing");
 	free(bad);
 }
 

@@ -59,11 +59,11 @@ static EVP_PKEY *public_only(EVP_PKEY *key)
 static void test_canon_encodes_integers_big_endian(void **state)
 {
 	static const uint8_t want[] = {
-		0xab,					/* u8 */
-		0x01, 0x02, 0x03, 0x04,			/* u32 */
+		0xab,                                           /* u8 */
+		0x01, 0x02, 0x03, 0x04,                         /* u32 */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* u64 */
-		0x00,					/* u8 */
-		0xff, 0xff, 0xff, 0xff,			/* u32 max */
+		0x00,                                           /* u8 */
+		0xff, 0xff, 0xff, 0xff,                         /* u32 max */
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* u64 max */
 	};
 	struct canon c;
@@ -86,10 +86,10 @@ static void test_canon_encodes_integers_big_endian(void **state)
 
 static void test_canon_prefixes_bytes_and_strings_with_a_32_bit_length(void **state)
 {
-	static const uint8_t want[] = {0, 0, 0, 2, 0x00, 0xff,	   /* bytes {0, 255} */
-				       0, 0, 0, 2, 'h',	 'i',	   /* "hi" */
-				       0, 0, 0, 0,		   /* "" */
-				       0, 0, 0, 0,		   /* no bytes */
+	static const uint8_t want[] = {0, 0, 0, 2, 0x00, 0xff,       /* bytes {0, 255} */
+				       0, 0, 0, 2, 'h',  'i',        /* "hi" */
+				       0, 0, 0, 0,                   /* "" */
+				       0, 0, 0, 0,                   /* no bytes */
 				       0, 0, 0, 3, 0xc3, 0xa9, '!'}; /* UTF-8 as is */
 	struct canon c;
 

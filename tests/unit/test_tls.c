@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 #define SERVER_SERIAL 100
@@ -110,20 +110,20 @@ static int setup(void **state)
 	rc |= tu_write_key(P(f, "client.key"), f->ckey);
 	rc |= write_cert(f, "server.pem", &f->ca, f->skey, "server", "localhost", now - 3600,
 			 now + 86400, SERVER_SERIAL);
-	rc |= write_cert(f, "client.pem", &f->ca, f->ckey, "user", "alice", now - 3600,
-			 now + 86400, CLIENT_SERIAL);
-	rc |= write_cert(f, "expired.pem", &f->ca, f->ckey, "user", "alice", now - 7200,
-			 now - 60, CLIENT_SERIAL + 1);
-	rc |= write_cert(f, "notyet.pem", &f->ca, f->ckey, "user", "alice", now + 3600,
-			 now + 7200, CLIENT_SERIAL + 2);
+	rc |= write_cert(f, "client.pem", &f->ca, f->ckey, "user", "alice", now - 3600, now + 86400,
+			 CLIENT_SERIAL);
+	rc |= write_cert(f, "expired.pem", &f->ca, f->ckey, "user", "alice", now - 7200, now - 60,
+			 CLIENT_SERIAL + 1);
+	rc |= write_cert(f, "notyet.pem", &f->ca, f->ckey, "user", "alice", now + 3600, now + 7200,
+			 CLIENT_SERIAL + 2);
 	/* Same issuer name as the overlay CA, but another key. */
-	rc |= write_cert(f, "twin.pem", &f->twin, f->ckey, "user", "alice", now - 3600,
-			 now + 86400, CLIENT_SERIAL + 3);
+	rc |= write_cert(f, "twin.pem", &f->twin, f->ckey, "user", "alice", now - 3600, now + 86400,
+			 CLIENT_SERIAL + 3);
 	/* An issuer the overlay has never heard of. */
 	rc |= write_cert(f, "foreign.pem", &f->other, f->ckey, "user", "alice", now - 3600,
 			 now + 86400, CLIENT_SERIAL + 4);
-	rc |= write_cert(f, "server_twin.pem", &f->twin, f->skey, "server", "localhost",
-			 now - 3600, now + 86400, SERVER_SERIAL + 1);
+	rc |= write_cert(f, "server_twin.pem", &f->twin, f->skey, "server", "localhost", now - 3600,
+			 now + 86400, SERVER_SERIAL + 1);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -521,8 +521,8 @@ static void test_client_refuses_a_server_of_another_ca(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "";
-	SSL_CTX *s = tls_server_ctx_new(P(f, "ca.pem"), P(f, "server_twin.pem"),
-					P(f, "server.key"), TLS_VERIFY_NONE, err, sizeof(err));
+	SSL_CTX *s = tls_server_ctx_new(P(f, "ca.pem"), P(f, "server_twin.pem"), P(f, "server.key"),
+					TLS_VERIFY_NONE, err, sizeof(err));
 	SSL_CTX *c = client_ctx(f, NULL);
 	struct hs h;
 

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                   \
-	do {                                                                            \
-		if (strstr((hay), (needle)) == NULL)                                    \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));        \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		if (strstr((hay), (needle)) == NULL)                                               \
+			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
 	} while (0)
 
 static int setup(void **state)
@@ -97,8 +97,17 @@ static void test_hex_decode_accepts_lowercase(void **state)
 static void test_hex_decode_rejects_bad_input(void **state)
 {
 	/* Right length (4 digits for 2 bytes), wrong characters. */
-	static const char *const bad_chars[] = {"0g00", "g000", " 000", "00 0", "000 ",
-						"+000", "0x00", "\xff" "000", "00:0", "-100"};
+	static const char *const bad_chars[] = {"0g00",
+						"g000",
+						" 000",
+						"00 0",
+						"000 ",
+						"+000",
+						"0x00",
+						"\xff"
+						"000",
+						"00:0",
+						"-100"};
 	/* Wrong length for 2 bytes. */
 	static const char *const bad_len[] = {"", "0", "000", "00000", "000000"};
 	uint8_t b[2];
@@ -349,10 +358,10 @@ static void test_addr_split_bracketed_ipv6(void **state)
 static void test_addr_split_rejects_bad_input(void **state)
 {
 	static const char *const bad[] = {
-		"host",	      "host:",	      "host:65536", "host:-1",	 "host:99999999999999999999",
-		"host:8a",    "host:a8",      "host:http",  ":80",	 "::1:80",
-		"[::1]",      "[::1]80",      "[::1]:",	    "[]:80",	 "[::1:80",
-		"a:b:80",     "host:80:",     "host:0x50",  "",		 "[::1]:-5",
+		"host",    "host:",    "host:65536", "host:-1", "host:99999999999999999999",
+		"host:8a", "host:a8",  "host:http",  ":80",     "::1:80",
+		"[::1]",   "[::1]80",  "[::1]:",     "[]:80",   "[::1:80",
+		"a:b:80",  "host:80:", "host:0x50",  "",        "[::1]:-5",
 	};
 	char host[64] = "unchanged";
 	uint16_t port = 7;
@@ -402,9 +411,16 @@ static void test_duration_parse_units(void **state)
 		const char *s;
 		int64_t v;
 	} ok[] = {
-		{"0", 0},     {"90", 90},	 {"90s", 90},	  {"5m", 300},
-		{"24h", 86400}, {"7d", 604800}, {"0d", 0},	  {"007s", 7},
-		{"9223372036854775807", INT64_MAX}, {"9223372036854775807s", INT64_MAX},
+		{"0", 0},
+		{"90", 90},
+		{"90s", 90},
+		{"5m", 300},
+		{"24h", 86400},
+		{"7d", 604800},
+		{"0d", 0},
+		{"007s", 7},
+		{"9223372036854775807", INT64_MAX},
+		{"9223372036854775807s", INT64_MAX},
 		{"106751991167300d", 106751991167300LL * 86400},
 	};
 	int64_t v;
@@ -420,13 +436,27 @@ static void test_duration_parse_units(void **state)
 static void test_duration_parse_rejects_bad_input_and_overflow(void **state)
 {
 	static const char *const bad[] = {
-		"",	"s",	 "-5",	   "+5",  " 5",	 "5 ",	 "5 s", "5ss", "5sm", "5x",
-		"5M",	"5S",	 "1.5h",   "0x10", "1e3", "h5",
-		"9223372036854775808",	   /* over INT64_MAX */
+		"",
+		"s",
+		"-5",
+		"+5",
+		" 5",
+		"5 ",
+		"5 s",
+		"5ss",
+		"5sm",
+		"5x",
+		"5M",
+		"5S",
+		"1.5h",
+		"0x10",
+		"1e3",
+		"h5",
+		"9223372036854775808",     /* over INT64_MAX */
 		"99999999999999999999999", /* over long long */
-		"106751991167301d",	   /* days that overflow int64 seconds */
-		"153722867280912931m",	   /* minutes that overflow */
-		"2562047788015216h",	   /* hours that overflow */
+		"106751991167301d",        /* days that overflow int64 seconds */
+		"153722867280912931m",     /* minutes that overflow */
+		"2562047788015216h",       /* hours that overflow */
 	};
 	int64_t v = 42;
 
@@ -444,9 +474,9 @@ static void test_duration_format_picks_the_largest_exact_unit(void **state)
 		int64_t v;
 		const char *s;
 	} t[] = {
-		{0, "0s"},	  {1, "1s"},	  {59, "59s"},	  {60, "1m"},	 {90, "90s"},
-		{3600, "1h"}, {5400, "90m"}, {86400, "1d"}, {90000, "25h"}, {604800, "7d"},
-		{86401, "86401s"},
+		{0, "0s"},      {1, "1s"},      {59, "59s"},       {60, "1m"},
+		{90, "90s"},    {3600, "1h"},   {5400, "90m"},     {86400, "1d"},
+		{90000, "25h"}, {604800, "7d"}, {86401, "86401s"},
 	};
 	char out[32];
 
@@ -459,9 +489,9 @@ static void test_duration_format_picks_the_largest_exact_unit(void **state)
 
 static void test_duration_format_then_parse_round_trips(void **state)
 {
-	static const int64_t vals[] = {0,	  1,	     59,	60,	    61,
-				       3599,   3600,     86399,	86400,	604800,
-				       123456, 31536000, INT64_MAX, INT64_MAX / 86400 * 86400};
+	static const int64_t vals[] = {
+		0,     1,     59,     60,     61,       3599,      3600,
+		86399, 86400, 604800, 123456, 31536000, INT64_MAX, INT64_MAX / 86400 * 86400};
 	char out[32];
 	int64_t back;
 
@@ -496,10 +526,26 @@ static void test_name_is_valid_boundaries(void **state)
 
 static void test_name_is_valid_rejects_bad_names(void **state)
 {
-	static const char *const bad[] = {"",	   "Alice", "aliCe", ".alice", "-alice", "_alice",
-					  "a b",   "a\"b",  "'a'",   "a/b",    "a\\b",   "a@b",
-					  "a:b",   "a\tb",  "a\nb",  "caf\xc3\xa9", "\xc3\xa9t\xc3\xa9",
-					  "a;b",   "a%b",   "a*"};
+	static const char *const bad[] = {"",
+					  "Alice",
+					  "aliCe",
+					  ".alice",
+					  "-alice",
+					  "_alice",
+					  "a b",
+					  "a\"b",
+					  "'a'",
+					  "a/b",
+					  "a\\b",
+					  "a@b",
+					  "a:b",
+					  "a\tb",
+					  "a\nb",
+					  "caf\xc3\xa9",
+					  "\xc3\xa9t\xc3\xa9",
+					  "a;b",
+					  "a%b",
+					  "a*"};
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {

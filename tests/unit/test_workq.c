@@ -24,9 +24,9 @@ static int started;
 struct job {
 	pthread_t work_thread, done_thread;
 	int ran, done_calls, cancelled;
-	int block;     /* wait for the gate */
-	int sleep_ms;  /* then sleep this long */
-	int finished;  /* work() reached its end */
+	int block;    /* wait for the gate */
+	int sleep_ms; /* then sleep this long */
+	int finished; /* work() reached its end */
 };
 
 static struct event_base *base;
