@@ -7,6 +7,12 @@ DESTDIR ?=
 B := build
 
 CC ?= cc
+# make V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 PKGS := openssl libevent libevent_openssl jansson sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -76,31 +82,38 @@ all: $(PROGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libcommon.a: $(COMMON_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(B)/liblogind.a: $(LOGIND_LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(B)/libbootstrapd.a: $(BOOTSTRAPD_LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(B)/bin/logind: $(call obj,logind/logind.c) $(B)/liblogind.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/bootstrapd: $(call obj,bootstrapd/bootstrapd.c) $(B)/libbootstrapd.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/obj/tests/%.o: CFLAGS += -Ilogind -Ibootstrapd -Itests/unit
 $(B)/obj/bench/%.o: CFLAGS += -Ilogind -Ibootstrapd
@@ -108,11 +121,13 @@ $(B)/obj/bench/%.o: CFLAGS += -Ilogind -Ibootstrapd
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
 		$(B)/liblogind.a $(B)/libbootstrapd.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
@@ -128,7 +143,8 @@ fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(filter-out logind/logind.c,$(LOGIND_SRCS)) \
 		$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS))
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
 check: deps all unit $(BENCH_PROGS)
 	@$(MAKE) --no-print-directory fuzz || echo "fuzz harnesses not built (clang missing?)"
@@ -146,7 +162,9 @@ install: all
 	install -m 755 $(B)/bin/p2psip-admin $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
-	install -m 644 etc/systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for u in etc/systemd/*.service; do \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make install PREFIX=... DESTDIR=... puts the programs, the example
+# configurations and the systemd units (pointing at PREFIX) in place.
+. "$(dirname "$0")/../lib.sh"
+make -s -C "$TOP" install PREFIX=/opt/p2psip DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
+	fail "make install: $(tail -n 5 "$T/install.log")"
+R=$T/root/opt/p2psip
+for f in sbin/logind sbin/bootstrapd bin/p2psip-admin; do
+	[ -x "$R/$f" ] || fail "$f not installed"
+done
+"$R/sbin/logind" --version | grep -q "^logind " || fail "installed logind does not run"
+[ -f "$R/share/p2psip/examples/logind.conf" ] || fail "example configuration"
+"$R/sbin/bootstrapd" -c "$R/share/p2psip/examples/bootstrapd.conf" -n >/dev/null ||
+	fail "installed example configuration does not check"
+grep -q "^ExecStart=/opt/p2psip/sbin/logind " "$R/lib/systemd/system/p2psip-logind.service" ||
+	fail "unit file does not point at PREFIX"
+echo ok
