@@ -60,17 +60,8 @@ pin() {
 	exec "$@"
 }
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
+. "$top/scripts/ports.sh"
+PORTS_FILE=$T/ports
 
 wait_ready() { # PORT SOCKET
 	for _ in $(seq 1 600); do
@@ -86,7 +77,7 @@ wait_ready() { # PORT SOCKET
 # start_logind SCRYPT_N: a new CA in $T/n$SCRYPT_N with users u0..u$USERS-1.
 start_logind() {
 	local n=$1 dir=$T/n$1 port
-	port=$(free_port)
+	port=$(free_port) || die "no free port found"
 	mkdir -p "$dir"
 	cat >"$dir/logind.conf" <<CONF
 [logind]

@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/build/bin
 D=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-demo.XXXXXX")
+PORTS_FILE=$D/ports
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -19,17 +20,9 @@ die() {
 	for f in "$D"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 5 "$f"; }; done
 	exit 1
 }
-port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-wait_port() {
-	for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-	die "nothing listens on port $1"
-}
+. "$(pwd)/scripts/ports.sh"
+port() { free_port || die "no free port"; }
+wait_port() { port_ready "$1" 10 || die "nothing listens on port $1"; }
 for c in curl openssl jq ss; do command -v "$c" >/dev/null || die "$c missing (run scripts/install-deps.sh as root)"; done
 [ -x "$BIN/logind" ] || die "not built (run make)"
 

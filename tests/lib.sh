@@ -7,7 +7,6 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$TOP/build/bin
 PIDS=()
-PORTS_USED=" "
 T=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-test.XXXXXX")
 
 t_cleanup() {
@@ -50,20 +49,8 @@ need() {
 	done
 }
 
-# A free TCP and UDP port on loopback, never handed out twice in one test.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
-		case "$PORTS_USED" in *" $p "*) continue ;; esac
-		if ! ss -Hltun "sport = :$p" 2>/dev/null | grep -q .; then
-			PORTS_USED="$PORTS_USED$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	fail "no free port found"
-}
+. "$TOP/scripts/ports.sh"
+PORTS_FILE=$T/ports
 
 # start_bg NAME CMD...: runs CMD with output in $T/NAME.log; its pid in $LAST_PID.
 start_bg() {
@@ -95,12 +82,7 @@ pid_gone() { # PID [SECONDS]
 }
 
 wait_port() { # PORT [SECONDS]
-	local port=$1 secs=${2:-10} i
-	for i in $(seq 1 $((secs * 20))); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "nothing listens on port $port after ${secs}s"
+	port_ready "$1" "${2:-10}" || fail "nothing listens on port $1 after ${2:-10}s"
 }
 
 wait_file() { # PATH [SECONDS]
