@@ -10,6 +10,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,20 @@ static void on_done(struct evhttp_request *req, void *arg)
 	}
 	evhttp_connection_free(c->conn);
 	free(c);
+}
+
+/* evhttp writes a request's headers and body as separate TLS records; with
+ * Nagle on, the body waits for the server's delayed ACK (40 ms). Without a
+ * DNS base, evhttp_make_request has already created and connected the
+ * socket when it returns, so the option can be set here. */
+static void no_delay(struct httpc_call *c)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 void httpc_cancel(struct httpc_call *c)
@@ -163,6 +179,7 @@ struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, cons
 		req = NULL; /* freed by evhttp_make_request on failure */
 		goto fail;
 	}
+	no_delay(c);
 	evhttp_uri_free(uri);
 	return c;
 fail:
