@@ -31,30 +31,14 @@ sqlite3 *bdb_open(const char *path, char *err, size_t errlen)
 	return db_open(path, 1, migrations, (int)ARRAY_LEN(migrations), err, errlen);
 }
 
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
-{
-	char err[256];
-	sqlite3_stmt *st = db_prepare(db, sql, err, sizeof(err));
-
-	if (st == NULL)
-		log_error("database: %s", err);
-	return st;
-}
-
 static enum bdb_rc done(sqlite3 *db, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return BDB_OK;
-	log_error("database: %s", sqlite3_errmsg(db));
-	return BDB_ERROR;
+	return db_run(db, st) == SQLITE_DONE ? BDB_OK : BDB_ERROR;
 }
 
 enum bdb_rc bdb_sn_put(sqlite3 *db, const struct sn_rec *r, int64_t now)
 {
-	sqlite3_stmt *st = prep(
+	sqlite3_stmt *st = db_stmt(
 		db, "INSERT INTO supernodes (node_id, name, serial, addresses, load, cert_expires, "
 		    "first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
 		    "ON CONFLICT(node_id) DO UPDATE SET name = ?2, serial = ?3, addresses = ?4, "
@@ -75,8 +59,8 @@ enum bdb_rc bdb_sn_put(sqlite3 *db, const struct sn_rec *r, int64_t now)
 enum bdb_rc bdb_sn_heartbeat(sqlite3 *db, const char *node_id, const char *serial,
 			     int64_t cert_expires, int64_t load, int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "UPDATE supernodes SET serial = ?, cert_expires = ?, "
-				    "load = ?, last_seen = ? WHERE node_id = ?");
+	sqlite3_stmt *st = db_stmt(db, "UPDATE supernodes SET serial = ?, cert_expires = ?, "
+				       "load = ?, last_seen = ? WHERE node_id = ?");
 	enum bdb_rc rc;
 
 	if (st == NULL)
@@ -94,7 +78,7 @@ enum bdb_rc bdb_sn_heartbeat(sqlite3 *db, const char *node_id, const char *seria
 
 enum bdb_rc bdb_sn_delete(sqlite3 *db, const char *node_id)
 {
-	sqlite3_stmt *st = prep(db, "DELETE FROM supernodes WHERE node_id = ?");
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM supernodes WHERE node_id = ?");
 	enum bdb_rc rc;
 
 	if (st == NULL)
@@ -108,8 +92,8 @@ enum bdb_rc bdb_sn_delete(sqlite3 *db, const char *node_id)
 
 int bdb_sn_expire(sqlite3 *db, int64_t now, int64_t timeout)
 {
-	sqlite3_stmt *st = prep(db, "DELETE FROM supernodes WHERE last_seen < ? OR "
-				    "cert_expires <= ?");
+	sqlite3_stmt *st = db_stmt(db, "DELETE FROM supernodes WHERE last_seen < ? OR "
+				       "cert_expires <= ?");
 
 	if (st == NULL)
 		return -1;
@@ -138,17 +122,11 @@ int bdb_sn_drop_revoked(sqlite3 *db, const struct crl *c)
 	return dropped;
 }
 
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	str_copy(out, t != NULL ? (const char *)t : "", outlen);
-}
-
 int bdb_sn_all(sqlite3 *db, struct sn_rec **out, size_t *n)
 {
-	sqlite3_stmt *st = prep(db, "SELECT node_id, name, serial, addresses, load, cert_expires, "
-				    "first_seen, last_seen FROM supernodes ORDER BY node_id");
+	sqlite3_stmt *st =
+		db_stmt(db, "SELECT node_id, name, serial, addresses, load, cert_expires, "
+			    "first_seen, last_seen FROM supernodes ORDER BY node_id");
 	size_t cap = 0;
 	int s;
 
@@ -167,9 +145,9 @@ int bdb_sn_all(sqlite3 *db, struct sn_rec **out, size_t *n)
 		}
 		r = &(*out)[*n];
 		memset(r, 0, sizeof(*r));
-		col_text(st, 0, r->node_id, sizeof(r->node_id));
-		col_text(st, 1, r->name, sizeof(r->name));
-		col_text(st, 2, r->serial, sizeof(r->serial));
+		db_col_text(st, 0, r->node_id, sizeof(r->node_id));
+		db_col_text(st, 1, r->name, sizeof(r->name));
+		db_col_text(st, 2, r->serial, sizeof(r->serial));
 		r->addresses = strdup((const char *)sqlite3_column_text(st, 3));
 		r->load = sqlite3_column_int64(st, 4);
 		r->cert_expires = sqlite3_column_int64(st, 5);
@@ -198,7 +176,7 @@ void bdb_sn_free(struct sn_rec *r, size_t n)
 
 int bdb_sn_count(sqlite3 *db)
 {
-	sqlite3_stmt *st = prep(db, "SELECT count(*) FROM supernodes");
+	sqlite3_stmt *st = db_stmt(db, "SELECT count(*) FROM supernodes");
 	int n = -1;
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
@@ -209,8 +187,8 @@ int bdb_sn_count(sqlite3 *db)
 
 int bdb_crl_put(sqlite3 *db, const uint8_t *der, size_t len, int64_t number, int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "INSERT OR REPLACE INTO crl (id, der, number, fetched) "
-				    "VALUES (1, ?, ?, ?)");
+	sqlite3_stmt *st = db_stmt(db, "INSERT OR REPLACE INTO crl (id, der, number, fetched) "
+				       "VALUES (1, ?, ?, ?)");
 
 	if (st == NULL)
 		return -1;
@@ -222,7 +200,7 @@ int bdb_crl_put(sqlite3 *db, const uint8_t *der, size_t len, int64_t number, int
 
 enum bdb_rc bdb_crl_get(sqlite3 *db, uint8_t **der, size_t *len, int64_t *fetched)
 {
-	sqlite3_stmt *st = prep(db, "SELECT der, fetched FROM crl WHERE id = 1");
+	sqlite3_stmt *st = db_stmt(db, "SELECT der, fetched FROM crl WHERE id = 1");
 	enum bdb_rc rc = BDB_ERROR;
 	int s;
 

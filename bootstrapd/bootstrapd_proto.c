@@ -13,30 +13,9 @@
 static json_t *load_object(const uint8_t *buf, size_t len, int allow_empty, char *err,
 			   size_t errlen)
 {
-	json_error_t jerr;
-	json_t *j;
-
-	if (buf == NULL || len == 0) {
-		if (allow_empty)
-			return json_object();
-		err_set(err, errlen, "empty body (want a JSON object)");
-		return NULL;
-	}
-	if (len > SN_BODY_MAX) {
-		err_set(err, errlen, "body larger than %d bytes", SN_BODY_MAX);
-		return NULL;
-	}
-	j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		err_set(err, errlen, "bad JSON at byte %d: %s", jerr.position, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		err_set(err, errlen, "body is not a JSON object");
-		return NULL;
-	}
-	return j;
+	if (allow_empty && (buf == NULL || len == 0))
+		return json_object();
+	return jx_load_object(buf, len, SN_BODY_MAX, err, errlen);
 }
 
 static int in4(const uint8_t *a, uint32_t net, int bits)

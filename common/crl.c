@@ -1,6 +1,7 @@
 /* Certificate revocation lists of the overlay CA. */
 #include "crl.h"
 
+#include "identity.h"
 #include "util.h"
 
 #include <openssl/err.h>
@@ -145,19 +146,10 @@ out:
 char *crl_to_pem(const struct crl *c)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
 	char *out = NULL;
-	long n;
 
-	if (bio == NULL || PEM_write_bio_X509_CRL(bio, c->x) != 1)
-		goto out;
-	n = BIO_get_mem_data(bio, &data);
-	out = malloc((size_t)n + 1);
-	if (out != NULL) {
-		memcpy(out, data, (size_t)n);
-		out[n] = '\0';
-	}
-out:
+	if (bio != NULL && PEM_write_bio_X509_CRL(bio, c->x) == 1)
+		out = bio_mem_string(bio);
 	BIO_free(bio);
 	return out;
 }

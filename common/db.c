@@ -1,6 +1,7 @@
 /* SQLite helpers: open in WAL mode, schema versions with migrations. */
 #include "db.h"
 
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -54,6 +55,33 @@ sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char *err, size_t errlen)
 		return NULL;
 	}
 	return st;
+}
+
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
+{
+	char err[256];
+	sqlite3_stmt *st = db_prepare(db, sql, err, sizeof(err));
+
+	if (st == NULL)
+		log_error("database: %s", err);
+	return st;
+}
+
+int db_run(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT)
+		log_error("database: %s", sqlite3_errmsg(db));
+	return rc;
+}
+
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	str_copy(out, t != NULL ? (const char *)t : "", outlen);
 }
 
 static int migrate(sqlite3 *db, const char *const *migrations, int nmig, char *err, size_t errlen)

@@ -18,5 +18,12 @@ void db_rollback(sqlite3 *db);
 int db_user_version(sqlite3 *db);
 /* Prepares a statement; NULL with err filled on failure. */
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char *err, size_t errlen);
+/* The same, logging the failure (a bad statement is a programming error). */
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
+/* Steps a statement that returns no rows and finalizes it. Returns SQLite's
+ * code (SQLITE_DONE on success); failures other than constraints are logged. */
+int db_run(sqlite3 *db, sqlite3_stmt *st);
+/* Copies a text column ("" for NULL) into a caller's buffer. */
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t outlen);
 
 #endif

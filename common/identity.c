@@ -211,22 +211,26 @@ X509 *cert_read_pem(const char *path, char *err, size_t errlen)
 	return cert;
 }
 
-char *cert_to_pem(X509 *cert)
+char *bio_mem_string(BIO *bio)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
 	char *data;
-	char *out = NULL;
-	long n;
+	long n = BIO_get_mem_data(bio, &data);
+	char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
 
-	if (bio == NULL || PEM_write_bio_X509(bio, cert) != 1)
-		goto out;
-	n = BIO_get_mem_data(bio, &data);
-	out = malloc((size_t)n + 1);
 	if (out != NULL) {
 		memcpy(out, data, (size_t)n);
 		out[n] = '\0';
 	}
-out:
+	return out;
+}
+
+char *cert_to_pem(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *out = NULL;
+
+	if (bio != NULL && PEM_write_bio_X509(bio, cert) == 1)
+		out = bio_mem_string(bio);
 	BIO_free(bio);
 	return out;
 }

@@ -3,6 +3,7 @@
 #ifndef P2PSIP_IDENTITY_H
 #define P2PSIP_IDENTITY_H
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stddef.h>
@@ -62,6 +63,8 @@ X509 *cert_read_pem(const char *path, char *err, size_t errlen);
 X509 *cert_from_pem(const char *pem, size_t len);
 /* malloc'd, NUL-terminated PEM text. */
 char *cert_to_pem(X509 *cert);
+/* The content of a memory BIO as a malloc'd, NUL-terminated string. */
+char *bio_mem_string(BIO *bio);
 int cert_write_pem(X509 *cert, const char *path, char *err, size_t errlen);
 
 #endif

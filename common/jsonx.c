@@ -5,6 +5,32 @@
 
 #include <string.h>
 
+json_t *jx_load_object(const uint8_t *buf, size_t len, size_t max, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (buf == NULL || len == 0) {
+		err_set(err, errlen, "empty body (want a JSON object)");
+		return NULL;
+	}
+	if (len > max) {
+		err_set(err, errlen, "body larger than %zu bytes", max);
+		return NULL;
+	}
+	j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		err_set(err, errlen, "bad JSON at byte %d: %s", jerr.position, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		err_set(err, errlen, "body is not a JSON object");
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 static const json_t *get(const json_t *obj, const char *key, int required, char *err, size_t errlen,
 			 int *absent)
 {

@@ -9,6 +9,10 @@
 #define JX_REQUIRED 1
 #define JX_OPTIONAL 0
 
+/* Parses buf as one JSON object of at most max bytes (duplicate keys and
+ * \u0000 refused). NULL with err filled otherwise. */
+json_t *jx_load_object(const uint8_t *buf, size_t len, size_t max, char *err, size_t errlen);
+
 /* Each returns 0 when the field is absent and optional (out untouched), 0
  * when present and valid, or -1 with "field: reason" in err. Strings must be
  * 1..max bytes with no NUL; *out points into obj. */

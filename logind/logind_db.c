@@ -38,42 +38,23 @@ sqlite3 *ldb_open(const char *path, int create, char *err, size_t errlen)
 	return db_open(path, create, migrations, (int)ARRAY_LEN(migrations), err, errlen);
 }
 
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
-{
-	char err[256];
-	sqlite3_stmt *st = db_prepare(db, sql, err, sizeof(err));
-
-	if (st == NULL)
-		log_error("database: %s", err);
-	return st;
-}
-
-static void col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	str_copy(out, t != NULL ? (const char *)t : "", outlen);
-}
-
-/* Runs a statement that returns no rows; LDB_EXISTS on a constraint. */
+/* Runs a statement that returns no rows; LDB_EXISTS on a duplicate key. */
 static enum ldb_rc step_done(sqlite3 *db, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_run(db, st);
 
-	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
 		return LDB_OK;
 	/* Only a duplicate key means "exists"; a CHECK failing is an error. */
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return LDB_EXISTS;
-	log_error("database: %s", sqlite3_errmsg(db));
 	return LDB_ERROR;
 }
 
 enum ldb_rc ldb_user_get(sqlite3 *db, const char *name, struct user_rec *out)
 {
-	sqlite3_stmt *st = prep(db, "SELECT name, role, pw_hash, disabled, created, updated "
-				    "FROM users WHERE name = ?");
+	sqlite3_stmt *st = db_stmt(db, "SELECT name, role, pw_hash, disabled, created, updated "
+				       "FROM users WHERE name = ?");
 	enum ldb_rc rc = LDB_ERROR;
 	int s;
 
@@ -82,9 +63,9 @@ enum ldb_rc ldb_user_get(sqlite3 *db, const char *name, struct user_rec *out)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
-		col_text(st, 0, out->name, sizeof(out->name));
-		col_text(st, 1, out->role, sizeof(out->role));
-		col_text(st, 2, out->pw_hash, sizeof(out->pw_hash));
+		db_col_text(st, 0, out->name, sizeof(out->name));
+		db_col_text(st, 1, out->role, sizeof(out->role));
+		db_col_text(st, 2, out->pw_hash, sizeof(out->pw_hash));
 		out->disabled = sqlite3_column_int(st, 3);
 		out->created = sqlite3_column_int64(st, 4);
 		out->updated = sqlite3_column_int64(st, 5);
@@ -101,8 +82,8 @@ enum ldb_rc ldb_user_get(sqlite3 *db, const char *name, struct user_rec *out)
 enum ldb_rc ldb_user_add(sqlite3 *db, const char *name, const char *role, const char *hash,
 			 int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "INSERT INTO users (name, role, pw_hash, disabled, created, "
-				    "updated) VALUES (?, ?, ?, 0, ?, ?)");
+	sqlite3_stmt *st = db_stmt(db, "INSERT INTO users (name, role, pw_hash, disabled, created, "
+				       "updated) VALUES (?, ?, ?, 0, ?, ?)");
 
 	if (st == NULL)
 		return LDB_ERROR;
@@ -117,8 +98,8 @@ enum ldb_rc ldb_user_add(sqlite3 *db, const char *name, const char *role, const 
 /* Revokes every live certificate of name; inside the caller's transaction. */
 static int revoke_live(sqlite3 *db, const char *name, int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "UPDATE certs SET revoked = ?, reason = ? "
-				    "WHERE name = ? AND revoked IS NULL AND not_after > ?");
+	sqlite3_stmt *st = db_stmt(db, "UPDATE certs SET revoked = ?, reason = ? "
+				       "WHERE name = ? AND revoked IS NULL AND not_after > ?");
 
 	if (st == NULL)
 		return -1;
@@ -140,7 +121,7 @@ static enum ldb_rc user_change(sqlite3 *db, const char *sql, const char *name, i
 
 	if (db_begin(db) < 0)
 		return LDB_ERROR;
-	st = prep(db, sql);
+	st = db_stmt(db, sql);
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -187,7 +168,7 @@ enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, i
 
 enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "UPDATE users SET pw_hash = ?, updated = ? WHERE name = ?");
+	sqlite3_stmt *st = db_stmt(db, "UPDATE users SET pw_hash = ?, updated = ? WHERE name = ?");
 	enum ldb_rc rc;
 
 	if (st == NULL)
@@ -203,10 +184,10 @@ enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, i
 
 json_t *ldb_user_list(sqlite3 *db, int64_t now)
 {
-	sqlite3_stmt *st = prep(db, "SELECT u.name, u.role, u.disabled, u.created, "
-				    " (SELECT count(*) FROM certs c WHERE c.name = u.name AND "
-				    "  c.revoked IS NULL AND c.not_after > ?) "
-				    "FROM users u ORDER BY u.name");
+	sqlite3_stmt *st = db_stmt(db, "SELECT u.name, u.role, u.disabled, u.created, "
+				       " (SELECT count(*) FROM certs c WHERE c.name = u.name AND "
+				       "  c.revoked IS NULL AND c.not_after > ?) "
+				       "FROM users u ORDER BY u.name");
 	json_t *list = json_array();
 	int s;
 
@@ -233,8 +214,9 @@ json_t *ldb_user_list(sqlite3 *db, int64_t now)
 
 enum ldb_rc ldb_cert_add(sqlite3 *db, const struct cert_rec *c)
 {
-	sqlite3_stmt *st = prep(db, "INSERT INTO certs (serial, name, role, node_id, not_before, "
-				    "not_after, issued, pem) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+		db_stmt(db, "INSERT INTO certs (serial, name, role, node_id, not_before, "
+			    "not_after, issued, pem) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return LDB_ERROR;
@@ -252,10 +234,10 @@ enum ldb_rc ldb_cert_add(sqlite3 *db, const struct cert_rec *c)
 static void cert_from_row(sqlite3_stmt *st, struct cert_rec *c)
 {
 	memset(c, 0, sizeof(*c));
-	col_text(st, 0, c->serial, sizeof(c->serial));
-	col_text(st, 1, c->name, sizeof(c->name));
-	col_text(st, 2, c->role, sizeof(c->role));
-	col_text(st, 3, c->node_id, sizeof(c->node_id));
+	db_col_text(st, 0, c->serial, sizeof(c->serial));
+	db_col_text(st, 1, c->name, sizeof(c->name));
+	db_col_text(st, 2, c->role, sizeof(c->role));
+	db_col_text(st, 3, c->node_id, sizeof(c->node_id));
 	c->not_before = sqlite3_column_int64(st, 4);
 	c->not_after = sqlite3_column_int64(st, 5);
 	c->issued = sqlite3_column_int64(st, 6);
@@ -267,7 +249,7 @@ static void cert_from_row(sqlite3_stmt *st, struct cert_rec *c)
 
 enum ldb_rc ldb_cert_get(sqlite3 *db, const char *serial, struct cert_rec *out)
 {
-	sqlite3_stmt *st = prep(db, "SELECT " CERT_COLS " FROM certs WHERE serial = ?");
+	sqlite3_stmt *st = db_stmt(db, "SELECT " CERT_COLS " FROM certs WHERE serial = ?");
 	enum ldb_rc rc = LDB_ERROR;
 	int s;
 
@@ -287,10 +269,10 @@ enum ldb_rc ldb_cert_get(sqlite3 *db, const char *serial, struct cert_rec *out)
 
 json_t *ldb_cert_list(sqlite3 *db, const char *name)
 {
-	sqlite3_stmt *st = prep(db, name != NULL ? "SELECT " CERT_COLS " FROM certs "
-						   "WHERE name = ? ORDER BY issued, serial"
-						 : "SELECT " CERT_COLS " FROM certs "
-						   "ORDER BY issued, serial");
+	sqlite3_stmt *st = db_stmt(db, name != NULL ? "SELECT " CERT_COLS " FROM certs "
+						      "WHERE name = ? ORDER BY issued, serial"
+						    : "SELECT " CERT_COLS " FROM certs "
+						      "ORDER BY issued, serial");
 	json_t *list = json_array();
 	struct cert_rec c;
 	int s;
@@ -332,8 +314,8 @@ enum ldb_rc ldb_cert_revoke(sqlite3 *db, const char *serial, int reason, int64_t
 		return rc;
 	if (c.revoked != 0)
 		return LDB_EXISTS;
-	st = prep(db, "UPDATE certs SET revoked = ?, reason = ? "
-		      "WHERE serial = ? AND revoked IS NULL");
+	st = db_stmt(db, "UPDATE certs SET revoked = ?, reason = ? "
+			 "WHERE serial = ? AND revoked IS NULL");
 	if (st == NULL)
 		return LDB_ERROR;
 	sqlite3_bind_int64(st, 1, now);
@@ -344,8 +326,9 @@ enum ldb_rc ldb_cert_revoke(sqlite3 *db, const char *serial, int reason, int64_t
 
 int ldb_crl_entries(sqlite3 *db, int64_t now, struct crl_entry **out, size_t *n)
 {
-	sqlite3_stmt *st = prep(db, "SELECT serial, revoked, reason FROM certs "
-				    "WHERE revoked IS NOT NULL AND not_after > ? ORDER BY serial");
+	sqlite3_stmt *st =
+		db_stmt(db, "SELECT serial, revoked, reason FROM certs "
+			    "WHERE revoked IS NOT NULL AND not_after > ? ORDER BY serial");
 	size_t cap = 16;
 	int s;
 
@@ -365,7 +348,7 @@ int ldb_crl_entries(sqlite3 *db, int64_t now, struct crl_entry **out, size_t *n)
 			*out = nb;
 			cap *= 2;
 		}
-		col_text(st, 0, (*out)[*n].serial, sizeof((*out)[*n].serial));
+		db_col_text(st, 0, (*out)[*n].serial, sizeof((*out)[*n].serial));
 		(*out)[*n].revoked = sqlite3_column_int64(st, 1);
 		(*out)[*n].reason = sqlite3_column_int(st, 2);
 		(*n)++;
@@ -384,8 +367,8 @@ fail:
 
 int ldb_next_crl_number(sqlite3 *db, int64_t *out)
 {
-	sqlite3_stmt *st = prep(db, "UPDATE meta SET value = value + 1 WHERE key = 'crl_number' "
-				    "RETURNING value");
+	sqlite3_stmt *st = db_stmt(db, "UPDATE meta SET value = value + 1 WHERE key = 'crl_number' "
+				       "RETURNING value");
 	int rc = -1;
 
 	if (st == NULL)

@@ -51,32 +51,6 @@ fail:
 	return -1;
 }
 
-static json_t *load_object(const uint8_t *buf, size_t len, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *j;
-
-	if (buf == NULL || len == 0) {
-		err_set(err, errlen, "empty body (want a JSON object)");
-		return NULL;
-	}
-	if (len > LOGIN_BODY_MAX) {
-		err_set(err, errlen, "body larger than %d bytes", LOGIN_BODY_MAX);
-		return NULL;
-	}
-	j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		err_set(err, errlen, "bad JSON at byte %d: %s", jerr.position, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		err_set(err, errlen, "body is not a JSON object");
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 static int take_password(json_t *j, char **pw, size_t *pwlen, char *err, size_t errlen)
 {
 	const char *p;
@@ -107,7 +81,7 @@ int login_req_parse(const uint8_t *buf, size_t len, int allow_ed25519, struct lo
 		    char *err, size_t errlen)
 {
 	static const char *const keys[] = {"user", "password", "csr", NULL};
-	json_t *j = load_object(buf, len, err, errlen);
+	json_t *j = jx_load_object(buf, len, LOGIN_BODY_MAX, err, errlen);
 	const char *user;
 
 	memset(out, 0, sizeof(*out));
@@ -136,7 +110,7 @@ int renew_req_parse(const uint8_t *buf, size_t len, int allow_ed25519, struct lo
 		    char *err, size_t errlen)
 {
 	static const char *const keys[] = {"csr", NULL};
-	json_t *j = load_object(buf, len, err, errlen);
+	json_t *j = jx_load_object(buf, len, LOGIN_BODY_MAX, err, errlen);
 
 	memset(out, 0, sizeof(*out));
 	if (j == NULL)

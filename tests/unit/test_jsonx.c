@@ -308,10 +308,32 @@ static void test_getters_accept_a_null_error_buffer(void **state)
 	assert_int_equal(jx_bool(obj, "nope", JX_REQUIRED, &b, NULL, 0), -1);
 }
 
+static void load_object_takes_objects_within_the_limit_only(void **state)
+{
+	char e[256];
+	json_t *j;
+
+	(void)state;
+	j = jx_load_object((const uint8_t *)"{\"a\":1}", 7, 7, e, sizeof(e));
+	assert_non_null(j);
+	json_decref(j);
+	assert_null(jx_load_object((const uint8_t *)"{\"a\":1}", 7, 6, e, sizeof(e)));
+	assert_non_null(strstr(e, "larger than 6 bytes"));
+	assert_null(jx_load_object(NULL, 0, 100, e, sizeof(e)));
+	assert_non_null(strstr(e, "empty body"));
+	assert_null(jx_load_object((const uint8_t *)"[1]", 3, 100, e, sizeof(e)));
+	assert_non_null(strstr(e, "not a JSON object"));
+	assert_null(jx_load_object((const uint8_t *)"{\"a\":1,\"a\":2}", 13, 100, e, sizeof(e)));
+	assert_non_null(strstr(e, "bad JSON"));
+	assert_null(jx_load_object((const uint8_t *)"{\"a\":", 5, 100, e, sizeof(e)));
+	assert_non_null(strstr(e, "bad JSON"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(load_object_takes_objects_within_the_limit_only),
 		T(test_str_present_and_valid),
 		T(test_str_missing_required_and_optional),
 		T(test_str_wrong_types),
