@@ -24,6 +24,8 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +492,18 @@ static int setup_tls(void **state)
 	return f->sctx != NULL && f->twin_sctx != NULL && f->cctx != NULL ? 0 : -1;
 }
 
+static int localhost_is_127(void)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int ok = 0;
+
+	if (getaddrinfo("localhost", "80", &hints, &ai) == 0 && ai->ai_family == AF_INET)
+		ok = ((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return ok;
+}
+
 static void test_https_request_to_a_server_of_the_overlay(void **state)
 {
 	struct fx *f = *state;
@@ -500,10 +514,14 @@ static void test_https_request_to_a_server_of_the_overlay(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "{\"ok\":true}");
 	assert_string_equal(f->body, "{\"tls\":1}");
-	/* By name too: "localhost" is in the certificate. */
-	snprintf(f->url, sizeof(f->url), "https://localhost:%d", f->port);
-	run(f, f->cctx, "/rec", NULL, 5, &r);
-	assert_int_equal(r.status, 200);
+	/* By name too ("localhost" is in the certificate), where the name
+	 * leads to the server's 127.0.0.1 first: minimal chroots have no
+	 * /etc/hosts, and some systems list ::1 first. */
+	if (localhost_is_127()) {
+		snprintf(f->url, sizeof(f->url), "https://localhost:%d", f->port);
+		run(f, f->cctx, "/rec", NULL, 5, &r);
+		assert_int_equal(r.status, 200);
+	}
 }
 
 static void test_https_refuses_a_server_of_another_ca(void **state)
