@@ -37,6 +37,12 @@ COMMON_SRCS += common/workq.c
 COMMON_SRCS += common/httpd.c
 COMMON_SRCS += common/httpc.c
 COMMON_SRCS += common/daemon.c
+COMMON_SRCS += common/ringid.c
+COMMON_SRCS += common/record.c
+COMMON_SRCS += common/certcheck.c
+COMMON_SRCS += common/tcpconn.c
+COMMON_SRCS += common/olink.c
+COMMON_SRCS += common/enroll.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -52,6 +58,22 @@ LOGIND_SRCS += logind/logind_admin.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
 
+CLI_SRCS += cli/p2psip.c
+
+SUPERNODE_SRCS += supernode/supernode.c
+SUPERNODE_SRCS += supernode/sn_config.c
+SUPERNODE_SRCS += supernode/sn_proto.c
+SUPERNODE_SRCS += supernode/sn_ring.c
+SUPERNODE_SRCS += supernode/sn_store.c
+SUPERNODE_SRCS += supernode/sn_db.c
+SUPERNODE_SRCS += supernode/sn_conn.c
+SUPERNODE_SRCS += supernode/sn_route.c
+SUPERNODE_SRCS += supernode/sn_chord.c
+SUPERNODE_SRCS += supernode/sn_data.c
+SUPERNODE_SRCS += supernode/sn_client.c
+SUPERNODE_SRCS += supernode/sn_boot.c
+SUPERNODE_SRCS += supernode/sn_status.c
+
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_proto.c
@@ -60,7 +82,8 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_api.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
 
-PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin
+PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
+	$(B)/bin/p2psip
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
@@ -76,6 +99,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
 BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
+SUPERNODE_LIB_OBJS := $(call obj,$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS)))
 
 .PHONY: all check demo install fuzz bench format clean deps unit
 all: $(PROGS)
@@ -99,6 +123,21 @@ $(B)/libbootstrapd.a: $(BOOTSTRAPD_LIB_OBJS)
 	@rm -f $@
 	@echo "  AR      $@"
 	$(Q)ar rcs $@ $^
+
+$(B)/libsupernode.a: $(SUPERNODE_LIB_OBJS)
+	@rm -f $@
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
+$(B)/bin/supernode: $(call obj,supernode/supernode.c) $(B)/libsupernode.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/p2psip: $(call obj,$(CLI_SRCS)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/logind: $(call obj,logind/logind.c) $(B)/liblogind.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -158,8 +197,8 @@ bench: all $(BENCH_PROGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(DESTDIR)$(PREFIX)/sbin/
-	install -m 755 $(B)/bin/p2psip-admin $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
 	for u in etc/systemd/*.service; do \

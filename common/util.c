@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,47 @@ int hex_decode(const char *hex, uint8_t *out, size_t outlen)
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+char *b64_encode(const uint8_t *buf, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (out != NULL)
+		EVP_EncodeBlock((unsigned char *)out, buf, (int)len);
+	return out;
+}
+
+uint8_t *b64_decode(const char *s, size_t max, size_t *len)
+{
+	size_t n = strlen(s);
+	size_t pad = 0;
+	uint8_t *out;
+	int got;
+
+	/* EVP_DecodeBlock accepts whitespace and counts padding as data:
+	 * demand the strict form and take the padding off afterwards. */
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > max + 2)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isalnum(c) || c == '+' || c == '/' || (c == '=' && i >= n - 2)))
+			return NULL;
+	}
+	if (s[n - 1] == '=')
+		pad = s[n - 2] == '=' ? 2 : 1;
+	else if (s[n - 2] == '=')
+		return NULL;
+	out = malloc(n / 4 * 3);
+	if (out == NULL)
+		return NULL;
+	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+	if (got < 0 || (size_t)got < pad || (size_t)got - pad > max) {
+		free(out);
+		return NULL;
+	}
+	*len = (size_t)got - pad;
+	return out;
 }
 
 void err_set(char *err, size_t errlen, const char *fmt, ...)

@@ -13,6 +13,12 @@ void hex_encode(const uint8_t *buf, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex digits; -1 on bad input. */
 int hex_decode(const char *hex, uint8_t *out, size_t outlen);
 
+/* Base64 (standard alphabet, padded). b64_encode returns a malloc'd string;
+ * b64_decode a malloc'd buffer and its length in *len, or NULL when the
+ * input is not valid base64 or decodes to more than max bytes. */
+char *b64_encode(const uint8_t *buf, size_t len);
+uint8_t *b64_decode(const char *s, size_t max, size_t *len);
+
 /* Reads a whole file of at most max bytes, NUL-terminated (the NUL is not
  * counted in *len). Caller frees. NULL with err filled on failure. */
 char *file_read(const char *path, size_t max, size_t *len, char *err, size_t errlen);

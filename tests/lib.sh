@@ -10,9 +10,10 @@ PIDS=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-test.XXXXXX")
 
 t_cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
+	local pid i
+	# Last started first: super nodes leave while bootstrapd still answers.
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2>/dev/null
 	done
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
@@ -263,6 +264,86 @@ sn_serve() {
 sn_post() {
 	printf '%s' "$2" >"$T/sn_body"
 	https POST "$BS_URL/${3:-v1/announce}" "$T/sn_body" --cert "$T/$1.crt" --key "$T/$1.key"
+}
+
+# ---- real super nodes ----
+
+# snode_init NAME [extra config lines]: a supernode account NAME and the
+# configuration $T/NAME/supernode.conf; ports in SN_PORT[NAME], SN_STATUS[NAME].
+declare -A SN_PORT SN_STATUS SN_PID
+snode_init() {
+	local name=$1
+	shift
+	add_user "$name" "password of $name" supernode
+	mkdir -p "$T/$name"
+	SN_PORT[$name]=$(free_port)
+	SN_STATUS[$name]=$(free_port)
+	{
+		cat <<CONF
+[supernode]
+overlay = overlay.example
+bootstrap_url = $BS_URL
+ca_cert = $CA
+account = $name
+password = password of $name
+key = $T/$name/node.key
+cert = $T/$name/node.crt
+database = $T/$name/records.db
+listen = 127.0.0.1:${SN_PORT[$name]}
+status_listen = 127.0.0.1:${SN_STATUS[$name]}
+CONF
+		printf '%s\n' "$@"
+	} >"$T/$name/supernode.conf"
+}
+
+snode_start() { # NAME
+	# shellcheck disable=SC2046
+	start_bg "sn_$1" $(vg_prefix "sn_$1") "$BIN/supernode" -c "$T/$1/supernode.conf"
+	SN_PID[$1]=$LAST_PID
+}
+
+# GET the status of super node NAME into stdout.
+snode_status() { curl -s --max-time 5 "http://127.0.0.1:${SN_STATUS[$1]}/status"; }
+
+# Waits until super node NAME has joined and is listed by bootstrapd.
+snode_wait() { # NAME [SECONDS]
+	local i
+	for i in $(seq 1 $((${2:-30} * 10))); do
+		if [ "$(snode_status "$1" | jq -r .state 2>/dev/null)" = joined ] &&
+			https GET "$BS_URL/v1/supernodes?count=1000" >/dev/null &&
+			jq -e --arg p "${SN_PORT[$1]}" '.supernodes[] | select(.addresses[0].port == ($p|tonumber))' \
+				"$T/resp" >/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "super node $1 did not join within ${2:-30}s"
+}
+
+# Waits until the ring seen from super node NAME has N members.
+ring_wait() { # NAME N [SECONDS]
+	local i n
+	for i in $(seq 1 $((${3:-30} * 5))); do
+		n=$(p2p ring --json 2>/dev/null | jq .size 2>/dev/null)
+		[ "$n" = "$2" ] && return 0
+		sleep 0.2
+	done
+	fail "ring did not reach $2 members (last seen: ${n:-none})"
+}
+
+# A user with a certificate for the p2psip client: $T/NAME.key, $T/NAME.crt.
+cli_user() { # NAME
+	add_user "$1" "password of $1"
+	echo "password of $1" | "$BIN/p2psip" -b "$BS_URL" -a "$CA" -u "$1" -k "$T/$1.key" \
+		-c "$T/$1.crt" --password-stdin login >/dev/null || fail "p2psip login $1"
+}
+
+# p2psip as user $CLI_USER (default alice), attached through bootstrapd or
+# to SN_ATTACH (a super node name).
+p2p() {
+	local who=${CLI_USER:-alice} via=()
+	[ -n "${SN_ATTACH:-}" ] && via=(-s "127.0.0.1:${SN_PORT[$SN_ATTACH]}")
+	"$BIN/p2psip" -b "$BS_URL" -a "$CA" -k "$T/$who.key" -c "$T/$who.crt" "${via[@]}" "$@"
 }
 
 need jq curl openssl sqlite3 ss

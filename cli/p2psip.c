@@ -1,0 +1,757 @@
+/* p2psip: the command-line client of the overlay, for operators and tests.
+ * It logs in (or uses key and certificate files), attaches to a super node
+ * like an ordinary node does, and stores, fetches (checking every signature
+ * itself), pings, traces routes, walks the ring and sends messages. */
+#include "certcheck.h"
+#include "crl.h"
+#include "enroll.h"
+#include "httpc.h"
+#include "identity.h"
+#include "log.h"
+#include "olink.h"
+#include "record.h"
+#include "tls.h"
+#include "util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef P2PSIP_VERSION
+#define P2PSIP_VERSION "0.0.0"
+#endif
+
+#define EXIT_NOTFOUND 3
+#define RING_MAX 1024
+
+struct cli {
+	const char *bootstrap, *ca, *key, *cert, *user, *supernode, *kind, *via;
+	int password_stdin, json, count;
+	int64_t lifetime;
+	int timeout;
+	struct event_base *base;
+	SSL_CTX *anon, *ctx;
+	EVP_PKEY *pkey;
+	X509 *x509, *cax;
+	struct crl *crl;
+	char overlay[256];
+	struct olink *link;
+	int done;
+	json_t *reply;
+	char err[512];
+	int msgs;
+};
+
+static struct cli C;
+
+static void __attribute__((noreturn)) die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("p2psip: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: p2psip [options] COMMAND [ARGS]\n"
+		"The overlay's command-line client.\n\n"
+		"  login                   get a certificate for --user into --cert (key --key,\n"
+		"                          created if missing); password on stdin or asked\n"
+		"  put NAME DATA           store DATA under NAME (e.g. user:alice@overlay/notes)\n"
+		"  rm NAME                 store a signed deletion of our value under NAME\n"
+		"  get NAME                fetch NAME's values, checking every signature\n"
+		"  ping [NODE-ID]          a super node by Node-ID (or the attached one)\n"
+		"  route NAME              the super nodes a request for NAME passes\n"
+		"  ring                    walk the ring from the attached super node\n"
+		"  send NODE-ID TEXT       a message to a node (--via SN-ID: its super node)\n"
+		"  listen                  print messages sent to us (--count N, then exit)\n"
+		"  whoami                  our Node-ID and the attached super node\n\n"
+		"  -b, --bootstrap URL     bootstrapd (default $P2PSIP_BOOTSTRAP)\n"
+		"  -a, --ca FILE           the overlay CA certificate (default $P2PSIP_CA)\n"
+		"  -k, --key FILE          our key (default $P2PSIP_KEY)\n"
+		"  -c, --cert FILE         our certificate (default $P2PSIP_CERT)\n"
+		"  -u, --user NAME         account for login\n"
+		"      --password-stdin    read the password from the first line of stdin\n"
+		"  -s, --supernode IP:PORT attach there instead of asking bootstrapd\n"
+		"      --kind K            kind of a stored value (default \"data\")\n"
+		"      --lifetime SECS     lifetime of a stored value (default 3600)\n"
+		"      --via SN-ID         for send: the super node the destination is attached to\n"
+		"      --count N           for listen: exit after N messages\n"
+		"      --timeout SECS      give up after this long (default 15)\n"
+		"      --json              machine-readable output\n"
+		"Exit status: 0 done, 1 error, 2 bad usage, 3 nothing stored under NAME.\n");
+}
+
+/* ---- running the loop until an answer ---- */
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	snprintf(C.err, sizeof(C.err), "timed out after %d s", C.timeout);
+	C.done = 1;
+	event_base_loopbreak(C.base);
+}
+
+static void wait_done(void)
+{
+	struct timeval tv = {C.timeout, 0};
+	struct event *t = evtimer_new(C.base, on_timeout, NULL);
+
+	evtimer_add(t, &tv);
+	while (!C.done)
+		event_base_loop(C.base, EVLOOP_ONCE);
+	event_free(t);
+	C.done = 0;
+}
+
+/* ---- bootstrapd ---- */
+
+static void on_http(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+{
+	json_t **out = arg;
+
+	if (status == 200 && body != NULL)
+		*out = json_loadb((const char *)body, len, 0, NULL);
+	else if (status == 200)
+		*out = json_object();
+	else
+		snprintf(C.err, sizeof(C.err), "bootstrapd: %s",
+			 status < 0 ? err : "unexpected answer");
+	C.done = 1;
+}
+
+static json_t *boot_get(const char *path)
+{
+	char *url = url_join(C.bootstrap, path);
+	json_t *out = NULL;
+	char err[256];
+
+	if (httpc_request(C.base, C.anon, url, NULL, C.timeout, on_http, &out, err, sizeof(err)) ==
+	    NULL)
+		die(1, "%s", err);
+	free(url);
+	wait_done();
+	return out;
+}
+
+static void on_crl(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+{
+	char why[256];
+
+	(void)err, (void)arg;
+	if (status == 200)
+		C.crl = crl_parse(body, len, C.cax, why, sizeof(why));
+	C.done = 1;
+}
+
+static void fetch_crl(void)
+{
+	char *url = url_join(C.bootstrap, "/v1/crl");
+	char err[256];
+
+	if (httpc_request(C.base, C.anon, url, NULL, C.timeout, on_crl, NULL, err, sizeof(err)) !=
+	    NULL)
+		wait_done();
+	free(url);
+}
+
+/* ---- identity ---- */
+
+static char *read_password(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in = stdin;
+	struct termios old, quiet;
+	int tty = !C.password_stdin && isatty(STDIN_FILENO);
+
+	if (!C.password_stdin && !tty)
+		die(2, "no terminal to ask for the password: use --password-stdin");
+	if (tty) {
+		fprintf(stderr, "Password for %s: ", C.user);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	n = getline(&line, &cap, in);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n <= 0)
+		die(1, "no password given");
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static void on_enrolled(const char *pem, const char *err, void *arg)
+{
+	char werr[256];
+
+	(void)arg;
+	if (pem == NULL)
+		snprintf(C.err, sizeof(C.err), "%s", err);
+	else if (file_write(C.cert, pem, strlen(pem), 0644, 0, werr, sizeof(werr)) < 0)
+		snprintf(C.err, sizeof(C.err), "%s", werr);
+	C.done = 1;
+}
+
+static int cmd_login(void)
+{
+	json_t *cfg;
+	const char *logind;
+	char err[512];
+	char *pw;
+
+	if (C.user == NULL || C.key == NULL || C.cert == NULL)
+		die(2, "login needs --user, --key and --cert");
+	C.pkey = enroll_key_load_or_create(C.key, err, sizeof(err));
+	if (C.pkey == NULL)
+		die(1, "%s", err);
+	cfg = boot_get("/v1/config");
+	logind = json_string_value(json_object_get(cfg, "logind_url"));
+	if (logind == NULL)
+		die(1, "%s", C.err[0] ? C.err : "bootstrapd gave no logind address");
+	pw = read_password();
+	if (enroll_login(C.base, C.anon, logind, C.user, pw, C.pkey, on_enrolled, NULL, err,
+			 sizeof(err)) == NULL)
+		die(1, "%s", err);
+	OPENSSL_cleanse(pw, strlen(pw));
+	free(pw);
+	json_decref(cfg);
+	wait_done();
+	if (C.err[0] != '\0')
+		die(1, "%s", C.err);
+	if (!C.json)
+		printf("certificate for %s written to %s\n", C.user, C.cert);
+	return 0;
+}
+
+static void load_identity(void)
+{
+	char err[512];
+
+	if (C.key == NULL || C.cert == NULL)
+		die(2, "give --key and --cert (or run p2psip login first)");
+	C.pkey = key_read_pem(C.key, err, sizeof(err));
+	C.x509 = C.pkey != NULL ? cert_read_pem(C.cert, err, sizeof(err)) : NULL;
+	if (C.x509 == NULL)
+		die(1, "%s", err);
+	if (X509_check_private_key(C.x509, C.pkey) != 1)
+		die(1, "%s does not belong to %s", C.cert, C.key);
+	if (cert_overlay(C.x509, C.overlay, sizeof(C.overlay)) < 0)
+		die(1, "%s: no overlay name in the certificate", C.cert);
+	C.ctx = tls_client_ctx_new(C.ca, C.cert, C.key, err, sizeof(err));
+	if (C.ctx == NULL)
+		die(1, "%s", err);
+}
+
+/* ---- attaching ---- */
+
+static int on_ready(struct olink *l, const json_t *hello, void *arg)
+{
+	(void)l, (void)hello, (void)arg;
+	C.done = 1;
+	return 0;
+}
+
+static void print_msg(json_t *msg)
+{
+	if (C.json) {
+		char *s = json_dumps(msg, JSON_COMPACT);
+		printf("%s\n", s);
+		free(s);
+	} else {
+		printf("message from %s (via %s): %s\n",
+		       json_string_value(json_object_get(msg, "from")),
+		       json_string_value(json_object_get(msg, "from_sn")),
+		       json_string_value(json_object_get(msg, "body")));
+	}
+	fflush(stdout);
+	C.msgs++;
+	if (C.count > 0 && C.msgs >= C.count)
+		C.done = 1;
+}
+
+static void on_message(struct olink *l, json_t *msg, void *arg)
+{
+	const char *t = json_string_value(json_object_get(msg, "t"));
+
+	(void)l, (void)arg;
+	if (t != NULL && strcmp(t, "msg") == 0)
+		print_msg(msg);
+}
+
+static void on_closed(struct olink *l, const char *why, void *arg)
+{
+	(void)l, (void)arg;
+	snprintf(C.err, sizeof(C.err), "link to the super node closed: %s", why);
+	C.link = NULL;
+	C.done = 1;
+}
+
+static const struct olink_ops ops = {on_ready, on_message, on_closed};
+
+static int try_attach(const char *host, uint16_t port)
+{
+	struct olink_limits lim;
+	char err[256];
+
+	olink_limits_default(&lim);
+	lim.hello_secs = C.timeout;
+	C.err[0] = '\0';
+	C.link = olink_connect(C.base, C.ctx, host, port, json_pack("{s:i}", "v", 1), &lim, &ops,
+			       NULL, err, sizeof(err));
+	if (C.link == NULL) {
+		snprintf(C.err, sizeof(C.err), "%s", err);
+		return -1;
+	}
+	wait_done();
+	return C.link != NULL && olink_get_state(C.link) == OLINK_READY ? 0 : -1;
+}
+
+static void attach(void)
+{
+	char host[64];
+	uint16_t port;
+	json_t *list, *v;
+	size_t i;
+
+	if (C.supernode != NULL) {
+		if (addr_split(C.supernode, host, sizeof(host), &port) < 0)
+			die(2, "--supernode: want IP:PORT");
+		if (try_attach(host, port) < 0)
+			die(1, "cannot attach to %s: %s", C.supernode, C.err);
+		return;
+	}
+	list = boot_get("/v1/supernodes?count=8");
+	if (list == NULL)
+		die(1, "%s", C.err);
+	json_array_foreach(json_object_get(list, "supernodes"), i, v) {
+		json_t *a = json_array_get(json_object_get(v, "addresses"), 0);
+		const char *h = json_string_value(json_object_get(a, "host"));
+		json_int_t p = json_integer_value(json_object_get(a, "port"));
+		if (h != NULL && p > 0 && p < 65536 && try_attach(h, (uint16_t)p) == 0) {
+			json_decref(list);
+			return;
+		}
+	}
+	json_decref(list);
+	die(1, "no super node to attach to%s%s", C.err[0] ? ": " : "", C.err);
+}
+
+static void on_reply(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	(void)l, (void)arg;
+	if (reply != NULL)
+		C.reply = json_incref(reply);
+	else
+		snprintf(C.err, sizeof(C.err), "%s", err);
+	C.done = 1;
+}
+
+/* Sends a request and waits; dies on transport errors, returns the reply
+ * (which may say ok: false). */
+static json_t *request(json_t *msg)
+{
+	C.reply = NULL;
+	C.err[0] = '\0';
+	if (C.link == NULL || olink_request(C.link, msg, C.timeout * 1000, on_reply, NULL) < 0)
+		die(1, "no link to a super node");
+	wait_done();
+	if (C.reply == NULL)
+		die(1, "%s", C.err);
+	return C.reply;
+}
+
+static json_t *request_ok(json_t *msg)
+{
+	json_t *r = request(msg);
+
+	if (!json_is_true(json_object_get(r, "ok")))
+		die(1, "%s (%s)", json_string_value(json_object_get(r, "msg")),
+		    json_string_value(json_object_get(r, "err")));
+	return r;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+
+	puts(s);
+	free(s);
+}
+
+/* ---- commands ---- */
+
+static int cmd_put(const char *name, const char *data, int del)
+{
+	struct record r;
+	json_t *reply;
+
+	if (record_init(&r, name, C.kind, data, now_ms(), (uint32_t)C.lifetime, del) < 0)
+		die(2, "NAME must be printable ASCII of at most %d bytes", RECORD_NAME_MAX);
+	if (record_sign(&r, C.pkey, C.x509) < 0)
+		die(1, "cannot sign");
+	reply = request_ok(json_pack("{s:s,s:o}", "t", "store", "val", record_to_json(&r)));
+	record_clear(&r);
+	if (C.json)
+		print_json(reply);
+	else
+		printf("%s %s (%lld hops)\n", del ? "removed" : "stored", name,
+		       (long long)json_integer_value(json_object_get(reply, "hops")));
+	json_decref(reply);
+	return 0;
+}
+
+/* Checks a fetched value as fully as a node must: the super node that
+ * returned it is not trusted. */
+static int check_value(json_t *v, const char *name, struct certcheck *cc, struct record *r,
+		       char *why, size_t len)
+{
+	if (record_from_json(v, r, why, len) < 0)
+		return -1;
+	if (strcmp(r->name, name) != 0) {
+		err_set(why, len, "value for another name (%s)", r->name);
+		return -1;
+	}
+	if (certcheck_verify(cc, r->cert, why, len) < 0 ||
+	    record_access_ok(r, C.overlay, why, len) < 0)
+		return -1;
+	if (!record_sig_ok(r)) {
+		err_set(why, len, "signature does not verify");
+		return -1;
+	}
+	if (record_is_expired(r, now_ms())) {
+		err_set(why, len, "expired");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_get(const char *name)
+{
+	json_t *reply = request_ok(json_pack("{s:s,s:s}", "t", "fetch", "name", name));
+	json_t *vals = json_object_get(reply, "vals"), *v, *out = json_array();
+	struct certcheck *cc = certcheck_new(C.cax);
+	int bad = 0, good = 0;
+	size_t i;
+
+	certcheck_set_crl(cc, C.crl);
+	json_array_foreach(vals, i, v) {
+		struct record r;
+		char why[256], owner[RID_HEX_LEN + 1], signer[NAME_MAX_LEN + 1] = "?";
+		if (check_value(v, name, cc, &r, why, sizeof(why)) < 0) {
+			fprintf(stderr, "p2psip: INVALID value dropped: %s\n", why);
+			bad++;
+			record_clear(&r);
+			continue;
+		}
+		good++;
+		rid_hex(&r.owner, owner);
+		cert_name(r.cert, signer, sizeof(signer));
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "owner", owner,
+						     "signer", signer, "kind", r.kind, "data",
+						     r.data, "stored", (json_int_t)r.stored,
+						     "expires",
+						     (json_int_t)record_expires_ms(&r)));
+		if (!C.json)
+			printf("%s  %s  %s  %s\n", owner, signer, r.kind, r.data);
+		record_clear(&r);
+	}
+	if (C.json)
+		print_json(json_pack("{s:s,s:o,s:O,s:i}", "name", name, "values", out, "hops",
+				     json_object_get(reply, "hops"), "invalid", bad));
+	else
+		json_decref(out);
+	certcheck_free(cc);
+	json_decref(reply);
+	if (bad > 0)
+		return 1;
+	if (good == 0) {
+		if (!C.json)
+			fprintf(stderr, "p2psip: nothing stored under %s\n", name);
+		return EXIT_NOTFOUND;
+	}
+	return 0;
+}
+
+static int cmd_ping(const char *node)
+{
+	json_t *msg = json_pack("{s:s}", "t", "ping");
+	uint64_t t0 = time_mono_us();
+	json_t *reply;
+
+	if (node != NULL && strcmp(node, "self") != 0)
+		json_object_set_new(msg, "node", json_string(node));
+	reply = request_ok(msg);
+	if (C.json) {
+		json_object_set_new(reply, "rtt_us", json_integer((json_int_t)(time_mono_us() - t0)));
+		print_json(reply);
+	} else {
+		json_t *n = json_object_get(reply, "node");
+		printf("%s at %s:%lld: %.2f ms, %lld hops\n", json_string_value(json_object_get(n, "id")),
+		       json_string_value(json_object_get(n, "host")),
+		       (long long)json_integer_value(json_object_get(n, "port")),
+		       (double)(time_mono_us() - t0) / 1000.0,
+		       (long long)json_integer_value(json_object_get(reply, "hops")));
+	}
+	json_decref(reply);
+	return 0;
+}
+
+static int cmd_route(const char *name)
+{
+	json_t *reply = request_ok(json_pack("{s:s,s:s}", "t", "route", "name", name));
+	json_t *path = json_object_get(reply, "path"), *v;
+	struct rid res;
+	char hex[RID_HEX_LEN + 1];
+	size_t i;
+
+	rid_of_name(name, &res);
+	rid_hex(&res, hex);
+	if (C.json) {
+		json_object_set_new(reply, "resource_id", json_string(hex));
+		print_json(reply);
+	} else {
+		printf("%s (Resource-ID %s): %lld hops\n", name, hex,
+		       (long long)json_integer_value(json_object_get(reply, "hops")));
+		json_array_foreach(path, i, v)
+			printf("  %zu  %s\n", i, json_string_value(v));
+	}
+	json_decref(reply);
+	return 0;
+}
+
+/* Walks the successors from the attached super node until the walk comes
+ * back to where it started. */
+static int cmd_ring(void)
+{
+	json_t *cur = request_ok(json_pack("{s:s}", "t", "neighbors"));
+	json_t *out = json_array();
+	char start[RID_HEX_LEN + 1];
+	int n = 0;
+
+	str_copy(start,
+		 json_string_value(json_object_get(json_object_get(cur, "node"), "id")) ?: "",
+		 sizeof(start));
+	for (;;) {
+		json_t *node = json_object_get(cur, "node");
+		json_t *succ = json_array_get(json_object_get(cur, "succs"), 0);
+		const char *next = json_string_value(json_object_get(succ, "id"));
+		if (!C.json)
+			printf("%-32s  %s:%lld\n", json_string_value(json_object_get(node, "id")),
+			       json_string_value(json_object_get(node, "host")),
+			       (long long)json_integer_value(json_object_get(node, "port")));
+		json_array_append(out, node);
+		n++;
+		if (next == NULL || strcmp(next, start) == 0 || n >= RING_MAX)
+			break;
+		json_t *msg = json_pack("{s:s,s:s}", "t", "neighbors", "node", next);
+		json_decref(cur);
+		cur = request_ok(msg);
+	}
+	json_decref(cur);
+	if (C.json)
+		print_json(json_pack("{s:i,s:o}", "size", n, "nodes", out));
+	else {
+		json_decref(out);
+		printf("%d super nodes\n", n);
+	}
+	return 0;
+}
+
+static int cmd_send(const char *to, const char *text)
+{
+	json_t *msg = json_pack("{s:s,s:s,s:s}", "t", "send", "to", to, "body", text);
+	json_t *reply;
+
+	if (C.via != NULL)
+		json_object_set_new(msg, "sn", json_string(C.via));
+	reply = request_ok(msg);
+	if (C.json)
+		print_json(reply);
+	else
+		printf("delivered (%lld hops)\n",
+		       (long long)json_integer_value(json_object_get(reply, "hops")));
+	json_decref(reply);
+	return 0;
+}
+
+static int cmd_listen(void)
+{
+	/* Attached and quiet: messages arrive through on_message. */
+	if (!C.json)
+		fprintf(stderr, "listening; Ctrl-C to stop\n");
+	while (C.link != NULL && (C.count == 0 || C.msgs < C.count))
+		event_base_loop(C.base, EVLOOP_ONCE);
+	return C.link == NULL && (C.count == 0 || C.msgs < C.count) ? 1 : 0;
+}
+
+static int cmd_whoami(void)
+{
+	json_t *reply = request_ok(json_pack("{s:s}", "t", "ping"));
+	uint8_t nid[NODE_ID_LEN];
+	char hex[NODE_ID_HEX_LEN + 1];
+
+	node_id_from_cert(C.x509, nid);
+	node_id_hex(nid, hex);
+	if (C.json)
+		print_json(json_pack("{s:s,s:O}", "node_id", hex, "supernode",
+				     json_object_get(reply, "node")));
+	else
+		printf("%s attached to %s\n", hex,
+		       json_string_value(json_object_get(json_object_get(reply, "node"), "id")));
+	json_decref(reply);
+	return 0;
+}
+
+/* ---- main ---- */
+
+static void parse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"bootstrap", required_argument, NULL, 'b'},
+		{"ca", required_argument, NULL, 'a'},
+		{"key", required_argument, NULL, 'k'},
+		{"cert", required_argument, NULL, 'c'},
+		{"user", required_argument, NULL, 'u'},
+		{"supernode", required_argument, NULL, 's'},
+		{"password-stdin", no_argument, NULL, 'P'},
+		{"kind", required_argument, NULL, 'K'},
+		{"lifetime", required_argument, NULL, 'L'},
+		{"via", required_argument, NULL, 'v'},
+		{"count", required_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	C.bootstrap = getenv("P2PSIP_BOOTSTRAP");
+	C.ca = getenv("P2PSIP_CA");
+	C.key = getenv("P2PSIP_KEY");
+	C.cert = getenv("P2PSIP_CERT");
+	C.kind = "data";
+	C.lifetime = 3600;
+	C.timeout = 15;
+	while ((c = getopt_long(argc, argv, "b:a:k:c:u:s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': C.bootstrap = optarg; break;
+		case 'a': C.ca = optarg; break;
+		case 'k': C.key = optarg; break;
+		case 'c': C.cert = optarg; break;
+		case 'u': C.user = optarg; break;
+		case 's': C.supernode = optarg; break;
+		case 'P': C.password_stdin = 1; break;
+		case 'K': C.kind = optarg; break;
+		case 'L': C.lifetime = strtoll(optarg, NULL, 10); break;
+		case 'v': C.via = optarg; break;
+		case 'n': C.count = atoi(optarg); break;
+		case 't': C.timeout = atoi(optarg); break;
+		case 'j': C.json = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("p2psip %s\n", P2PSIP_VERSION); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (C.timeout <= 0 || C.lifetime < 0 || C.lifetime > UINT32_MAX)
+		die(2, "bad --timeout or --lifetime");
+}
+
+static void setup(int need_bootstrap)
+{
+	char err[512];
+
+	if (C.ca == NULL)
+		die(2, "give --ca (the overlay CA certificate)");
+	C.cax = cert_read_pem(C.ca, err, sizeof(err));
+	if (C.cax == NULL)
+		die(1, "%s", err);
+	C.anon = tls_client_ctx_new(C.ca, NULL, NULL, err, sizeof(err));
+	if (C.anon == NULL)
+		die(1, "%s", err);
+	if (need_bootstrap && C.bootstrap == NULL)
+		die(2, "give --bootstrap URL (or --supernode for commands that attach)");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	int rc = 2;
+
+	log_init("p2psip", LOG_LVL_WARN);
+	parse(argc, argv);
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	argc -= optind + 1;
+	argv += optind + 1;
+	C.base = event_base_new();
+	if (strcmp(cmd, "login") == 0) {
+		setup(1);
+		rc = cmd_login();
+		goto out;
+	}
+	setup(C.supernode == NULL);
+	load_identity();
+	if (C.bootstrap != NULL)
+		fetch_crl();
+	attach();
+	if (strcmp(cmd, "put") == 0 && argc == 2)
+		rc = cmd_put(argv[0], argv[1], 0);
+	else if (strcmp(cmd, "rm") == 0 && argc == 1)
+		rc = cmd_put(argv[0], "", 1);
+	else if (strcmp(cmd, "get") == 0 && argc == 1)
+		rc = cmd_get(argv[0]);
+	else if (strcmp(cmd, "ping") == 0 && argc <= 1)
+		rc = cmd_ping(argc == 1 ? argv[0] : NULL);
+	else if (strcmp(cmd, "route") == 0 && argc == 1)
+		rc = cmd_route(argv[0]);
+	else if (strcmp(cmd, "ring") == 0 && argc == 0)
+		rc = cmd_ring();
+	else if (strcmp(cmd, "send") == 0 && argc == 2)
+		rc = cmd_send(argv[0], argv[1]);
+	else if (strcmp(cmd, "listen") == 0 && argc == 0)
+		rc = cmd_listen();
+	else if (strcmp(cmd, "whoami") == 0 && argc == 0)
+		rc = cmd_whoami();
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	olink_free(C.link);
+	SSL_CTX_free(C.ctx);
+	SSL_CTX_free(C.anon);
+	X509_free(C.x509);
+	X509_free(C.cax);
+	EVP_PKEY_free(C.pkey);
+	crl_free(C.crl);
+	event_base_free(C.base);
+	return rc;
+}

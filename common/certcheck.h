@@ -1,0 +1,21 @@
+/* Verifies certificates of the overlay outside TLS (the signers of stored
+ * records): chain to the overlay CA, validity now, not revoked. Chains that
+ * verified are remembered by fingerprint so that each signer costs one
+ * chain check, not one per record. */
+#ifndef P2PSIP_CERTCHECK_H
+#define P2PSIP_CERTCHECK_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+
+struct crl;
+struct certcheck;
+
+struct certcheck *certcheck_new(X509 *ca);
+void certcheck_free(struct certcheck *cc);
+/* The CRL to check serials against (borrowed; NULL for none). */
+void certcheck_set_crl(struct certcheck *cc, const struct crl *crl);
+/* 0 when cert is valid now and not revoked; -1 with a reason otherwise. */
+int certcheck_verify(struct certcheck *cc, X509 *cert, char *err, size_t errlen);
+
+#endif

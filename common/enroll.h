@@ -1,0 +1,33 @@
+/* Getting and keeping a certificate: key files, CSRs, login with a password
+ * or renewal with the current certificate through logind's HTTPS API. */
+#ifndef P2PSIP_ENROLL_H
+#define P2PSIP_ENROLL_H
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+struct event_base;
+struct httpc_call;
+
+/* Loads the key at path, or creates a P-256 key there (mode 0600). */
+EVP_PKEY *enroll_key_load_or_create(const char *path, char *err, size_t errlen);
+/* A PEM CSR signed by key (malloc'd); logind ignores its subject. */
+char *enroll_csr_pem(EVP_PKEY *key);
+
+/* cert_pem is the new certificate (valid during the call) or NULL with err. */
+typedef void (*enroll_done_t)(const char *cert_pem, const char *err, void *arg);
+
+/* POST /v1/login with user, password and a CSR for key; ctx verifies logind
+ * against the overlay CA. */
+struct httpc_call *enroll_login(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
+				const char *user, const char *password, EVP_PKEY *key,
+				enroll_done_t cb, void *arg, char *err, size_t errlen);
+/* POST /v1/renew; ctx must present the current certificate. */
+struct httpc_call *enroll_renew(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
+				EVP_PKEY *key, enroll_done_t cb, void *arg, char *err,
+				size_t errlen);
+/* base + path, without a doubled slash (malloc'd). */
+char *url_join(const char *base, const char *path);
+
+#endif

@@ -1,0 +1,70 @@
+/* The super node's configuration: the schema and its defaults. */
+#include "supernode.h"
+
+#include "conf.h"
+#include "util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* clang-format off */
+#define F(f) offsetof(struct sn_config, f)
+#define S(k, f, d, fl) {"supernode", k, CONF_STRING, F(f), d, 0, 0, fl, ""}
+#define I(sec, k, f, d, lo, hi) {sec, k, CONF_INT, F(f), d, lo, hi, 0, ""}
+#define D(sec, k, f, d, lo, hi) {sec, k, CONF_DURATION, F(f), d, lo, hi, 0, ""}
+/* clang-format on */
+
+static const struct conf_item items[] = {
+	S("overlay", overlay, NULL, CONF_REQUIRED),
+	S("bootstrap_url", bootstrap_url, NULL, CONF_REQUIRED),
+	S("ca_cert", ca_cert, "/var/lib/p2psip/ca.crt", 0),
+	S("account", account, NULL, CONF_REQUIRED),
+	S("password", password, NULL, CONF_SECRET),
+	S("password_file", password_file, NULL, 0),
+	S("key", key, "/var/lib/p2psip/supernode/node.key", 0),
+	S("cert", cert, "/var/lib/p2psip/supernode/node.crt", 0),
+	S("database", database, "/var/lib/p2psip/supernode/records.db", 0),
+	S("listen", listen, "0.0.0.0:7400", 0),
+	S("public_host", public_host, NULL, 0),
+	S("status_listen", status_listen, "127.0.0.1:7480", 0),
+	S("log_level", log_level, "info", 0),
+	I("ring", "successors", successors, "4", 1, SUCC_MAX),
+	I("ring", "replicas", replicas, "2", 0, 4),
+	I("ring", "stabilize_ms", stabilize_ms, "0", 0, 600000),
+	I("ring", "request_timeout_ms", request_timeout_ms, "5000", 100, 60000),
+	I("limits", "max_links", max_links, "4096", 16, 1000000),
+	I("limits", "max_links_per_addr", max_links_per_addr, "256", 1, 1000000),
+	I("limits", "client_rate", client_rate, "2000", 1, 10000000),
+	I("limits", "peer_rate", peer_rate, "200000", 1, 10000000),
+	D("limits", "idle_timeout", idle_timeout, "120s", 5, 86400),
+	I("limits", "flush_ms", flush_ms, "20", 1, 10000),
+	I("limits", "value_max", value_max, "0", 0, RECORD_DATA_HARD_MAX),
+	I("limits", "values_per_resource", values_per_resource, "0", 0, 100000),
+	I("limits", "records_per_user", records_per_user, "0", 0, 100000000),
+	D("limits", "lifetime_max", lifetime_max, "0", 0, 366 * 86400),
+};
+
+int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (conf_load(items, ARRAY_LEN(items), cfg, path, err, errlen) < 0)
+		return -1;
+	if (cfg->password == NULL && cfg->password_file == NULL) {
+		err_set(err, errlen, "%s: give password or password_file for the account", path);
+		return -1;
+	}
+	if (cfg->replicas >= cfg->successors + 1) {
+		err_set(err, errlen, "%s: [ring] replicas must be at most successors", path);
+		return -1;
+	}
+	return 0;
+}
+
+void sn_config_print(const struct sn_config *cfg)
+{
+	conf_print(items, ARRAY_LEN(items), cfg, stdout);
+}
+
+void sn_config_free(struct sn_config *cfg)
+{
+	conf_free(items, ARRAY_LEN(items), cfg);
+}

@@ -1,0 +1,623 @@
+/* The data of the ring: store and fetch at the responsible node, replication
+ * to the next successors (batched, acknowledged before the store is), pushes
+ * of whole ranges (join transfer, handover, re-replication, reconciliation),
+ * expiry and persistence. */
+#include "supernode.h"
+
+#include "certcheck.h"
+#include "jsonx.h"
+#include "log.h"
+#include "sn_db.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REP_BATCH 64    /* values per "rep" frame */
+#define PUSH_WINDOW 4   /* "rep" frames in flight per push */
+#define PUSH_DEBOUNCE_MS 200
+
+/* ---- loading and persistence ---- */
+
+static void load_one(struct record *r, void *arg)
+{
+	struct sn *sn = arg;
+
+	if (store_put(sn->store, r, now_ms(), NULL) != STORE_OK)
+		record_clear(r);
+}
+
+int data_load(struct sn *sn)
+{
+	int n = sdb_load(sn->db, load_one, sn);
+
+	if (n < 0)
+		return -1;
+	log_info("%zu values loaded from %s", store_values(sn->store), sn->cfg.database);
+	if (n > 0)
+		sn->need_reconcile = 1;
+	return 0;
+}
+
+static void forget_expired(const struct record *r, void *arg)
+{
+	sdb_delete(arg, r);
+}
+
+void data_expire(struct sn *sn)
+{
+	int n = store_expire(sn->store, now_ms(), forget_expired, sn->db);
+
+	if (n > 0)
+		log_debug("%d values expired", n);
+}
+
+/* Keeps a value that arrived from another super node (replica, transfer):
+ * time rules apply, limits were checked by the responsible node. */
+static int keep(struct sn *sn, struct record *r)
+{
+	enum store_rc rc = store_put(sn->store, r, now_ms(), NULL);
+	const struct record *v;
+	int n;
+
+	if (rc != STORE_OK)
+		return 0;
+	v = store_get(sn->store, &r->res, &n);
+	for (int i = 0; i < n; i++)
+		if (rid_eq(&v[i].owner, &r->owner))
+			sdb_put(sn->db, &v[i]);
+	return 1;
+}
+
+/* ---- replication of single stores, batched per successor ---- */
+
+struct store_op {
+	int waiting; /* replica acknowledgements still to come */
+	route_done_t done;
+	void *arg;
+};
+
+struct repq {
+	struct node to;
+	json_t *vals;
+	struct store_op **ops;
+	int n, cap;
+	struct repq *next;
+};
+
+struct rep_sent {
+	struct sn *sn;
+	struct store_op **ops;
+	int n;
+};
+
+static void op_ack(struct store_op *op)
+{
+	if (--op->waiting > 0)
+		return;
+	json_t *ok = route_ok(json_pack("{s:b}", "stored", 1));
+	op->done(ok, op->arg);
+	json_decref(ok);
+	free(op);
+}
+
+static void on_rep_ack(json_t *reply, const char *err, void *arg)
+{
+	struct rep_sent *rs = arg;
+
+	/* A lost replica is repaired by the next re-replication; the store is
+	 * confirmed either way. */
+	if (reply == NULL)
+		log_info("replica not acknowledged: %s", err);
+	for (int i = 0; i < rs->n; i++)
+		op_ack(rs->ops[i]);
+	free(rs->ops);
+	free(rs);
+}
+
+static void rep_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct sn *sn = arg;
+
+	(void)fd, (void)what;
+	while (sn->repq != NULL) {
+		struct repq *q = sn->repq;
+		struct rep_sent *rs = calloc(1, sizeof(*rs));
+		sn->repq = q->next;
+		if (rs == NULL) {
+			for (int i = 0; i < q->n; i++)
+				op_ack(q->ops[i]);
+			free(q->ops);
+			json_decref(q->vals);
+			free(q);
+			continue;
+		}
+		rs->sn = sn;
+		rs->ops = q->ops;
+		rs->n = q->n;
+		sn->stats.replicated_out += (uint64_t)q->n;
+		peer_request(sn, &q->to,
+			     json_pack("{s:s,s:s,s:o}", "t", "rep", "why", "replica", "vals", q->vals),
+			     (int)sn->cfg.request_timeout_ms, on_rep_ack, rs);
+		free(q);
+	}
+}
+
+static int enqueue_rep(struct sn *sn, const struct node *to, json_t *val, struct store_op *op)
+{
+	struct repq *q;
+
+	for (q = sn->repq; q != NULL; q = q->next)
+		if (rid_eq(&q->to.id, &to->id) && q->n < REP_BATCH)
+			break;
+	if (q == NULL) {
+		q = calloc(1, sizeof(*q));
+		if (q == NULL)
+			return -1;
+		q->to = *to;
+		q->vals = json_array();
+		q->next = sn->repq;
+		sn->repq = q;
+	}
+	if (q->n == q->cap) {
+		int cap = q->cap ? 2 * q->cap : 8;
+		struct store_op **no = realloc(q->ops, (size_t)cap * sizeof(*no));
+		if (no == NULL)
+			return -1;
+		q->ops = no;
+		q->cap = cap;
+	}
+	json_array_append(q->vals, val);
+	q->ops[q->n++] = op;
+	op->waiting++;
+	/* Everything handled in this turn of the loop leaves in one frame. */
+	event_active(sn->rep_flush, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* Confirms the store once every live replica holder has it. */
+static void replicate(struct sn *sn, json_t *val, route_done_t done, void *arg)
+{
+	struct store_op *op = calloc(1, sizeof(*op));
+	int k = (int)sn->cfg.replicas;
+
+	if (op == NULL) {
+		json_t *e = route_error("busy", "out of memory");
+		done(e, arg);
+		json_decref(e);
+		return;
+	}
+	op->done = done;
+	op->arg = arg;
+	op->waiting = 1; /* held until every replica is queued */
+	for (int i = 0; i < sn->ring.nsucc && i < k; i++)
+		enqueue_rep(sn, &sn->ring.succ[i], val, op);
+	op_ack(op);
+}
+
+/* ---- requests that reached their destination ---- */
+
+static const char *rc_code(enum store_rc rc)
+{
+	switch (rc) {
+	case STORE_STALE:
+	case STORE_EXPIRED:
+	case STORE_FUTURE:
+		return "stale";
+	case STORE_NOMEM:
+		return "busy";
+	default:
+		return "limit";
+	}
+}
+
+static void do_store(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	json_t *val = json_object_get(inner, "val");
+	struct record r;
+	char err[256];
+	enum store_rc rc;
+	json_t *e = NULL;
+
+	if (record_from_json(val, &r, err, sizeof(err)) < 0) {
+		e = route_error("bad_request", "%s", err);
+	} else if (certcheck_verify(sn->cc, r.cert, err, sizeof(err)) < 0 ||
+		   record_access_ok(&r, sn->cfg.overlay, err, sizeof(err)) < 0) {
+		e = route_error("not_allowed", "%s", err);
+	} else if (!record_sig_ok(&r)) {
+		e = route_error("not_allowed", "signature does not verify");
+	} else if ((rc = store_put(sn->store, &r, now_ms(), &sn->limits)) != STORE_OK) {
+		e = route_error(rc_code(rc), "%s", store_rc_str(rc));
+	}
+	if (e != NULL) {
+		sn->stats.store_refused++;
+		log_debug("store of %s refused: %s", r.name[0] ? r.name : "?",
+			  json_string_value(json_object_get(e, "msg")));
+		record_clear(&r);
+		done(e, arg);
+		json_decref(e);
+		return;
+	}
+	sn->stats.stores++;
+	{
+		const struct record *v;
+		int n;
+		struct rid res = r.res;
+		v = store_get(sn->store, &res, &n);
+		for (int i = 0; i < n; i++)
+			sdb_put(sn->db, &v[i]);
+	}
+	replicate(sn, val, done, arg);
+}
+
+static void do_fetch(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	const char *name = NULL;
+	struct rid res;
+	const struct record *v;
+	json_t *vals = json_array();
+	json_t *reply;
+	uint64_t now = now_ms();
+	int n;
+
+	if (jx_str(inner, "name", RECORD_NAME_MAX, JX_REQUIRED, &name, NULL, 0) < 0) {
+		json_decref(vals);
+		reply = route_error("bad_request", "fetch needs a name");
+		done(reply, arg);
+		json_decref(reply);
+		return;
+	}
+	sn->stats.fetches++;
+	rid_of_name(name, &res);
+	v = store_get(sn->store, &res, &n);
+	for (int i = 0; i < n; i++)
+		if (!v[i].deleted && !record_is_expired(&v[i], now) && strcmp(v[i].name, name) == 0)
+			json_array_append_new(vals, record_to_json(&v[i]));
+	reply = route_ok(json_pack("{s:o}", "vals", vals));
+	done(reply, arg);
+	json_decref(reply);
+}
+
+void data_handle(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	const char *op = json_string_value(json_object_get(inner, "op"));
+	json_t *reply = NULL;
+
+	if (op == NULL) {
+		reply = route_error("bad_request", "no operation");
+	} else if (strcmp(op, "store") == 0) {
+		do_store(sn, inner, done, arg);
+	} else if (strcmp(op, "fetch") == 0) {
+		do_fetch(sn, inner, done, arg);
+	} else if (strcmp(op, "find") == 0 || strcmp(op, "ping") == 0) {
+		reply = route_ok(json_pack("{s:o}", "node", node_to_json(&sn->self)));
+	} else if (strcmp(op, "neighbors") == 0) {
+		reply = route_ok(chord_neighbors(sn));
+	} else if (strcmp(op, "deliver") == 0) {
+		const char *to = json_string_value(json_object_get(inner, "to"));
+		struct rid id;
+		if (to == NULL || rid_parse(to, &id) < 0)
+			reply = route_error("bad_request", "deliver needs a Node-ID");
+		else if (client_deliver(sn, &id, inner) < 0)
+			reply = route_error("not_attached", "that node is not attached here");
+		else
+			reply = route_ok(json_pack("{s:b}", "delivered", 1));
+	} else {
+		reply = route_error("bad_request", "unknown operation");
+	}
+	if (reply != NULL) {
+		done(reply, arg);
+		json_decref(reply);
+	}
+	json_decref(inner);
+}
+
+/* ---- whole ranges ---- */
+
+struct key {
+	struct rid res, owner;
+};
+
+struct push {
+	struct sn *sn;
+	struct node to;
+	char why[16];
+	struct key *keys;
+	size_t n, next, cap;
+	int inflight, failed;
+	void (*done)(void *arg, int ok);
+	void *arg;
+};
+
+static void collect(const struct record *r, void *arg)
+{
+	struct push *p = arg;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 256;
+		struct key *nk = realloc(p->keys, cap * sizeof(*nk));
+		if (nk == NULL)
+			return;
+		p->keys = nk;
+		p->cap = cap;
+	}
+	p->keys[p->n].res = r->res;
+	p->keys[p->n].owner = r->owner;
+	p->n++;
+}
+
+static void push_pump(struct push *p);
+
+static void on_push_ack(json_t *reply, const char *err, void *arg)
+{
+	struct push *p = arg;
+
+	p->inflight--;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
+		log_info("push to %s:%u failed: %s", p->to.host, p->to.port,
+			 reply != NULL ? "refused" : err);
+		p->failed = 1;
+	}
+	push_pump(p);
+}
+
+/* The next frame's worth of values that still exist. */
+static json_t *next_frame(struct push *p)
+{
+	json_t *vals = json_array();
+	uint64_t now = now_ms();
+
+	while (p->next < p->n && json_array_size(vals) < REP_BATCH) {
+		const struct key *k = &p->keys[p->next++];
+		const struct record *v;
+		int n;
+		v = store_get(p->sn->store, &k->res, &n);
+		for (int i = 0; i < n; i++)
+			if (rid_eq(&v[i].owner, &k->owner) && !record_is_expired(&v[i], now))
+				json_array_append_new(vals, record_to_json(&v[i]));
+	}
+	return vals;
+}
+
+static void push_pump(struct push *p)
+{
+	while (!p->failed && p->inflight < PUSH_WINDOW && p->next < p->n) {
+		json_t *vals = next_frame(p);
+		if (json_array_size(vals) == 0) {
+			json_decref(vals);
+			continue;
+		}
+		p->inflight++;
+		peer_request(p->sn, &p->to,
+			     json_pack("{s:s,s:s,s:o}", "t", "rep", "why", p->why, "vals", vals),
+			     (int)p->sn->cfg.request_timeout_ms, on_push_ack, p);
+	}
+	if (p->inflight == 0 && (p->failed || p->next >= p->n)) {
+		if (p->done != NULL)
+			p->done(p->arg, !p->failed);
+		free(p->keys);
+		free(p);
+	}
+}
+
+void data_push(struct sn *sn, const struct node *n, const struct rid *from, const struct rid *to,
+	       const char *why, void (*done)(void *arg, int ok), void *arg)
+{
+	struct push *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		if (done != NULL)
+			done(arg, 0);
+		return;
+	}
+	p->sn = sn;
+	p->to = *n;
+	str_copy(p->why, why, sizeof(p->why));
+	p->done = done;
+	p->arg = arg;
+	store_each_in(sn->store, from, to, collect, p);
+	log_debug("pushing %zu values (%s) to %s:%u", p->n, why, n->host, n->port);
+	push_pump(p);
+}
+
+/* Re-replication: our range to each replica holder, once per change of the
+ * predecessor or of the first successors. */
+static void on_push_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct sn *sn = arg;
+	struct ring *r = &sn->ring;
+	char sig[sizeof(sn->pushed_sig)];
+	size_t pos = 0;
+	int k = (int)sn->cfg.replicas;
+
+	(void)fd, (void)what;
+	if (sn->state != SN_JOINED || !r->has_pred)
+		return;
+	rid_hex(&r->pred.id, sig);
+	pos = RID_HEX_LEN;
+	for (int i = 0; i < r->nsucc && i < k; i++) {
+		rid_hex(&r->succ[i].id, sig + pos);
+		pos += RID_HEX_LEN;
+	}
+	sig[pos] = '\0';
+	if (strcmp(sig, sn->pushed_sig) == 0)
+		return;
+	str_copy(sn->pushed_sig, sig, sizeof(sn->pushed_sig));
+	for (int i = 0; i < r->nsucc && i < k; i++)
+		data_push(sn, &r->succ[i], &r->pred.id, &r->self.id, "replica", NULL, NULL);
+}
+
+void data_membership_changed(struct sn *sn)
+{
+	struct timeval tv = {0, PUSH_DEBOUNCE_MS * 1000};
+
+	if (sn->need_reconcile && sn->ring.has_pred && sn->state == SN_JOINED)
+		data_reconcile(sn);
+	if (sn->push_timer != NULL)
+		event_add(sn->push_timer, &tv);
+}
+
+/* ---- reconciliation after a restart ---- */
+
+static void on_sync(json_t *reply, const char *err, void *arg)
+{
+	(void)arg;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "ok")))
+		log_warn("reconciliation with the successor failed: %s",
+			 reply != NULL ? "refused" : err);
+	else
+		log_info("reconciled with the successor");
+}
+
+void data_reconcile(struct sn *sn)
+{
+	struct ring *r = &sn->ring;
+	char from[RID_HEX_LEN + 1], to[RID_HEX_LEN + 1];
+
+	if (!sn->need_reconcile || r->nsucc == 0)
+		return;
+	if (!r->has_pred)
+		return; /* once the predecessor is known */
+	sn->need_reconcile = 0;
+	rid_hex(&r->pred.id, from);
+	rid_hex(&r->self.id, to);
+	/* The successor held our range as a replica while we were away: it
+	 * pushes its copies and keeping the newer of each settles it. */
+	peer_request(sn, &r->succ[0], json_pack("{s:s,s:s,s:s}", "t", "sync", "from", from, "to", to),
+		     60000, on_sync, sn);
+}
+
+/* ---- graceful leave ---- */
+
+struct handover {
+	struct sn *sn;
+	void (*done)(struct sn *sn);
+};
+
+static void handed_over(void *arg, int ok)
+{
+	struct handover *h = arg;
+
+	log_info("handover to the successor %s", ok ? "done" : "failed (replicas remain)");
+	h->done(h->sn);
+	free(h);
+}
+
+void data_handover(struct sn *sn, void (*done)(struct sn *sn))
+{
+	struct ring *r = &sn->ring;
+	struct handover *h;
+
+	if (r->nsucc == 0) {
+		done(sn);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		done(sn);
+		return;
+	}
+	h->sn = sn;
+	h->done = done;
+	data_push(sn, &r->succ[0], r->has_pred ? &r->pred.id : &r->self.id, &r->self.id, "handover",
+		  handed_over, h);
+}
+
+/* ---- frames from other super nodes ---- */
+
+static void got_rep(struct sn *sn, struct olink *l, json_t *msg)
+{
+	json_t *vals = json_object_get(msg, "vals");
+	json_t *v;
+	size_t i;
+	int kept = 0;
+
+	if (!json_is_array(vals)) {
+		olink_reply_error(l, msg, "bad_request", "vals: expected a list");
+		return;
+	}
+	json_array_foreach(vals, i, v) {
+		struct record r;
+		if (record_from_json(v, &r, NULL, 0) < 0)
+			continue;
+		if (keep(sn, &r))
+			kept++;
+		else
+			record_clear(&r);
+	}
+	sn->stats.replicated_in += (uint64_t)kept;
+	olink_reply(l, msg, json_pack("{s:i}", "kept", kept));
+}
+
+struct sync_req {
+	struct conn *c;
+	json_t *msg;
+};
+
+static void synced(void *arg, int ok)
+{
+	struct sync_req *s = arg;
+	struct olink *l = conn_link(s->c);
+
+	if (l != NULL) {
+		if (ok)
+			olink_reply(l, s->msg, json_object());
+		else
+			olink_reply_error(l, s->msg, "unreachable", "push failed");
+	}
+	conn_release(s->c);
+	json_decref(s->msg);
+	free(s);
+}
+
+static void got_sync(struct sn *sn, struct olink *l, json_t *msg)
+{
+	struct rid from, to;
+	struct node n;
+	struct sync_req *s;
+	const char *f = json_string_value(json_object_get(msg, "from"));
+	const char *t = json_string_value(json_object_get(msg, "to"));
+
+	if (f == NULL || t == NULL || rid_parse(f, &from) < 0 || rid_parse(t, &to) < 0 ||
+	    conn_peer_node(l, &n) < 0) {
+		olink_reply_error(l, msg, "bad_request", "sync needs from and to");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		olink_reply_error(l, msg, "busy", "out of memory");
+		return;
+	}
+	s->c = conn_of(l);
+	conn_hold(s->c);
+	s->msg = json_incref(msg);
+	data_push(sn, &n, &from, &to, "sync", synced, s);
+}
+
+void data_peer_message(struct sn *sn, struct olink *l, json_t *msg)
+{
+	const char *t = json_string_value(json_object_get(msg, "t"));
+
+	if (strcmp(t, "rep") == 0)
+		got_rep(sn, l, msg);
+	else
+		got_sync(sn, l, msg);
+}
+
+int data_start(struct sn *sn)
+{
+	sn->push_timer = evtimer_new(sn->base, on_push_timer, sn);
+	sn->rep_flush = event_new(sn->base, -1, 0, rep_flush, sn);
+	return sn->push_timer != NULL && sn->rep_flush != NULL ? 0 : -1;
+}
+
+void data_stop(struct sn *sn)
+{
+	rep_flush(-1, 0, sn);
+	if (sn->push_timer != NULL)
+		event_free(sn->push_timer);
+	if (sn->rep_flush != NULL)
+		event_free(sn->rep_flush);
+	sn->push_timer = sn->rep_flush = NULL;
+}

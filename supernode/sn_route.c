@@ -1,0 +1,288 @@
+/* Routed requests: symmetric recursive routing along the ring. A "route"
+ * frame travels hop by hop towards the node responsible for a Resource-ID
+ * (or towards a given Node-ID); each hop keeps the request pending and the
+ * reply travels back the same way. A failed hop is dropped from the tables
+ * and the next best one tried. */
+#include "supernode.h"
+
+#include "jsonx.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROUTE_TTL 32
+#define ROUTE_TRIES 3
+
+struct route {
+	struct sn *sn;
+	json_t *env; /* the envelope to pass on: dest, mode, hops, ttl, path, req */
+	struct rid dest;
+	int node_mode;
+	struct rid tried[ROUTE_TRIES];
+	int ntried;
+	struct node hop;
+	route_done_t done;
+	void *arg;
+};
+
+json_t *route_ok(json_t *res)
+{
+	return json_pack("{s:b,s:o}", "ok", 1, "res", res != NULL ? res : json_object());
+}
+
+json_t *route_error(const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b,s:s,s:s}", "ok", 0, "err", code, "msg", msg);
+}
+
+static void finish(struct route *rt, json_t *reply)
+{
+	rt->done(reply, rt->arg);
+	json_decref(reply);
+	json_decref(rt->env);
+	free(rt);
+}
+
+static void try_next(struct route *rt);
+
+static void on_hop_reply(json_t *reply, const char *err, void *arg)
+{
+	struct route *rt = arg;
+
+	if (reply != NULL && !json_is_false(json_object_get(reply, "ok"))) {
+		finish(rt, json_incref(reply));
+		return;
+	}
+	if (reply != NULL) {
+		const char *code = json_string_value(json_object_get(reply, "err"));
+		if (code == NULL || strcmp(code, "joining") != 0 || rt->ntried >= ROUTE_TRIES) {
+			finish(rt, json_incref(reply));
+			return;
+		}
+		try_next(rt); /* that hop is still joining: go round it */
+		return;
+	}
+	rt->sn->stats.route_failures++;
+	log_debug("route via %s:%u failed: %s", rt->hop.host, rt->hop.port, err);
+	if (strncmp(err, "unreachable", 11) == 0)
+		chord_node_failed(rt->sn, &rt->hop.id);
+	if (rt->ntried < ROUTE_TRIES && rt->sn->state != SN_LEAVING) {
+		try_next(rt);
+		return;
+	}
+	finish(rt, route_error(strncmp(err, "timed out", 9) == 0 ? "timeout" : "unreachable",
+			       "no route: %s", err));
+}
+
+/* The answer of the destination carries the hop count and, when traced,
+ * the path. */
+static void local_done(json_t *reply, void *arg)
+{
+	struct route *rt = arg;
+	json_t *r = json_deep_copy(reply);
+
+	json_object_set(r, "hops", json_object_get(rt->env, "hops"));
+	if (json_object_get(rt->env, "path") != NULL)
+		json_object_set(r, "path", json_object_get(rt->env, "path"));
+	finish(rt, r);
+}
+
+static int joiner_is_pred(struct sn *sn, const json_t *req)
+{
+	const char *j = json_string_value(json_object_get(req, "joiner"));
+	struct rid id;
+
+	return j != NULL && sn->ring.has_pred && rid_parse(j, &id) == 0 &&
+	       rid_eq(&id, &sn->ring.pred.id);
+}
+
+/* Handles the request here when this node is its destination. */
+static int deliver_here(struct route *rt)
+{
+	struct sn *sn = rt->sn;
+
+	if (rt->node_mode) {
+		if (rid_eq(&rt->dest, &sn->self.id))
+			goto here;
+		if (!ring_responsible(&sn->ring, &rt->dest))
+			return 0;
+		finish(rt, route_error("not_found", "no super node with that Node-ID"));
+		return 1;
+	}
+	/* Without a known predecessor, a request the previous hop sent here as
+	 * to the responsible node is taken: the range's lower end is unknown.
+	 * A joiner looking for its successor finds the node that still has it
+	 * as predecessor (a restart under the same Node-ID). */
+	if (!ring_responsible(&sn->ring, &rt->dest) &&
+	    !(!sn->ring.has_pred && json_is_true(json_object_get(rt->env, "final"))) &&
+	    !joiner_is_pred(sn, json_object_get(rt->env, "req")))
+		return 0;
+here:
+	sn->stats.routed++;
+	data_handle(sn, json_incref(json_object_get(rt->env, "req")), local_done, rt);
+	return 1;
+}
+
+static void try_next(struct route *rt)
+{
+	struct sn *sn = rt->sn;
+	const struct node *hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
+	json_t *fwd;
+
+	if (hop == NULL) {
+		/* Every candidate failed: perhaps this node is now responsible. */
+		if (!deliver_here(rt))
+			finish(rt, route_error("unreachable", "no live super node on the way"));
+		return;
+	}
+	rt->hop = *hop;
+	rt->tried[rt->ntried++] = hop->id;
+	fwd = json_deep_copy(rt->env);
+	json_object_set_new(fwd, "t", json_string("route"));
+	json_object_set_new(fwd, "final",
+			    json_boolean(rid_in_half(&rt->dest, &sn->self.id, &hop->id)));
+	sn->stats.forwarded++;
+	peer_request(sn, &rt->hop, fwd, (int)sn->cfg.request_timeout_ms, on_hop_reply, rt);
+}
+
+/* Takes over env (consumed) and runs the request from this hop on. */
+static void route_run(struct sn *sn, json_t *env, route_done_t done, void *arg)
+{
+	struct route *rt = calloc(1, sizeof(*rt));
+	const char *dest = json_string_value(json_object_get(env, "dest"));
+	const char *mode = json_string_value(json_object_get(env, "mode"));
+	json_int_t ttl = json_integer_value(json_object_get(env, "ttl"));
+	json_t *path = json_object_get(env, "path");
+
+	if (rt == NULL) {
+		json_decref(env);
+		json_t *e = route_error("busy", "out of memory");
+		done(e, arg);
+		json_decref(e);
+		return;
+	}
+	rt->sn = sn;
+	rt->env = env;
+	rt->done = done;
+	rt->arg = arg;
+	rid_parse(dest, &rt->dest);
+	rt->node_mode = strcmp(mode, "node") == 0;
+	if (json_is_array(path)) {
+		char hex[RID_HEX_LEN + 1];
+		rid_hex(&sn->self.id, hex);
+		json_array_append_new(path, json_string(hex));
+	}
+	if (deliver_here(rt))
+		return;
+	if (ttl <= 0) {
+		finish(rt, route_error("loop", "hop limit reached"));
+		return;
+	}
+	json_object_set_new(env, "ttl", json_integer(ttl - 1));
+	json_object_set_new(env, "hops",
+			    json_integer(json_integer_value(json_object_get(env, "hops")) + 1));
+	try_next(rt);
+}
+
+void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
+		 int trace, route_done_t done, void *arg)
+{
+	char hex[RID_HEX_LEN + 1];
+	json_t *env;
+
+	rid_hex(dest, hex);
+	env = json_pack("{s:s,s:s,s:i,s:i,s:o}", "dest", hex, "mode", mode, "hops", 0, "ttl",
+			ROUTE_TTL, "req", inner);
+	if (trace)
+		json_object_set_new(env, "path", json_array());
+	sn->stats.lookups++;
+	route_run(sn, env, done, arg);
+}
+
+/* ---- a route frame from a peer ---- */
+
+struct incoming {
+	struct conn *c;
+	json_t *req; /* for the tid of the answer */
+};
+
+static void answer(json_t *reply, void *arg)
+{
+	struct incoming *in = arg;
+	struct olink *l = conn_link(in->c);
+
+	if (l != NULL)
+		olink_reply(l, in->req, json_deep_copy(reply));
+	conn_release(in->c);
+	json_decref(in->req);
+	free(in);
+}
+
+static int envelope_ok(const json_t *msg, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
+					   "ttl", "path", "req", "final", NULL};
+	const char *dest, *mode;
+	int64_t v;
+	struct rid r;
+	json_t *path = json_object_get(msg, "path");
+
+	if (jx_only(msg, keys, err, errlen) < 0 ||
+	    jx_str(msg, "dest", RID_HEX_LEN, JX_REQUIRED, &dest, err, errlen) < 0 ||
+	    rid_parse(dest, &r) < 0 ||
+	    jx_str(msg, "mode", 4, JX_REQUIRED, &mode, err, errlen) < 0 ||
+	    (strcmp(mode, "res") != 0 && strcmp(mode, "node") != 0) ||
+	    jx_int(msg, "hops", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
+	    jx_int(msg, "ttl", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
+	    !json_is_object(json_object_get(msg, "req")) ||
+	    (path != NULL && (!json_is_array(path) || json_array_size(path) > ROUTE_TTL))) {
+		if (err != NULL && err[0] == '\0')
+			err_set(err, errlen, "malformed route envelope");
+		return -1;
+	}
+	return 0;
+}
+
+void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
+{
+	struct incoming *in;
+	char err[256] = "";
+	json_t *env;
+
+	if (envelope_ok(msg, err, sizeof(err)) < 0) {
+		olink_reply_error(l, msg, "bad_request", "%s", err[0] ? err : "malformed route");
+		return;
+	}
+	in = calloc(1, sizeof(*in));
+	if (in == NULL) {
+		olink_reply_error(l, msg, "busy", "out of memory");
+		return;
+	}
+	in->c = conn_of(l);
+	conn_hold(in->c);
+	in->req = json_incref(msg);
+	env = json_deep_copy(msg);
+	json_object_del(env, "t");
+	json_object_del(env, "tid");
+	if (sn->state != SN_JOINED) {
+		/* A node still joining (or restarting under its old Node-ID) knows
+		 * no range yet: the sender skips it and tries the next hop. */
+		json_decref(env);
+		olink_reply(l, msg, route_error("joining", "this super node is joining"));
+		conn_release(in->c);
+		json_decref(in->req);
+		free(in);
+		return;
+	}
+	route_run(sn, env, answer, in);
+}

@@ -1,0 +1,118 @@
+/* The super node's local status port: GET /status (JSON) and GET /metrics
+ * (Prometheus text), plain HTTP, meant for 127.0.0.1. */
+#include "supernode.h"
+
+#include "httpd.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_name(enum sn_state s)
+{
+	switch (s) {
+	case SN_STARTING:
+		return "starting";
+	case SN_JOINING:
+		return "joining";
+	case SN_JOINED:
+		return "joined";
+	case SN_LEAVING:
+		return "leaving";
+	}
+	return "?";
+}
+
+json_t *status_json(struct sn *sn)
+{
+	struct ring *r = &sn->ring;
+	char hex[RID_HEX_LEN + 1];
+	json_t *j;
+
+	rid_hex(&sn->self.id, hex);
+	j = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:i,s:I,s:I,s:i,s:i,s:I}", "node_id", hex, "state",
+		      state_name(sn->state), "overlay", sn->cfg.overlay, "self",
+		      node_to_json(&sn->self), "predecessor",
+		      r->has_pred ? node_to_json(&r->pred) : json_null(), "successors",
+		      nodes_to_json(r->succ, r->nsucc), "fingers_in_use", ring_fingers_in_use(r),
+		      "values", (json_int_t)store_values(sn->store), "resources",
+		      (json_int_t)store_resources(sn->store), "clients", conn_count(sn, CONN_CLIENT),
+		      "peer_links", conn_count(sn, CONN_PEER), "uptime_ms",
+		      (json_int_t)(now_ms() - sn->started_ms));
+	json_object_set_new(j, "stats",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
+				      (json_int_t)sn->stats.stores, "store_refused",
+				      (json_int_t)sn->stats.store_refused, "fetches",
+				      (json_int_t)sn->stats.fetches, "lookups",
+				      (json_int_t)sn->stats.lookups, "hops_total",
+				      (json_int_t)sn->stats.hops_total, "forwarded",
+				      (json_int_t)sn->stats.forwarded, "route_failures",
+				      (json_int_t)sn->stats.route_failures, "replicated_out",
+				      (json_int_t)sn->stats.replicated_out, "replicated_in",
+				      (json_int_t)sn->stats.replicated_in, "delivered",
+				      (json_int_t)sn->stats.delivered));
+	return j;
+}
+
+static void h_status(struct evhttp_request *req, void *arg)
+{
+	if (http_method_is(req, EVHTTP_REQ_GET))
+		http_reply_json(req, 200, status_json(arg));
+}
+
+static void h_metrics(struct evhttp_request *req, void *arg)
+{
+	struct sn *sn = arg;
+	char buf[4096];
+	int n;
+
+	if (!http_method_is(req, EVHTTP_REQ_GET))
+		return;
+	n = snprintf(buf, sizeof(buf),
+		     "# HELP p2psip_sn_values Values held (own range and replicas).\n"
+		     "# TYPE p2psip_sn_values gauge\np2psip_sn_values %zu\n"
+		     "# TYPE p2psip_sn_resources gauge\np2psip_sn_resources %zu\n"
+		     "# TYPE p2psip_sn_clients gauge\np2psip_sn_clients %d\n"
+		     "# TYPE p2psip_sn_peer_links gauge\np2psip_sn_peer_links %d\n"
+		     "# TYPE p2psip_sn_successors gauge\np2psip_sn_successors %d\n"
+		     "# TYPE p2psip_sn_fingers_in_use gauge\np2psip_sn_fingers_in_use %d\n"
+		     "# TYPE p2psip_sn_joined gauge\np2psip_sn_joined %d\n"
+		     "# TYPE p2psip_sn_stores_total counter\np2psip_sn_stores_total %llu\n"
+		     "# TYPE p2psip_sn_stores_refused_total counter\np2psip_sn_stores_refused_total %llu\n"
+		     "# TYPE p2psip_sn_fetches_total counter\np2psip_sn_fetches_total %llu\n"
+		     "# TYPE p2psip_sn_lookups_total counter\np2psip_sn_lookups_total %llu\n"
+		     "# TYPE p2psip_sn_lookup_hops_total counter\np2psip_sn_lookup_hops_total %llu\n"
+		     "# TYPE p2psip_sn_forwarded_total counter\np2psip_sn_forwarded_total %llu\n"
+		     "# TYPE p2psip_sn_route_failures_total counter\np2psip_sn_route_failures_total %llu\n"
+		     "# TYPE p2psip_sn_replicated_out_total counter\np2psip_sn_replicated_out_total %llu\n"
+		     "# TYPE p2psip_sn_replicated_in_total counter\np2psip_sn_replicated_in_total %llu\n"
+		     "# TYPE p2psip_sn_delivered_total counter\np2psip_sn_delivered_total %llu\n",
+		     store_values(sn->store), store_resources(sn->store), conn_count(sn, CONN_CLIENT),
+		     conn_count(sn, CONN_PEER), sn->ring.nsucc, ring_fingers_in_use(&sn->ring),
+		     sn->state == SN_JOINED, (unsigned long long)sn->stats.stores,
+		     (unsigned long long)sn->stats.store_refused,
+		     (unsigned long long)sn->stats.fetches, (unsigned long long)sn->stats.lookups,
+		     (unsigned long long)sn->stats.hops_total,
+		     (unsigned long long)sn->stats.forwarded,
+		     (unsigned long long)sn->stats.route_failures,
+		     (unsigned long long)sn->stats.replicated_out,
+		     (unsigned long long)sn->stats.replicated_in,
+		     (unsigned long long)sn->stats.delivered);
+	http_reply_bytes(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
+}
+
+int status_start(struct sn *sn, char *err, size_t errlen)
+{
+	struct httpd_limits lim = {64, 8192, 1024, 10};
+
+	if (sn->cfg.status_listen == NULL || sn->cfg.status_listen[0] == '\0' ||
+	    strcmp(sn->cfg.status_listen, "off") == 0)
+		return 0;
+	sn->status = httpd_new(sn->base, NULL, sn->cfg.status_listen, &lim, err, errlen);
+	if (sn->status == NULL)
+		return -1;
+	httpd_route(sn->status, "/status", h_status, sn);
+	httpd_route(sn->status, "/metrics", h_metrics, sn);
+	return 0;
+}

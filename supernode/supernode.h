@@ -1,0 +1,215 @@
+/* supernode: a member of the overlay's Chord ring. Shared state of the
+ * daemon and the interfaces between its files:
+ *   supernode.c   main, start-up and shutdown
+ *   sn_config.c   configuration
+ *   sn_boot.c     certificate, bootstrapd (configuration, CRL, announce)
+ *   sn_conn.c     links: listener, peers opened on demand, clients
+ *   sn_route.c    routed requests along the ring
+ *   sn_chord.c    join, stabilisation, fingers, failures, leave
+ *   sn_data.c     store, fetch, replication, transfer and reconciliation
+ *   sn_client.c   requests of attached clients and message delivery
+ *   sn_status.c   local /status and /metrics
+ *   sn_ring.c, sn_store.c, sn_db.c, sn_proto.c: pure parts and SQLite. */
+#ifndef P2PSIP_SUPERNODE_H
+#define P2PSIP_SUPERNODE_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "olink.h"
+#include "record.h"
+#include "sn_ring.h"
+#include "sn_store.h"
+
+struct event_base;
+struct event;
+struct evconnlistener;
+struct httpd;
+struct crl;
+struct certcheck;
+struct sdb;
+struct httpc_call;
+struct repq;
+
+struct sn_config {
+	char *overlay;
+	char *bootstrap_url;
+	char *ca_cert;
+	char *account;
+	char *password;
+	char *password_file;
+	char *key;
+	char *cert;
+	char *database;
+	char *listen;
+	char *public_host;
+	char *status_listen;
+	char *log_level;
+	int64_t successors;
+	int64_t replicas;
+	int64_t stabilize_ms;
+	int64_t request_timeout_ms;
+	int64_t max_links;
+	int64_t max_links_per_addr;
+	int64_t client_rate;
+	int64_t peer_rate;
+	int64_t idle_timeout;
+	int64_t flush_ms;
+	int64_t value_max;
+	int64_t values_per_resource;
+	int64_t records_per_user;
+	int64_t lifetime_max;
+};
+
+int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen);
+void sn_config_print(const struct sn_config *cfg);
+void sn_config_free(struct sn_config *cfg);
+
+enum sn_state { SN_STARTING, SN_JOINING, SN_JOINED, SN_LEAVING };
+
+struct conn;
+
+struct sn_stats {
+	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
+	uint64_t replicated_out, replicated_in, delivered, hops_total, lookups;
+};
+
+struct sn {
+	struct sn_config cfg;
+	struct event_base *base;
+	enum sn_state state;
+	EVP_PKEY *key;
+	X509 *cert;
+	X509 *ca;
+	struct node self;
+	char listen_host[64];
+	uint16_t listen_port;
+	SSL_CTX *server_ctx; /* links we accept: both sides authenticated */
+	SSL_CTX *client_ctx; /* links we open, and bootstrapd/logind with our cert */
+	SSL_CTX *anon_ctx;   /* logind before we have a certificate */
+	struct crl *crl;
+	struct certcheck *cc;
+	struct ring ring;
+	struct store *store;
+	struct store_limits limits;
+	struct sdb *db;
+	struct evconnlistener *lis;
+	struct conn *conns;
+	int nconns;
+	struct httpd *status;
+	struct httpc_call *boot_call;
+	struct event *stabilize_timer, *flush_timer, *expire_timer, *boot_timer;
+	int next_finger;
+	int64_t heartbeat_interval;
+	int announced;
+	int need_reconcile; /* restarted: pull our range once the predecessor is known */
+	char pushed_sig[2 * RID_HEX_LEN * (SUCC_MAX + 1) + 1]; /* last re-replication */
+	struct event *push_timer; /* debounces re-replication */
+	struct event *rep_flush;  /* sends the batched replicas */
+	struct repq *repq;
+	int closing;        /* links are being closed: open no new ones */
+	uint64_t started_ms;
+	struct sn_stats stats;
+	void (*on_left)(struct sn *sn); /* graceful leave finished */
+};
+
+/* ---- sn_proto.c: node descriptors and ring lists in JSON (pure) ---- */
+json_t *node_to_json(const struct node *n);
+int node_from_json(const json_t *j, struct node *n);
+json_t *nodes_to_json(const struct node *list, int n);
+int nodes_from_json(const json_t *j, struct node *list, int max);
+/* The node at the other end of a super node link (from its hello). */
+int conn_peer_node(struct olink *l, struct node *n);
+
+/* ---- sn_conn.c ---- */
+enum conn_kind { CONN_PEER, CONN_CLIENT, CONN_PROBE };
+
+typedef void (*peer_reply_t)(json_t *reply, const char *err, void *arg);
+
+int conn_listen(struct sn *sn, char *err, size_t errlen);
+/* Sends a request to the super node n over a cached link, opening one if
+ * needed; cb runs exactly once (err "unreachable: ..." if the link fails). */
+void peer_request(struct sn *sn, const struct node *n, json_t *msg, int timeout_ms,
+		  peer_reply_t cb, void *arg);
+/* One-way message to a super node (dropped if no link can be made). */
+void peer_send(struct sn *sn, const struct node *n, json_t *msg);
+/* Closes every link (shutdown). */
+void conn_close_all(struct sn *sn);
+/* Closes links whose certificate the current CRL revokes. */
+void conn_drop_revoked(struct sn *sn);
+int conn_count(const struct sn *sn, enum conn_kind kind);
+/* The attached client with this Node-ID, if any. */
+struct olink *conn_client(struct sn *sn, const struct rid *id);
+/* Keeps a reference to the link of a request while it is served. */
+struct conn *conn_of(struct olink *l);
+void conn_hold(struct conn *c);
+void conn_release(struct conn *c);
+/* The link, or NULL if it closed meanwhile. */
+struct olink *conn_link(const struct conn *c);
+/* Requests of a client in flight: adds delta, returns the new count. */
+int conn_inflight(struct conn *c, int delta);
+
+/* ---- sn_route.c ---- */
+/* reply is the route reply ({"ok", "hops", "res"|"err"...}, borrowed). */
+typedef void (*route_done_t)(json_t *reply, void *arg);
+
+/* Starts a routed request from here: to the node responsible for dest
+ * (mode "res") or to the node dest (mode "node"). inner is consumed. */
+void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
+		 int trace, route_done_t done, void *arg);
+/* A "route" frame from a peer. */
+void route_incoming(struct sn *sn, struct olink *l, json_t *msg);
+/* Builds the reply of a routed request handled here. */
+json_t *route_ok(json_t *res);
+json_t *route_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- sn_chord.c ---- */
+int chord_start(struct sn *sn, const struct node *seeds, int nseeds);
+void chord_peer_message(struct sn *sn, struct olink *l, json_t *msg);
+/* A super node was found dead or left: drop it from the tables. */
+void chord_node_failed(struct sn *sn, const struct rid *id);
+/* Graceful leave: hand the records over, tell the neighbours; calls
+ * sn->on_left when done (or after a timeout). */
+void chord_leave(struct sn *sn);
+json_t *chord_neighbors(struct sn *sn);
+
+/* ---- sn_data.c ---- */
+int data_start(struct sn *sn);
+void data_stop(struct sn *sn);
+int data_load(struct sn *sn);
+/* Handles an inner routed request that reached its destination. */
+void data_handle(struct sn *sn, json_t *inner, route_done_t done, void *arg);
+void data_peer_message(struct sn *sn, struct olink *l, json_t *msg);
+/* Membership changed: push our range to the successors as replicas. */
+void data_membership_changed(struct sn *sn);
+/* Pulls newer copies of our range from the successor (after a restart). */
+void data_reconcile(struct sn *sn);
+/* Hands every value of our range to the successor (graceful leave). */
+void data_handover(struct sn *sn, void (*done)(struct sn *sn));
+/* Sends the values in (from, to] to node n as "rep" frames, a few frames in
+ * flight at a time; done(arg, ok) once all are acknowledged (join
+ * transfer, handover, reconciliation). */
+void data_push(struct sn *sn, const struct node *n, const struct rid *from, const struct rid *to,
+	       const char *why, void (*done)(void *arg, int ok), void *arg);
+void data_expire(struct sn *sn);
+
+/* ---- sn_client.c ---- */
+int client_ready(struct sn *sn, struct olink *l);
+void client_message(struct sn *sn, struct olink *l, json_t *msg);
+/* Delivers an application message to an attached client. */
+int client_deliver(struct sn *sn, const struct rid *to, json_t *inner);
+
+/* ---- sn_boot.c ---- */
+/* Gets a certificate (renewing or logging in), the overlay configuration,
+ * the CRL and some live super nodes; calls done when ready to join. */
+int boot_start(struct sn *sn, void (*done)(struct sn *sn, const struct node *seeds, int n));
+void boot_joined(struct sn *sn);
+void boot_leave(struct sn *sn, void (*done)(struct sn *sn));
+void boot_stop(struct sn *sn);
+
+/* ---- sn_status.c ---- */
+int status_start(struct sn *sn, char *err, size_t errlen);
+json_t *status_json(struct sn *sn);
+
+#endif
