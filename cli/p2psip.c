@@ -34,8 +34,8 @@
 
 struct cli {
 	const char *bootstrap, *ca, *key, *cert, *user, *supernode, *kind, *via;
-	int password_stdin, json, count;
-	int64_t lifetime;
+	int password_stdin, json, count, repeat;
+	int64_t lifetime, stored;
 	int timeout;
 	struct event_base *base;
 	SSL_CTX *anon, *ctx;
@@ -76,13 +76,17 @@ static void usage(FILE *f)
 		"                          created if missing); password on stdin or asked\n"
 		"  put NAME DATA           store DATA under NAME (e.g. user:alice@overlay/notes)\n"
 		"  rm NAME                 store a signed deletion of our value under NAME\n"
-		"  get NAME                fetch NAME's values, checking every signature\n"
+		"  get NAME...             fetch the values of each NAME, checking every\n"
+		"                          signature (--json: one line per NAME)\n"
 		"  ping [NODE-ID]          a super node by Node-ID (or the attached one)\n"
 		"  route NAME              the super nodes a request for NAME passes\n"
 		"  ring                    walk the ring from the attached super node\n"
 		"  send NODE-ID TEXT       a message to a node (--via SN-ID: its super node)\n"
 		"  listen                  print messages sent to us (--count N, then exit)\n"
-		"  whoami                  our Node-ID and the attached super node\n\n"
+		"  whoami                  our Node-ID and the attached super node\n"
+		"  sign NAME DATA          print a signed value (--stored MS: its storage time)\n"
+		"  raw                     send the JSON requests on stdin (one per line;\n"
+		"                          --repeat N: each N times), print the replies\n\n"
 		"  -b, --bootstrap URL     bootstrapd (default $P2PSIP_BOOTSTRAP)\n"
 		"  -a, --ca FILE           the overlay CA certificate (default $P2PSIP_CA)\n"
 		"  -k, --key FILE          our key (default $P2PSIP_KEY)\n"
@@ -94,6 +98,8 @@ static void usage(FILE *f)
 		"      --lifetime SECS     lifetime of a stored value (default 3600)\n"
 		"      --via SN-ID         for send: the super node the destination is attached to\n"
 		"      --count N           for listen: exit after N messages\n"
+		"      --repeat N          for raw: send each request N times, pipelined\n"
+		"      --stored MS         for sign: the storage time (ms since the epoch)\n"
 		"      --timeout SECS      give up after this long (default 15)\n"
 		"      --json              machine-readable output\n"
 		"Exit status: 0 done, 1 error, 2 bad usage, 3 nothing stored under NAME.\n");
@@ -479,11 +485,16 @@ static int cmd_get(const char *name)
 			printf("%s  %s  %s  %s\n", owner, signer, r.kind, r.data);
 		record_clear(&r);
 	}
-	if (C.json)
-		print_json(json_pack("{s:s,s:o,s:O,s:i}", "name", name, "values", out, "hops",
-				     json_object_get(reply, "hops"), "invalid", bad));
-	else
+	if (C.json) {
+		json_t *o = json_pack("{s:s,s:o,s:O,s:i}", "name", name, "values", out, "hops",
+				      json_object_get(reply, "hops"), "invalid", bad);
+		char *line = json_dumps(o, JSON_COMPACT);
+		puts(line);
+		free(line);
+		json_decref(o);
+	} else {
 		json_decref(out);
+	}
 	certcheck_free(cc);
 	json_decref(reply);
 	if (bad > 0)
@@ -626,6 +637,96 @@ static int cmd_whoami(void)
 	return 0;
 }
 
+/* Prints a signed value without sending it: tests tamper with it. */
+static int cmd_sign(const char *name, const char *data)
+{
+	struct record r;
+
+	if (record_init(&r, name, C.kind, data, C.stored > 0 ? (uint64_t)C.stored : now_ms(),
+			(uint32_t)C.lifetime, 0) < 0)
+		die(2, "bad NAME or --kind");
+	if (record_sign(&r, C.pkey, C.x509) < 0)
+		die(1, "cannot sign");
+	print_json(record_to_json(&r));
+	record_clear(&r);
+	return 0;
+}
+
+struct raw_slot {
+	json_t *reply;
+	char err[128];
+	int done;
+};
+
+static int raw_left;
+
+static void on_raw(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	struct raw_slot *s = arg;
+
+	(void)l;
+	if (reply != NULL)
+		s->reply = json_incref(reply);
+	else
+		snprintf(s->err, sizeof(s->err), "%s", err);
+	s->done = 1;
+	if (--raw_left == 0)
+		C.done = 1;
+}
+
+/* Sends every request at once (pipelined), then prints the replies in the
+ * order of the requests: {"ok":...} objects, or {"error": transport}. */
+static int cmd_raw(void)
+{
+	json_t *reqs = json_array(), *r;
+	struct raw_slot *slots;
+	char *line = NULL;
+	size_t cap = 0, n = 0, i;
+	int reps = C.repeat > 0 ? C.repeat : 1;
+
+	while (getline(&line, &cap, stdin) > 0) {
+		json_error_t jerr;
+		if (line[0] == '\n')
+			continue;
+		r = json_loads(line, 0, &jerr);
+		if (!json_is_object(r))
+			die(2, "raw: each line must be a JSON object (%s)", jerr.text);
+		for (int k = 0; k < reps; k++)
+			json_array_append(reqs, r);
+		json_decref(r);
+	}
+	free(line);
+	n = json_array_size(reqs);
+	slots = calloc(n ? n : 1, sizeof(*slots));
+	raw_left = (int)n;
+	json_array_foreach(reqs, i, r) {
+		if (olink_request(C.link, json_deep_copy(r), C.timeout * 1000, on_raw, &slots[i]) <
+		    0) {
+			snprintf(slots[i].err, sizeof(slots[i].err), "not sent");
+			slots[i].done = 1;
+			raw_left--;
+		}
+	}
+	if (raw_left > 0)
+		wait_done();
+	for (i = 0; i < n; i++) {
+		json_t *out = slots[i].reply != NULL ? slots[i].reply
+						     : json_pack("{s:s}", "error",
+								 slots[i].done ? slots[i].err
+									       : "no reply");
+		char *s2;
+		json_object_del(out, "tid");
+		json_object_del(out, "t");
+		s2 = json_dumps(out, JSON_COMPACT);
+		puts(s2);
+		free(s2);
+		json_decref(out);
+	}
+	free(slots);
+	json_decref(reqs);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static void parse(int argc, char **argv)
@@ -642,6 +743,8 @@ static void parse(int argc, char **argv)
 		{"lifetime", required_argument, NULL, 'L'},
 		{"via", required_argument, NULL, 'v'},
 		{"count", required_argument, NULL, 'n'},
+		{"repeat", required_argument, NULL, 'r'},
+		{"stored", required_argument, NULL, 'S'},
 		{"timeout", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -670,6 +773,8 @@ static void parse(int argc, char **argv)
 		case 'L': C.lifetime = strtoll(optarg, NULL, 10); break;
 		case 'v': C.via = optarg; break;
 		case 'n': C.count = atoi(optarg); break;
+		case 'r': C.repeat = atoi(optarg); break;
+		case 'S': C.stored = strtoll(optarg, NULL, 10); break;
 		case 't': C.timeout = atoi(optarg); break;
 		case 'j': C.json = 1; break;
 		case 'h': usage(stdout); exit(0);
@@ -717,8 +822,12 @@ int main(int argc, char **argv)
 		rc = cmd_login();
 		goto out;
 	}
-	setup(C.supernode == NULL);
+	setup(C.supernode == NULL && strcmp(cmd, "sign") != 0);
 	load_identity();
+	if (strcmp(cmd, "sign") == 0) {
+		rc = argc == 2 ? cmd_sign(argv[0], argv[1]) : (usage(stderr), 2);
+		goto out;
+	}
 	if (C.bootstrap != NULL)
 		fetch_crl();
 	attach();
@@ -726,8 +835,15 @@ int main(int argc, char **argv)
 		rc = cmd_put(argv[0], argv[1], 0);
 	else if (strcmp(cmd, "rm") == 0 && argc == 1)
 		rc = cmd_put(argv[0], "", 1);
-	else if (strcmp(cmd, "get") == 0 && argc == 1)
-		rc = cmd_get(argv[0]);
+	else if (strcmp(cmd, "get") == 0 && argc >= 1) {
+		/* Several names over one link: the worst outcome decides. */
+		rc = 0;
+		for (int i = 0; i < argc; i++) {
+			int r = cmd_get(argv[i]);
+			if (r == 1 || (r == EXIT_NOTFOUND && rc == 0))
+				rc = r;
+		}
+	}
 	else if (strcmp(cmd, "ping") == 0 && argc <= 1)
 		rc = cmd_ping(argc == 1 ? argv[0] : NULL);
 	else if (strcmp(cmd, "route") == 0 && argc == 1)
@@ -738,6 +854,8 @@ int main(int argc, char **argv)
 		rc = cmd_send(argv[0], argv[1]);
 	else if (strcmp(cmd, "listen") == 0 && argc == 0)
 		rc = cmd_listen();
+	else if (strcmp(cmd, "raw") == 0 && argc == 0)
+		rc = cmd_raw();
 	else if (strcmp(cmd, "whoami") == 0 && argc == 0)
 		rc = cmd_whoami();
 	else {

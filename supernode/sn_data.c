@@ -24,7 +24,7 @@ static void load_one(struct record *r, void *arg)
 {
 	struct sn *sn = arg;
 
-	if (store_put(sn->store, r, now_ms(), NULL) != STORE_OK)
+	if (store_put(sn->store, r, now_ms(), NULL, NULL) != STORE_OK)
 		record_clear(r);
 }
 
@@ -57,16 +57,11 @@ void data_expire(struct sn *sn)
  * time rules apply, limits were checked by the responsible node. */
 static int keep(struct sn *sn, struct record *r)
 {
-	enum store_rc rc = store_put(sn->store, r, now_ms(), NULL);
-	const struct record *v;
-	int n;
+	const struct record *held;
 
-	if (rc != STORE_OK)
+	if (store_put(sn->store, r, now_ms(), NULL, &held) != STORE_OK)
 		return 0;
-	v = store_get(sn->store, &r->res, &n);
-	for (int i = 0; i < n; i++)
-		if (rid_eq(&v[i].owner, &r->owner))
-			sdb_put(sn->db, &v[i]);
+	sdb_put(sn->db, held);
 	return 1;
 }
 
@@ -218,6 +213,7 @@ static void do_store(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 	struct record r;
 	char err[256];
 	enum store_rc rc;
+	const struct record *held = NULL;
 	json_t *e = NULL;
 
 	if (record_from_json(val, &r, err, sizeof(err)) < 0) {
@@ -227,7 +223,7 @@ static void do_store(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 		e = route_error("not_allowed", "%s", err);
 	} else if (!record_sig_ok(&r)) {
 		e = route_error("not_allowed", "signature does not verify");
-	} else if ((rc = store_put(sn->store, &r, now_ms(), &sn->limits)) != STORE_OK) {
+	} else if ((rc = store_put(sn->store, &r, now_ms(), &sn->limits, &held)) != STORE_OK) {
 		e = route_error(rc_code(rc), "%s", store_rc_str(rc));
 	}
 	if (e != NULL) {
@@ -240,14 +236,7 @@ static void do_store(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 		return;
 	}
 	sn->stats.stores++;
-	{
-		const struct record *v;
-		int n;
-		struct rid res = r.res;
-		v = store_get(sn->store, &res, &n);
-		for (int i = 0; i < n; i++)
-			sdb_put(sn->db, &v[i]);
-	}
+	sdb_put(sn->db, held);
 	replicate(sn, val, done, arg);
 }
 

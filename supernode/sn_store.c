@@ -218,7 +218,7 @@ static void drop_resource(struct store *st, struct resource **pp)
 }
 
 enum store_rc store_put(struct store *st, struct record *r, uint64_t now,
-			const struct store_limits *lim)
+			const struct store_limits *lim, const struct record **held)
 {
 	struct resource **pp = find_res(st, &r->res);
 	struct resource *res = *pp;
@@ -265,6 +265,8 @@ enum store_rc store_put(struct store *st, struct record *r, uint64_t now,
 	res->vals[k] = *r;
 	memset(r, 0, sizeof(*r));
 	count_user(st, &res->vals[k], 1);
+	if (held != NULL)
+		*held = &res->vals[k];
 	return STORE_OK;
 }
 

@@ -34,11 +34,13 @@ const char *store_rc_str(enum store_rc rc);
 struct store *store_new(void);
 void store_free(struct store *st);
 
-/* Takes r (moved in on STORE_OK; left to the caller otherwise). lim NULL
- * skips the size, count and quota limits (replicas from other super nodes,
- * which checked them). Time rules always apply. */
+/* Takes r (moved in on STORE_OK, and r is cleared; left to the caller
+ * otherwise). lim NULL skips the size, count and quota limits (replicas from
+ * other super nodes, which checked them). Time rules always apply. On
+ * STORE_OK, *held (if not NULL) points at the value in the store, valid
+ * until the next change. */
 enum store_rc store_put(struct store *st, struct record *r, uint64_t now,
-			const struct store_limits *lim);
+			const struct store_limits *lim, const struct record **held);
 
 /* All values held for a resource, deletions and not yet swept expired ones
  * included (callers skip what they must not show); n 0 when there are none.

@@ -28,6 +28,12 @@ trap t_cleanup EXIT
 
 fail() {
 	echo "FAIL: $*" >&2
+	local n
+	for n in $(declare -p SN_STATUS >/dev/null 2>&1 && echo "${!SN_STATUS[@]}"); do
+		echo "--- super node $n: $(curl -s --max-time 2 "http://127.0.0.1:${SN_STATUS[$n]}/status" |
+			jq -c '{state, values, port: .self.port, pred: .predecessor.port,
+				succ: [.successors[].port], fingers: .fingers_in_use}' 2>/dev/null)" >&2
+	done
 	for f in "$T"/*.log; do
 		[ -f "$f" ] || continue
 		echo "--- $(basename "$f") (last lines)" >&2
