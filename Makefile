@@ -87,11 +87,13 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
-UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon
+UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
+	ringid record certcheck tcpconn olink enroll
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
+UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
-	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%)
+	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
 
 BENCH_PROGS := $(B)/bench/login_bench
 
@@ -154,11 +156,11 @@ $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/obj/tests/%.o: CFLAGS += -Ilogind -Ibootstrapd -Itests/unit
+$(B)/obj/tests/%.o: CFLAGS += -Ilogind -Ibootstrapd -Isupernode -Itests/unit
 $(B)/obj/bench/%.o: CFLAGS += -Ilogind -Ibootstrapd
 
 $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
-		$(B)/liblogind.a $(B)/libbootstrapd.a $(B)/libcommon.a
+		$(B)/liblogind.a $(B)/libbootstrapd.a $(B)/libsupernode.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -176,11 +178,12 @@ unit: $(UNIT_TESTS)
 # Fuzz harnesses (clang, libFuzzer, ASan/UBSan): one per parser.
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd $(PKG_CFLAGS)
-FUZZ_TARGETS := frame conf login_req admin_req announce
+	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd -Isupernode $(PKG_CFLAGS)
+FUZZ_TARGETS := frame conf login_req admin_req announce record route
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(filter-out logind/logind.c,$(LOGIND_SRCS)) \
-		$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS))
+		$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)) \
+		$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)

@@ -228,7 +228,7 @@ static void answer(json_t *reply, void *arg)
 	free(in);
 }
 
-static int envelope_ok(const json_t *msg, char *err, size_t errlen)
+int route_envelope_check(const json_t *msg, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
 					   "ttl", "path", "req", "final", NULL};
@@ -259,7 +259,7 @@ void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
 	char err[256] = "";
 	json_t *env;
 
-	if (envelope_ok(msg, err, sizeof(err)) < 0) {
+	if (route_envelope_check(msg, err, sizeof(err)) < 0) {
 		olink_reply_error(l, msg, "bad_request", "%s", err[0] ? err : "malformed route");
 		return;
 	}

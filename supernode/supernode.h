@@ -158,6 +158,8 @@ typedef void (*route_done_t)(json_t *reply, void *arg);
  * (mode "res") or to the node dest (mode "node"). inner is consumed. */
 void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
 		 int trace, route_done_t done, void *arg);
+/* Checks a "route" frame's envelope (pure; fuzzed). 0 or -1 with err. */
+int route_envelope_check(const json_t *msg, char *err, size_t errlen);
 /* A "route" frame from a peer. */
 void route_incoming(struct sn *sn, struct olink *l, json_t *msg);
 /* Builds the reply of a routed request handled here. */
