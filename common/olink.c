@@ -583,6 +583,14 @@ struct olink *olink_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_
 	return l;
 }
 
+void olink_set_rate(struct olink *l, int rate, int burst)
+{
+	l->lim.rate = rate;
+	l->lim.burst = burst;
+	if (l->tokens > burst)
+		l->tokens = burst;
+}
+
 enum olink_state olink_get_state(const struct olink *l)
 {
 	return l->state;

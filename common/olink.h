@@ -79,6 +79,8 @@ int olink_send(struct olink *l, json_t *msg);
  * link's own callbacks (the memory goes when they return). Accepts NULL. */
 void olink_free(struct olink *l);
 
+/* Changes the request rate limit (e.g. once the peer's role is known). */
+void olink_set_rate(struct olink *l, int rate, int burst);
 enum olink_state olink_get_state(const struct olink *l);
 const struct olink_peer *olink_peer(const struct olink *l);
 size_t olink_pending(const struct olink *l);

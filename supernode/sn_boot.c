@@ -19,7 +19,6 @@
 #include <string.h>
 
 #define RETRY_MS 2000
-#define CRL_REFRESH_MS 60000
 #define RENEW_CHECK_MS 60000
 #define SEEDS_MAX 16
 
@@ -450,7 +449,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		if (get(b, sn->client_ctx, "/v1/heartbeat", load, on_heartbeat) < 0)
 			b->next_heartbeat = now + RETRY_MS;
 	} else if (now >= b->next_crl) {
-		b->next_crl = now + CRL_REFRESH_MS;
+		b->next_crl = now + 1000u * (uint64_t)sn->cfg.crl_refresh;
 		get(b, sn->anon_ctx, "/v1/crl", NULL, on_crl);
 	} else if (now >= b->next_renew) {
 		b->next_renew = now + RENEW_CHECK_MS;
@@ -468,7 +467,7 @@ int boot_start(struct sn *sn, void (*ready)(struct sn *sn, const struct node *se
 	B = b;
 	b->sn = sn;
 	b->ready = ready;
-	b->next_crl = now_ms() + CRL_REFRESH_MS;
+	b->next_crl = now_ms() + 1000u * (uint64_t)sn->cfg.crl_refresh;
 	b->next_renew = now_ms() + RENEW_CHECK_MS;
 	sn->boot_timer = evtimer_new(sn->base, on_tick, b);
 	if (sn->boot_timer == NULL)

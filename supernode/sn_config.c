@@ -28,6 +28,7 @@ static const struct conf_item items[] = {
 	S("public_host", public_host, NULL, 0),
 	S("status_listen", status_listen, "127.0.0.1:7480", 0),
 	S("log_level", log_level, "info", 0),
+	D("supernode", "crl_refresh", crl_refresh, "1m", 1, 86400),
 	I("ring", "successors", successors, "4", 1, SUCC_MAX),
 	I("ring", "replicas", replicas, "2", 0, 4),
 	I("ring", "stabilize_ms", stabilize_ms, "0", 0, 600000),

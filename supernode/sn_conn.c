@@ -171,6 +171,7 @@ static int on_ready(struct olink *l, const json_t *hello, void *arg)
 	if (strcmp(p->role, ROLE_USER) == 0 && !c->outgoing) {
 		c->kind = CONN_CLIENT;
 		c->ready = 1;
+		olink_set_rate(l, (int)c->sn->cfg.client_rate, 2 * (int)c->sn->cfg.client_rate);
 		return client_ready(c->sn, l);
 	}
 	log_info("link %s: role %s not accepted", p->addr, p->role);

@@ -2,6 +2,7 @@
  * (Prometheus text), plain HTTP, meant for 127.0.0.1. */
 #include "supernode.h"
 
+#include "crl.h"
 #include "httpd.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ json_t *status_json(struct sn *sn)
 		      (json_int_t)store_resources(sn->store), "clients", conn_count(sn, CONN_CLIENT),
 		      "peer_links", conn_count(sn, CONN_PEER), "uptime_ms",
 		      (json_int_t)(now_ms() - sn->started_ms));
+	json_object_set_new(j, "crl_number", json_integer(sn->crl != NULL ? sn->crl->number : -1));
 	json_object_set_new(j, "stats",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
 				      (json_int_t)sn->stats.stores, "store_refused",

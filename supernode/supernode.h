@@ -56,6 +56,7 @@ struct sn_config {
 	int64_t peer_rate;
 	int64_t idle_timeout;
 	int64_t flush_ms;
+	int64_t crl_refresh;
 	int64_t value_max;
 	int64_t values_per_resource;
 	int64_t records_per_user;
