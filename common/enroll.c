@@ -139,6 +139,10 @@ struct httpc_call *enroll_login(struct event_base *base, SSL_CTX *ctx, const cha
 	}
 	body = json_pack("{s:s,s:s,s:s}", "user", user, "password", password, "csr", csr);
 	free(csr);
+	if (body == NULL) {
+		err_set(err, errlen, "user name or password is not valid UTF-8");
+		return NULL;
+	}
 	return post(base, ctx, logind_url, "/v1/login", body, cb, arg, err, errlen);
 }
 

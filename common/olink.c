@@ -121,14 +121,19 @@ static void pend_done(struct pending *p, json_t *reply, const char *err)
 	free(p);
 }
 
+static void release(struct olink *l);
+
 static void on_req_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct pending *p = arg;
 	struct olink *l = p->link;
 
 	(void)fd, (void)what;
+	l->busy++;
 	if (pend_take(l, p->tid) == p)
 		pend_done(p, NULL, "timed out");
+	l->busy--;
+	release(l); /* the callback may have freed the link */
 }
 
 static void fail_all(struct olink *l, const char *why)

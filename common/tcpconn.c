@@ -16,6 +16,7 @@
 
 struct tcpconn {
 	evutil_socket_t fd;
+	int early_errno; /* connect() failed at once: reported from the loop */
 	struct event *ev;
 	struct event *timer;
 	tcpconn_done_t cb;
@@ -40,7 +41,9 @@ static void on_ready(evutil_socket_t fd, short what, void *arg)
 	socklen_t n = sizeof(e);
 
 	(void)what;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &n) < 0)
+	if (c->early_errno != 0)
+		e = c->early_errno;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &n) < 0)
 		e = errno;
 	if (e != 0)
 		finish(c, -1, strerror(e));
@@ -100,9 +103,8 @@ struct tcpconn *tcpconn_start(struct event_base *base, const char *host, uint16_
 		goto fail;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
-		/* Reported from the loop like every other outcome. */
-	}
+	if (connect(c->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS)
+		c->early_errno = errno; /* reported from the loop like every outcome */
 	c->ev = event_new(base, c->fd, EV_WRITE, on_ready, c);
 	c->timer = evtimer_new(base, on_timeout, c);
 	if (c->ev == NULL || c->timer == NULL || event_add(c->ev, NULL) < 0 ||

@@ -279,8 +279,12 @@ static void got_join(struct sn *sn, struct olink *l, json_t *msg)
 	}
 	rejoin = r->has_pred && rid_eq(&a->joiner.id, &r->pred.id);
 	if (!rejoin && !ring_responsible(r, &a->joiner.id)) {
+		/* Another node joined in front of us meanwhile: point there. */
 		free(a);
-		olink_reply_error(l, msg, "not_responsible", "not the successor of that Node-ID");
+		olink_reply(l, msg,
+			    json_pack("{s:b,s:s,s:s,s:o}", "ok", 0, "err", "not_responsible", "msg",
+				      "not the successor of that Node-ID", "hint",
+				      r->has_pred ? node_to_json(&r->pred) : json_null()));
 		return;
 	}
 	a->sn = sn;
@@ -348,14 +352,22 @@ void chord_peer_message(struct sn *sn, struct olink *l, json_t *msg)
 
 /* ---- joining ---- */
 
+#define JOIN_HINTS 8     /* refusals followed to the node they point at */
+#define JOIN_ROUNDS 30   /* passes over the seeds before giving up */
+#define JOIN_RETRY_MS 500
+
 struct join {
 	struct sn *sn;
 	struct node seeds[16];
 	int nseeds, next;
+	int rounds;
+	int hints;
+	int reachable; /* some seed answered in this pass */
 	struct node ap; /* the admitting peer */
 };
 
 static void join_next_seed(struct join *j);
+static void ask_join(struct join *j);
 
 static void joined(struct join *j)
 {
@@ -379,9 +391,25 @@ static void on_join_reply(json_t *reply, const char *err, void *arg)
 	struct node pred, list[SUCC_MAX + 1];
 	int n;
 
-	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
-		log_warn("join through %s:%u refused: %s", j->ap.host, j->ap.port,
-			 reply != NULL ? json_string_value(json_object_get(reply, "msg")) : err);
+	if (reply != NULL && !json_is_true(json_object_get(reply, "ok"))) {
+		struct node hint;
+		j->reachable = 1;
+		/* Someone joined just before us: the refusal names our successor. */
+		if (node_from_json(json_object_get(reply, "hint"), &hint) == 0 &&
+		    !rid_eq(&hint.id, &sn->self.id) && j->hints++ < JOIN_HINTS &&
+		    !rid_eq(&hint.id, &j->ap.id)) {
+			j->ap = hint;
+			log_info("join: trying %s:%u instead", hint.host, hint.port);
+			ask_join(j);
+			return;
+		}
+		log_info("join through %s:%u refused: %s", j->ap.host, j->ap.port,
+			 json_string_value(json_object_get(reply, "msg")));
+		join_next_seed(j);
+		return;
+	}
+	if (reply == NULL) {
+		log_info("join through %s:%u failed: %s", j->ap.host, j->ap.port, err);
 		join_next_seed(j);
 		return;
 	}
@@ -402,9 +430,11 @@ static void on_found(json_t *reply, const char *err, void *arg)
 	struct sn *sn = j->sn;
 	json_t *res = reply != NULL ? json_object_get(reply, "res") : NULL;
 
+	if (reply != NULL)
+		j->reachable = 1;
 	if (reply == NULL || !json_is_true(json_object_get(reply, "ok")) ||
 	    node_from_json(json_object_get(res, "node"), &j->ap) < 0) {
-		log_warn("finding our successor through a seed failed: %s",
+		log_info("finding our successor through a seed failed: %s",
 			 reply != NULL ? json_string_value(json_object_get(reply, "msg")) : err);
 		join_next_seed(j);
 		return;
@@ -413,9 +443,22 @@ static void on_found(json_t *reply, const char *err, void *arg)
 		join_next_seed(j);
 		return;
 	}
+	j->reachable = 1;
+	j->hints = 0;
+	ask_join(j);
+}
+
+static void ask_join(struct join *j)
+{
 	log_info("joining through %s:%u", j->ap.host, j->ap.port);
-	peer_request(sn, &j->ap, json_pack("{s:s}", "t", "join"), JOIN_TIMEOUT_MS, on_join_reply,
-		     j);
+	peer_request(j->sn, &j->ap, json_pack("{s:s}", "t", "join"), JOIN_TIMEOUT_MS,
+		     on_join_reply, j);
+}
+
+static void on_join_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	join_next_seed(arg);
 }
 
 static void join_next_seed(struct join *j)
@@ -427,10 +470,20 @@ static void join_next_seed(struct join *j)
 	while (j->next < j->nseeds && rid_eq(&j->seeds[j->next].id, &sn->self.id))
 		j->next++;
 	if (j->next >= j->nseeds) {
-		log_warn("no seed admitted us: forming a ring of one");
-		sn->state = SN_JOINED;
-		free(j);
-		boot_joined(sn);
+		/* A ring of one only when no seed could be reached at all; a ring
+		 * that refused us (others joining at the same time) is retried. */
+		if (!j->reachable || ++j->rounds >= JOIN_ROUNDS) {
+			log_warn("%s: forming a ring of one",
+				 j->reachable ? "no seed admitted us" : "no seed reachable");
+			sn->state = SN_JOINED;
+			free(j);
+			boot_joined(sn);
+			return;
+		}
+		struct timeval tv = {0, JOIN_RETRY_MS * 1000};
+		j->next = 0;
+		j->reachable = 0;
+		event_base_once(sn->base, -1, EV_TIMEOUT, on_join_retry, j, &tv);
 		return;
 	}
 	rid_hex(&sn->self.id, hex);

@@ -158,6 +158,7 @@ int sdb_flush(struct sdb *d)
 	if (db_commit(d->db) < 0) {
 		log_error("records database: commit failed: %s", sqlite3_errmsg(d->db));
 		db_rollback(d->db);
+		d->nseen = 0; /* the certificates went with the rollback */
 		return -1;
 	}
 	return 0;

@@ -41,19 +41,48 @@ static void consider(const struct ring *r, const struct node *n, const struct ri
 		*best = n;
 }
 
+/* The node known to be responsible for key, if the tables say so exactly:
+ * a successor whose predecessor in the list comes before key, or finger i
+ * when key lies in (self + 2^i, finger i] (finger i is the first node at or
+ * after its start, so nothing lies between). */
+static const struct node *known_owner(const struct ring *r, const struct rid *key,
+				      const struct rid *skip, int nskip)
+{
+	const struct rid *prev = &r->self.id;
+
+	for (int i = 0; i < r->nsucc; i++) {
+		if (skipped(&r->succ[i].id, skip, nskip))
+			continue; /* failed: the next one takes over its range */
+		if (rid_in_half(key, prev, &r->succ[i].id))
+			return &r->succ[i];
+		prev = &r->succ[i].id;
+	}
+	for (int i = FINGERS - 1; i >= 0; i--) {
+		struct rid start;
+		if (!r->has_finger[i] || skipped(&r->finger[i].id, skip, nskip))
+			continue;
+		ring_finger_start(r, i, &start);
+		if (rid_in_half(key, &start, &r->finger[i].id) &&
+		    rid_in_open(&start, &r->self.id, &r->finger[i].id))
+			return &r->finger[i];
+	}
+	return NULL;
+}
+
+int ring_owner_known(const struct ring *r, const struct rid *key, const struct node *n)
+{
+	const struct node *o = known_owner(r, key, NULL, 0);
+
+	return o != NULL && rid_eq(&o->id, &n->id);
+}
+
 const struct node *ring_next_hop(const struct ring *r, const struct rid *key,
 				 const struct rid *skip, int nskip)
 {
-	const struct node *best = NULL;
+	const struct node *best = known_owner(r, key, skip, nskip);
 
-	/* The first live successor is responsible for what lies before it. */
-	for (int i = 0; i < r->nsucc; i++) {
-		if (skipped(&r->succ[i].id, skip, nskip))
-			continue;
-		if (rid_in_half(key, &r->self.id, &r->succ[i].id))
-			return &r->succ[i];
-		break;
-	}
+	if (best != NULL)
+		return best;
 	for (int i = FINGERS - 1; i >= 0; i--)
 		if (r->has_finger[i])
 			consider(r, &r->finger[i], key, skip, nskip, &best);
@@ -63,9 +92,15 @@ const struct node *ring_next_hop(const struct ring *r, const struct rid *key,
 		consider(r, &r->pred, key, skip, nskip, &best);
 	if (best != NULL)
 		return best;
+	/* Nothing precedes key: any live node we know moves the request on. */
 	for (int i = 0; i < r->nsucc; i++)
 		if (!skipped(&r->succ[i].id, skip, nskip))
 			return &r->succ[i];
+	for (int i = 0; i < FINGERS; i++)
+		if (r->has_finger[i] && !skipped(&r->finger[i].id, skip, nskip))
+			return &r->finger[i];
+	if (r->has_pred && !skipped(&r->pred.id, skip, nskip))
+		return &r->pred;
 	return NULL;
 }
 

@@ -35,13 +35,16 @@ int ring_alone(const struct ring *r);
 /* Whether key falls in (pred, self]: this node is responsible for it. With no
  * predecessor known, only a node alone is responsible for everything. */
 int ring_responsible(const struct ring *r, const struct rid *key);
-/* Where to send a request for key when not responsible: succ[0] if key is in
- * (self, succ[0]], else the known node closest before key (fingers,
- * successors, predecessor). NULL when the ring is empty. Nodes in skip (n of
- * them) are passed over, for retries around a failed hop. */
+/* Where to send a request for key when not responsible: the node the
+ * successor list or a finger interval shows to be responsible, else the
+ * known node closest before key (fingers, successors, predecessor), else any
+ * known node. NULL only when no node is known. Nodes in skip (n of them) are
+ * passed over, for retries around a failed hop. */
 const struct node *ring_next_hop(const struct ring *r, const struct rid *key,
 				 const struct rid *skip, int nskip);
 
+/* Whether the tables show n to be responsible for key (see ring_next_hop). */
+int ring_owner_known(const struct ring *r, const struct rid *key, const struct node *n);
 /* Replaces the successor list with succ followed by its own list (duplicates
  * and self removed, cut at succ_max). 1 if the list changed. */
 int ring_set_succs(struct ring *r, const struct node *succ, const struct node *list, int n);

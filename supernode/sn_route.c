@@ -149,8 +149,7 @@ static void try_next(struct route *rt)
 	rt->tried[rt->ntried++] = hop->id;
 	fwd = json_deep_copy(rt->env);
 	json_object_set_new(fwd, "t", json_string("route"));
-	json_object_set_new(fwd, "final",
-			    json_boolean(rid_in_half(&rt->dest, &sn->self.id, &hop->id)));
+	json_object_set_new(fwd, "final", json_boolean(ring_owner_known(&sn->ring, &rt->dest, hop)));
 	sn->stats.forwarded++;
 	peer_request(sn, &rt->hop, fwd, (int)sn->cfg.request_timeout_ms, on_hop_reply, rt);
 }
@@ -237,17 +236,30 @@ int route_envelope_check(const json_t *msg, char *err, size_t errlen)
 	struct rid r;
 	json_t *path = json_object_get(msg, "path");
 
+	if (!json_is_object(msg)) {
+		err_set(err, errlen, "route: not an object");
+		return -1;
+	}
 	if (jx_only(msg, keys, err, errlen) < 0 ||
 	    jx_str(msg, "dest", RID_HEX_LEN, JX_REQUIRED, &dest, err, errlen) < 0 ||
-	    rid_parse(dest, &r) < 0 ||
 	    jx_str(msg, "mode", 4, JX_REQUIRED, &mode, err, errlen) < 0 ||
-	    (strcmp(mode, "res") != 0 && strcmp(mode, "node") != 0) ||
 	    jx_int(msg, "hops", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
-	    jx_int(msg, "ttl", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
-	    !json_is_object(json_object_get(msg, "req")) ||
-	    (path != NULL && (!json_is_array(path) || json_array_size(path) > ROUTE_TTL))) {
-		if (err != NULL && err[0] == '\0')
-			err_set(err, errlen, "malformed route envelope");
+	    jx_int(msg, "ttl", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0)
+		return -1;
+	if (rid_parse(dest, &r) < 0) {
+		err_set(err, errlen, "dest: expected 32 hex digits");
+		return -1;
+	}
+	if (strcmp(mode, "res") != 0 && strcmp(mode, "node") != 0) {
+		err_set(err, errlen, "mode: expected res or node");
+		return -1;
+	}
+	if (!json_is_object(json_object_get(msg, "req"))) {
+		err_set(err, errlen, "req: expected an object");
+		return -1;
+	}
+	if (path != NULL && (!json_is_array(path) || json_array_size(path) > ROUTE_TTL)) {
+		err_set(err, errlen, "path: expected a list of at most %d hops", ROUTE_TTL);
 		return -1;
 	}
 	return 0;
@@ -256,11 +268,11 @@ int route_envelope_check(const json_t *msg, char *err, size_t errlen)
 void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
 {
 	struct incoming *in;
-	char err[256] = "";
+	char err[256];
 	json_t *env;
 
 	if (route_envelope_check(msg, err, sizeof(err)) < 0) {
-		olink_reply_error(l, msg, "bad_request", "%s", err[0] ? err : "malformed route");
+		olink_reply_error(l, msg, "bad_request", "%s", err);
 		return;
 	}
 	in = calloc(1, sizeof(*in));

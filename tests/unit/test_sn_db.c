@@ -145,7 +145,8 @@ static const struct record *find(const struct loaded *l, const char *name, const
 
 	assert_int_equal(node_id_from_cert(s->cert, nid), 0);
 	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->r[i].name, name) == 0 && memcmp(l->r[i].owner.b, nid, NODE_ID_LEN) == 0)
+		if (strcmp(l->r[i].name, name) == 0 &&
+		    memcmp(l->r[i].owner.b, nid, NODE_ID_LEN) == 0)
 			return &l->r[i];
 	return NULL;
 }

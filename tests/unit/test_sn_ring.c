@@ -14,7 +14,7 @@
 
 /* A node whose id starts with byte top (the rest zero): positions 0..255 on
  * the ring are enough to lay out hand-made cases. */
-static struct node N(int top)
+static struct node node_at(int top)
 {
 	struct node n;
 
@@ -25,7 +25,7 @@ static struct node N(int top)
 	return n;
 }
 
-static struct rid K(int top)
+static struct rid key_at(int top)
 {
 	struct rid k;
 
@@ -37,7 +37,7 @@ static struct rid K(int top)
 /* The top byte of the node ring_next_hop chose, -1 for NULL. */
 static int hop(const struct ring *r, int key, const struct rid *skip, int nskip)
 {
-	struct rid k = K(key);
+	struct rid k = key_at(key);
 	const struct node *n = ring_next_hop(r, &k, skip, nskip);
 
 	return n != NULL ? n->id.b[0] : -1;
@@ -45,7 +45,7 @@ static int hop(const struct ring *r, int key, const struct rid *skip, int nskip)
 
 static int responsible(const struct ring *r, int key)
 {
-	struct rid k = K(key);
+	struct rid k = key_at(key);
 
 	return ring_responsible(r, &k);
 }
@@ -53,26 +53,26 @@ static int responsible(const struct ring *r, int key)
 /* self 0x10, successors 0x20 0x30, fingers 0x40 0x80 0xc0, predecessor 0xf0. */
 static void table(struct ring *r)
 {
-	struct node self = N(0x10), s0 = N(0x20), list[1] = {N(0x30)}, f;
+	struct node self = node_at(0x10), s0 = node_at(0x20), list[1] = {node_at(0x30)}, f;
 
 	ring_init(r, &self, 4);
 	ring_set_succs(r, &s0, list, 1);
-	f = N(0x20);
+	f = node_at(0x20);
 	ring_set_finger(r, 0, &f);
-	f = N(0x40);
+	f = node_at(0x40);
 	ring_set_finger(r, 125, &f);
-	f = N(0x80);
+	f = node_at(0x80);
 	ring_set_finger(r, 126, &f);
-	f = N(0xc0);
+	f = node_at(0xc0);
 	ring_set_finger(r, 127, &f);
-	f = N(0xf0);
+	f = node_at(0xf0);
 	ring_set_pred(r, &f);
 }
 
 static void ring_responsible_alone_covers_the_whole_ring(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80);
+	struct node self = node_at(0x80);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -85,7 +85,7 @@ static void ring_responsible_alone_covers_the_whole_ring(void **state)
 static void ring_responsible_without_predecessor_is_nothing_once_not_alone(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80), s = N(0x90);
+	struct node self = node_at(0x80), s = node_at(0x90);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -99,7 +99,7 @@ static void ring_responsible_without_predecessor_is_nothing_once_not_alone(void 
 static void ring_responsible_with_predecessor_is_pred_exclusive_to_self_inclusive(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80), s = N(0x90), p = N(0x40);
+	struct node self = node_at(0x80), s = node_at(0x90), p = node_at(0x40);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -113,8 +113,8 @@ static void ring_responsible_with_predecessor_is_pred_exclusive_to_self_inclusiv
 	assert_false(responsible(&r, 0x00));
 
 	/* Across zero: (0xc0, 0x20]. */
-	self = N(0x20);
-	p = N(0xc0);
+	self = node_at(0x20);
+	p = node_at(0xc0);
 	ring_init(&r, &self, 4);
 	ring_set_succs(&r, &s, NULL, 0);
 	ring_set_pred(&r, &p);
@@ -136,8 +136,8 @@ static void ring_next_hop_takes_the_successor_for_keys_up_to_it(void **state)
 	assert_int_equal(hop(&r, 0x11, NULL, 0), 0x20);
 	assert_int_equal(hop(&r, 0x1f, NULL, 0), 0x20);
 	assert_int_equal(hop(&r, 0x20, NULL, 0), 0x20);
-	/* Just past it: the successor is still the closest known node before. */
-	assert_int_equal(hop(&r, 0x21, NULL, 0), 0x20);
+	/* Just past it: the successor list shows 0x30 owns (0x20, 0x30]. */
+	assert_int_equal(hop(&r, 0x21, NULL, 0), 0x30);
 }
 
 static void ring_next_hop_takes_the_closest_preceding_known_node(void **state)
@@ -146,9 +146,11 @@ static void ring_next_hop_takes_the_closest_preceding_known_node(void **state)
 
 	(void)state;
 	table(&r);
-	assert_int_equal(hop(&r, 0x35, NULL, 0), 0x30); /* a successor */
-	assert_int_equal(hop(&r, 0x41, NULL, 0), 0x40); /* a finger */
-	assert_int_equal(hop(&r, 0x80, NULL, 0), 0x40); /* strictly before the key */
+	/* Finger 125 starts at 0x30 and is 0x40: 0x40 owns (0x30, 0x40]. */
+	assert_int_equal(hop(&r, 0x35, NULL, 0), 0x40);
+	assert_int_equal(hop(&r, 0x41, NULL, 0), 0x40); /* closest before the key */
+	/* Finger 126 starts at 0x50 and is 0x80: the owner of 0x80 itself. */
+	assert_int_equal(hop(&r, 0x80, NULL, 0), 0x80);
 	assert_int_equal(hop(&r, 0x90, NULL, 0), 0x80);
 	assert_int_equal(hop(&r, 0xef, NULL, 0), 0xc0);
 	assert_int_equal(hop(&r, 0xf8, NULL, 0), 0xf0); /* the predecessor */
@@ -163,26 +165,26 @@ static void ring_next_hop_passes_over_skipped_nodes(void **state)
 	(void)state;
 	table(&r);
 	/* succ[0] failed: the next successor takes its keys. */
-	skip[0] = K(0x20);
+	skip[0] = key_at(0x20);
 	assert_int_equal(hop(&r, 0x15, skip, 1), 0x30);
 	assert_int_equal(hop(&r, 0x20, skip, 1), 0x30);
 	/* Both successors failed: the closest preceding other node. */
-	skip[1] = K(0x30);
+	skip[1] = key_at(0x30);
 	assert_int_equal(hop(&r, 0x50, skip, 2), 0x40);
 	assert_int_equal(hop(&r, 0x05, skip, 2), 0xf0);
 	/* A skipped finger: the one before it. */
-	skip[0] = K(0x80);
+	skip[0] = key_at(0x80);
 	assert_int_equal(hop(&r, 0x90, skip, 1), 0x40);
-	skip[1] = K(0x40);
+	skip[1] = key_at(0x40);
 	assert_int_equal(hop(&r, 0x90, skip, 2), 0x30);
-	skip[2] = K(0xf0);
+	skip[2] = key_at(0xf0);
 	assert_int_equal(hop(&r, 0xf8, skip, 3), 0xc0);
 }
 
 static void ring_next_hop_is_null_for_an_empty_table_only(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), n = N(0x80);
+	struct node self = node_at(0x10), n = node_at(0x80);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -196,7 +198,7 @@ static void ring_next_hop_is_null_for_an_empty_table_only(void **state)
 
 	/* One finger and one successor. */
 	ring_set_finger(&r, 127, &n);
-	n = N(0x20);
+	n = node_at(0x20);
 	ring_set_succs(&r, &n, NULL, 0);
 	for (int k = 0; k < 256; k++)
 		if (k != 0x10)
@@ -204,9 +206,9 @@ static void ring_next_hop_is_null_for_an_empty_table_only(void **state)
 
 	/* A successor and a predecessor. */
 	ring_init(&r, &self, 4);
-	n = N(0xf0);
+	n = node_at(0xf0);
 	ring_set_pred(&r, &n);
-	n = N(0x40);
+	n = node_at(0x40);
 	ring_set_succs(&r, &n, NULL, 0);
 	for (int k = 0; k < 256; k++)
 		if (!responsible(&r, k))
@@ -218,7 +220,7 @@ static void ring_next_hop_is_null_for_an_empty_table_only(void **state)
 static void ring_next_hop_with_only_a_predecessor_goes_to_it(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), n = N(0xf0);
+	struct node self = node_at(0x10), n = node_at(0xf0);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -231,8 +233,9 @@ static void ring_next_hop_with_only_a_predecessor_goes_to_it(void **state)
 static void ring_set_succs_drops_self_and_duplicates_and_cuts_at_succ_max(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), s = N(0x20);
-	struct node list[7] = {N(0x30), N(0x20), N(0x10), N(0x30), N(0x40), N(0x50), N(0x60)};
+	struct node self = node_at(0x10), s = node_at(0x20);
+	struct node list[7] = {node_at(0x30), node_at(0x20), node_at(0x10), node_at(0x30),
+			       node_at(0x40), node_at(0x50), node_at(0x60)};
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -260,12 +263,12 @@ static void ring_set_succs_drops_self_and_duplicates_and_cuts_at_succ_max(void *
 static void ring_init_clamps_succ_max(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), s = N(0x20);
+	struct node self = node_at(0x10), s = node_at(0x20);
 	struct node list[SUCC_MAX + 4];
 
 	(void)state;
 	for (int i = 0; i < SUCC_MAX + 4; i++)
-		list[i] = N(0x30 + i);
+		list[i] = node_at(0x30 + i);
 	ring_init(&r, &self, 100);
 	assert_int_equal(r.succ_max, SUCC_MAX);
 	ring_set_succs(&r, &s, list, SUCC_MAX + 4);
@@ -280,46 +283,46 @@ static void ring_init_clamps_succ_max(void **state)
 static void ring_offer_pred_takes_only_closer_nodes_and_keeps_the_old_as_pred2(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80), n;
+	struct node self = node_at(0x80), n;
 
 	(void)state;
 	ring_init(&r, &self, 4);
-	n = N(0x80);
+	n = node_at(0x80);
 	assert_int_equal(ring_offer_pred(&r, &n), 0); /* self */
 	assert_false(r.has_pred);
-	n = N(0x20);
+	n = node_at(0x20);
 	assert_int_equal(ring_offer_pred(&r, &n), 1); /* none yet: any */
 	assert_true(r.has_pred);
 	assert_false(r.has_pred2);
 	assert_int_equal(r.pred.id.b[0], 0x20);
-	n = N(0x20);
+	n = node_at(0x20);
 	assert_int_equal(ring_offer_pred(&r, &n), 0); /* the same */
-	n = N(0x10);
+	n = node_at(0x10);
 	assert_int_equal(ring_offer_pred(&r, &n), 0); /* before pred */
-	n = N(0x90);
+	n = node_at(0x90);
 	assert_int_equal(ring_offer_pred(&r, &n), 0); /* after self */
 	assert_int_equal(r.pred.id.b[0], 0x20);
 	assert_false(r.has_pred2);
-	n = N(0x60);
+	n = node_at(0x60);
 	assert_int_equal(ring_offer_pred(&r, &n), 1);
 	assert_int_equal(r.pred.id.b[0], 0x60);
 	assert_true(r.has_pred2);
 	assert_int_equal(r.pred2.id.b[0], 0x20);
-	n = N(0x7f);
+	n = node_at(0x7f);
 	assert_int_equal(ring_offer_pred(&r, &n), 1);
 	assert_int_equal(r.pred.id.b[0], 0x7f);
 	assert_int_equal(r.pred2.id.b[0], 0x60);
 
 	/* Across zero: self 0x10, pred 0xc0; 0xf0 and 0x05 are closer. */
-	self = N(0x10);
+	self = node_at(0x10);
 	ring_init(&r, &self, 4);
-	n = N(0xc0);
+	n = node_at(0xc0);
 	ring_offer_pred(&r, &n);
-	n = N(0x20);
+	n = node_at(0x20);
 	assert_int_equal(ring_offer_pred(&r, &n), 0);
-	n = N(0xf0);
+	n = node_at(0xf0);
 	assert_int_equal(ring_offer_pred(&r, &n), 1);
-	n = N(0x05);
+	n = node_at(0x05);
 	assert_int_equal(ring_offer_pred(&r, &n), 1);
 	assert_int_equal(r.pred.id.b[0], 0x05);
 	assert_int_equal(r.pred2.id.b[0], 0xf0);
@@ -328,7 +331,7 @@ static void ring_offer_pred_takes_only_closer_nodes_and_keeps_the_old_as_pred2(v
 static void ring_set_pred_and_pred2_refuse_self(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80), p = N(0x40), q = N(0x20);
+	struct node self = node_at(0x80), p = node_at(0x40), q = node_at(0x20);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -354,10 +357,10 @@ static void ring_forget_removes_a_node_everywhere(void **state)
 
 	(void)state;
 	table(&r);
-	ring_set_pred2(&r, &(struct node){.id = K(0xe0), .host = "10.0.0.224", .port = 1});
+	ring_set_pred2(&r, &(struct node){.id = key_at(0xe0), .host = "10.0.0.224", .port = 1});
 
 	/* A successor that is also finger 0. */
-	id = K(0x20);
+	id = key_at(0x20);
 	assert_int_equal(ring_forget(&r, &id), 1);
 	assert_int_equal(r.nsucc, 1);
 	assert_int_equal(r.succ[0].id.b[0], 0x30);
@@ -365,7 +368,7 @@ static void ring_forget_removes_a_node_everywhere(void **state)
 	assert_null(ring_find(&r, &id));
 
 	/* A finger only. */
-	id = K(0x80);
+	id = key_at(0x80);
 	assert_non_null(ring_find(&r, &id));
 	assert_int_equal(ring_forget(&r, &id), 0);
 	assert_false(r.has_finger[126]);
@@ -373,23 +376,23 @@ static void ring_forget_removes_a_node_everywhere(void **state)
 	assert_int_equal(hop(&r, 0x90, NULL, 0), 0x40);
 
 	/* The predecessor: pred2 takes its place. */
-	id = K(0xf0);
+	id = key_at(0xf0);
 	assert_int_equal(ring_forget(&r, &id), 2);
 	assert_true(r.has_pred);
 	assert_int_equal(r.pred.id.b[0], 0xe0);
 	assert_false(r.has_pred2);
 	/* Again, with no fallback: no predecessor. */
-	id = K(0xe0);
+	id = key_at(0xe0);
 	assert_int_equal(ring_forget(&r, &id), 2);
 	assert_false(r.has_pred);
 
 	/* An unknown node changes nothing. */
-	id = K(0x99);
+	id = key_at(0x99);
 	assert_int_equal(ring_forget(&r, &id), 0);
 	assert_int_equal(r.nsucc, 1);
 
 	/* The last successor. */
-	id = K(0x30);
+	id = key_at(0x30);
 	assert_int_equal(ring_forget(&r, &id), 1);
 	assert_int_equal(r.nsucc, 0);
 }
@@ -397,8 +400,8 @@ static void ring_forget_removes_a_node_everywhere(void **state)
 static void ring_forget_of_pred2_keeps_the_predecessor(void **state)
 {
 	struct ring r;
-	struct node self = N(0x80), p = N(0x40), q = N(0x20);
-	struct rid id = K(0x20);
+	struct node self = node_at(0x80), p = node_at(0x40), q = node_at(0x20);
+	struct rid id = key_at(0x20);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -409,7 +412,7 @@ static void ring_forget_of_pred2_keeps_the_predecessor(void **state)
 	assert_int_equal(r.pred.id.b[0], 0x40);
 	assert_false(r.has_pred2);
 	/* Now the predecessor goes with nothing to replace it. */
-	id = K(0x40);
+	id = key_at(0x40);
 	assert_int_equal(ring_forget(&r, &id), 2);
 	assert_false(r.has_pred);
 }
@@ -417,7 +420,7 @@ static void ring_forget_of_pred2_keeps_the_predecessor(void **state)
 static void ring_finger_start_is_self_plus_two_to_the_i(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10);
+	struct node self = node_at(0x10);
 	struct rid s;
 
 	(void)state;
@@ -433,7 +436,7 @@ static void ring_finger_start_is_self_plus_two_to_the_i(void **state)
 	ring_finger_start(&r, 127, &s);
 	assert_int_equal(s.b[0], 0x90);
 	assert_int_equal(s.b[15], 0xff);
-	self = N(0xf0);
+	self = node_at(0xf0);
 	ring_init(&r, &self, 4);
 	ring_finger_start(&r, 127, &s); /* wraps */
 	assert_int_equal(s.b[0], 0x70);
@@ -442,7 +445,7 @@ static void ring_finger_start_is_self_plus_two_to_the_i(void **state)
 static void ring_finger_needs_lookup_only_beyond_the_successor(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), s = N(0x30);
+	struct node self = node_at(0x10), s = node_at(0x30);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -460,7 +463,7 @@ static void ring_finger_needs_lookup_only_beyond_the_successor(void **state)
 static void ring_fingers_in_use_counts_distinct_nodes(void **state)
 {
 	struct ring r;
-	struct node self = N(0x10), a = N(0x20), b = N(0x80), c = N(0xc0);
+	struct node self = node_at(0x10), a = node_at(0x20), b = node_at(0x80), c = node_at(0xc0);
 
 	(void)state;
 	ring_init(&r, &self, 4);
@@ -479,7 +482,7 @@ static void ring_fingers_in_use_counts_distinct_nodes(void **state)
 	assert_int_equal(ring_fingers_in_use(&r), 2);
 	ring_set_finger(&r, 125, NULL);
 	assert_int_equal(ring_fingers_in_use(&r), 1);
-	ring_set_finger(&r, -1, &b);  /* out of range: ignored */
+	ring_set_finger(&r, -1, &b); /* out of range: ignored */
 	ring_set_finger(&r, FINGERS, &b);
 	assert_int_equal(ring_fingers_in_use(&r), 1);
 }
@@ -491,16 +494,16 @@ static void ring_find_looks_in_successors_predecessor_and_fingers(void **state)
 
 	(void)state;
 	table(&r);
-	id = K(0x30);
+	id = key_at(0x30);
 	assert_non_null(ring_find(&r, &id));
 	assert_int_equal(ring_find(&r, &id)->port, 4000 + 0x30);
-	id = K(0xf0);
+	id = key_at(0xf0);
 	assert_non_null(ring_find(&r, &id));
-	id = K(0xc0);
+	id = key_at(0xc0);
 	assert_non_null(ring_find(&r, &id));
-	id = K(0x10); /* self */
+	id = key_at(0x10); /* self */
 	assert_null(ring_find(&r, &id));
-	id = K(0x11);
+	id = key_at(0x11);
 	assert_null(ring_find(&r, &id));
 }
 
@@ -636,7 +639,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ring_responsible_alone_covers_the_whole_ring),
 		cmocka_unit_test(ring_responsible_without_predecessor_is_nothing_once_not_alone),
-		cmocka_unit_test(ring_responsible_with_predecessor_is_pred_exclusive_to_self_inclusive),
+		cmocka_unit_test(
+			ring_responsible_with_predecessor_is_pred_exclusive_to_self_inclusive),
 		cmocka_unit_test(ring_next_hop_takes_the_successor_for_keys_up_to_it),
 		cmocka_unit_test(ring_next_hop_takes_the_closest_preceding_known_node),
 		cmocka_unit_test(ring_next_hop_passes_over_skipped_nodes),
@@ -644,7 +648,8 @@ int main(void)
 		cmocka_unit_test(ring_next_hop_with_only_a_predecessor_goes_to_it),
 		cmocka_unit_test(ring_set_succs_drops_self_and_duplicates_and_cuts_at_succ_max),
 		cmocka_unit_test(ring_init_clamps_succ_max),
-		cmocka_unit_test(ring_offer_pred_takes_only_closer_nodes_and_keeps_the_old_as_pred2),
+		cmocka_unit_test(
+			ring_offer_pred_takes_only_closer_nodes_and_keeps_the_old_as_pred2),
 		cmocka_unit_test(ring_set_pred_and_pred2_refuse_self),
 		cmocka_unit_test(ring_forget_removes_a_node_everywhere),
 		cmocka_unit_test(ring_forget_of_pred2_keeps_the_predecessor),

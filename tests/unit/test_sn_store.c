@@ -226,8 +226,9 @@ static void store_put_refuses_over_quota_per_user_name(void **state)
 	assert_int_equal(store_resources(f->st), 3);
 	/* Replacing one's own value is not a new record. */
 	for (int i = 1; i <= 5; i++)
-		assert_int_equal(put(f, &f->alice1, ALICE "/a", "2", NOW + (uint64_t)i, 60, &f->lim),
-				 STORE_OK);
+		assert_int_equal(
+			put(f, &f->alice1, ALICE "/a", "2", NOW + (uint64_t)i, 60, &f->lim),
+			STORE_OK);
 	assert_int_equal(store_values(f->st), 3);
 	assert_int_equal(put(f, &f->alice1, ALICE "/d", "1", NOW, 60, &f->lim), STORE_QUOTA);
 	/* Other users are not affected. */
@@ -407,7 +408,7 @@ static void store_expire_reports_and_drops_expired_values_and_empty_resources(vo
 	struct rid res;
 	int n;
 
-	put_at(f, &f->sn, 0x10, NOW, 10);      /* expires NOW + 10 s */
+	put_at(f, &f->sn, 0x10, NOW, 10); /* expires NOW + 10 s */
 	put_at(f, &f->sn, 0x50, NOW, 20);
 	put_at(f, &f->alice1, 0x50, NOW, 100);
 	put_at(f, &f->sn, 0x90, NOW, 100);
@@ -419,7 +420,8 @@ static void store_expire_reports_and_drops_expired_values_and_empty_resources(vo
 	assert_int_equal(s.n, 0);
 	assert_int_equal(store_expire(f->st, NOW + 10000, collect, &s), 2);
 	assert_int_equal(s.n, 2);
-	assert_true((s.pos[0] == 0x10 && s.pos[1] == 0x90) || (s.pos[0] == 0x90 && s.pos[1] == 0x10));
+	assert_true((s.pos[0] == 0x10 && s.pos[1] == 0x90) ||
+		    (s.pos[0] == 0x90 && s.pos[1] == 0x10));
 	assert_int_equal(store_values(f->st), 3);
 	assert_int_equal(store_resources(f->st), 2);
 	memset(&res, 0, sizeof(res));
@@ -523,7 +525,8 @@ static void store_holds_thousands_of_resources(void **state)
 	for (int i = 0; i < MANY; i++) {
 		struct record r;
 		snprintf(name, sizeof(name), "service:r%d", i);
-		assert_int_equal(record_init(&r, name, "k", name, NOW, (uint32_t)(60 + i % 2), 0), 0);
+		assert_int_equal(record_init(&r, name, "k", name, NOW, (uint32_t)(60 + i % 2), 0),
+				 0);
 		X509_up_ref(f->sn.cert);
 		r.cert = f->sn.cert;
 		rid_from_bytes(nid, &r.owner);

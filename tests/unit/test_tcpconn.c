@@ -285,10 +285,10 @@ static void test_unroutable_address_fails_from_the_loop(void **state)
 	char why[256] = "";
 	struct tcpconn *c;
 
-	/* BUG: common/tcpconn.c:103-105 drops the errno of a connect() that
+	/* Regression (fixed): common/tcpconn.c:103-105 drops the errno of a connect() that
 	 * fails at once (anything but EINPROGRESS: ENETUNREACH here, as TCP to
 	 * a multicast or broadcast address always gives on Linux). The socket is
-	 * then writable with SO_ERROR 0, so on_ready (tcpconn.c:46-49) hands an
+	 * then writable with SO_ERROR 0, so on_ready (tcpconn.c:45-48) hands an
 	 * unconnected socket to the caller as a success (fd >= 0, why NULL). */
 	c = tcpconn_start(f->base, "224.0.0.1", 5060, 2000, on_done, &r, why, sizeof(why));
 	if (c == NULL) {

@@ -1,0 +1,144 @@
+# The ring scenario shared by test_ring8 and test_ring16: N super nodes, R
+# records. Sourced after lib.sh with N, R and FULL (1: also restart, leave
+# and join) set.
+
+
+logind_init
+logind_start
+bootstrapd_init "heartbeat_timeout = 4s" "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" \
+	"stabilize_interval = 1s" "[limits]" "records_per_user = 1000"
+bootstrapd_start
+for i in $(seq 1 $N); do snode_init "sn$i"; done
+snode_start sn1
+snode_wait sn1
+for i in $(seq 2 $N); do snode_start "sn$i"; done
+for i in $(seq 2 $N); do snode_wait "sn$i" 60; done
+cli_user alice
+
+# Super nodes alive now, as a list of names.
+alive() {
+	local n
+	for n in "${!SN_PID[@]}"; do
+		kill -0 "${SN_PID[$n]}" 2>/dev/null && echo "$n"
+	done | sort
+}
+
+note "the ring forms, in Node-ID order"
+SN_ATTACH=sn1 ring_wait sn1 $N 60
+SN_ATTACH=sn1 p2p ring --json >"$T/ring.json" || fail "ring"
+ids=$(jq -r '.nodes[].id' "$T/ring.json")
+first=$(echo "$ids" | sort | head -n 1)
+rotated=$(echo "$ids" | awk -v f="$first" '$0 == f {p = 1} p' ; echo "$ids" | awk -v f="$first" '$0 == f {exit} {print}')
+[ "$(echo "$rotated" | grep -c .)" = "$N" ] || fail "ring walk did not list $N nodes"
+[ "$rotated" = "$(echo "$ids" | sort)" ] || fail "ring not in Node-ID order: $ids"
+
+names() { for i in $(seq 1 $R); do echo "user:alice@overlay.example/rec$i"; done; }
+
+note "$R records put through sn1"
+for i in $(seq 1 $R); do
+	SN_ATTACH=sn1 p2p put "user:alice@overlay.example/rec$i" "value $i" >/dev/null ||
+		fail "put rec$i"
+done
+
+# Checks that every record can be fetched, with good signatures and the right
+# data, through each super node that is alive.
+check_all() { # WHAT
+	local n
+	for n in $(alive); do
+		SN_ATTACH=$n p2p --json get $(names) >"$T/got.$n" 2>"$T/got.$n.err"
+		rc=$?
+		[ "$rc" = 0 ] || fail "$1: get through $n: exit $rc: $(head -n 3 "$T/got.$n.err")"
+		for i in $(seq 1 $R); do
+			d=$(jq -r --arg n "user:alice@overlay.example/rec$i" \
+				'select(.name == $n) | .values[0].data' "$T/got.$n")
+			[ "$d" = "value $i" ] || fail "$1: rec$i through $n: got '$d'"
+		done
+	done
+}
+check_all "after the puts"
+
+note "every record is kept on at least three nodes (primary and two replicas)"
+# Read from each node's own SQLite file: an independent view of what it holds.
+copies_ok() {
+	local n
+	for n in $(alive); do
+		sqlite3 "$T/$n/records.db" "SELECT name FROM vals" 2>/dev/null
+	done | sort | uniq -c | awk -v r=$R '$1 >= 3 {ok++} END {exit ok == r ? 0 : 1}'
+}
+for i in $(seq 1 50); do copies_ok && break; sleep 0.2; done
+copies_ok || fail "some record is held by fewer than three nodes"
+
+note "status and metrics"
+snode_status sn3 | jq -e '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' \
+	>/dev/null || fail "status of sn3"
+curl -s "http://127.0.0.1:${SN_STATUS[sn3]}/metrics" | grep -q "^p2psip_sn_values " || fail "metrics"
+
+note "routes: on average at most log2(N)/2 + 1 hops, none over log2(N) + 1"
+sleep 2 # a few stabilisation rounds for the fingers
+lg=$(awk -v n="$N" 'BEGIN { l = 0; while (2 ^ l < n) l++; print l }')
+for n in sn3 sn5; do
+	for i in $(seq 1 $R); do
+		SN_ATTACH=$n p2p --json route "user:alice@overlay.example/rec$i" | jq .hops
+	done
+done >"$T/hops"
+awk -v lg="$lg" '{ s += $1; if ($1 > m) m = $1 } END {
+	printf "average %.2f hops, max %d (N %d)\n", s / NR, m, 2 ^ lg
+	exit !(s / NR <= lg / 2 + 1 && m <= lg + 1) }' "$T/hops" || fail "too many hops: $(sort -n "$T/hops" | uniq -c | tr '\n' ' ')"
+
+# The ring's neighbours of a super node, as names.
+neighbours_of() { # NAME: prints its predecessor's and successor's names
+	local st p s n
+	st=$(snode_status "$1")
+	p=$(echo "$st" | jq .predecessor.port)
+	s=$(echo "$st" | jq '.successors[0].port')
+	for n in "${!SN_PORT[@]}"; do
+		[ "${SN_PORT[$n]}" = "$p" ] || [ "${SN_PORT[$n]}" = "$s" ] && echo "$n"
+	done
+}
+
+note "kill -9 of one super node: nothing is lost"
+stop_pid "${SN_PID[sn4]}" KILL
+SN_ATTACH=sn1 ring_wait sn1 $((N - 1)) 30
+check_all "after kill -9 of sn4"
+
+note "kill -9 of two super nodes that are not neighbours"
+nb=$(neighbours_of sn2)
+victim=""
+for n in $(alive); do
+	case " sn1 sn2 $nb " in *" $n "*) continue ;; esac
+	victim=$n
+	break
+done
+[ -n "$victim" ] || fail "no non-neighbour of sn2 found"
+stop_pid "${SN_PID[sn2]}" KILL
+stop_pid "${SN_PID[$victim]}" KILL
+SN_ATTACH=sn1 ring_wait sn1 $((N - 3)) 30
+check_all "after kill -9 of sn2 and $victim"
+
+if [ "$FULL" = 1 ]; then
+	note "a killed node restarts with its key and records and rejoins"
+	held=$(sqlite3 "$T/sn4/records.db" "SELECT count(*) FROM vals")
+	[ "$held" -gt 0 ] || fail "sn4 had nothing on disk"
+	snode_start sn4
+	snode_wait sn4 30
+	grep -q "$held values loaded" "$T/sn_sn4.log" || fail "sn4 did not load its $held values"
+	SN_ATTACH=sn1 ring_wait sn1 $((N - 2)) 30
+	check_all "after sn4 came back"
+
+	note "graceful leave (SIGTERM) hands the records over"
+	stop_pid "${SN_PID[sn6]}" TERM || fail "sn6 did not exit cleanly"
+	grep -q "handover to the successor done" "$T/sn_sn6.log" || fail "sn6 did not hand over"
+	grep -q "left the ring" "$T/sn_sn6.log" || fail "sn6 did not leave"
+	SN_ATTACH=sn1 ring_wait sn1 $((N - 3)) 30
+	check_all "after sn6 left"
+
+	note "a new node joins the loaded ring and receives its share"
+	snode_init sn9
+	snode_start sn9
+	snode_wait sn9 30
+	SN_ATTACH=sn1 ring_wait sn1 $((N - 2)) 30
+	for i in $(seq 1 50); do [ "$(snode_status sn9 | jq .values)" -gt 0 ] && break; sleep 0.2; done
+	[ "$(snode_status sn9 | jq .values)" -gt 0 ] || fail "sn9 received no records"
+	check_all "after sn9 joined"
+fi
+echo ok
