@@ -150,9 +150,10 @@ crl=$(https GET "$BS_URL/v1/crl" >/dev/null; openssl crl -inform DER -in "$T/res
 	cut -d= -f2)
 for n in sn1 sn2; do
 	for i in $(seq 1 60); do
-		[ "$(snode_status $n | jq .crl_number)" -ge "$((16#$crl))" ] && break
+		[ "$(snode_status $n | jq .crl_number)" -ge "$((crl))" ] && break
 		sleep 0.2
 	done
+	[ "$(snode_status $n | jq .crl_number)" -ge "$((crl))" ] || fail "$n did not get CRL $crl"
 done
 jq -c '{t: "store", val: .}' "$T/late.json" | CLI_USER=alice2 p2p raw >"$T/r"
 assert_contains "$(cat "$T/r")" "revoked" "store signed with a revoked certificate"
