@@ -871,5 +871,6 @@ out:
 	EVP_PKEY_free(C.pkey);
 	crl_free(C.crl);
 	event_base_free(C.base);
+	record_cert_cache_clear();
 	return rc;
 }

@@ -176,26 +176,80 @@ int record_is_expired(const struct record *r, uint64_t now)
 	return record_expires_ms(r) <= now;
 }
 
+/* Parsed signer certificates, keyed by their base64 text. In OpenSSL 3.0
+ * d2i_X509 decodes the public key through the provider decoders, which cost
+ * far more than the rest of a value's handling; a handful of signers sign
+ * most values, so each is parsed once. Not for use from several threads. */
+#define CERT_CACHE_SLOTS 512
+
+struct cert_slot {
+	char *b64;
+	X509 *cert;
+	struct rid owner;
+};
+
+static struct cert_slot cert_cache[CERT_CACHE_SLOTS];
+
+static uint32_t text_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+void record_cert_cache_clear(void)
+{
+	for (int i = 0; i < CERT_CACHE_SLOTS; i++) {
+		free(cert_cache[i].b64);
+		X509_free(cert_cache[i].cert);
+		memset(&cert_cache[i], 0, sizeof(cert_cache[i]));
+	}
+}
+
 static int take_cert(const char *b64, struct record *r, char *err, size_t errlen)
 {
+	struct cert_slot *slot = &cert_cache[text_hash(b64) % CERT_CACHE_SLOTS];
 	size_t n = 0;
-	uint8_t *der = b64_decode(b64, RECORD_CERT_MAX, &n);
-	const unsigned char *p = der;
+	uint8_t *der;
+	const unsigned char *p;
 	uint8_t nid[NODE_ID_LEN];
+	X509 *cert;
 
+	if (slot->b64 != NULL && strcmp(slot->b64, b64) == 0 && X509_up_ref(slot->cert) == 1) {
+		r->cert = slot->cert;
+		r->owner = slot->owner;
+		return 0;
+	}
+	der = b64_decode(b64, RECORD_CERT_MAX, &n);
 	if (der == NULL) {
 		err_set(err, errlen, "cert: not base64 or too long");
 		return -1;
 	}
-	r->cert = d2i_X509(NULL, &p, (long)n);
-	if (r->cert == NULL || p != der + n || node_id_from_cert(r->cert, nid) < 0) {
+	p = der;
+	cert = d2i_X509(NULL, &p, (long)n);
+	if (cert == NULL || p != der + n || node_id_from_cert(cert, nid) < 0) {
+		X509_free(cert);
 		free(der);
 		ERR_clear_error();
 		err_set(err, errlen, "cert: not a DER certificate");
 		return -1;
 	}
 	free(der);
+	r->cert = cert;
 	rid_from_bytes(nid, &r->owner);
+	if (X509_up_ref(cert) == 1) {
+		free(slot->b64);
+		X509_free(slot->cert);
+		slot->b64 = strdup(b64);
+		slot->cert = cert;
+		slot->owner = r->owner;
+		if (slot->b64 == NULL) {
+			X509_free(slot->cert);
+			slot->cert = NULL;
+		}
+	}
 	return 0;
 }
 

@@ -57,6 +57,10 @@ int record_sig_ok(const struct record *r);
  * own Node-ID is the key by construction). 0, or -1 with the reason. */
 int record_access_ok(const struct record *r, const char *overlay, char *err, size_t errlen);
 
+/* record_from_json keeps recently seen signer certificates parsed; this
+ * drops them (at exit, so that leak checkers see a clean heap). */
+void record_cert_cache_clear(void);
+
 uint64_t record_expires_ms(const struct record *r);
 int record_is_expired(const struct record *r, uint64_t now_ms);
 uint64_t now_ms(void);

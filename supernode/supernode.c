@@ -163,6 +163,7 @@ static void cleanup(struct sn *sn)
 	EVP_PKEY_free(sn->key);
 	if (sn->base != NULL)
 		event_base_free(sn->base);
+	record_cert_cache_clear();
 }
 
 int main(int argc, char **argv)
