@@ -240,7 +240,7 @@ static int write_frame(struct olink *l, json_t *msg)
 		log_warn("link %s: frame too large to send", l->peer.addr);
 	}
 	json_decref(msg);
-	if (evbuffer_get_length(bufferevent_get_output(l->bev)) > l->lim.outbuf_max) {
+	if (olink_outbuf(l) > l->lim.outbuf_max) {
 		str_copy(l->close_why, "peer does not read (output backlog)", sizeof(l->close_why));
 		event_active(l->close_ev, EV_TIMEOUT, 0);
 		return -1;
@@ -389,12 +389,11 @@ static void dispatch(struct olink *l, json_t *msg)
 	l->ops->message(l, msg, l->arg);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Handles every whole frame in the input buffer. */
+static void drain(struct olink *l)
 {
-	struct olink *l = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = bufferevent_get_input(l->bev);
 
-	l->busy++;
 	while (l->state == OLINK_HELLO || l->state == OLINK_READY) {
 		json_t *msg = NULL;
 		char err[256];
@@ -410,6 +409,15 @@ static void on_read(struct bufferevent *bev, void *arg)
 		dispatch(l, msg);
 		json_decref(msg);
 	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct olink *l = arg;
+
+	(void)bev;
+	l->busy++;
+	drain(l);
 	l->busy--;
 	release(l);
 }
@@ -445,6 +453,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			l->state = OLINK_HELLO;
 			if (l->outgoing)
 				write_frame(l, json_incref(l->hello));
+			/* The peer's first frame can be read before this event. */
+			drain(l);
 		}
 	} else {
 		e = bufferevent_get_openssl_error(bev);
@@ -475,18 +485,30 @@ static void on_hello_timeout(evutil_socket_t fd, short what, void *arg)
 	release(l);
 }
 
+/* TLS runs as a filter over a plain socket bufferevent: the records of all
+ * the frames queued in one turn of the loop leave in one write, where the
+ * OpenSSL socket bufferevent makes one record and one system call per chunk
+ * of its output buffer. */
 static int start_tls(struct olink *l, evutil_socket_t fd, enum bufferevent_ssl_state st)
 {
 	SSL *ssl = SSL_new(l->ctx);
+	struct bufferevent *sock;
 	struct timeval idle = {l->lim.idle_secs, 0};
 	int one = 1;
 
 	if (ssl == NULL)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	l->bev = bufferevent_openssl_socket_new(l->base, fd, ssl, st, BEV_OPT_CLOSE_ON_FREE);
+	sock = bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (sock == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	l->bev = bufferevent_openssl_filter_new(l->base, sock, ssl, st, BEV_OPT_CLOSE_ON_FREE);
 	if (l->bev == NULL) {
 		SSL_free(ssl);
+		bufferevent_setfd(sock, -1); /* the caller still owns fd */
+		bufferevent_free(sock);
 		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
@@ -495,7 +517,17 @@ static int start_tls(struct olink *l, evutil_socket_t fd, enum bufferevent_ssl_s
 	if (l->lim.idle_secs > 0)
 		bufferevent_set_timeouts(l->bev, &idle, NULL);
 	l->state = OLINK_HANDSHAKE;
-	return bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	/* The socket under the filter reads on its own account (a new
+	 * bufferevent only writes). */
+	if (bufferevent_enable(sock, EV_READ | EV_WRITE) < 0 ||
+	    bufferevent_enable(l->bev, EV_READ | EV_WRITE) < 0)
+		return -1;
+	/* A filter starts its handshake from the socket's callbacks, and a
+	 * connected idle socket has none to give: the client speaks first. */
+	if (st == BUFFEREVENT_SSL_CONNECTING)
+		bufferevent_trigger(sock, EV_WRITE,
+				    BEV_TRIG_IGNORE_WATERMARKS);
+	return 0;
 }
 
 static struct olink *link_new(struct event_base *base, SSL_CTX *ctx, json_t *hello,
@@ -611,9 +643,19 @@ size_t olink_pending(const struct olink *l)
 	return l->npending;
 }
 
+/* Frames waiting for TLS plus records waiting for the socket. */
 size_t olink_outbuf(const struct olink *l)
 {
-	return l->bev != NULL ? evbuffer_get_length(bufferevent_get_output(l->bev)) : 0;
+	struct bufferevent *sock;
+	size_t n;
+
+	if (l->bev == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(l->bev));
+	sock = bufferevent_get_underlying(l->bev);
+	if (sock != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(sock));
+	return n;
 }
 
 void olink_set_arg(struct olink *l, void *arg)
