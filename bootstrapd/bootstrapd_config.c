@@ -38,8 +38,8 @@ static const struct conf_item items[] = {
 	D("timers", "keepalive_interval", keepalive_interval, "25s", 1, 3600),
 	D("timers", "cert_renew_before", cert_renew_before, "2h", 60, 30 * 86400),
 	I("limits", "record_value_max", record_value_max, "4096", 64, 65536),
-	I("limits", "values_per_resource", values_per_resource, "32", 1, 10000),
-	I("limits", "records_per_user", records_per_user, "16", 1, 10000),
+	I("limits", "values_per_resource", values_per_resource, "32", 1, 100000),
+	I("limits", "records_per_user", records_per_user, "16", 1, 100000000),
 	D("limits", "record_lifetime_max", record_lifetime_max, "1d", 60, 30 * 86400),
 	I("limits", "frame_max", frame_max, "131072", 4096, 1 << 20),
 };
