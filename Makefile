@@ -95,7 +95,7 @@ UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
 
-BENCH_PROGS := $(B)/bench/login_bench
+BENCH_PROGS := $(B)/bench/login_bench $(B)/bench/dht_bench
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
