@@ -137,7 +137,7 @@ static int fetched_ok(json_t *reply, const char *name)
 	json_array_foreach(vals, i, v) {
 		struct record r;
 		if (record_from_json(v, &r, NULL, 0) == 0 && strcmp(r.name, name) == 0 &&
-		    certcheck_verify(B.cc, r.cert, NULL, 0) == 0 &&
+		    certcheck_verify_at(B.cc, r.cert, (int64_t)(r.stored / 1000), NULL, 0) == 0 &&
 		    record_access_ok(&r, B.overlay, NULL, 0) == 0 && record_sig_ok(&r))
 			good++;
 		record_clear(&r);

@@ -441,7 +441,9 @@ static int check_value(json_t *v, const char *name, struct certcheck *cc, struct
 		err_set(why, len, "value for another name (%s)", r->name);
 		return -1;
 	}
-	if (certcheck_verify(cc, r->cert, why, len) < 0 ||
+	/* The signer's certificate must have been valid when it signed: values
+	 * may outlive the day a certificate lasts. */
+	if (certcheck_verify_at(cc, r->cert, (int64_t)(r->stored / 1000), why, len) < 0 ||
 	    record_access_ok(r, C.overlay, why, len) < 0)
 		return -1;
 	if (!record_sig_ok(r)) {

@@ -50,12 +50,13 @@ void certcheck_set_crl(struct certcheck *cc, const struct crl *crl)
 	cc->crl = crl;
 }
 
-static int chain_ok(struct certcheck *cc, X509 *cert, char *err, size_t errlen)
+static int chain_ok(struct certcheck *cc, X509 *cert, int64_t at, char *err, size_t errlen)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int ok = 0;
 
 	if (ctx != NULL && X509_STORE_CTX_init(ctx, cc->store, cert, NULL) == 1) {
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
 		ok = X509_verify_cert(ctx) == 1;
 		if (!ok)
 			err_set(err, errlen, "signer certificate: %s",
@@ -68,17 +69,21 @@ static int chain_ok(struct certcheck *cc, X509 *cert, char *err, size_t errlen)
 
 int certcheck_verify(struct certcheck *cc, X509 *cert, char *err, size_t errlen)
 {
+	return certcheck_verify_at(cc, cert, time_now(), err, errlen);
+}
+
+int certcheck_verify_at(struct certcheck *cc, X509 *cert, int64_t at, char *err, size_t errlen)
+{
 	uint8_t fp[32];
 	unsigned int n = 0;
 	struct cache_entry *e;
-	int64_t now = time_now();
 
 	if (crl_is_revoked(cc->crl, X509_get0_serialNumber(cert))) {
 		err_set(err, errlen, "signer certificate revoked");
 		return -1;
 	}
 	/* Validity is checked on every call: a cached chain may have expired. */
-	if (cert_not_after(cert) <= now || cert_not_before(cert) > now) {
+	if (cert_not_after(cert) <= at || cert_not_before(cert) > at) {
 		err_set(err, errlen, "signer certificate expired or not yet valid");
 		return -1;
 	}
@@ -87,7 +92,7 @@ int certcheck_verify(struct certcheck *cc, X509 *cert, char *err, size_t errlen)
 	e = &cc->slots[(fp[0] | fp[1] << 8) % CACHE_SLOTS];
 	if (e->used && memcmp(e->fp, fp, sizeof(fp)) == 0)
 		return 0;
-	if (!chain_ok(cc, cert, err, errlen))
+	if (!chain_ok(cc, cert, at, err, errlen))
 		return -1;
 	memcpy(e->fp, fp, sizeof(fp));
 	e->used = 1;

@@ -7,6 +7,7 @@
 
 #include <openssl/x509.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct crl;
 struct certcheck;
@@ -17,5 +18,9 @@ void certcheck_free(struct certcheck *cc);
 void certcheck_set_crl(struct certcheck *cc, const struct crl *crl);
 /* 0 when cert is valid now and not revoked; -1 with a reason otherwise. */
 int certcheck_verify(struct certcheck *cc, X509 *cert, char *err, size_t errlen);
+/* The same, with validity judged at time at (seconds since the epoch): for
+ * a stored value, the time it was signed, so that a value outlives the
+ * short-lived certificate it was signed under. Revocation still counts. */
+int certcheck_verify_at(struct certcheck *cc, X509 *cert, int64_t at, char *err, size_t errlen);
 
 #endif

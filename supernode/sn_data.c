@@ -55,10 +55,24 @@ void data_expire(struct sn *sn)
 
 /* Keeps a value that arrived from another super node (replica, transfer):
  * time rules apply, limits were checked by the responsible node. */
+/* Keeps a copy pushed by another super node. The pusher is a super node of
+ * the overlay, but it is checked all the same (DESIGN.md, Trust): a
+ * compromised one must not plant values, or newer storage times that would
+ * lock the owner out. The signer's certificate must have been valid when
+ * the value was signed, so that values outlive short-lived certificates
+ * across handovers. */
 static int keep(struct sn *sn, struct record *r)
 {
 	const struct record *held;
+	char err[256];
 
+	err[0] = '\0';
+	if (certcheck_verify_at(sn->cc, r->cert, (int64_t)(r->stored / 1000), err, sizeof(err)) < 0 ||
+	    record_access_ok(r, sn->cfg.overlay, err, sizeof(err)) < 0 || !record_sig_ok(r)) {
+		sn->stats.rep_refused++;
+		log_debug("copy of %s refused: %s", r->name, err[0] ? err : "signature does not verify");
+		return 0;
+	}
 	if (store_put(sn->store, r, now_ms(), NULL, &held) != STORE_OK)
 		return 0;
 	sdb_put(sn->db, held);

@@ -43,7 +43,7 @@ json_t *status_json(struct sn *sn)
 		      (json_int_t)(now_ms() - sn->started_ms));
 	json_object_set_new(j, "crl_number", json_integer(sn->crl != NULL ? sn->crl->number : -1));
 	json_object_set_new(j, "stats",
-			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
 				      (json_int_t)sn->stats.stores, "store_refused",
 				      (json_int_t)sn->stats.store_refused, "fetches",
 				      (json_int_t)sn->stats.fetches, "lookups",
@@ -52,7 +52,8 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.forwarded, "route_failures",
 				      (json_int_t)sn->stats.route_failures, "replicated_out",
 				      (json_int_t)sn->stats.replicated_out, "replicated_in",
-				      (json_int_t)sn->stats.replicated_in, "delivered",
+				      (json_int_t)sn->stats.replicated_in, "replicas_refused",
+				      (json_int_t)sn->stats.rep_refused, "delivered",
 				      (json_int_t)sn->stats.delivered));
 	return j;
 }
@@ -89,6 +90,7 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		     "# TYPE p2psip_sn_route_failures_total counter\np2psip_sn_route_failures_total %llu\n"
 		     "# TYPE p2psip_sn_replicated_out_total counter\np2psip_sn_replicated_out_total %llu\n"
 		     "# TYPE p2psip_sn_replicated_in_total counter\np2psip_sn_replicated_in_total %llu\n"
+		     "# TYPE p2psip_sn_replicas_refused_total counter\np2psip_sn_replicas_refused_total %llu\n"
 		     "# TYPE p2psip_sn_delivered_total counter\np2psip_sn_delivered_total %llu\n",
 		     store_values(sn->store), store_resources(sn->store), conn_count(sn, CONN_CLIENT),
 		     conn_count(sn, CONN_PEER), sn->ring.nsucc, ring_fingers_in_use(&sn->ring),
@@ -100,6 +102,7 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		     (unsigned long long)sn->stats.route_failures,
 		     (unsigned long long)sn->stats.replicated_out,
 		     (unsigned long long)sn->stats.replicated_in,
+		     (unsigned long long)sn->stats.rep_refused,
 		     (unsigned long long)sn->stats.delivered);
 	http_reply_bytes(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }

@@ -132,6 +132,28 @@ sleep 0.5
 p2p ping >/dev/null || fail "not served while 40 connections stay silent"
 for p in "${idle[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 
+note "copies pushed by a rogue super node are checked like stores"
+sn_make rogue
+rogue_id=$(jq -r .node_id "$T/resp")
+[ ${#rogue_id} = 32 ] || fail "no Node-ID for rogue: $(cat "$T/resp")"
+hello="{\"t\":\"hello\",\"v\":1,\"node\":{\"id\":\"$rogue_id\",\"host\":\"127.0.0.1\",\"port\":9}}"
+rep_send() { # VALUE-FILE...: pushes the values as one rep frame, prints the reply
+	local vals
+	vals=$(jq -c -s . "$@")
+	(frame "$hello"; frame "{\"t\":\"rep\",\"tid\":7,\"vals\":$vals}"; sleep 1) |
+		timeout 8 openssl s_client -connect "127.0.0.1:$port" -quiet -cert "$T/rogue.crt" \
+			-key "$T/rogue.key" -CAfile "$CA" 2>/dev/null | tr -d '\000' | grep -ao '{[^{}]*"tid":7[^{}]*}'
+}
+refused0=$(snode_status sn1 | jq .stats.replicas_refused)
+out=$(rep_send "$T/forged.json" "$T/badsig.json" "$T/swapped.json")
+jq -e '.kept == 0' <<<"$out" >/dev/null || fail "forged copies kept: $out"
+refused1=$(snode_status sn1 | jq .stats.replicas_refused)
+assert_eq 3 $((refused1 - refused0)) "copies refused"
+[ "$(p2p --json get "$name" | jq -r '.values[0].data')" = genuine ] || fail "stored value changed by copies"
+CLI_USER=alice p2p sign "user:alice@overlay.example/pushed" "real" >"$T/pushed.json" || fail "sign"
+out=$(rep_send "$T/pushed.json")
+jq -e '.kept == 1' <<<"$out" >/dev/null || fail "a genuine copy was not kept: $out"
+
 note "request floods are answered busy, others still served"
 echo '{"t":"ping"}' | p2p raw --repeat 400 >"$T/flood"
 busy=$(grep -c '"err":"busy"' "$T/flood")
