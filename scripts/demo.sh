@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: starts the overlay's stable-host services on loopback in a
 # temporary directory and walks through what they do, saying what happened.
-# Today that is logind and bootstrapd; the super node, the ordinary node and
-# the SIP call between two sipp phones come with the next issues.
+# Today that is logind, bootstrapd and a ring of three super nodes; the
+# ordinary node and the SIP call between two sipp phones come next.
 set -u
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/build/bin
@@ -26,7 +26,8 @@ wait_port() { port_ready "$1" 10 || die "nothing listens on port $1"; }
 for c in curl openssl jq ss; do command -v "$c" >/dev/null || die "$c missing (run scripts/install-deps.sh as root)"; done
 [ -x "$BIN/logind" ] || die "not built (run make)"
 
-LP=$(port) BP=$(port) SP=$(port)
+LP=$(port) BP=$(port)
+declare -A SNP SNS SNPID
 CA=$D/ca.crt
 SOCK=$D/logind.sock
 admin() { "$BIN/p2psip-admin" -s "$SOCK" "$@"; }
@@ -52,9 +53,11 @@ PIDS+=($!)
 wait_port "$LP"
 echo "   logind serves https://127.0.0.1:$LP"
 
-say "p2psip-admin: adding user alice and super node account sn1"
+say "p2psip-admin: adding user alice and super node accounts sn1, sn2, sn3"
 echo "alice-secret" | admin user add alice --password-stdin >/dev/null || die "user add alice"
-echo "sn1-secret" | admin user add sn1 --role supernode --password-stdin >/dev/null || die "user add sn1"
+for n in sn1 sn2 sn3; do
+	echo "$n-secret" | admin user add $n --role supernode --password-stdin >/dev/null || die "user add $n"
+done
 admin user list | sed 's/^/   /'
 
 say "bootstrapd: its TLS certificate from the overlay CA, then bootstrapd itself"
@@ -72,6 +75,10 @@ tls_key = $D/bootstrapd.key
 database = $D/bootstrapd.db
 logind_url = https://127.0.0.1:$LP
 allow_private = yes
+heartbeat_timeout = 6s
+[timers]
+heartbeat_interval = 2s
+stabilize_interval = 1s
 CONF
 "$BIN/bootstrapd" -c "$D/bootstrapd.conf" >"$D/bootstrapd.log" 2>&1 &
 BSPID=$!
@@ -97,18 +104,92 @@ code=$(jq -n --arg c "$(cat "$D/alice.csr")" '{user:"alice",password:"wrong",csr
 	curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "https://127.0.0.1:$LP/v1/login" --data-binary @-)
 echo "   the same with a wrong password: HTTP $code"
 
-say "sn1 logs in and announces itself to bootstrapd (openssl s_server plays the super node)"
-login sn1 sn1-secret sn1
-openssl s_server -quiet -accept "127.0.0.1:$SP" -cert "$D/sn1.crt" -key "$D/sn1.key" \
-	-CAfile "$CA" -Verify 1 </dev/null >"$D/s_server.log" 2>&1 &
-PIDS+=($!)
-wait_port "$SP"
-curl -s --cacert "$CA" --cert "$D/sn1.crt" --key "$D/sn1.key" "https://127.0.0.1:$BP/v1/announce" \
-	--data-binary "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$SP}],\"load\":0}" >"$D/announce.json"
-jq -e .node_id "$D/announce.json" >/dev/null || die "announce: $(cat "$D/announce.json")"
+say "three super nodes log in with their accounts, are checked by bootstrapd and form a Chord ring"
+for n in sn1 sn2 sn3; do
+	SNP[$n]=$(port)
+	SNS[$n]=$(port)
+	mkdir -p "$D/$n"
+	cat >"$D/$n/supernode.conf" <<CONF
+[supernode]
+overlay = overlay.example
+bootstrap_url = https://127.0.0.1:$BP
+ca_cert = $CA
+account = $n
+password = $n-secret
+key = $D/$n/node.key
+cert = $D/$n/node.crt
+database = $D/$n/records.db
+listen = 127.0.0.1:${SNP[$n]}
+status_listen = 127.0.0.1:${SNS[$n]}
+crl_refresh = 1s
+CONF
+done
+start_sn() {
+	"$BIN/supernode" -c "$D/$1/supernode.conf" >>"$D/$1.log" 2>&1 &
+	SNPID[$1]=$!
+	PIDS+=($!)
+}
+sn_joined() {
+	[ "$(curl -s --max-time 2 "http://127.0.0.1:${SNS[$1]}/status" | jq -r .state 2>/dev/null)" = joined ]
+}
+start_sn sn1
+for _ in $(seq 1 100); do sn_joined sn1 && break; sleep 0.1; done
+sn_joined sn1 || die "sn1 did not start"
+start_sn sn2
+start_sn sn3
+p2p() { # USER SUPERNODE ARGS...
+	local u=$1 s=$2
+	shift 2
+	"$BIN/p2psip" -b "https://127.0.0.1:$BP" -a "$CA" -k "$D/$u.key" -c "$D/$u.crt" \
+		-s "127.0.0.1:${SNP[$s]}" "$@"
+}
+for _ in $(seq 1 150); do
+	[ "$(p2p alice sn1 ring --json 2>/dev/null | jq .size 2>/dev/null)" = 3 ] && break
+	sleep 0.2
+done
+[ "$(p2p alice sn1 ring --json 2>/dev/null | jq .size)" = 3 ] || die "the ring did not form"
+p2p alice sn1 ring | sed 's/^/   /'
 curl -s --cacert "$CA" "https://127.0.0.1:$BP/v1/supernodes" >"$D/list.json"
-echo "   bootstrapd connected back, found the same Node-ID, and now lists:"
-jq -r '.supernodes[] | "     \(.name)  \(.node_id)  \(.addresses[0].host):\(.addresses[0].port)"' "$D/list.json"
+echo "   bootstrapd connected back to each one and lists $(jq '.supernodes | length' "$D/list.json") super nodes"
+
+sn_of() { # NODE-ID: the demo's name of that super node
+	local n
+	for n in sn1 sn2 sn3; do
+		[ "$(curl -s "http://127.0.0.1:${SNS[$n]}/status" | jq -r .node_id)" = "$1" ] && echo "$n"
+	done
+}
+# A record name whose responsible super node is not sn1, where alice attaches.
+for i in $(seq 1 40); do
+	NAME=user:alice@overlay.example/status$i
+	RESP=$(p2p alice sn1 route --json "$NAME" | jq -r '.path[-1]')
+	VICTIM=$(sn_of "$RESP")
+	[ -n "$VICTIM" ] && [ "$VICTIM" != sn1 ] && break
+done
+[ -n "$VICTIM" ] && [ "$VICTIM" != sn1 ] || die "no record name outside sn1's range"
+
+say "alice stores a signed record through sn1 and fetches it through sn3"
+p2p alice sn1 put "$NAME" "available, in the office" | sed 's/^/   /' || die "put"
+p2p alice sn3 get "$NAME" | sed 's/^/   /' || die "get through sn3"
+p2p alice sn1 route "$NAME" | sed 's/^/   /'
+code=0
+p2p alice sn1 put user:bob@overlay.example/status "forged by alice" >"$D/forge.out" 2>&1 || code=$?
+[ "$code" != 0 ] || die "alice could write bob's record"
+echo "   alice writing under bob's name is refused: $(head -n 1 "$D/forge.out")"
+
+say "kill -9 of the super node responsible for the record"
+{
+	kill -KILL "${SNPID[$VICTIM]}"
+	wait "${SNPID[$VICTIM]}"
+} 2>/dev/null
+echo "   killed $VICTIM (pid ${SNPID[$VICTIM]}), responsible for $NAME; fetching it through sn1"
+ok=0
+for _ in $(seq 1 50); do
+	if p2p alice sn1 get "$NAME" >"$D/after_kill.out" 2>/dev/null; then ok=1; break; fi
+	sleep 0.1
+done
+[ "$ok" = 1 ] || die "the record was lost with $VICTIM"
+sed 's/^/   /' "$D/after_kill.out"
+echo "   still there: a replica on the next super node answered"
 
 say "the administrator revokes alice's certificate"
 admin cert revoke "$ALICE_SERIAL" | sed 's/^/   /'
@@ -121,17 +202,30 @@ done
 openssl crl -in "$D/crl.pem" -noout -text | grep -q "$ALICE_SERIAL" || die "serial not in bootstrapd's CRL"
 echo "   bootstrapd's CRL lists $ALICE_SERIAL;" \
 	"$(openssl verify -crl_check -CAfile "$CA" -CRLfile "$D/crl.pem" "$D/alice.crt" 2>&1 | grep -o 'certificate revoked' | head -1)"
+refused=0
+for _ in $(seq 1 100); do
+	if ! p2p alice sn1 put "$NAME" "after the revocation" >/dev/null 2>"$D/revoked.err"; then
+		refused=1
+		break
+	fi
+	sleep 0.1
+done
+[ "$refused" = 1 ] || die "sn1 still serves alice after the revocation"
+echo "   sn1 fetched the new CRL and refuses alice: $(head -n 1 "$D/revoked.err")"
 
 say "what happened"
 cat <<TXT
-   logind created the overlay CA, added two accounts, and issued certificates
+   logind created the overlay CA, added four accounts, and issued certificates
    whose subject it chose itself (sip:alice@overlay.example, role user). A
-   wrong password was refused. bootstrapd verified super node sn1 by
-   connecting back to it before listing it, fetched the CRL from logind, and
-   serves the revocation of alice's certificate.
+   wrong password was refused. Three super nodes logged in, were checked and
+   listed by bootstrapd, and formed a Chord ring. alice stored a signed
+   record that every super node can check; writing under another user's
+   name was refused. The record survived kill -9 of the super node
+   responsible for it. After the revocation, bootstrapd and the super nodes
+   refuse alice's certificate.
 
-   Not yet in this demo: super nodes, ordinary nodes and a SIP call between
-   two sipp phones; they come with the supernode and ordinarynode work.
+   Not yet in this demo: ordinary nodes and a SIP call between two sipp
+   phones; they come with the ordinarynode work.
 TXT
 echo
 echo "DEMO OK"

@@ -4,4 +4,7 @@
 TMPDIR=$T "$TOP/scripts/demo.sh" >"$T/demo.log" 2>&1 || fail "demo failed: $(tail -n 20 "$T/demo.log")"
 grep -q "^DEMO OK$" "$T/demo.log" || fail "demo did not say DEMO OK"
 grep -q "bootstrapd's CRL lists" "$T/demo.log" || fail "demo skipped the revocation"
+grep -q "^   3 super nodes$" "$T/demo.log" || fail "demo ring did not have three super nodes"
+grep -q "still there: a replica" "$T/demo.log" || fail "demo did not fetch the record after kill -9"
+grep -q "refuses alice" "$T/demo.log" || fail "demo super node did not refuse the revoked user"
 echo ok
