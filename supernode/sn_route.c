@@ -133,11 +133,40 @@ here:
 	return 1;
 }
 
+/* A request the previous hop sent here as to the responsible node, for an
+ * ID before our predecessor: the previous hop does not know our predecessor
+ * yet (it joined, or it died and we have not noticed). Forwarding by the
+ * fingers would send the request round the ring back to that same hop, and
+ * again until the hop limit; stepping back to the predecessor instead moves
+ * towards the owner, and a dead predecessor is found out and dropped on the
+ * way, which makes this node responsible. */
+static const struct node *step_back(struct route *rt)
+{
+	struct ring *r = &rt->sn->ring;
+
+	if (rt->node_mode || !json_is_true(json_object_get(rt->env, "final")) || !r->has_pred ||
+	    !rid_in_half(&rt->dest, &r->self.id, &r->pred.id))
+		return NULL;
+	for (int i = 0; i < rt->ntried; i++)
+		if (rid_eq(&rt->tried[i], &r->pred.id))
+			return NULL;
+	return &r->pred;
+}
+
 static void try_next(struct route *rt)
 {
 	struct sn *sn = rt->sn;
-	const struct node *hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
+	const struct node *hop;
 	json_t *fwd;
+	int back;
+
+	/* A failed hop may have made this node responsible. */
+	if (rt->ntried > 0 && deliver_here(rt))
+		return;
+	hop = step_back(rt);
+	back = hop != NULL;
+	if (!back)
+		hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
 
 	if (hop == NULL) {
 		/* Every candidate failed: perhaps this node is now responsible. */
@@ -149,7 +178,8 @@ static void try_next(struct route *rt)
 	rt->tried[rt->ntried++] = hop->id;
 	fwd = json_deep_copy(rt->env);
 	json_object_set_new(fwd, "t", json_string("route"));
-	json_object_set_new(fwd, "final", json_boolean(ring_owner_known(&sn->ring, &rt->dest, hop)));
+	json_object_set_new(fwd, "final",
+			    json_boolean(back || ring_owner_known(&sn->ring, &rt->dest, hop)));
 	sn->stats.forwarded++;
 	peer_request(sn, &rt->hop, fwd, (int)sn->cfg.request_timeout_ms, on_hop_reply, rt);
 }
