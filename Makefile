@@ -197,6 +197,7 @@ demo: deps all
 
 bench: all $(BENCH_PROGS)
 	@bench/login.sh
+	@bench/dht.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
