@@ -116,6 +116,11 @@ if [ "${1:-}" = --ring ]; then
 	fig get_errors "$(result "$tput_l" errors)"
 	fig hops_avg "$(result "$seq_l" hops_avg)"
 	fig hops_max "$(result "$seq_l" hops_max)"
+	sb=0
+	for n in "${!SN_PID[@]}"; do
+		sb=$((sb + $(snode_status "$n" | jq '.stats.stepped_back // 0')))
+	done
+	fig stepped_back "$sb"
 
 	if [ "$N" = 4 ] && [ "$MAX_OPS" -gt 0 ]; then
 		out=$(bench put sn1 --seq 1 --tput "$MAX_OPS" --conc "$MAX_CONC") ||
@@ -218,6 +223,7 @@ for N in $NS; do
 	row "fetch p99 ms (OpenDHT: first)" "${OURS[$N.get_p99_ms]:-}" "${PEERV[${P}get_first_p99_ms]:-}"
 	row "fetch hops avg" "${OURS[$N.hops_avg]:-}" ""
 	row "fetch hops max" "${OURS[$N.hops_max]:-}" ""
+	row "routing step-backs (whole run)" "${OURS[$N.stepped_back]:-}" ""
 	row "values held per node" "${OURS[$N.values_per_node]:-}" "${PEERV[${P}node_values_est]:-}"
 	row "RSS idle KiB per node" "${OURS[$N.rss_idle_kib_per_node]:-}" "${PEERV[${P}node_rss_idle_kib]:-}"
 	row "RSS bytes per stored value" "${OURS[$N.rss_bytes_per_value]:-}" "${PEERV[${P}node_rss_bytes_per_value]:-}"

@@ -165,6 +165,8 @@ static void try_next(struct route *rt)
 		return;
 	hop = step_back(rt);
 	back = hop != NULL;
+	if (back)
+		sn->stats.stepped_back++;
 	if (!back)
 		hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
 

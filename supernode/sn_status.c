@@ -55,6 +55,8 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.replicated_in, "replicas_refused",
 				      (json_int_t)sn->stats.rep_refused, "delivered",
 				      (json_int_t)sn->stats.delivered));
+	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
+			    json_integer((json_int_t)sn->stats.stepped_back));
 	return j;
 }
 

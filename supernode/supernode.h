@@ -74,6 +74,7 @@ struct conn;
 struct sn_stats {
 	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
 	uint64_t replicated_out, replicated_in, rep_refused, delivered, hops_total, lookups;
+	uint64_t stepped_back;
 };
 
 struct sn {
