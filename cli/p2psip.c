@@ -274,10 +274,23 @@ static void load_identity(void)
 
 /* ---- attaching ---- */
 
+/* Only a super node of the overlay may serve us: any overlay certificate
+ * passes TLS, so the role is checked here, and the protocol version. */
 static int on_ready(struct olink *l, const json_t *hello, void *arg)
 {
-	(void)l, (void)hello, (void)arg;
+	const struct olink_peer *p = olink_peer(l);
+
+	(void)arg;
 	C.done = 1;
+	if (strcmp(p->role, ROLE_SUPERNODE) != 0) {
+		snprintf(C.err, sizeof(C.err), "%s (%s) is not a super node (role %s)", p->name,
+			 p->addr, p->role);
+		return -1;
+	}
+	if (json_integer_value(json_object_get(hello, "v")) != 1) {
+		snprintf(C.err, sizeof(C.err), "%s speaks another protocol version", p->name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -311,7 +324,8 @@ static void on_message(struct olink *l, json_t *msg, void *arg)
 static void on_closed(struct olink *l, const char *why, void *arg)
 {
 	(void)l, (void)arg;
-	snprintf(C.err, sizeof(C.err), "link to the super node closed: %s", why);
+	if (C.err[0] == '\0') /* keep the reason on_ready gave */
+		snprintf(C.err, sizeof(C.err), "link to the super node closed: %s", why);
 	C.link = NULL;
 	C.done = 1;
 }
@@ -611,13 +625,34 @@ static int cmd_send(const char *to, const char *text)
 	return 0;
 }
 
+/* Super nodes close links that stay silent for their idle_timeout (120 s
+ * by default): a listener pings every 30 s to stay attached. */
+#define KEEPALIVE_SECS 30
+
+static void on_pong(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	(void)l, (void)reply, (void)err, (void)arg; /* a dead link shows in on_closed */
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	if (C.link != NULL)
+		olink_request(C.link, json_pack("{s:s}", "t", "ping"), 10000, on_pong, NULL);
+}
+
 static int cmd_listen(void)
 {
+	struct timeval tv = {KEEPALIVE_SECS, 0};
+	struct event *ka = event_new(C.base, -1, EV_PERSIST, on_keepalive, NULL);
+
 	/* Attached and quiet: messages arrive through on_message. */
 	if (!C.json)
 		fprintf(stderr, "listening; Ctrl-C to stop\n");
+	event_add(ka, &tv);
 	while (C.link != NULL && (C.count == 0 || C.msgs < C.count))
 		event_base_loop(C.base, EVLOOP_ONCE);
+	event_free(ka);
 	return C.link == NULL && (C.count == 0 || C.msgs < C.count) ? 1 : 0;
 }
 

@@ -166,6 +166,10 @@ static int on_ready(struct olink *l, const json_t *hello, void *arg)
 	struct conn *c = arg;
 	const struct olink_peer *p = olink_peer(l);
 
+	if (json_integer_value(json_object_get(hello, "v")) != 1) {
+		log_info("link %s: protocol version is not 1", p->addr);
+		return -1;
+	}
 	if (strcmp(p->role, ROLE_SUPERNODE) == 0)
 		return peer_ready(c, hello);
 	if (strcmp(p->role, ROLE_USER) == 0 && !c->outgoing) {

@@ -180,6 +180,21 @@ done
 jq -c '{t: "store", val: .}' "$T/late.json" | CLI_USER=alice2 p2p raw >"$T/r"
 assert_contains "$(cat "$T/r")" "revoked" "store signed with a revoked certificate"
 
+note "p2psip attaches only to super nodes"
+# bob's user certificate behind openssl s_server, which sends a hello frame
+# 2 s after it starts to whoever is connected then (not probed: a probe
+# would take the frame).
+fake=$(free_port)
+(sleep 2; frame '{"t":"hello","v":1}'; sleep 4) |
+	timeout 10 openssl s_server -quiet -accept "127.0.0.1:$fake" -cert "$T/bob.crt" \
+		-key "$T/bob.key" -CAfile "$CA" -Verify 1 >/dev/null 2>&1 &
+fake_pid=$!
+sleep 1
+out=$(SN_ATTACH= p2p -s "127.0.0.1:$fake" ping 2>&1) && fail "attached to a user posing as a super node"
+assert_contains "$out" "is not a super node (role user)" "refusal of a user's certificate"
+kill "$fake_pid" 2>/dev/null
+wait "$fake_pid" 2>/dev/null
+
 note "the super node under valgrind is clean and still serves"
 CLI_USER=bob p2p ping >/dev/null || fail "sn1 no longer serves"
 stop_pid "${SN_PID[sn1]}" TERM || fail "sn1 exit status $? (valgrind error?)"
