@@ -22,6 +22,10 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE \
 	-DP2PSIP_VERSION='"$(VERSION)"' -Icommon $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread -lm
+# sofia-sip: its headers for every object, its library only for the programs
+# that speak SIP (a target-specific LDLIBS += $(SOFIA_LIBS)).
+CFLAGS += $(shell pkg-config --cflags sofia-sip-ua 2>/dev/null)
+SOFIA_LIBS := $(shell pkg-config --libs sofia-sip-ua 2>/dev/null)
 
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/util.c
@@ -43,6 +47,7 @@ COMMON_SRCS += common/certcheck.c
 COMMON_SRCS += common/tcpconn.c
 COMMON_SRCS += common/olink.c
 COMMON_SRCS += common/enroll.c
+COMMON_SRCS += common/sipev.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -88,7 +93,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
-	ringid record certcheck tcpconn olink enroll
+	ringid record certcheck tcpconn olink enroll sipev
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -164,6 +169,8 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/tests/test_sipev: LDLIBS += $(SOFIA_LIBS)
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 	@mkdir -p $(dir $@)
