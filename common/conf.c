@@ -180,6 +180,12 @@ struct conf_state {
 	size_t n;
 	void *obj;
 	uint8_t *seen;
+	const struct conf_group *groups;
+	size_t ngroups;
+	/* the "[KIND NAME]" section being read, if any */
+	const struct conf_group *cur;
+	void *elem;
+	uint8_t *elem_seen;
 };
 
 static void *field(void *obj, const struct conf_item *it)
@@ -262,11 +268,128 @@ static int set_value(void *obj, const struct conf_item *it, const char *v, const
 	return 0;
 }
 
+static int set_defaults(const struct conf_item *items, size_t n, void *obj, char *err,
+			size_t errlen);
+
+/* The group's array pointer and count in obj. */
+static int *count_of(void *obj, const struct conf_group *g, void ***arr)
+{
+	*arr = (void **)((char *)obj + g->offset_array);
+	return (int *)((char *)obj + g->offset_count);
+}
+
+/* Checks that the element just finished has its required keys. */
+static int group_close(struct conf_state *st, char *err, size_t errlen)
+{
+	const struct conf_group *g = st->cur;
+
+	if (g == NULL)
+		return 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if ((g->items[i].flags & CONF_REQUIRED) && !st->elem_seen[i]) {
+			err_set(err, errlen, "[%s %s] %s is required", g->kind,
+				*(char **)((char *)st->elem + g->offset_name), g->items[i].key);
+			return -1;
+		}
+	}
+	st->cur = NULL;
+	st->elem = NULL;
+	return 0;
+}
+
+/* A "[KIND NAME]" header: a new element. 1 if handled, 0 if not a group,
+ * -1 on error. */
+static int group_open(struct conf_state *st, const char *section, int lineno, char *err,
+		      size_t errlen)
+{
+	for (size_t i = 0; i < st->ngroups; i++) {
+		const struct conf_group *g = &st->groups[i];
+		size_t kl = strlen(g->kind);
+		void **arr;
+		int *cnt = count_of(st->obj, g, &arr);
+		const char *name = section + kl + 1;
+		char *copy, *grown;
+
+		if (strncmp(section, g->kind, kl) != 0 || section[kl] != ' ')
+			continue;
+		for (int k = 0; k < *cnt; k++) {
+			if (strcmp(*(char **)((char *)*arr + (size_t)k * g->elem_size +
+					      g->offset_name),
+				   name) == 0) {
+				err_set(err, errlen, "line %d: [%s] appears twice", lineno,
+					section);
+				return -1;
+			}
+		}
+		if (*cnt >= g->max) {
+			err_set(err, errlen, "line %d: more than %d [%s ...] sections", lineno,
+				g->max, g->kind);
+			return -1;
+		}
+		grown = realloc(*arr, (size_t)(*cnt + 1) * g->elem_size);
+		copy = strdup(name);
+		if (grown != NULL)
+			*arr = grown;
+		if (grown == NULL || copy == NULL) {
+			free(copy);
+			err_set(err, errlen, "out of memory");
+			return -1;
+		}
+		st->elem = (char *)*arr + (size_t)*cnt * g->elem_size;
+		memset(st->elem, 0, g->elem_size);
+		*(char **)((char *)st->elem + g->offset_name) = copy;
+		(*cnt)++;
+		st->cur = g;
+		memset(st->elem_seen, 0, g->n ? g->n : 1);
+		if (set_defaults(g->items, g->n, st->elem, err, errlen) < 0)
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
+static int group_key(struct conf_state *st, const char *key, const char *value, int lineno,
+		     char *err, size_t errlen)
+{
+	const struct conf_group *g = st->cur;
+
+	for (size_t i = 0; i < g->n; i++) {
+		const struct conf_item *it = &g->items[i];
+		const char *why = NULL;
+
+		if (strcmp(it->key, key) != 0)
+			continue;
+		if (st->elem_seen[i]) {
+			err_set(err, errlen, "line %d: %s is set twice", lineno, key);
+			return -1;
+		}
+		st->elem_seen[i] = 1;
+		if (set_value(st->elem, it, value, &why) < 0) {
+			err_set(err, errlen, "line %d: %s: %s", lineno, key, why);
+			return -1;
+		}
+		return 0;
+	}
+	err_set(err, errlen, "line %d: unknown key '%s' in [%s ...]", lineno, key, g->kind);
+	return -1;
+}
+
 static int conf_handler(void *ctx, const char *section, const char *key, const char *value,
 			int lineno, char *err, size_t errlen)
 {
 	struct conf_state *st = ctx;
 	int section_known = 0;
+
+	if (key == NULL) { /* a section header ends the group section before it */
+		int rc;
+		if (group_close(st, err, errlen) < 0)
+			return -1;
+		rc = group_open(st, section, lineno, err, errlen);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	} else if (st->cur != NULL) {
+		return group_key(st, key, value, lineno, err, errlen);
+	}
 
 	for (size_t i = 0; i < st->n; i++) {
 		const struct conf_item *it = &st->items[i];
@@ -317,20 +440,27 @@ static int set_defaults(const struct conf_item *items, size_t n, void *obj, char
 	return 0;
 }
 
-int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf, size_t len,
-	       char *err, size_t errlen)
+int conf_parse_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		      size_t ngroups, void *obj, const uint8_t *buf, size_t len, char *err,
+		      size_t errlen)
 {
-	struct conf_state st = {items, n, obj, NULL};
+	struct conf_state st = {items, n, obj, NULL, groups, ngroups, NULL, NULL, NULL};
+	size_t gmax = 1;
 	int rc = -1;
 
+	for (size_t i = 0; i < ngroups; i++)
+		if (groups[i].n > gmax)
+			gmax = groups[i].n;
 	st.seen = calloc(n ? n : 1, 1);
-	if (st.seen == NULL) {
+	st.elem_seen = calloc(gmax, 1);
+	if (st.seen == NULL || st.elem_seen == NULL) {
 		err_set(err, errlen, "out of memory");
-		return -1;
+		goto out;
 	}
 	if (set_defaults(items, n, obj, err, errlen) < 0)
 		goto out;
-	if (ini_parse(buf, len, conf_handler, &st, err, errlen) < 0)
+	if (ini_parse(buf, len, conf_handler, &st, err, errlen) < 0 ||
+	    group_close(&st, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if ((items[i].flags & CONF_REQUIRED) && !st.seen[i]) {
@@ -338,14 +468,37 @@ int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < ngroups; i++) {
+		void **arr;
+		int cnt = *count_of(obj, &groups[i], &arr);
+		if (cnt < groups[i].min) {
+			err_set(err, errlen, "at least %d [%s NAME] section%s needed",
+				groups[i].min, groups[i].kind,
+				groups[i].min == 1 ? " is" : "s are");
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	free(st.seen);
+	free(st.elem_seen);
 	return rc;
+}
+
+int conf_parse(const struct conf_item *items, size_t n, void *obj, const uint8_t *buf, size_t len,
+	       char *err, size_t errlen)
+{
+	return conf_parse_groups(items, n, NULL, 0, obj, buf, len, err, errlen);
 }
 
 int conf_load(const struct conf_item *items, size_t n, void *obj, const char *path, char *err,
 	      size_t errlen)
+{
+	return conf_load_groups(items, n, NULL, 0, obj, path, err, errlen);
+}
+
+int conf_load_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		     size_t ngroups, void *obj, const char *path, char *err, size_t errlen)
 {
 	char inner[512];
 	size_t len;
@@ -357,7 +510,8 @@ int conf_load(const struct conf_item *items, size_t n, void *obj, const char *pa
 		set_defaults(items, n, obj, NULL, 0);
 		return -1;
 	}
-	rc = conf_parse(items, n, obj, (const uint8_t *)buf, len, inner, sizeof(inner));
+	rc = conf_parse_groups(items, n, groups, ngroups, obj, (const uint8_t *)buf, len, inner,
+			       sizeof(inner));
 	if (rc < 0)
 		err_set(err, errlen, "%s: %s", path, inner);
 	free(buf);
@@ -384,22 +538,48 @@ static void print_string(FILE *out, const char *v)
 	fputc('"', out);
 }
 
+static void print_item(const struct conf_item *it, const void *obj, FILE *out);
+
 void conf_print(const struct conf_item *items, size_t n, const void *obj, FILE *out)
 {
 	const char *cur = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct conf_item *it = &items[i];
+		if (cur == NULL || strcmp(cur, items[i].section) != 0) {
+			fprintf(out, "%s[%s]\n", cur == NULL ? "" : "\n", items[i].section);
+			cur = items[i].section;
+		}
+		print_item(&items[i], obj, out);
+	}
+}
+
+void conf_print_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		       size_t ngroups, const void *obj, FILE *out)
+{
+	conf_print(items, n, obj, out);
+	for (size_t i = 0; i < ngroups; i++) {
+		const struct conf_group *g = &groups[i];
+		void **arr;
+		int cnt = *count_of((void *)obj, g, &arr);
+
+		for (int k = 0; k < cnt; k++) {
+			const char *e = (const char *)*arr + (size_t)k * g->elem_size;
+			fprintf(out, "\n[%s %s]\n", g->kind, *(char *const *)(e + g->offset_name));
+			for (size_t j = 0; j < g->n; j++)
+				print_item(&g->items[j], e, out);
+		}
+	}
+}
+
+static void print_item(const struct conf_item *it, const void *obj, FILE *out)
+{
+	{
 		const void *f = (const char *)obj + it->offset;
 		char dur[32];
 
-		if (cur == NULL || strcmp(cur, it->section) != 0) {
-			fprintf(out, "%s[%s]\n", cur == NULL ? "" : "\n", it->section);
-			cur = it->section;
-		}
 		if (it->type == CONF_STRING && *(char *const *)f == NULL) {
 			fprintf(out, "# %s is not set\n", it->key);
-			continue;
+			return;
 		}
 		fprintf(out, "%s = ", it->key);
 		switch (it->type) {
@@ -432,6 +612,26 @@ void conf_free(const struct conf_item *items, size_t n, void *obj)
 			free(*p);
 			*p = NULL;
 		}
+	}
+}
+
+void conf_free_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		      size_t ngroups, void *obj)
+{
+	conf_free(items, n, obj);
+	for (size_t i = 0; i < ngroups; i++) {
+		const struct conf_group *g = &groups[i];
+		void **arr;
+		int *cnt = count_of(obj, g, &arr);
+
+		for (int k = 0; k < *cnt; k++) {
+			char *e = (char *)*arr + (size_t)k * g->elem_size;
+			conf_free(g->items, g->n, e);
+			free(*(char **)(e + g->offset_name));
+		}
+		free(*arr);
+		*arr = NULL;
+		*cnt = 0;
 	}
 }
 

@@ -59,6 +59,33 @@ int conf_load(const struct conf_item *items, size_t n, void *obj, const char *pa
 void conf_print(const struct conf_item *items, size_t n, const void *obj, FILE *out);
 void conf_free(const struct conf_item *items, size_t n, void *obj);
 
+/* Repeated sections "[KIND NAME]", such as one "[account alice]" per account:
+ * each fills a new element of an array in obj from the group's own schema
+ * (the items' section field is ignored; offsets are into the element). NAME
+ * is a section name as the INI reader takes it ([A-Za-z0-9_.@-], 1 to
+ * CONF_NAME_MAX characters), unique in the group.
+ * In obj, the array is a malloc'd pointer at offset_array and the count an
+ * int at offset_count; in the element, NAME is a malloc'd char * at
+ * offset_name. */
+struct conf_group {
+	const char *kind;
+	const struct conf_item *items;
+	size_t n;
+	size_t elem_size;
+	size_t offset_array, offset_count, offset_name;
+	int min, max; /* how many such sections there must and may be */
+};
+
+int conf_parse_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		      size_t ngroups, void *obj, const uint8_t *buf, size_t len, char *err,
+		      size_t errlen);
+int conf_load_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		     size_t ngroups, void *obj, const char *path, char *err, size_t errlen);
+void conf_print_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		       size_t ngroups, const void *obj, FILE *out);
+void conf_free_groups(const struct conf_item *items, size_t n, const struct conf_group *groups,
+		      size_t ngroups, void *obj);
+
 /* Splits a comma-separated list in place into at most max trimmed items. */
 int conf_split_list(char *s, char **items, int max);
 

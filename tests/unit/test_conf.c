@@ -666,10 +666,138 @@ static void test_split_list_limits(void **state)
 	assert_int_equal(conf_split_list(blanks, it, 3), 0);
 }
 
+/* ---- repeated "[KIND NAME]" sections ---- */
+
+struct account {
+	char *name;
+	char *password;
+	int64_t expires;
+};
+
+struct gcfg {
+	char *overlay;
+	struct account *accounts;
+	int naccounts;
+};
+
+static const struct conf_item gitems[] = {
+	{"node", "overlay", CONF_STRING, offsetof(struct gcfg, overlay), NULL, 0, 0, CONF_REQUIRED,
+	 ""},
+};
+static const struct conf_item account_items[] = {
+	{"", "password", CONF_STRING, offsetof(struct account, password), NULL, 0, 0,
+	 CONF_REQUIRED | CONF_SECRET, ""},
+	{"", "expires", CONF_DURATION, offsetof(struct account, expires), "1h", 60, 86400, 0, ""},
+};
+static const struct conf_group groups[] = {
+	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct account),
+	 offsetof(struct gcfg, accounts), offsetof(struct gcfg, naccounts),
+	 offsetof(struct account, name), 1, 3},
+};
+
+static int gparse(struct gcfg *c, const char *text)
+{
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	return conf_parse_groups(gitems, ARRAY_LEN(gitems), groups, 1, c, (const uint8_t *)text,
+				 strlen(text), err, sizeof(err));
+}
+
+static void gfree(struct gcfg *c)
+{
+	conf_free_groups(gitems, ARRAY_LEN(gitems), groups, 1, c);
+}
+
+static void gexpect_error(const char *text, const char *fragment)
+{
+	struct gcfg c;
+
+	if (gparse(&c, text) != -1)
+		fail_msg("accepted: %s", text);
+	assert_contains(err, fragment);
+	gfree(&c);
+}
+
+static void test_group_sections_fill_an_array(void **state)
+{
+	struct gcfg c;
+
+	(void)state;
+	assert_int_equal(gparse(&c, "[account alice]\n"
+				    "password = a\n"
+				    "expires = 10m\n"
+				    "[node]\n"
+				    "overlay = o.example\n"
+				    "[account bob@lab.example]\n"
+				    "password = b\n"),
+			 0);
+	assert_string_equal(c.overlay, "o.example");
+	assert_int_equal(c.naccounts, 2);
+	assert_string_equal(c.accounts[0].name, "alice");
+	assert_string_equal(c.accounts[0].password, "a");
+	assert_int_equal(c.accounts[0].expires, 600);
+	assert_string_equal(c.accounts[1].name, "bob@lab.example");
+	assert_int_equal(c.accounts[1].expires, 3600); /* the default */
+	gfree(&c);
+	assert_null(c.accounts);
+	assert_int_equal(c.naccounts, 0);
+}
+
+static void test_group_section_errors(void **state)
+{
+	(void)state;
+	gexpect_error("[node]\noverlay = o\n", "at least 1 [account NAME] section is needed");
+	gexpect_error("[node]\noverlay = o\n[account a]\nexpires = 5m\n",
+		      "[account a] password is required");
+	gexpect_error("[node]\noverlay = o\n[account a]\npassword = x\n[account a]\npassword = y\n",
+		      "line 5: [account a] appears twice");
+	gexpect_error("[node]\noverlay = o\n[account a b]\npassword = x\n",
+		      "line 3: bad section header");
+	gexpect_error("[node]\noverlay = o\n[account a]\npassword = x\ncolour = red\n",
+		      "line 5: unknown key 'colour' in [account ...]");
+	gexpect_error("[node]\noverlay = o\n[account a]\npassword = x\npassword = y\n",
+		      "line 5: password is set twice");
+	gexpect_error("[node]\noverlay = o\n[account a]\npassword = x\nexpires = 1s\n",
+		      "line 5: expires: out of range");
+	gexpect_error("[node]\noverlay = o\n[account a]\npassword = 1\n[account b]\npassword = 2\n"
+		      "[account c]\npassword = 3\n[account d]\npassword = 4\n",
+		      "more than 3 [account ...] sections");
+	gexpect_error("[node]\noverlay = o\n[accounts a]\npassword = x\n",
+		      "unknown section [accounts a]");
+}
+
+static void test_group_sections_print_and_read_back(void **state)
+{
+	struct gcfg a, b;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_int_equal(gparse(&a, "[node]\noverlay = o\n[account alice]\npassword = pw\n"
+				    "[account bob]\npassword = pw2\nexpires = 2h\n"),
+			 0);
+	conf_print_groups(gitems, ARRAY_LEN(gitems), groups, 1, &a, f);
+	fclose(f);
+	assert_contains(text, "[account alice]\npassword = (secret)\nexpires = 1h\n");
+	assert_contains(text, "[account bob]\npassword = (secret)\nexpires = 2h\n");
+	assert_null(strstr(text, "pw2"));
+	assert_int_equal(gparse(&b, text), 0);
+	assert_int_equal(b.naccounts, 2);
+	assert_string_equal(b.accounts[1].name, "bob");
+	assert_int_equal(b.accounts[1].expires, 7200);
+	free(text);
+	gfree(&a);
+	gfree(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_fill_every_type),
+		cmocka_unit_test(test_group_sections_fill_an_array),
+		cmocka_unit_test(test_group_section_errors),
+		cmocka_unit_test(test_group_sections_print_and_read_back),
 		cmocka_unit_test(test_each_type_is_parsed),
 		cmocka_unit_test(test_missing_required_key_is_an_error),
 		cmocka_unit_test(test_unknown_section_error_names_line_and_section),
