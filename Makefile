@@ -47,6 +47,7 @@ COMMON_SRCS += common/certcheck.c
 COMMON_SRCS += common/tcpconn.c
 COMMON_SRCS += common/olink.c
 COMMON_SRCS += common/enroll.c
+COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 
 LOGIND_SRCS += logind/logind.c

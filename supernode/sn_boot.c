@@ -1,6 +1,6 @@
 /* A super node's dealings with the stable hosts: the overlay configuration,
  * the CRL and the list of live super nodes from bootstrapd; its certificate
- * from logind (kept, renewed or obtained with the account's password); then
+ * from logind (kept fresh by keepcert); then
  * the announcement, heartbeats, CRL refreshes, renewals and the withdrawal. */
 #include "supernode.h"
 
@@ -8,6 +8,7 @@
 #include "crl.h"
 #include "enroll.h"
 #include "httpc.h"
+#include "keepcert.h"
 #include "identity.h"
 #include "jsonx.h"
 #include "log.h"
@@ -19,10 +20,15 @@
 #include <string.h>
 
 #define RETRY_MS 2000
-#define RENEW_CHECK_MS 60000
 #define SEEDS_MAX 16
 
-enum boot_step { B_CONFIG, B_CRL, B_CERT, B_LIST, B_RUNNING };
+enum boot_step {
+	B_CONFIG,
+	B_CRL,
+	B_CERT,
+	B_LIST,
+	B_RUNNING
+};
 
 struct boot {
 	struct sn *sn;
@@ -31,8 +37,7 @@ struct boot {
 	void (*left)(struct sn *sn);
 	char *logind_url;
 	int64_t renew_before;
-	uint64_t next_heartbeat, next_crl, next_renew, next_announce;
-	int renewing;
+	uint64_t next_heartbeat, next_crl, next_announce;
 };
 
 static struct boot *B; /* one super node per process */
@@ -51,8 +56,7 @@ static char *bootstrap_url(struct sn *sn, const char *path)
 	return url_join(sn->cfg.bootstrap_url, path);
 }
 
-static int get(struct boot *b, SSL_CTX *ctx, const char *path, const char *body,
-	       httpc_done_t cb)
+static int get(struct boot *b, SSL_CTX *ctx, const char *path, const char *body, httpc_done_t cb)
 {
 	struct sn *sn = b->sn;
 	char *url = bootstrap_url(sn, path);
@@ -100,13 +104,14 @@ static void on_config(int status, const uint8_t *body, size_t len, const char *e
 	if (b->renew_before <= 0)
 		b->renew_before = 7200;
 	if (sn->cfg.stabilize_ms == 0) {
-		sn->cfg.stabilize_ms = 1000 * json_integer_value(json_object_get(tm, "stabilize_interval"));
+		sn->cfg.stabilize_ms =
+			1000 * json_integer_value(json_object_get(tm, "stabilize_interval"));
 		if (sn->cfg.stabilize_ms <= 0)
 			sn->cfg.stabilize_ms = 1000;
 	}
 	/* The overlay's limits, unless the configuration sets its own. */
-#define LIMIT(field, key) \
-	if (sn->cfg.field == 0) \
+#define LIMIT(field, key)                                                                          \
+	if (sn->cfg.field == 0)                                                                    \
 		sn->cfg.field = json_integer_value(json_object_get(lm, key));
 	LIMIT(value_max, "record_value_max")
 	LIMIT(values_per_resource, "values_per_resource")
@@ -116,9 +121,9 @@ static void on_config(int status, const uint8_t *body, size_t len, const char *e
 	sn->limits.value_max = sn->cfg.value_max > 0 ? (size_t)sn->cfg.value_max : 4096;
 	sn->limits.values_per_resource =
 		sn->cfg.values_per_resource > 0 ? (int)sn->cfg.values_per_resource : 32;
-	sn->limits.records_per_user = sn->cfg.records_per_user > 0 ? (int)sn->cfg.records_per_user : 16;
-	sn->limits.lifetime_max =
-		sn->cfg.lifetime_max > 0 ? (uint32_t)sn->cfg.lifetime_max : 86400;
+	sn->limits.records_per_user =
+		sn->cfg.records_per_user > 0 ? (int)sn->cfg.records_per_user : 16;
+	sn->limits.lifetime_max = sn->cfg.lifetime_max > 0 ? (uint32_t)sn->cfg.lifetime_max : 86400;
 	json_decref(j);
 	b->step = B_CRL;
 	step(b);
@@ -131,10 +136,7 @@ static void install_crl(struct sn *sn, struct crl *c)
 	crl_free(sn->crl);
 	sn->crl = c;
 	certcheck_set_crl(sn->cc, c);
-	if (sn->server_ctx != NULL)
-		tls_ctx_set_crl(sn->server_ctx, c);
-	if (sn->client_ctx != NULL)
-		tls_ctx_set_crl(sn->client_ctx, c);
+	keepcert_set_crl(sn->kc, c);
 	tls_ctx_set_crl(sn->anon_ctx, c);
 	conn_drop_revoked(sn);
 }
@@ -168,134 +170,18 @@ static void on_crl(int status, const uint8_t *body, size_t len, const char *err,
 
 /* ---- certificate ---- */
 
-static int build_contexts(struct sn *sn, char *err, size_t errlen)
+/* The account's certificate is in place (first time or renewed): links
+ * opened from now on use it. */
+void boot_cert_ready(struct keepcert *kc, void *arg)
 {
-	SSL_CTX *s = tls_server_ctx_new(sn->cfg.ca_cert, sn->cfg.cert, sn->cfg.key,
-					TLS_VERIFY_REQUIRE, err, errlen);
-	SSL_CTX *c = s != NULL ? tls_client_ctx_new(sn->cfg.ca_cert, sn->cfg.cert, sn->cfg.key,
-						    err, errlen)
-			       : NULL;
+	struct sn *sn = arg;
 
-	if (c == NULL) {
-		SSL_CTX_free(s);
-		return -1;
-	}
-	/* Links already open keep the context they started with. */
-	SSL_CTX_free(sn->server_ctx);
-	SSL_CTX_free(sn->client_ctx);
-	sn->server_ctx = s;
-	sn->client_ctx = c;
-	if (sn->crl != NULL) {
-		tls_ctx_set_crl(s, sn->crl);
-		tls_ctx_set_crl(c, sn->crl);
-	}
-	return 0;
-}
-
-static int cert_usable(struct sn *sn, X509 *cert, int64_t margin)
-{
-	return cert != NULL && X509_check_private_key(cert, sn->key) == 1 &&
-	       !crl_is_revoked(sn->crl, X509_get0_serialNumber(cert)) &&
-	       cert_not_after(cert) - time_now() > margin;
-}
-
-static int take_cert(struct sn *sn, const char *pem, char *err, size_t errlen)
-{
-	X509 *cert = cert_from_pem(pem, strlen(pem));
-	char role[ROLE_MAX];
-
-	if (cert == NULL || cert_role(cert, role, sizeof(role)) < 0 ||
-	    strcmp(role, ROLE_SUPERNODE) != 0) {
-		X509_free(cert);
-		err_set(err, errlen, "logind issued no super node certificate (is %s a supernode "
-				     "account?)", sn->cfg.account);
-		return -1;
-	}
-	if (file_write(sn->cfg.cert, pem, strlen(pem), 0644, 0, err, errlen) < 0) {
-		X509_free(cert);
-		return -1;
-	}
-	X509_free(sn->cert);
-	sn->cert = cert;
-	return build_contexts(sn, err, errlen);
-}
-
-static void on_cert(const char *pem, const char *why, void *arg)
-{
-	struct boot *b = arg;
-	struct sn *sn = b->sn;
-	char err[512];
-
-	sn->boot_call = NULL;
-	b->renewing = 0;
-	if (pem == NULL) {
-		log_warn("certificate: %s", why);
-		if (b->step == B_CERT)
-			later(b);
-		return;
-	}
-	if (take_cert(sn, pem, err, sizeof(err)) < 0) {
-		log_error("certificate: %s", err);
-		if (b->step == B_CERT)
-			later(b);
-		return;
-	}
-	log_info("certificate valid until %lld", (long long)cert_not_after(sn->cert));
-	if (b->step == B_CERT) {
-		b->step = B_LIST;
-		step(b);
-	}
-}
-
-static char *password(struct sn *sn, char *err, size_t errlen)
-{
-	char *pw;
-	size_t n;
-
-	if (sn->cfg.password != NULL)
-		return strdup(sn->cfg.password);
-	if (sn->cfg.password_file == NULL) {
-		err_set(err, errlen, "no password or password_file for account %s", sn->cfg.account);
-		return NULL;
-	}
-	pw = file_read(sn->cfg.password_file, 1024, &n, err, errlen);
-	while (pw != NULL && n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		pw[--n] = '\0';
-	return pw;
-}
-
-static void get_cert(struct boot *b)
-{
-	struct sn *sn = b->sn;
-	char err[512];
-	char *pw;
-
-	X509_free(sn->cert);
-	sn->cert = file_exists(sn->cfg.cert) ? cert_read_pem(sn->cfg.cert, err, sizeof(err)) : NULL;
-	if (cert_usable(sn, sn->cert, b->renew_before)) {
-		if (build_contexts(sn, err, sizeof(err)) < 0)
-			fatal("TLS: %s", err);
-		b->step = B_LIST;
-		step(b);
-		return;
-	}
-	if (cert_usable(sn, sn->cert, 60) && build_contexts(sn, err, sizeof(err)) == 0) {
-		log_info("certificate near its end: renewing");
-		sn->boot_call = enroll_renew(sn->base, sn->client_ctx, b->logind_url, sn->key,
-					     on_cert, b, err, sizeof(err));
-	} else {
-		pw = password(sn, err, sizeof(err));
-		if (pw == NULL)
-			fatal("%s", err);
-		log_info("logging in to %s as %s", b->logind_url, sn->cfg.account);
-		sn->boot_call = enroll_login(sn->base, sn->anon_ctx, b->logind_url, sn->cfg.account,
-					     pw, sn->key, on_cert, b, err, sizeof(err));
-		OPENSSL_cleanse(pw, strlen(pw));
-		free(pw);
-	}
-	if (sn->boot_call == NULL) {
-		log_error("logind: %s", err);
-		later(b);
+	sn->cert = keepcert_cert(kc);
+	sn->client_ctx = keepcert_client_ctx(kc);
+	sn->server_ctx = keepcert_server_ctx(kc);
+	if (B != NULL && B->step == B_CERT) {
+		B->step = B_LIST;
+		step(B);
 	}
 }
 
@@ -314,16 +200,18 @@ static void on_list(int status, const uint8_t *body, size_t len, const char *err
 
 	sn->boot_call = NULL;
 	if (!json_is_array(list)) {
-		log_warn("bootstrapd: no super node list (%s); retrying", status < 0 ? err : "bad answer");
+		log_warn("bootstrapd: no super node list (%s); retrying",
+			 status < 0 ? err : "bad answer");
 		json_decref(j);
 		later(b);
 		return;
 	}
-	json_array_foreach(list, i, v) {
+	json_array_foreach (list, i, v) {
 		struct node nd;
 		json_t *a = json_array_get(json_object_get(v, "addresses"), 0);
-		json_t *d = json_pack("{s:O,s:O,s:O}", "id", json_object_get(v, "node_id"), "host",
-				      json_object_get(a, "host"), "port", json_object_get(a, "port"));
+		json_t *d =
+			json_pack("{s:O,s:O,s:O}", "id", json_object_get(v, "node_id"), "host",
+				  json_object_get(a, "host"), "port", json_object_get(a, "port"));
 		if (d != NULL && node_from_json(d, &nd) == 0 && !rid_eq(&nd.id, &sn->self.id) &&
 		    n < SEEDS_MAX)
 			seeds[n++] = nd;
@@ -348,7 +236,7 @@ static void step(struct boot *b)
 		rc = get(b, b->sn->anon_ctx, "/v1/crl", NULL, on_crl);
 		break;
 	case B_CERT:
-		get_cert(b);
+		keepcert_start(b->sn->kc, b->logind_url, b->renew_before);
 		return;
 	case B_LIST:
 		rc = get(b, b->sn->anon_ctx, "/v1/supernodes?count=16", NULL, on_list);
@@ -389,8 +277,7 @@ static void on_announce(int status, const uint8_t *body, size_t len, const char 
 	json_decref(j);
 }
 
-static void on_heartbeat(int status, const uint8_t *body, size_t len, const char *err,
-			 void *arg)
+static void on_heartbeat(int status, const uint8_t *body, size_t len, const char *err, void *arg)
 {
 	struct boot *b = arg;
 	struct sn *sn = b->sn;
@@ -404,20 +291,6 @@ static void on_heartbeat(int status, const uint8_t *body, size_t len, const char
 	log_info("heartbeat: %s; announcing again", status < 0 ? err : "not listed");
 	sn->announced = 0;
 	b->next_announce = now_ms() + (status < 0 ? RETRY_MS : 0);
-}
-
-static void renew(struct boot *b)
-{
-	struct sn *sn = b->sn;
-	char err[256];
-
-	b->renewing = 1;
-	sn->boot_call = enroll_renew(sn->base, sn->client_ctx, b->logind_url, sn->key, on_cert, b,
-				     err, sizeof(err));
-	if (sn->boot_call == NULL) {
-		b->renewing = 0;
-		log_warn("renewal: %s", err);
-	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -451,10 +324,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	} else if (now >= b->next_crl) {
 		b->next_crl = now + 1000u * (uint64_t)sn->cfg.crl_refresh;
 		get(b, sn->anon_ctx, "/v1/crl", NULL, on_crl);
-	} else if (now >= b->next_renew) {
-		b->next_renew = now + RENEW_CHECK_MS;
-		if (!b->renewing && cert_not_after(sn->cert) - time_now() < b->renew_before)
-			renew(b);
 	}
 }
 
@@ -468,7 +337,6 @@ int boot_start(struct sn *sn, void (*ready)(struct sn *sn, const struct node *se
 	b->sn = sn;
 	b->ready = ready;
 	b->next_crl = now_ms() + 1000u * (uint64_t)sn->cfg.crl_refresh;
-	b->next_renew = now_ms() + RENEW_CHECK_MS;
 	sn->boot_timer = evtimer_new(sn->base, on_tick, b);
 	if (sn->boot_timer == NULL)
 		return -1;

@@ -4,6 +4,7 @@
 
 #include "certcheck.h"
 #include "crl.h"
+#include "keepcert.h"
 #include "daemon.h"
 #include "enroll.h"
 #include "httpd.h"
@@ -110,24 +111,31 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	sn->ca = cert_read_pem(sn->cfg.ca_cert, err, errlen);
 	if (sn->ca == NULL)
 		return -1;
-	sn->key = enroll_key_load_or_create(sn->cfg.key, err, errlen);
-	if (sn->key == NULL || node_id_from_key(sn->key, nid) < 0)
+	sn->base = event_base_new();
+	sn->anon_ctx = tls_client_ctx_new(sn->cfg.ca_cert, NULL, NULL, err, errlen);
+	if (sn->base == NULL || sn->anon_ctx == NULL)
+		return -1;
+	struct keepcert_conf kcf = {
+		sn->cfg.account, sn->cfg.password, sn->cfg.password_file, sn->cfg.key,
+		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1};
+	sn->kc = keepcert_new(sn->base, &kcf, sn->anon_ctx, boot_cert_ready, sn, err, errlen);
+	if (sn->kc == NULL)
+		return -1;
+	sn->key = keepcert_key(sn->kc);
+	if (node_id_from_key(sn->key, nid) < 0)
 		return -1;
 	rid_from_bytes(nid, &sn->self.id);
 	rid_hex(&sn->self.id, hex);
 	log_info("Node-ID %s, reachable at %s:%u", hex, sn->self.host, sn->self.port);
-	sn->anon_ctx = tls_client_ctx_new(sn->cfg.ca_cert, NULL, NULL, err, errlen);
 	sn->cc = certcheck_new(sn->ca);
 	sn->store = store_new();
-	if (sn->anon_ctx == NULL || sn->cc == NULL || sn->store == NULL)
+	if (sn->cc == NULL || sn->store == NULL)
 		return -1;
 	sn->db = sdb_open(sn->cfg.database, err, errlen);
 	if (sn->db == NULL || data_load(sn) < 0)
 		return -1;
 	ring_init(&sn->ring, &sn->self, (int)sn->cfg.successors);
-	sn->base = event_base_new();
-	if (sn->base == NULL || data_start(sn) < 0 ||
-	    add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
+	if (data_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
 	    add_timer(sn, &sn->expire_timer, EXPIRE_SECS * 1000, on_expire) < 0)
 		return -1;
 	if (status_start(sn, err, errlen) < 0)
@@ -155,12 +163,9 @@ static void cleanup(struct sn *sn)
 	store_free(sn->store);
 	certcheck_free(sn->cc);
 	crl_free(sn->crl);
-	SSL_CTX_free(sn->server_ctx);
-	SSL_CTX_free(sn->client_ctx);
+	keepcert_free(sn->kc);
 	SSL_CTX_free(sn->anon_ctx);
-	X509_free(sn->cert);
 	X509_free(sn->ca);
-	EVP_PKEY_free(sn->key);
 	if (sn->base != NULL)
 		event_base_free(sn->base);
 	record_cert_cache_clear();
@@ -176,9 +181,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	memset(&sn, 0, sizeof(sn));
-	daemon_parse_args(argc, argv, "supernode",
-			  "A super node of the overlay: Chord ring, replicated records, message routing.",
-			  "/etc/p2psip/supernode.conf", NULL, &args);
+	daemon_parse_args(
+		argc, argv, "supernode",
+		"A super node of the overlay: Chord ring, replicated records, message routing.",
+		"/etc/p2psip/supernode.conf", NULL, &args);
 	log_init("supernode", LOG_LVL_INFO);
 	if (sn_config_load(&sn.cfg, args.conf_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "supernode: %s\n", err);

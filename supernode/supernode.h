@@ -81,6 +81,7 @@ struct sn {
 	struct sn_config cfg;
 	struct event_base *base;
 	enum sn_state state;
+	struct keepcert *kc; /* owns key, cert, server_ctx and client_ctx */
 	EVP_PKEY *key;
 	X509 *cert;
 	X509 *ca;
@@ -211,6 +212,9 @@ int boot_start(struct sn *sn, void (*done)(struct sn *sn, const struct node *see
 void boot_joined(struct sn *sn);
 void boot_leave(struct sn *sn, void (*done)(struct sn *sn));
 void boot_stop(struct sn *sn);
+/* keepcert's callback: the super node's certificate is (again) in place. */
+struct keepcert;
+void boot_cert_ready(struct keepcert *kc, void *arg);
 
 /* ---- sn_status.c ---- */
 int status_start(struct sn *sn, char *err, size_t errlen);
