@@ -80,6 +80,9 @@ SUPERNODE_SRCS += supernode/sn_client.c
 SUPERNODE_SRCS += supernode/sn_boot.c
 SUPERNODE_SRCS += supernode/sn_status.c
 
+ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
+ORDINARYNODE_SRCS += ordinarynode/on_config.c
+
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_proto.c
@@ -89,7 +92,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
 
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
-	$(B)/bin/p2psip
+	$(B)/bin/p2psip $(B)/bin/ordinarynode
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
@@ -138,6 +141,11 @@ $(B)/libsupernode.a: $(SUPERNODE_LIB_OBJS)
 	$(Q)ar rcs $@ $^
 
 $(B)/bin/supernode: $(call obj,supernode/supernode.c) $(B)/libsupernode.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/ordinarynode: $(call obj,$(ORDINARYNODE_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -209,7 +217,8 @@ bench: all $(BENCH_PROGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode \
+		$(B)/bin/ordinarynode $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/

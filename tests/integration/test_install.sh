@@ -5,7 +5,7 @@
 make -s -C "$TOP" install PREFIX=/opt/p2psip DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
 	fail "make install: $(tail -n 5 "$T/install.log")"
 R=$T/root/opt/p2psip
-for f in sbin/logind sbin/bootstrapd sbin/supernode bin/p2psip-admin bin/p2psip; do
+for f in sbin/logind sbin/bootstrapd sbin/supernode sbin/ordinarynode bin/p2psip-admin bin/p2psip; do
 	[ -x "$R/$f" ] || fail "$f not installed"
 done
 "$R/sbin/logind" --version | grep -q "^logind " || fail "installed logind does not run"
@@ -14,6 +14,8 @@ done
 	fail "installed example configuration does not check"
 "$R/sbin/supernode" -c "$R/share/p2psip/examples/supernode.conf" -n >/dev/null ||
 	fail "installed example supernode.conf does not check"
+"$R/sbin/ordinarynode" -c "$R/share/p2psip/examples/ordinarynode.conf" -n >/dev/null ||
+	fail "installed example ordinarynode.conf does not check"
 grep -q "^ExecStart=/opt/p2psip/sbin/logind " "$R/lib/systemd/system/p2psip-logind.service" ||
 	fail "unit file does not point at PREFIX"
 grep -q "^ExecStart=/opt/p2psip/sbin/supernode " "$R/lib/systemd/system/p2psip-supernode.service" ||

@@ -1,0 +1,63 @@
+/* The ordinary node's configuration: [ordinarynode] and one [account NAME]
+ * section per account it serves. */
+#include "on.h"
+
+#include "conf.h"
+#include "util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* clang-format off */
+#define F(f) offsetof(struct on_config, f)
+static const struct conf_item items[] = {
+	{"ordinarynode", "overlay", CONF_STRING, F(overlay), NULL, 0, 0, CONF_REQUIRED, ""},
+	{"ordinarynode", "bootstrap_url", CONF_STRING, F(bootstrap_url), NULL, 0, 0, CONF_REQUIRED, ""},
+	{"ordinarynode", "ca_cert", CONF_STRING, F(ca_cert), "/var/lib/p2psip/ca.crt", 0, 0, 0, ""},
+	{"ordinarynode", "state_dir", CONF_STRING, F(state_dir), "/var/lib/p2psip/ordinarynode", 0, 0, 0, ""},
+	{"ordinarynode", "status_listen", CONF_STRING, F(status_listen), "127.0.0.1:7490", 0, 0, 0, ""},
+	{"ordinarynode", "log_level", CONF_STRING, F(log_level), "info", 0, 0, 0, ""},
+	{"ordinarynode", "crl_refresh", CONF_DURATION, F(crl_refresh), "1m", 1, 86400, 0, ""},
+	{"ordinarynode", "keepalive", CONF_DURATION, F(keepalive), "0", 0, 3600, 0, "0: bootstrapd's"},
+};
+#define A(f) offsetof(struct on_account_conf, f)
+static const struct conf_item account_items[] = {
+	{"", "password", CONF_STRING, A(password), NULL, 0, 0, CONF_SECRET, ""},
+	{"", "password_file", CONF_STRING, A(password_file), NULL, 0, 0, 0, ""},
+};
+static const struct conf_group groups[] = {
+	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),
+	 F(accounts), F(naccounts), A(name), 1, ON_ACCOUNTS_MAX},
+};
+/* clang-format on */
+
+int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (conf_load_groups(items, ARRAY_LEN(items), groups, ARRAY_LEN(groups), cfg, path, err,
+			     errlen) < 0)
+		return -1;
+	for (int i = 0; i < cfg->naccounts; i++) {
+		const struct on_account_conf *a = &cfg->accounts[i];
+		if ((a->password == NULL) == (a->password_file == NULL)) {
+			err_set(err, errlen, "%s: [account %s]: give password or password_file",
+				path, a->name);
+			return -1;
+		}
+		if (!name_is_valid(a->name)) {
+			err_set(err, errlen, "%s: [account %s]: not a valid account name", path,
+				a->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void on_config_print(const struct on_config *cfg)
+{
+	conf_print_groups(items, ARRAY_LEN(items), groups, ARRAY_LEN(groups), cfg, stdout);
+}
+
+void on_config_free(struct on_config *cfg)
+{
+	conf_free_groups(items, ARRAY_LEN(items), groups, ARRAY_LEN(groups), cfg);
+}

@@ -1,0 +1,457 @@
+/* ordinarynode: an ordinary node of the overlay. For now: the overlay
+ * configuration and CRL from bootstrapd, one certificate per account kept
+ * fresh, and one link to a super node with the others bootstrapd listed in
+ * reserve: when the link breaks it moves to the next one at once, asking
+ * bootstrapd again when the reserve is used up; a ping every keepalive
+ * interval keeps a quiet link open. GET /status on status_listen. */
+#include "on.h"
+
+#include "crl.h"
+#include "daemon.h"
+#include "enroll.h"
+#include "httpc.h"
+#include "httpd.h"
+#include "identity.h"
+#include "keepcert.h"
+#include "log.h"
+#include "olink.h"
+#include "ringid.h"
+#include "tls.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_MS 500
+#define RETRY_MS 1000
+
+enum on_state {
+	ON_STARTING,
+	ON_ATTACHING,
+	ON_ATTACHED
+};
+
+struct sn_addr {
+	char host[64];
+	uint16_t port;
+};
+
+struct account {
+	const struct on_account_conf *conf;
+	struct keepcert *kc;
+	char key_path[512], cert_path[512];
+};
+
+struct on {
+	struct on_config cfg;
+	struct event_base *base;
+	SSL_CTX *anon_ctx;
+	X509 *ca;
+	struct crl *crl;
+	struct account acc[ON_ACCOUNTS_MAX];
+	int nacc;
+	char *logind_url;
+	int64_t renew_before, keepalive;
+	enum on_state state;
+	int booted; /* config, CRL and certificates are there */
+	struct httpc_call *call;
+	struct event *tick;
+	uint64_t next_crl, next_list, next_ping;
+	/* the link and the reserve */
+	struct olink *link;
+	struct sn_addr reserve[ON_RESERVE_MAX];
+	int nreserve, next;
+	struct sn_addr cur;
+	char sn_id[NODE_ID_HEX_LEN + 1], sn_name[64];
+	uint64_t attached_ms;
+	int attaches;
+	struct httpd *status;
+};
+
+static void attach_next(struct on *on);
+
+static uint64_t now(void)
+{
+	return time_mono_ms();
+}
+
+static int bs_get(struct on *on, const char *path, httpc_done_t cb)
+{
+	char *url = url_join(on->cfg.bootstrap_url, path);
+	char err[256];
+
+	if (url == NULL)
+		return -1;
+	on->call = httpc_request(on->base, on->anon_ctx, url, NULL, 10, cb, on, err, sizeof(err));
+	free(url);
+	if (on->call == NULL) {
+		log_warn("bootstrapd: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the super node list and the link ---- */
+
+static void on_list(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+{
+	struct on *on = arg;
+	json_t *j = status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+	json_t *v;
+	size_t i;
+
+	on->call = NULL;
+	on->nreserve = on->next = 0;
+	json_array_foreach (json_object_get(j, "supernodes"), i, v) {
+		json_t *a = json_array_get(json_object_get(v, "addresses"), 0);
+		const char *h = json_string_value(json_object_get(a, "host"));
+		json_int_t p = json_integer_value(json_object_get(a, "port"));
+		if (h != NULL && p > 0 && p < 65536 && on->nreserve < ON_RESERVE_MAX &&
+		    addr_is_ip(h)) {
+			str_copy(on->reserve[on->nreserve].host, h, sizeof(on->reserve[0].host));
+			on->reserve[on->nreserve++].port = (uint16_t)p;
+		}
+	}
+	json_decref(j);
+	if (on->nreserve == 0) {
+		log_warn("bootstrapd lists no super node (%s); asking again",
+			 status < 0 ? err : "empty list");
+		on->next_list = now() + RETRY_MS;
+		return;
+	}
+	attach_next(on);
+}
+
+static int link_ready(struct olink *l, const json_t *hello, void *arg)
+{
+	struct on *on = arg;
+	const struct olink_peer *p = olink_peer(l);
+
+	if (strcmp(p->role, ROLE_SUPERNODE) != 0 ||
+	    json_integer_value(json_object_get(hello, "v")) != 1) {
+		log_warn("%s:%u is not a super node of this protocol (role %s)", on->cur.host,
+			 on->cur.port, p->role);
+		return -1;
+	}
+	rid_hex(&p->id, on->sn_id);
+	str_copy(on->sn_name, p->name, sizeof(on->sn_name));
+	on->state = ON_ATTACHED;
+	on->attached_ms = now();
+	on->attaches++;
+	on->next_ping = now() + 1000u * (uint64_t)on->keepalive;
+	log_info("attached to super node %s at %s:%u", on->sn_name, on->cur.host, on->cur.port);
+	return 0;
+}
+
+static void link_message(struct olink *l, json_t *msg, void *arg)
+{
+	(void)l, (void)msg, (void)arg; /* messages for phones come with the SIP work */
+}
+
+static void link_closed(struct olink *l, const char *why, void *arg)
+{
+	struct on *on = arg;
+
+	(void)l;
+	if (on->state == ON_ATTACHED)
+		log_warn("link to super node %s:%u lost: %s", on->cur.host, on->cur.port, why);
+	else
+		log_info("super node %s:%u: %s", on->cur.host, on->cur.port, why);
+	on->link = NULL;
+	on->state = ON_ATTACHING;
+	/* Not from inside the link's own callback: on the next turn. */
+	on->next_list = 0;
+	event_active(on->tick, EV_TIMEOUT, 0);
+}
+
+static const struct olink_ops link_ops = {link_ready, link_message, link_closed};
+
+/* The link uses the first account's certificate; every account's
+ * certificate signs its own records. */
+static void attach_next(struct on *on)
+{
+	struct olink_limits lim;
+	char err[256];
+
+	on->state = ON_ATTACHING;
+	while (on->next < on->nreserve) {
+		on->cur = on->reserve[on->next++];
+		olink_limits_default(&lim);
+		lim.hello_secs = 3;
+		on->link = olink_connect(on->base, keepcert_client_ctx(on->acc[0].kc), on->cur.host,
+					 on->cur.port, json_pack("{s:i}", "v", 1), &lim, &link_ops,
+					 on, err, sizeof(err));
+		if (on->link != NULL)
+			return;
+		log_info("super node %s:%u: %s", on->cur.host, on->cur.port, err);
+	}
+	/* Reserve used up: a fresh list from bootstrapd. */
+	on->next_list = on->call == NULL ? now() : now() + RETRY_MS;
+}
+
+static void on_pong(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	(void)l, (void)reply, (void)err, (void)arg; /* a dead link shows in link_closed */
+}
+
+/* ---- the stable hosts ---- */
+
+static void install_crl(struct on *on, struct crl *c)
+{
+	crl_free(on->crl);
+	on->crl = c;
+	tls_ctx_set_crl(on->anon_ctx, c);
+	for (int i = 0; i < on->nacc; i++)
+		keepcert_set_crl(on->acc[i].kc, c);
+}
+
+static void on_crl(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+{
+	struct on *on = arg;
+	char why[256];
+	struct crl *c = status == 200 ? crl_parse(body, len, on->ca, why, sizeof(why)) : NULL;
+
+	on->call = NULL;
+	if (c == NULL)
+		log_info("CRL from bootstrapd: %s", status == 200 ? why
+						    : status < 0  ? err
+								  : "none");
+	else if (on->crl == NULL || c->number > on->crl->number) {
+		log_info("CRL %lld: %d revoked certificates", (long long)c->number, c->count);
+		install_crl(on, c);
+		c = NULL;
+	}
+	crl_free(c);
+	if (on->logind_url != NULL && !on->booted) {
+		on->booted = 1;
+		for (int i = 0; i < on->nacc; i++)
+			keepcert_start(on->acc[i].kc, on->logind_url, on->renew_before);
+	}
+}
+
+static void on_config(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+{
+	struct on *on = arg;
+	json_t *j = status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+	json_t *tm = json_object_get(j, "timers");
+	const char *url = json_string_value(json_object_get(j, "logind_url"));
+	const char *ov = json_string_value(json_object_get(j, "overlay"));
+
+	on->call = NULL;
+	if (url == NULL || ov == NULL) {
+		log_warn("bootstrapd %s: no configuration (%s); retrying", on->cfg.bootstrap_url,
+			 status < 0 ? err : "bad answer");
+		json_decref(j);
+		return;
+	}
+	if (strcmp(ov, on->cfg.overlay) != 0)
+		fatal("bootstrapd serves overlay %s, configured is %s", ov, on->cfg.overlay);
+	on->logind_url = strdup(url);
+	on->renew_before = json_integer_value(json_object_get(tm, "cert_renew_before"));
+	if (on->keepalive == 0)
+		on->keepalive = json_integer_value(json_object_get(tm, "keepalive_interval"));
+	if (on->keepalive <= 0)
+		on->keepalive = 25;
+	json_decref(j);
+	on->next_crl = 0;
+}
+
+static void cert_ready(struct keepcert *kc, void *arg)
+{
+	struct on *on = arg;
+	int all = 1;
+
+	(void)kc;
+	for (int i = 0; i < on->nacc; i++)
+		all &= keepcert_ready(on->acc[i].kc);
+	if (all && on->state == ON_STARTING) {
+		log_info("certificates of all %d accounts in place", on->nacc);
+		on->state = ON_ATTACHING;
+		on->next_list = 0;
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct on *on = arg;
+	uint64_t t = now();
+	struct timeval tv = {0, TICK_MS * 1000};
+
+	(void)fd, (void)what;
+	event_add(on->tick, &tv);
+	if (on->state == ON_ATTACHED && t >= on->next_ping) {
+		on->next_ping = t + 1000u * (uint64_t)on->keepalive;
+		olink_request(on->link, json_pack("{s:s}", "t", "ping"), 10000, on_pong, NULL);
+	}
+	if (on->call != NULL)
+		return; /* one exchange with bootstrapd at a time */
+	if (on->logind_url == NULL) {
+		bs_get(on, "/v1/config", on_config);
+	} else if (t >= on->next_crl) {
+		on->next_crl = t + 1000u * (uint64_t)on->cfg.crl_refresh;
+		bs_get(on, "/v1/crl", on_crl);
+	} else if (on->state == ON_ATTACHING && on->link == NULL) {
+		if (on->next < on->nreserve)
+			attach_next(on);
+		else if (t >= on->next_list)
+			bs_get(on, "/v1/supernodes?count=16", on_list);
+	}
+}
+
+/* ---- status ---- */
+
+static const char *state_name(enum on_state s)
+{
+	return s == ON_ATTACHED ? "attached" : s == ON_ATTACHING ? "attaching" : "starting";
+}
+
+static void h_status(struct evhttp_request *req, void *arg)
+{
+	struct on *on = arg;
+	json_t *accs = json_array(), *sn = json_null();
+
+	if (!http_method_is(req, EVHTTP_REQ_GET))
+		return;
+	for (int i = 0; i < on->nacc; i++) {
+		X509 *c = keepcert_cert(on->acc[i].kc);
+		uint8_t id[NODE_ID_LEN];
+		char hex[NODE_ID_HEX_LEN + 1] = "";
+		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
+			node_id_hex(id, hex);
+		json_array_append_new(accs,
+				      json_pack("{s:s,s:s,s:b,s:I}", "name", on->acc[i].conf->name,
+						"node_id", hex, "cert",
+						keepcert_ready(on->acc[i].kc), "cert_not_after",
+						(json_int_t)(c != NULL ? cert_not_after(c) : 0)));
+	}
+	if (on->state == ON_ATTACHED)
+		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
+			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
+			       (json_int_t)(now() - on->attached_ms));
+	http_reply_json(req, 200,
+			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I}", "overlay", on->cfg.overlay,
+				  "state", state_name(on->state), "supernode", sn, "attaches",
+				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
+				  accs, "crl_number",
+				  (json_int_t)(on->crl != NULL ? on->crl->number : -1)));
+}
+
+/* ---- start and stop ---- */
+
+static int start(struct on *on, char *err, size_t errlen)
+{
+	struct httpd_limits lim = {64, 8192, 1024, 10};
+	struct timeval tv = {0, 1000};
+
+	on->base = event_base_new();
+	on->ca = cert_read_pem(on->cfg.ca_cert, err, errlen);
+	on->anon_ctx = tls_client_ctx_new(on->cfg.ca_cert, NULL, NULL, err, errlen);
+	if (on->base == NULL || on->ca == NULL || on->anon_ctx == NULL)
+		return -1;
+	if (mkdir_parents(on->cfg.state_dir, 0700, err, errlen) < 0)
+		return -1;
+	on->keepalive = on->cfg.keepalive;
+	for (int i = 0; i < on->cfg.naccounts; i++) {
+		struct account *a = &on->acc[i];
+		const struct on_account_conf *c = &on->cfg.accounts[i];
+		struct keepcert_conf kcf = {
+			c->name,      c->password,     c->password_file, a->key_path,
+			a->cert_path, on->cfg.ca_cert, ROLE_USER,        0};
+		a->conf = c;
+		snprintf(a->key_path, sizeof(a->key_path), "%s/%s.key", on->cfg.state_dir, c->name);
+		snprintf(a->cert_path, sizeof(a->cert_path), "%s/%s.crt", on->cfg.state_dir,
+			 c->name);
+		a->kc = keepcert_new(on->base, &kcf, on->anon_ctx, cert_ready, on, err, errlen);
+		if (a->kc == NULL)
+			return -1;
+		on->nacc++;
+	}
+	on->status = httpd_new(on->base, NULL, on->cfg.status_listen, &lim, err, errlen);
+	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0)
+		return -1;
+	on->tick = event_new(on->base, -1, 0, on_tick, on);
+	if (on->tick == NULL)
+		return -1;
+	event_add(on->tick, &tv);
+	return 0;
+}
+
+static void stop(void *arg)
+{
+	struct on *on = arg;
+
+	log_info("stopping");
+	event_base_loopexit(on->base, NULL);
+}
+
+static void cleanup(struct on *on)
+{
+	if (on->link != NULL) {
+		struct olink *l = on->link;
+		on->state = ON_STARTING;
+		olink_set_arg(l, NULL);
+		on->link = NULL;
+		olink_free(l);
+	}
+	if (on->call != NULL)
+		httpc_cancel(on->call);
+	if (on->tick != NULL)
+		event_free(on->tick);
+	httpd_free(on->status);
+	for (int i = 0; i < on->nacc; i++)
+		keepcert_free(on->acc[i].kc);
+	crl_free(on->crl);
+	SSL_CTX_free(on->anon_ctx);
+	X509_free(on->ca);
+	free(on->logind_url);
+	if (on->base != NULL)
+		event_base_free(on->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_args args;
+	static struct on on;
+	struct daemon_signals *sig = NULL;
+	char err[512] = "";
+	enum log_level lvl;
+	int rc = 1;
+
+	daemon_parse_args(argc, argv, "ordinarynode",
+			  "An ordinary node of the overlay: accounts, a link to a super node.",
+			  "/etc/p2psip/ordinarynode.conf", NULL, &args);
+	log_init("ordinarynode", LOG_LVL_INFO);
+	if (on_config_load(&on.cfg, args.conf_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ordinarynode: %s\n", err);
+		on_config_free(&on.cfg);
+		return 1;
+	}
+	if (log_level_parse(on.cfg.log_level, &lvl) < 0) {
+		fprintf(stderr, "ordinarynode: log_level: expected error, warn, info or debug\n");
+		on_config_free(&on.cfg);
+		return 1;
+	}
+	if (args.check_only) {
+		on_config_print(&on.cfg);
+		on_config_free(&on.cfg);
+		return 0;
+	}
+	log_set_level(args.debug ? LOG_LVL_DEBUG : lvl);
+	if (start(&on, err, sizeof(err)) < 0) {
+		log_error("%s", err[0] != '\0' ? err : "start-up failed");
+		goto out;
+	}
+	sig = daemon_signals_new(on.base, stop, NULL, &on);
+	if (sig == NULL)
+		goto out;
+	event_base_dispatch(on.base);
+	rc = 0;
+out:
+	daemon_signals_free(sig);
+	cleanup(&on);
+	on_config_free(&on.cfg);
+	return rc;
+}
