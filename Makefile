@@ -82,6 +82,7 @@ SUPERNODE_SRCS += supernode/sn_status.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
+ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -148,7 +149,7 @@ $(B)/bin/supernode: $(call obj,supernode/supernode.c) $(B)/libsupernode.a $(B)/l
 $(B)/bin/ordinarynode: $(call obj,$(ORDINARYNODE_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
 
 $(B)/bin/p2psip: $(call obj,$(CLI_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)

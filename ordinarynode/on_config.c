@@ -16,6 +16,7 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "ca_cert", CONF_STRING, F(ca_cert), "/var/lib/p2psip/ca.crt", 0, 0, 0, ""},
 	{"ordinarynode", "state_dir", CONF_STRING, F(state_dir), "/var/lib/p2psip/ordinarynode", 0, 0, 0, ""},
 	{"ordinarynode", "status_listen", CONF_STRING, F(status_listen), "127.0.0.1:7490", 0, 0, 0, ""},
+	{"ordinarynode", "sip_listen", CONF_STRING, F(sip_listen), "127.0.0.1:5060", 0, 0, 0, "UDP and TCP for the phones"},
 	{"ordinarynode", "log_level", CONF_STRING, F(log_level), "info", 0, 0, 0, ""},
 	{"ordinarynode", "crl_refresh", CONF_DURATION, F(crl_refresh), "1m", 1, 86400, 0, ""},
 	{"ordinarynode", "keepalive", CONF_DURATION, F(keepalive), "0", 0, 3600, 0, "0: bootstrapd's"},

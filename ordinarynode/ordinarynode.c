@@ -1,4 +1,5 @@
-/* ordinarynode: an ordinary node of the overlay. For now: the overlay
+/* ordinarynode: an ordinary node of the overlay. The SIP registrar is in
+ * on_sip.c; here: the overlay
  * configuration and CRL from bootstrapd, one certificate per account kept
  * fresh, and one link to a super node with the others bootstrapd listed in
  * reserve: when the link breaks it moves to the next one at once, asking
@@ -15,6 +16,7 @@
 #include "keepcert.h"
 #include "log.h"
 #include "olink.h"
+#include "sipev.h"
 #include "ringid.h"
 #include "tls.h"
 #include "util.h"
@@ -27,49 +29,6 @@
 
 #define TICK_MS 500
 #define RETRY_MS 1000
-
-enum on_state {
-	ON_STARTING,
-	ON_ATTACHING,
-	ON_ATTACHED
-};
-
-struct sn_addr {
-	char host[64];
-	uint16_t port;
-};
-
-struct account {
-	const struct on_account_conf *conf;
-	struct keepcert *kc;
-	char key_path[512], cert_path[512];
-};
-
-struct on {
-	struct on_config cfg;
-	struct event_base *base;
-	SSL_CTX *anon_ctx;
-	X509 *ca;
-	struct crl *crl;
-	struct account acc[ON_ACCOUNTS_MAX];
-	int nacc;
-	char *logind_url;
-	int64_t renew_before, keepalive;
-	enum on_state state;
-	int booted; /* config, CRL and certificates are there */
-	struct httpc_call *call;
-	struct event *tick;
-	uint64_t next_crl, next_list, next_ping;
-	/* the link and the reserve */
-	struct olink *link;
-	struct sn_addr reserve[ON_RESERVE_MAX];
-	int nreserve, next;
-	struct sn_addr cur;
-	char sn_id[NODE_ID_HEX_LEN + 1], sn_name[64];
-	uint64_t attached_ms;
-	int attaches;
-	struct httpd *status;
-};
 
 static void attach_next(struct on *on);
 
@@ -143,6 +102,7 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	on->attaches++;
 	on->next_ping = now() + 1000u * (uint64_t)on->keepalive;
 	log_info("attached to super node %s at %s:%u", on->sn_name, on->cur.host, on->cur.port);
+	on_sip_republish(on->sip);
 	return 0;
 }
 
@@ -372,6 +332,12 @@ static int start(struct on *on, char *err, size_t errlen)
 	on->status = httpd_new(on->base, NULL, on->cfg.status_listen, &lim, err, errlen);
 	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0)
 		return -1;
+	on->sev = sipev_new(on->base, err, errlen);
+	if (on->sev == NULL)
+		return -1;
+	on->sip = on_sip_new(on, err, errlen);
+	if (on->sip == NULL)
+		return -1;
 	on->tick = event_new(on->base, -1, 0, on_tick, on);
 	if (on->tick == NULL)
 		return -1;
@@ -401,6 +367,8 @@ static void cleanup(struct on *on)
 	if (on->tick != NULL)
 		event_free(on->tick);
 	httpd_free(on->status);
+	on_sip_free(on->sip);
+	sipev_free(on->sev);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_free(on->acc[i].kc);
 	crl_free(on->crl);

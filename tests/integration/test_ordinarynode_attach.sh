@@ -32,6 +32,7 @@ bootstrap_url = $BS_URL
 ca_cert = $CA
 state_dir = $T/on
 status_listen = 127.0.0.1:$ON_STATUS
+sip_listen = 127.0.0.1:$(free_port)
 
 [account alice]
 password = password of alice

@@ -1,0 +1,311 @@
+/* The registrar for the phones next to the ordinary node (sofia-sip nta on
+ * UDP and TCP, driven by libevent through sipev). A REGISTER for one of the
+ * node's accounts adds, refreshes or removes bindings (several contacts per
+ * account, each with its own expiry); a REGISTER for any other user gets
+ * 403. Whenever an account's bindings change, the node publishes its
+ * "user:NAME@OVERLAY" record, signed with that account's key, pointing at
+ * this node and its super node; when the last binding goes, it stores a
+ * signed deletion. Calls through the overlay come next. */
+#include "on.h"
+
+#include "keepcert.h"
+#include "log.h"
+#include "record.h"
+#include "sipev.h"
+#include "util.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/url.h>
+
+#define BINDINGS_MAX 8
+#define EXPIRES_DEFAULT 3600
+#define EXPIRES_MAX 3600
+#define EXPIRES_MIN 60
+#define URI_MAX 256
+
+struct binding {
+	char uri[URI_MAX];
+	char call_id[128];
+	uint32_t cseq;
+	uint64_t expires_ms; /* monotonic */
+};
+
+struct reg {
+	struct binding b[BINDINGS_MAX];
+	int n;
+	int published; /* a live record is in the overlay (or on its way) */
+};
+
+struct on_sip {
+	struct on *on;
+	nta_agent_t *agent;
+	nta_leg_t *leg;
+	struct reg regs[ON_ACCOUNTS_MAX];
+	struct event *sweep;
+};
+
+static int account_of(struct on *on, const char *user)
+{
+	for (int i = 0; i < on->nacc; i++)
+		if (user != NULL && strcmp(on->acc[i].conf->name, user) == 0)
+			return i;
+	return -1;
+}
+
+static void on_stored(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	char *name = arg;
+
+	(void)l;
+	if (reply == NULL || !json_is_true(json_object_get(reply, "ok")))
+		log_warn("publishing %s failed: %s", name,
+			 reply != NULL ? json_string_value(json_object_get(reply, "msg")) : err);
+	else
+		log_debug("published %s", name);
+	free(name);
+}
+
+/* Stores the account's record (or its deletion when it has no binding). */
+static void publish(struct on_sip *s, int i)
+{
+	struct on *on = s->on;
+	struct reg *g = &s->regs[i];
+	struct account *a = &on->acc[i];
+	char name[RECORD_NAME_MAX + 1], hex[NODE_ID_HEX_LEN + 1];
+	uint8_t id[NODE_ID_LEN];
+	uint64_t now = time_mono_ms(), last = 0;
+	struct record r;
+	char *data = NULL;
+	json_t *j;
+
+	if (on->state != ON_ATTACHED || !keepcert_ready(a->kc))
+		return; /* published when attached (on_sip_republish) */
+	if (g->n == 0 && !g->published)
+		return;
+	for (int k = 0; k < g->n; k++)
+		if (g->b[k].expires_ms > last)
+			last = g->b[k].expires_ms;
+	snprintf(name, sizeof(name), "user:%s@%s", a->conf->name, on->cfg.overlay);
+	node_id_from_key(keepcert_key(on->acc[0].kc), id);
+	node_id_hex(id, hex);
+	j = json_pack("{s:s,s:s,s:i}", "node", hex, "sn", on->sn_id, "contacts", g->n);
+	data = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (data == NULL ||
+	    record_init(&r, name, "sip", g->n > 0 ? data : "", now_ms(),
+			g->n > 0 ? (uint32_t)((last - now) / 1000 + 1) : EXPIRES_MAX,
+			g->n == 0) < 0 ||
+	    record_sign(&r, keepcert_key(a->kc), keepcert_cert(a->kc)) < 0) {
+		free(data);
+		log_error("cannot sign the record of %s", name);
+		return;
+	}
+	free(data);
+	if (olink_request(on->link, json_pack("{s:s,s:o}", "t", "store", "val", record_to_json(&r)),
+			  10000, on_stored, strdup(name)) == 0)
+		g->published = g->n > 0;
+	record_clear(&r);
+}
+
+/* Drops expired bindings; publishes accounts that changed. */
+static void sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct on_sip *s = arg;
+	uint64_t now = time_mono_ms();
+
+	(void)fd, (void)what;
+	for (int i = 0; i < s->on->nacc; i++) {
+		struct reg *g = &s->regs[i];
+		int k = 0, before = g->n;
+		for (int j = 0; j < g->n; j++)
+			if (g->b[j].expires_ms > now)
+				g->b[k++] = g->b[j];
+		g->n = k;
+		if (k != before) {
+			log_info("%s: %d binding%s expired", s->on->acc[i].conf->name, before - k,
+				 before - k == 1 ? "" : "s");
+			publish(s, i);
+		}
+	}
+}
+
+static long contact_expires(const sip_contact_t *m, const sip_t *sip)
+{
+	if (m->m_expires != NULL)
+		return strtol(m->m_expires, NULL, 10);
+	if (sip->sip_expires != NULL)
+		return (long)sip->sip_expires->ex_delta;
+	return EXPIRES_DEFAULT;
+}
+
+static int reply_bindings(struct on_sip *s, nta_incoming_t *irq, struct reg *g)
+{
+	char buf[BINDINGS_MAX * (URI_MAX + 32)] = "";
+	size_t off = 0;
+	uint64_t now = time_mono_ms();
+
+	(void)s;
+	for (int k = 0; k < g->n; k++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s<%s>;expires=%llu",
+					k > 0 ? ", " : "", g->b[k].uri,
+					(unsigned long long)((g->b[k].expires_ms - now) / 1000));
+	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(g->n > 0, SIPTAG_CONTACT_STR(buf)), TAG_END());
+	return 0;
+}
+
+static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct on *on = s->on;
+	const char *user = sip->sip_to != NULL ? sip->sip_to->a_url->url_user : NULL;
+	int i = account_of(on, user);
+	struct reg *g;
+	uint64_t now = time_mono_ms();
+	int changed = 0;
+
+	if (i < 0) {
+		log_info("REGISTER for %s refused: not an account of this node",
+			 user != NULL ? user : "(no user)");
+		return 403;
+	}
+	g = &s->regs[i];
+	if (sip->sip_contact == NULL)
+		return reply_bindings(s, irq, g); /* a query */
+	if (sip->sip_contact->m_url->url_type == url_any) {
+		if (sip->sip_expires == NULL || sip->sip_expires->ex_delta != 0 ||
+		    sip->sip_contact->m_next != NULL)
+			return 400;
+		changed = g->n > 0;
+		g->n = 0;
+		log_info("%s: all bindings removed", user);
+	} else {
+		for (const sip_contact_t *m = sip->sip_contact; m != NULL; m = m->m_next) {
+			long ex = contact_expires(m, sip);
+			char uri[URI_MAX];
+			int k;
+
+			if (url_e(uri, sizeof(uri), m->m_url) < 0 || strlen(uri) >= sizeof(uri) - 1)
+				return 400;
+			if (ex > 0 && ex < EXPIRES_MIN) {
+				nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF,
+						    SIPTAG_MIN_EXPIRES_STR("60"), TAG_END());
+				return 0;
+			}
+			if (ex > EXPIRES_MAX)
+				ex = EXPIRES_MAX;
+			for (k = 0; k < g->n && strcmp(g->b[k].uri, uri) != 0; k++)
+				;
+			if (ex <= 0) {
+				if (k < g->n) {
+					g->b[k] = g->b[--g->n];
+					changed = 1;
+				}
+				continue;
+			}
+			if (k == g->n) {
+				if (g->n == BINDINGS_MAX)
+					return 503;
+				g->n++;
+				changed = 1;
+			}
+			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
+			str_copy(g->b[k].call_id,
+				 sip->sip_call_id != NULL ? sip->sip_call_id->i_id : "",
+				 sizeof(g->b[k].call_id));
+			g->b[k].cseq = sip->sip_cseq != NULL ? sip->sip_cseq->cs_seq : 0;
+			g->b[k].expires_ms = now + 1000u * (uint64_t)ex;
+		}
+		log_info("%s: %d binding%s", user, g->n, g->n == 1 ? "" : "s");
+	}
+	/* Refreshes republish too: the record's lifetime follows the bindings. */
+	(void)changed;
+	publish(s, i);
+	return reply_bindings(s, irq, g);
+}
+
+static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
+{
+	struct on_sip *s = (struct on_sip *)magic;
+
+	(void)leg;
+	switch (sip->sip_request->rq_method) {
+	case sip_method_register:
+		return do_register(s, irq, sip);
+	case sip_method_options:
+		return 200;
+	case sip_method_ack:
+		return 0;
+	default:
+		return 501; /* calls through the overlay come next */
+	}
+}
+
+struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
+{
+	struct on_sip *s = calloc(1, sizeof(*s));
+	char host[64], url[128];
+	uint16_t port;
+	struct timeval tv = {1, 0};
+
+	if (s == NULL) {
+		err_set(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->on = on;
+	if (addr_split(on->cfg.sip_listen, host, sizeof(host), &port) < 0 || !addr_is_ip(host)) {
+		err_set(err, errlen, "sip_listen: want IP:PORT, got %s", on->cfg.sip_listen);
+		free(s);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), strchr(host, ':') ? "sip:[%s]:%u" : "sip:%s:%u", host, port);
+	s->agent = nta_agent_create(sipev_root(on->sev), (url_string_t *)url, NULL, NULL,
+				    NTATAG_SERVER_RPORT(1), TAG_END());
+	if (s->agent == NULL) {
+		err_set(err, errlen, "cannot listen for SIP on %s (UDP and TCP)",
+			on->cfg.sip_listen);
+		free(s);
+		return NULL;
+	}
+	s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
+				 TAG_END());
+	s->sweep = event_new(on->base, -1, EV_PERSIST, sweep, s);
+	if (s->leg == NULL || s->sweep == NULL) {
+		err_set(err, errlen, "SIP set-up failed");
+		on_sip_free(s);
+		return NULL;
+	}
+	event_add(s->sweep, &tv);
+	sipev_kick(on->sev);
+	log_info("SIP registrar on %s (UDP and TCP)", on->cfg.sip_listen);
+	return s;
+}
+
+void on_sip_republish(struct on_sip *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->on->nacc; i++)
+		if (s->regs[i].n > 0)
+			publish(s, i);
+}
+
+void on_sip_free(struct on_sip *s)
+{
+	if (s == NULL)
+		return;
+	if (s->sweep != NULL)
+		event_free(s->sweep);
+	if (s->leg != NULL)
+		nta_leg_destroy(s->leg);
+	if (s->agent != NULL)
+		nta_agent_destroy(s->agent);
+	free(s);
+}
