@@ -99,6 +99,15 @@ register mallory 120 u1 403 || fail "REGISTER mallory not refused with 403: $(ta
 [ -z "$(record mallory)" ] || fail "a record for mallory"
 register alice 10 u1 423 || fail "Expires 10 not answered 423: $(tail -n 5 "$T/sipp.out")"
 
+note "garbage, truncated and oversized datagrams are dropped; the registrar goes on"
+printf '\x00\x01garbage\r\n\r\n' >"/dev/udp/127.0.0.1/$SIP"
+printf 'REGISTER sip:overlay.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\r\n' \
+	>"/dev/udp/127.0.0.1/$SIP"
+head -c 60000 /dev/zero | tr '\0' 'A' | sed '1s/^/REGISTER sip:x SIP\/2.0\r\nTo: /' \
+	>"/dev/udp/127.0.0.1/$SIP" 2>/dev/null
+register alice 120 u1 200 || fail "registrar stopped answering after garbage"
+kill -0 "$ON_PID" || fail "ordinarynode died"
+
 note "un-REGISTER removes the binding and the record"
 register bob 0 u1 200 "$BOB_PORT" || fail "un-REGISTER bob: $(tail -n 5 "$T/sipp.out")"
 for _ in $(seq 1 50); do [ -z "$(record bob)" ] && break; sleep 0.1; done
