@@ -42,7 +42,9 @@ struct binding {
 struct reg {
 	struct binding b[BINDINGS_MAX];
 	int n;
-	int published; /* a live record is in the overlay (or on its way) */
+	int published;       /* a live record is in the overlay (or on its way) */
+	int dirty;           /* changed since the last store */
+	uint64_t last_store; /* monotonic ms */
 };
 
 struct on_sip {
@@ -89,8 +91,10 @@ static void publish(struct on_sip *s, int i)
 
 	if (on->state != ON_ATTACHED || !keepcert_ready(a->kc))
 		return; /* published when attached (on_sip_republish) */
-	if (g->n == 0 && !g->published)
+	if (g->n == 0 && !g->published) {
+		g->dirty = 0; /* nothing in the overlay to remove */
 		return;
+	}
 	for (int k = 0; k < g->n; k++)
 		if (g->b[k].expires_ms > last)
 			last = g->b[k].expires_ms;
@@ -111,9 +115,25 @@ static void publish(struct on_sip *s, int i)
 	}
 	free(data);
 	if (olink_request(on->link, json_pack("{s:s,s:o}", "t", "store", "val", record_to_json(&r)),
-			  10000, on_stored, strdup(name)) == 0)
+			  10000, on_stored, strdup(name)) == 0) {
 		g->published = g->n > 0;
+		g->dirty = 0;
+		g->last_store = now;
+	}
 	record_clear(&r);
+}
+
+/* At most one store per account and second: a burst of REGISTERs (a
+ * flood, or many phones of one account) becomes one record; the sweep
+ * stores what waited. */
+#define STORE_GAP_MS 1000
+static void publish_soon(struct on_sip *s, int i)
+{
+	struct reg *g = &s->regs[i];
+
+	g->dirty = 1;
+	if (time_mono_ms() - g->last_store >= STORE_GAP_MS)
+		publish(s, i);
 }
 
 /* Drops expired bindings; publishes accounts that changed. */
@@ -133,8 +153,10 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 		if (k != before) {
 			log_info("%s: %d binding%s expired", s->on->acc[i].conf->name, before - k,
 				 before - k == 1 ? "" : "s");
-			publish(s, i);
+			g->dirty = 1;
 		}
+		if (g->dirty && now - g->last_store >= STORE_GAP_MS)
+			publish(s, i);
 	}
 }
 
@@ -169,7 +191,6 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 	int i = account_of(on, user);
 	struct reg *g;
 	uint64_t now = time_mono_ms();
-	int changed = 0;
 
 	if (i < 0) {
 		log_info("REGISTER for %s refused: not an account of this node",
@@ -183,7 +204,6 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 		if (sip->sip_expires == NULL || sip->sip_expires->ex_delta != 0 ||
 		    sip->sip_contact->m_next != NULL)
 			return 400;
-		changed = g->n > 0;
 		g->n = 0;
 		log_info("%s: all bindings removed", user);
 	} else {
@@ -204,17 +224,14 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			for (k = 0; k < g->n && strcmp(g->b[k].uri, uri) != 0; k++)
 				;
 			if (ex <= 0) {
-				if (k < g->n) {
+				if (k < g->n)
 					g->b[k] = g->b[--g->n];
-					changed = 1;
-				}
 				continue;
 			}
 			if (k == g->n) {
 				if (g->n == BINDINGS_MAX)
 					return 503;
 				g->n++;
-				changed = 1;
 			}
 			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
 			str_copy(g->b[k].call_id,
@@ -225,9 +242,8 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 		}
 		log_info("%s: %d binding%s", user, g->n, g->n == 1 ? "" : "s");
 	}
-	/* Refreshes republish too: the record's lifetime follows the bindings. */
-	(void)changed;
-	publish(s, i);
+	/* Refreshes store too: the record's lifetime follows the bindings. */
+	publish_soon(s, i);
 	return reply_bindings(s, irq, g);
 }
 

@@ -99,6 +99,28 @@ register mallory 120 u1 403 || fail "REGISTER mallory not refused with 403: $(ta
 [ -z "$(record mallory)" ] || fail "a record for mallory"
 register alice 10 u1 423 || fail "Expires 10 not answered 423: $(tail -n 5 "$T/sipp.out")"
 
+note "a REGISTER flood: every one answered, the record stored about once a second"
+stores() {
+	local n s=0 v
+	for n in sn1 sn2 sn3; do
+		v=$(snode_status "$n" | jq '.stats.stores')
+		s=$((s + ${v:-0}))
+	done
+	echo "$s"
+}
+s0=$(stores)
+t0=$(date +%s)
+(cd "$T" && timeout 60 sipp "127.0.0.1:$SIP" -sf "$T/register_200.xml" -s alice \
+	-key domain overlay.example -key expires 120 -t u1 -i 127.0.0.1 -p "$(free_port)" \
+	-m 300 -r 150 -timeout 30s -timeout_error -nostdin >"$T/sipp.out" 2>&1) ||
+	fail "REGISTER flood: $(tail -n 8 "$T/sipp.out")"
+sleep 1.5
+secs=$(($(date +%s) - t0))
+s1=$(stores)
+echo "300 REGISTERs in about ${secs} s: $((s1 - s0)) stores"
+[ $((s1 - s0)) -le $((secs + 3)) ] || fail "the flood caused $((s1 - s0)) stores in ${secs} s"
+[ $((s1 - s0)) -ge 1 ] || fail "the flood stored nothing"
+
 note "garbage, truncated and oversized datagrams are dropped; the registrar goes on"
 printf '\x00\x01garbage\r\n\r\n' >"/dev/udp/127.0.0.1/$SIP"
 printf 'REGISTER sip:overlay.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\r\n' \
