@@ -120,10 +120,12 @@ static void link_closed(struct olink *l, const char *why, void *arg)
 		log_warn("link to super node %s:%u lost: %s", on->cur.host, on->cur.port, why);
 	else
 		log_info("super node %s:%u: %s", on->cur.host, on->cur.port, why);
+	/* A lost link may ask bootstrapd at once; failed attempts wait. */
+	if (on->state == ON_ATTACHED)
+		on->next_list = 0;
 	on->link = NULL;
 	on->state = ON_ATTACHING;
 	/* Not from inside the link's own callback: on the next turn. */
-	on->next_list = 0;
 	event_active(on->tick, EV_TIMEOUT, 0);
 }
 
@@ -148,8 +150,9 @@ static void attach_next(struct on *on)
 			return;
 		log_info("super node %s:%u: %s", on->cur.host, on->cur.port, err);
 	}
-	/* Reserve used up: a fresh list from bootstrapd. */
-	on->next_list = on->call == NULL ? now() : now() + RETRY_MS;
+	/* Reserve used up: a fresh list from bootstrapd, not at once: bootstrapd
+	 * may still list dead super nodes for a while. */
+	on->next_list = now() + RETRY_MS;
 }
 
 static void on_pong(struct olink *l, json_t *reply, const char *err, void *arg)
