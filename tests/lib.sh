@@ -308,6 +308,18 @@ snode_start() { # NAME
 	SN_PID[$1]=$LAST_PID
 }
 
+# snodes_start N [extra config lines]: super nodes sn1..snN, sn1 first so
+# that the others join its ring; returns once all have joined.
+snodes_start() {
+	local n=$1 i
+	shift
+	for i in $(seq 1 "$n"); do snode_init "sn$i" "$@"; done
+	snode_start sn1
+	snode_wait sn1
+	for i in $(seq 2 "$n"); do snode_start "sn$i"; done
+	for i in $(seq 2 "$n"); do snode_wait "sn$i" 60; done
+}
+
 # GET the status of super node NAME into stdout.
 snode_status() { curl -s --max-time 5 "http://127.0.0.1:${SN_STATUS[$1]}/status"; }
 

@@ -12,13 +12,7 @@ bootstrapd_init "heartbeat_timeout = 4s" "[timers]" "heartbeat_interval = 1s" \
 	"stabilize_interval = 1s" "keepalive_interval = 1s"
 bootstrapd_start
 # Super nodes close links silent for 5 s: only the pings keep it open.
-for i in 1 2 3; do snode_init "sn$i" "[limits]" "idle_timeout = 5s"; done
-snode_start sn1
-snode_wait sn1
-snode_start sn2
-snode_start sn3
-snode_wait sn2
-snode_wait sn3
+snodes_start 3 "[limits]" "idle_timeout = 5s"
 add_user alice "password of alice"
 add_user bob "password of bob"
 echo "password of bob" >"$T/bob.pw"

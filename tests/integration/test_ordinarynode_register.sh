@@ -14,13 +14,7 @@ logind_start
 bootstrapd_init "heartbeat_timeout = 4s" "[timers]" "heartbeat_interval = 1s" \
 	"stabilize_interval = 1s"
 bootstrapd_start
-for i in 1 2 3; do snode_init "sn$i"; done
-snode_start sn1
-snode_wait sn1
-snode_start sn2
-snode_start sn3
-snode_wait sn2
-snode_wait sn3
+snodes_start 3
 add_user alice "password of alice"
 add_user bob "password of bob"
 cli_user carol
