@@ -31,6 +31,9 @@
 #define EXPIRES_MAX 3600
 #define EXPIRES_MIN 60
 #define URI_MAX 256
+/* Largest SIP message taken from a phone: a REGISTER or INVITE with SDP is a
+ * few KiB; sofia's default would let one TCP peer make it buffer 2 MiB. */
+#define SIP_MSG_MAX 65536
 
 struct binding {
 	char uri[URI_MAX];
@@ -283,7 +286,7 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 	}
 	snprintf(url, sizeof(url), strchr(host, ':') ? "sip:[%s]:%u" : "sip:%s:%u", host, port);
 	s->agent = nta_agent_create(sipev_root(on->sev), (url_string_t *)url, NULL, NULL,
-				    NTATAG_SERVER_RPORT(1), TAG_END());
+				    NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(SIP_MSG_MAX), TAG_END());
 	if (s->agent == NULL) {
 		err_set(err, errlen, "cannot listen for SIP on %s (UDP and TCP)",
 			on->cfg.sip_listen);

@@ -115,12 +115,14 @@ echo "300 REGISTERs in about ${secs} s: $((s1 - s0)) stores"
 [ $((s1 - s0)) -le $((secs + 3)) ] || fail "the flood caused $((s1 - s0)) stores in ${secs} s"
 [ $((s1 - s0)) -ge 1 ] || fail "the flood stored nothing"
 
-note "garbage, truncated and oversized datagrams are dropped; the registrar goes on"
+note "garbage, truncated and oversized messages (UDP and TCP) are dropped; the registrar goes on"
 printf '\x00\x01garbage\r\n\r\n' >"/dev/udp/127.0.0.1/$SIP"
 printf 'REGISTER sip:overlay.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\r\n' \
 	>"/dev/udp/127.0.0.1/$SIP"
 head -c 60000 /dev/zero | tr '\0' 'A' | sed '1s/^/REGISTER sip:x SIP\/2.0\r\nTo: /' \
 	>"/dev/udp/127.0.0.1/$SIP" 2>/dev/null
+{ printf 'REGISTER sip:overlay.example SIP/2.0\r\nContent-Length: 200000\r\n\r\n'
+	head -c 200000 /dev/zero | tr '\0' 'B'; } >"/dev/tcp/127.0.0.1/$SIP" 2>/dev/null
 register alice 120 u1 200 || fail "registrar stopped answering after garbage"
 kill -0 "$ON_PID" || fail "ordinarynode died"
 
