@@ -20,46 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 struct fx {
 	struct tu_ca ca, twin, other;
 	EVP_PKEY *key;
 	struct certcheck *cc;
 };
-
-/* A CA whose subject differs from the overlay CA's, unlike tu_ca_new's. */
-static int other_ca_new(struct tu_ca *ca)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	X509_NAME *n;
-
-	ca->key = EVP_EC_gen("P-256");
-	ca->cert = X509_new();
-	if (ca->key == NULL || ca->cert == NULL)
-		return -1;
-	X509_set_version(ca->cert, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(ca->cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(ca->cert), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(ca->cert), 86400);
-	X509_set_pubkey(ca->cert, ca->key);
-	n = X509_get_subject_name(ca->cert);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"elsewhere", -1,
-				   -1, 0);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"other CA", -1,
-				   -1, 0);
-	X509_set_issuer_name(ca->cert, n);
-	X509V3_set_ctx(&v3, ca->cert, ca->cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
-	X509_add_ext(ca->cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return X509_sign(ca->cert, ca->key, EVP_sha256()) > 0 ? 0 : -1;
-}
 
 static int setup(void **state)
 {
@@ -68,7 +33,7 @@ static int setup(void **state)
 	if (f == NULL)
 		return -1;
 	*state = f;
-	if (tu_ca_new(&f->ca) < 0 || tu_ca_new(&f->twin) < 0 || other_ca_new(&f->other) < 0)
+	if (tu_ca_new(&f->ca) < 0 || tu_ca_new(&f->twin) < 0 || tu_other_ca_new(&f->other) < 0)
 		return -1;
 	f->key = EVP_EC_gen("P-256");
 	f->cc = certcheck_new(f->ca.cert);

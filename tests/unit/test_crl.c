@@ -17,12 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 struct fx {
 	struct tu_ca ca, other;
 	uint8_t *der; /* CRL of ca revoking 5 and 0x40AB12, number 7 */

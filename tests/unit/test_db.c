@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 /* Each migration fails if run twice (no IF NOT EXISTS), and the second
  * depends on the first, so order and exactly-once are both visible. */
 static const char *const migs[] = {

@@ -29,19 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
-#define RUN_UNTIL(f, cond, ms)                                                                     \
-	do {                                                                                       \
-		uint64_t end_ = time_mono_ms() + (uint64_t)(ms);                                   \
-		while (!(cond) && time_mono_ms() < end_)                                           \
-			event_base_loop((f)->base, EVLOOP_ONCE);                                   \
-	} while (0)
-
 enum answer { GOOD, NO_CERT_FIELD, NOT_JSON_401, EMPTY_500 };
 
 struct fx {
@@ -68,21 +55,6 @@ struct result {
 	char *pem;
 	char err[512];
 };
-
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* ---- the fake logind ---- */
 
@@ -177,7 +149,7 @@ static void start_fake(struct fx *f, SSL_CTX *ctx, const char *url_suffix)
 {
 	char listen[64], err[256] = "";
 
-	f->port = free_port();
+	f->port = tu_free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", f->port);
 	f->h = httpd_new(f->base, ctx, listen, &limits, err, sizeof(err));
 	if (f->h == NULL)
@@ -592,7 +564,7 @@ static void test_unreachable_logind_is_reported(void **state)
 	struct result r = {0};
 	char err[256] = "", url[64];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", tu_free_port());
 	assert_non_null(
 		enroll_login(f->base, NULL, url, "alice", "s3cret", k, on_done, &r, err, sizeof(err)));
 	RUN_UNTIL(f, r.called, 5000);

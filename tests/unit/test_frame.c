@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "frame.h"
 
 #include <event2/buffer.h>
@@ -16,12 +18,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
 
 /* A frame built by hand: big-endian length n, then the body bytes. */
 static uint8_t *raw_frame(uint32_t n, const char *body, size_t body_len, size_t *len)

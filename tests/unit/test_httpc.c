@@ -33,12 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 struct fx {
 	struct event_base *base;
 	struct evhttp *http;
@@ -58,21 +52,6 @@ struct result {
 	char body[256];
 	char err[256];
 };
-
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* Server side */
 
@@ -151,7 +130,7 @@ static struct bufferevent *make_ssl_bev(struct event_base *base, void *arg)
 
 static void start_server(struct fx *f, SSL_CTX *ssl_ctx)
 {
-	f->port = free_port();
+	f->port = tu_free_port();
 	f->http = evhttp_new(f->base);
 	assert_non_null(f->http);
 	if (ssl_ctx != NULL)
@@ -355,7 +334,7 @@ static void test_closed_port_reports_minus_one_with_a_reason(void **state)
 	char err[256] = "";
 	char url[64];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/rec", free_port());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/rec", tu_free_port());
 	memset(&r, 0, sizeof(r));
 	assert_non_null(httpc_request(f->base, NULL, url, NULL, 5, on_done, &r, err, sizeof(err)));
 	assert_true(loop_until_called(f, &r, 5000));
@@ -383,7 +362,7 @@ static void test_server_closing_without_answer_reports_minus_one(void **state)
 	struct sockaddr_in a;
 	struct evconnlistener *l;
 	struct result r;
-	int port = free_port();
+	int port = tu_free_port();
 	char url[64];
 	char err[256];
 

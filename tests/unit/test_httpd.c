@@ -30,12 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 #define MAX_BODY 1024
 
 struct fx {
@@ -50,21 +44,6 @@ struct fx {
 };
 
 /* A port that was free a moment ago. */
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* Handlers */
 
 static void h_hello(struct evhttp_request *req, void *arg)
@@ -174,7 +153,7 @@ static int setup_plain(void **state)
 		return -1;
 	*state = f;
 	f->base = event_base_new();
-	f->port = free_port();
+	f->port = tu_free_port();
 	snprintf(f->listen, sizeof(f->listen), "127.0.0.1:%d", f->port);
 	f->h = httpd_new(f->base, NULL, f->listen, &limits, err, sizeof(err));
 	if (f->h == NULL) {
@@ -551,7 +530,7 @@ static int setup_tls_with(void **state, int max_conns)
 	if (f->sctx == NULL || f->cctx == NULL)
 		return -1;
 	f->base = event_base_new();
-	f->port = free_port();
+	f->port = tu_free_port();
 	snprintf(f->listen, sizeof(f->listen), "127.0.0.1:%d", f->port);
 	lim.max_conns = max_conns;
 	f->h = httpd_new(f->base, f->sctx, f->listen, &lim, err, sizeof(err));

@@ -20,12 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 struct fx {
 	char *dir;
 	struct tu_ca ca;

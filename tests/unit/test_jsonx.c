@@ -7,15 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "jsonx.h"
 
 #include <string.h>
-
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
 
 static json_t *obj;
 static char err[256];

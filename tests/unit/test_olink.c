@@ -35,20 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
-/* Runs the loop until cond holds or ms have passed. */
-#define RUN_UNTIL(f, cond, ms)                                                                     \
-	do {                                                                                       \
-		uint64_t end_ = time_mono_ms() + (uint64_t)(ms);                                   \
-		while (!(cond) && time_mono_ms() < end_)                                           \
-			event_base_loop((f)->base, EVLOOP_ONCE);                                   \
-	} while (0)
-
 #define MAX_HELD 64
 #define MAX_SERVER_LINKS 16
 
@@ -116,34 +102,6 @@ static char *P(struct fx *f, const char *name)
 
 /* ---- fixture ---- */
 
-static int other_ca_new(struct tu_ca *ca)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	X509_NAME *n;
-
-	ca->key = EVP_EC_gen("P-256");
-	ca->cert = X509_new();
-	if (ca->key == NULL || ca->cert == NULL)
-		return -1;
-	X509_set_version(ca->cert, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(ca->cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(ca->cert), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(ca->cert), 86400);
-	X509_set_pubkey(ca->cert, ca->key);
-	n = X509_get_subject_name(ca->cert);
-	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"elsewhere", -1,
-				   -1, 0);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"other CA", -1,
-				   -1, 0);
-	X509_set_issuer_name(ca->cert, n);
-	X509V3_set_ctx(&v3, ca->cert, ca->cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
-	X509_add_ext(ca->cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return X509_sign(ca->cert, ca->key, EVP_sha256()) > 0 ? 0 : -1;
-}
-
 static int write_cert(struct fx *f, const char *file, struct tu_ca *ca, EVP_PKEY *key,
 		      const char *role, const char *cn, uint64_t serial, X509 **keep)
 {
@@ -170,7 +128,7 @@ static int group_setup(void **state)
 	if (f == NULL || (f->dir = tu_tmpdir_new()) == NULL)
 		return -1;
 	*state = f;
-	if (tu_ca_new(&f->ca) < 0 || other_ca_new(&f->other) < 0)
+	if (tu_ca_new(&f->ca) < 0 || tu_other_ca_new(&f->other) < 0)
 		return -1;
 	f->skey = EVP_EC_gen("P-256");
 	f->ckey = EVP_EC_gen("P-256");

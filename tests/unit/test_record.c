@@ -21,12 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 #define OVERLAY "overlay.example"
 #define ALICE_NAME "user:alice@overlay.example"
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "tcpconn.h"
 #include "util.h"
 
@@ -23,12 +25,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
 
 struct result {
 	int called;

@@ -18,12 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define assert_contains(hay, needle)                                                               \
-	do {                                                                                       \
-		if (strstr((hay), (needle)) == NULL)                                               \
-			fail_msg("'%s' does not contain '%s'", (hay), (needle));                   \
-	} while (0)
-
 static int setup(void **state)
 {
 	*state = tu_tmpdir_new();

@@ -1,11 +1,14 @@
 /* Fixtures shared by the unit tests. */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +121,52 @@ int tu_ca_new(struct tu_ca *ca)
 		return -1;
 	ca->cert = build(ca->key, ca->key, NULL, NULL, "test CA", now - 3600, now + 86400, 1, 1);
 	return ca->cert != NULL ? 0 : -1;
+}
+
+int tu_other_ca_new(struct tu_ca *ca)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	X509_NAME *n;
+
+	ca->key = EVP_EC_gen("P-256");
+	ca->cert = X509_new();
+	if (ca->key == NULL || ca->cert == NULL)
+		return -1;
+	X509_set_version(ca->cert, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(ca->cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(ca->cert), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(ca->cert), 86400);
+	X509_set_pubkey(ca->cert, ca->key);
+	n = X509_get_subject_name(ca->cert);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"elsewhere", -1,
+				   -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"other CA", -1,
+				   -1, 0);
+	X509_set_issuer_name(ca->cert, n);
+	X509V3_set_ctx(&v3, ca->cert, ca->cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+	X509_add_ext(ca->cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return X509_sign(ca->cert, ca->key, EVP_sha256()) > 0 ? 0 : -1;
+}
+
+int tu_free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 void tu_ca_free(struct tu_ca *ca)
