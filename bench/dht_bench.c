@@ -90,8 +90,8 @@ static int attach(const char *where)
 		die("--sn: want IP:PORT");
 	olink_limits_default(&lim);
 	B.ready = B.failed = 0;
-	B.link = olink_connect(B.base, B.ctx, host, port, json_pack("{s:i}", "v", 1), &lim, &ops,
-			       NULL, err, sizeof(err));
+	B.link = olink_connect(B.base, B.ctx, host, port, json_object(), &lim, &ops, NULL, err,
+			       sizeof(err));
 	if (B.link == NULL)
 		return -1;
 	while (!B.ready && !B.failed)

@@ -275,20 +275,16 @@ static void load_identity(void)
 /* ---- attaching ---- */
 
 /* Only a super node of the overlay may serve us: any overlay certificate
- * passes TLS, so the role is checked here, and the protocol version. */
+ * passes TLS, so the role is checked here (olink checked the version). */
 static int on_ready(struct olink *l, const json_t *hello, void *arg)
 {
 	const struct olink_peer *p = olink_peer(l);
 
-	(void)arg;
+	(void)hello, (void)arg;
 	C.done = 1;
 	if (strcmp(p->role, ROLE_SUPERNODE) != 0) {
 		snprintf(C.err, sizeof(C.err), "%s (%s) is not a super node (role %s)", p->name,
 			 p->addr, p->role);
-		return -1;
-	}
-	if (json_integer_value(json_object_get(hello, "v")) != 1) {
-		snprintf(C.err, sizeof(C.err), "%s speaks another protocol version", p->name);
 		return -1;
 	}
 	return 0;
@@ -340,8 +336,8 @@ static int try_attach(const char *host, uint16_t port)
 	olink_limits_default(&lim);
 	lim.hello_secs = C.timeout;
 	C.err[0] = '\0';
-	C.link = olink_connect(C.base, C.ctx, host, port, json_pack("{s:i}", "v", 1), &lim, &ops,
-			       NULL, err, sizeof(err));
+	C.link = olink_connect(C.base, C.ctx, host, port, json_object(), &lim, &ops, NULL, err,
+			       sizeof(err));
 	if (C.link == NULL) {
 		snprintf(C.err, sizeof(C.err), "%s", err);
 		return -1;

@@ -348,6 +348,11 @@ static void got_hello(struct olink *l, json_t *msg)
 {
 	int rc;
 
+	/* One check for every kind of link, before the owner sees the peer. */
+	if (json_integer_value(json_object_get(msg, "v")) != OLINK_VERSION) {
+		close_link(l, "peer speaks another protocol version");
+		return;
+	}
 	if (!l->outgoing && write_frame(l, json_incref(l->hello)) < 0)
 		return;
 	json_decref(l->hello);
@@ -548,6 +553,7 @@ static struct olink *link_new(struct event_base *base, SSL_CTX *ctx, json_t *hel
 	l->arg = arg;
 	l->hello = hello;
 	json_object_set_new(l->hello, "t", json_string("hello"));
+	json_object_set_new(l->hello, "v", json_integer(OLINK_VERSION));
 	l->tokens = lim->burst;
 	l->last_refill_us = time_mono_us();
 	l->hello_timer = evtimer_new(base, on_hello_timeout, l);

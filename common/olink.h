@@ -2,7 +2,9 @@
  * connection between two certificate holders of the overlay. A link starts
  * with a hello each way, then carries requests (with a "tid"), replies
  * ({"t":"r","tid":...}) and one-way messages. Limits: frame size, incoming
- * requests per second (token bucket), idle time, output backlog. */
+ * requests per second (token bucket), idle time, output backlog. Both hellos
+ * carry the protocol version "v" (OLINK_VERSION); a peer with another one is
+ * refused before the owner's ready callback. */
 #ifndef P2PSIP_OLINK_H
 #define P2PSIP_OLINK_H
 
@@ -10,6 +12,8 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 #include <stddef.h>
+
+#define OLINK_VERSION 1
 #include <stdint.h>
 
 #include "identity.h"
@@ -54,7 +58,8 @@ typedef void (*olink_reply_t)(struct olink *l, json_t *reply, const char *err, v
 
 void olink_limits_default(struct olink_limits *lim);
 
-/* Connects; hello is what we say first (consumed; "t":"hello" is added). */
+/* Connects; hello is what we say first (consumed; "t":"hello" and "v" are
+ * added). */
 struct olink *olink_connect(struct event_base *base, SSL_CTX *ctx, const char *host,
 			    uint16_t port, json_t *hello, const struct olink_limits *lim,
 			    const struct olink_ops *ops, void *arg, char *err, size_t errlen);

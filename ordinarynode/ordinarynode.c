@@ -89,10 +89,10 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	struct on *on = arg;
 	const struct olink_peer *p = olink_peer(l);
 
-	if (strcmp(p->role, ROLE_SUPERNODE) != 0 ||
-	    json_integer_value(json_object_get(hello, "v")) != 1) {
-		log_warn("%s:%u is not a super node of this protocol (role %s)", on->cur.host,
-			 on->cur.port, p->role);
+	(void)hello; /* olink checked the protocol version */
+	if (strcmp(p->role, ROLE_SUPERNODE) != 0) {
+		log_warn("%s:%u is not a super node (role %s)", on->cur.host, on->cur.port,
+			 p->role);
 		return -1;
 	}
 	rid_hex(&p->id, on->sn_id);
@@ -144,8 +144,8 @@ static void attach_next(struct on *on)
 		olink_limits_default(&lim);
 		lim.hello_secs = 3;
 		on->link = olink_connect(on->base, keepcert_client_ctx(on->acc[0].kc), on->cur.host,
-					 on->cur.port, json_pack("{s:i}", "v", 1), &lim, &link_ops,
-					 on, err, sizeof(err));
+					 on->cur.port, json_object(), &lim, &link_ops, on, err,
+					 sizeof(err));
 		if (on->link != NULL)
 			return;
 		log_info("super node %s:%u: %s", on->cur.host, on->cur.port, err);

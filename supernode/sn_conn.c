@@ -166,10 +166,6 @@ static int on_ready(struct olink *l, const json_t *hello, void *arg)
 	struct conn *c = arg;
 	const struct olink_peer *p = olink_peer(l);
 
-	if (json_integer_value(json_object_get(hello, "v")) != 1) {
-		log_info("link %s: protocol version is not 1", p->addr);
-		return -1;
-	}
 	if (strcmp(p->role, ROLE_SUPERNODE) == 0)
 		return peer_ready(c, hello);
 	if (strcmp(p->role, ROLE_USER) == 0 && !c->outgoing) {
@@ -227,7 +223,7 @@ static const struct olink_ops ops = {on_ready, on_message, on_closed};
 
 static json_t *our_hello(struct sn *sn)
 {
-	return json_pack("{s:i,s:o}", "v", 1, "node", node_to_json(&sn->self));
+	return json_pack("{s:o}", "node", node_to_json(&sn->self));
 }
 
 static void limits_for(struct sn *sn, struct olink_limits *lim, int peer)

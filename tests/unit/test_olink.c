@@ -879,6 +879,8 @@ static void test_hostile_first_frames_close_the_link(void **state)
 		{"{\"t\":", "bad JSON"},
 		{"[\"hello\"]", "not a JSON object"},
 		{"{\"t\":\"hello\",\"t\":\"hello\"}", "duplicate"},
+		{"{\"t\":\"hello\"}", "another protocol version"},
+		{"{\"t\":\"hello\",\"v\":2}", "another protocol version"},
 	};
 	uint8_t zero[4] = {0, 0, 0, 0};
 	uint8_t huge[4] = {0x7f, 0xff, 0xff, 0xff};
@@ -902,7 +904,7 @@ static void test_hostile_frames_after_hello_close_the_link(void **state)
 
 	f->srv.mode = IGNORE;
 	raw_open(f, &r);
-	raw_send_frame(&r, "{\"t\":\"hello\"}");
+	raw_send_frame(&r, "{\"t\":\"hello\",\"v\":1}");
 	RUN_UNTIL(f, f->srv.ready, 5000);
 	assert_int_equal(f->srv.ready, 1);
 	/* A request without a tid is a one-way message; fine. */
