@@ -83,6 +83,7 @@ SUPERNODE_SRCS += supernode/sn_status.c
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
+ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c

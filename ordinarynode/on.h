@@ -10,6 +10,9 @@
 #include "ringid.h"
 
 #include <jansson.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/url.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
 
@@ -86,10 +89,47 @@ void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
 
 /* ---- on_sip.c: the registrar for the local phones ---- */
+struct crl;
 struct on_sip;
+struct on_contact {
+	const char *uri; /* the Contact a phone registered */
+	const char *src; /* where its REGISTER came from: sip:IP:PORT;transport=T */
+};
 struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
+/* The live bindings of account user (up to max into out, which may be
+ * NULL); -1 when user is not an account of this node. */
+int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max);
+/* The source address of the binding whose Contact is uri: 0, or -1 when no
+ * phone registered it. */
+int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len);
+/* Status: the bindings of every account, and the proxy's counters. */
+json_t *on_sip_status(struct on_sip *s);
+/* Prometheus text into buf; returns what snprintf returns. */
+int on_sip_metrics(struct on_sip *s, char *buf, size_t len);
+void on_sip_set_crl(struct on_sip *s, const struct crl *crl);
+/* A "msg" frame from the super node (SIP from another node). */
+void on_sip_overlay(struct on_sip *s, const json_t *frame);
 /* Attached (again): every account with live bindings is published anew. */
 void on_sip_republish(struct on_sip *s);
 void on_sip_free(struct on_sip *s);
+
+/* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
+struct on_proxy;
+struct on_proxy_stats {
+	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
+	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
+	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
+};
+struct on_proxy *on_proxy_new(struct on *on, struct on_sip *sip, nta_agent_t *agent, char *err,
+			      size_t errlen);
+/* A request from a phone that is not a REGISTER; returns a status for nta
+ * to answer with, or 0 when the proxy took the transaction. */
+int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip);
+/* A "msg" frame from the super node: SIP from another node. */
+void on_proxy_overlay(struct on_proxy *p, const json_t *frame);
+void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl);
+const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p);
+int on_proxy_calls_setting_up(const struct on_proxy *p);
+void on_proxy_free(struct on_proxy *p);
 
 #endif

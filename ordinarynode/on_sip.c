@@ -20,7 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/su.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_tag.h>
@@ -37,6 +41,7 @@
 
 struct binding {
 	char uri[URI_MAX];
+	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
 	char call_id[128];
 	uint32_t cseq;
 	uint64_t expires_ms; /* monotonic */
@@ -56,6 +61,7 @@ struct on_sip {
 	nta_leg_t *leg;
 	struct reg regs[ON_ACCOUNTS_MAX];
 	struct event *sweep;
+	struct on_proxy *proxy;
 };
 
 static int account_of(struct on *on, const char *user)
@@ -85,7 +91,7 @@ static void publish(struct on_sip *s, int i)
 	struct on *on = s->on;
 	struct reg *g = &s->regs[i];
 	struct account *a = &on->acc[i];
-	char name[RECORD_NAME_MAX + 1], hex[NODE_ID_HEX_LEN + 1];
+	char name[RECORD_NAME_MAX + 1], hex[NODE_ID_HEX_LEN + 1], sna[96];
 	uint8_t id[NODE_ID_LEN];
 	uint64_t now = time_mono_ms(), last = 0;
 	struct record r;
@@ -104,7 +110,10 @@ static void publish(struct on_sip *s, int i)
 	snprintf(name, sizeof(name), "user:%s@%s", a->conf->name, on->cfg.overlay);
 	node_id_from_key(keepcert_key(on->acc[0].kc), id);
 	node_id_hex(id, hex);
-	j = json_pack("{s:s,s:s,s:i}", "node", hex, "sn", on->sn_id, "contacts", g->n);
+	snprintf(sna, sizeof(sna), strchr(on->cur.host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		 on->cur.host, on->cur.port);
+	j = json_pack("{s:s,s:s,s:s,s:i}", "node", hex, "sn", on->sn_id, "sn_addr", sna, "contacts",
+		      g->n);
 	data = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (data == NULL ||
@@ -187,6 +196,28 @@ static int reply_bindings(struct on_sip *s, nta_incoming_t *irq, struct reg *g)
 	return 0;
 }
 
+/* Where a request came from, as a URI nta can send to: phones behind a NAT
+ * (relative to this node) are reached at their source address. */
+static void source_of(nta_incoming_t *irq, char *buf, size_t len)
+{
+	msg_t *m = nta_incoming_getrequest(irq);
+	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
+	char ip[64] = "";
+	const su_sockaddr_t *su;
+
+	buf[0] = '\0';
+	if (ai != NULL && ai->ai_addr != NULL) {
+		su = (const su_sockaddr_t *)ai->ai_addr;
+		su_inet_ntop(su->su_family, SU_ADDR(su), ip, sizeof(ip));
+		snprintf(buf, len,
+			 su->su_family == AF_INET6 ? "sip:[%s]:%u;transport=%s"
+						   : "sip:%s:%u;transport=%s",
+			 ip, ntohs(su->su_port), ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+	}
+	if (m != NULL)
+		msg_destroy(m);
+}
+
 static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 {
 	struct on *on = s->on;
@@ -194,6 +225,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 	int i = account_of(on, user);
 	struct reg *g;
 	uint64_t now = time_mono_ms();
+	char src[160];
 
 	if (i < 0) {
 		log_info("REGISTER for %s refused: not an account of this node",
@@ -201,6 +233,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 		return 403;
 	}
 	g = &s->regs[i];
+	source_of(irq, src, sizeof(src));
 	if (sip->sip_contact == NULL)
 		return reply_bindings(s, irq, g); /* a query */
 	if (sip->sip_contact->m_url->url_type == url_any) {
@@ -237,6 +270,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 				g->n++;
 			}
 			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
+			str_copy(g->b[k].src, src, sizeof(g->b[k].src));
 			str_copy(g->b[k].call_id,
 				 sip->sip_call_id != NULL ? sip->sip_call_id->i_id : "",
 				 sizeof(g->b[k].call_id));
@@ -255,16 +289,121 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 	struct on_sip *s = (struct on_sip *)magic;
 
 	(void)leg;
-	switch (sip->sip_request->rq_method) {
-	case sip_method_register:
+	if (sip->sip_request->rq_method == sip_method_register)
 		return do_register(s, irq, sip);
-	case sip_method_options:
-		return 200;
-	case sip_method_ack:
-		return 0;
-	default:
-		return 501; /* calls through the overlay come next */
+	return on_proxy_request(s->proxy, irq, sip);
+}
+
+int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max)
+{
+	int i = account_of(s->on, user), n = 0;
+	uint64_t now = time_mono_ms();
+	struct reg *g;
+
+	if (i < 0)
+		return -1;
+	g = &s->regs[i];
+	for (int k = 0; k < g->n && n < max; k++)
+		if (g->b[k].expires_ms > now && out != NULL) {
+			out[n].uri = g->b[k].uri;
+			out[n].src = g->b[k].src[0] != '\0' ? g->b[k].src : NULL;
+			n++;
+		}
+	return n;
+}
+
+static int same_port(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
+}
+
+int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	int found = -1;
+
+	for (int i = 0; i < s->on->nacc && found < 0; i++) {
+		struct reg *g = &s->regs[i];
+		for (int k = 0; k < g->n && found < 0; k++) {
+			url_t *u = url_hdup(home, (url_t *)url_make(home, g->b[k].uri));
+			if (u != NULL && u->url_host != NULL && uri->url_host != NULL &&
+			    strcasecmp(u->url_host, uri->url_host) == 0 &&
+			    same_port(u->url_port, uri->url_port) &&
+			    strcmp(u->url_user != NULL ? u->url_user : "",
+				   uri->url_user != NULL ? uri->url_user : "") == 0 &&
+			    g->b[k].src[0] != '\0') {
+				str_copy(src, g->b[k].src, len);
+				found = 0;
+			}
+		}
 	}
+	su_home_deinit(home);
+	return found;
+}
+
+json_t *on_sip_status(struct on_sip *s)
+{
+	json_t *phones = json_array();
+	const struct on_proxy_stats *st = on_proxy_stats(s->proxy);
+	uint64_t now = time_mono_ms();
+
+	for (int i = 0; i < s->on->nacc; i++) {
+		struct reg *g = &s->regs[i];
+		for (int k = 0; k < g->n; k++)
+			json_array_append_new(
+				phones, json_pack("{s:s,s:s,s:s,s:I}", "account",
+						  s->on->acc[i].conf->name, "contact", g->b[k].uri,
+						  "source", g->b[k].src, "expires",
+						  (json_int_t)((g->b[k].expires_ms - now) / 1000)));
+	}
+	return json_pack("{s:o,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+			 "phones", phones, "calls_setting_up",
+			 on_proxy_calls_setting_up(s->proxy), "invite_transactions",
+			 (json_int_t)st->calls_active, "counters", "requests",
+			 (json_int_t)st->requests, "invites", (json_int_t)st->invites, "cancels",
+			 (json_int_t)st->cancels, "acks", (json_int_t)st->acks, "responses",
+			 (json_int_t)st->responses, "lookups", (json_int_t)st->lookups,
+			 "overlay_in", (json_int_t)st->overlay_in, "overlay_out",
+			 (json_int_t)st->overlay_out, "overlay_failed",
+			 (json_int_t)st->overlay_failed, "stray", (json_int_t)st->stray, "bad",
+			 (json_int_t)st->bad);
+}
+
+int on_sip_metrics(struct on_sip *s, char *buf, size_t len)
+{
+	const struct on_proxy_stats *st = on_proxy_stats(s->proxy);
+	int phones = 0;
+
+	for (int i = 0; i < s->on->nacc; i++)
+		phones += s->regs[i].n;
+	return snprintf(buf, len,
+			    "# TYPE p2psip_on_phones gauge\np2psip_on_phones %d\n"
+			    "# TYPE p2psip_on_calls_setting_up gauge\np2psip_on_calls_setting_up %d\n"
+			    "# TYPE p2psip_on_sip_requests_total counter\np2psip_on_sip_requests_total %llu\n"
+			    "# TYPE p2psip_on_invites_total counter\np2psip_on_invites_total %llu\n"
+			    "# TYPE p2psip_on_cancels_total counter\np2psip_on_cancels_total %llu\n"
+			    "# TYPE p2psip_on_lookups_total counter\np2psip_on_lookups_total %llu\n"
+			    "# TYPE p2psip_on_overlay_in_total counter\np2psip_on_overlay_in_total %llu\n"
+			    "# TYPE p2psip_on_overlay_out_total counter\np2psip_on_overlay_out_total %llu\n"
+			    "# TYPE p2psip_on_overlay_failed_total counter\np2psip_on_overlay_failed_total %llu\n"
+			    "# TYPE p2psip_on_bad_sip_total counter\np2psip_on_bad_sip_total %llu\n",
+			    phones, on_proxy_calls_setting_up(s->proxy),
+			    (unsigned long long)st->requests, (unsigned long long)st->invites,
+			    (unsigned long long)st->cancels, (unsigned long long)st->lookups,
+			    (unsigned long long)st->overlay_in, (unsigned long long)st->overlay_out,
+			    (unsigned long long)st->overlay_failed, (unsigned long long)st->bad);
+}
+
+void on_sip_set_crl(struct on_sip *s, const struct crl *crl)
+{
+	if (s != NULL)
+		on_proxy_set_crl(s->proxy, crl);
+}
+
+void on_sip_overlay(struct on_sip *s, const json_t *frame)
+{
+	if (s != NULL)
+		on_proxy_overlay(s->proxy, frame);
 }
 
 struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
@@ -286,7 +425,7 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 	}
 	snprintf(url, sizeof(url), strchr(host, ':') ? "sip:[%s]:%u" : "sip:%s:%u", host, port);
 	s->agent = nta_agent_create(sipev_root(on->sev), (url_string_t *)url, NULL, NULL,
-				    NTATAG_SERVER_RPORT(1), NTATAG_MAXSIZE(SIP_MSG_MAX), TAG_END());
+				    NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(SIP_MSG_MAX), TAG_END());
 	if (s->agent == NULL) {
 		err_set(err, errlen, "cannot listen for SIP on %s (UDP and TCP)",
 			on->cfg.sip_listen);
@@ -296,14 +435,16 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 	s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
 				 TAG_END());
 	s->sweep = event_new(on->base, -1, EV_PERSIST, sweep, s);
-	if (s->leg == NULL || s->sweep == NULL) {
+	if (s->leg != NULL)
+		s->proxy = on_proxy_new(on, s, s->agent, err, errlen);
+	if (s->leg == NULL || s->sweep == NULL || s->proxy == NULL) {
 		err_set(err, errlen, "SIP set-up failed");
 		on_sip_free(s);
 		return NULL;
 	}
 	event_add(s->sweep, &tv);
 	sipev_kick(on->sev);
-	log_info("SIP registrar on %s (UDP and TCP)", on->cfg.sip_listen);
+	log_info("SIP registrar and proxy on %s (UDP and TCP)", on->cfg.sip_listen);
 	return s;
 }
 
@@ -322,6 +463,7 @@ void on_sip_free(struct on_sip *s)
 		return;
 	if (s->sweep != NULL)
 		event_free(s->sweep);
+	on_proxy_free(s->proxy);
 	if (s->leg != NULL)
 		nta_leg_destroy(s->leg);
 	if (s->agent != NULL)

@@ -108,7 +108,12 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 
 static void link_message(struct olink *l, json_t *msg, void *arg)
 {
-	(void)l, (void)msg, (void)arg; /* messages for phones come with the SIP work */
+	struct on *on = arg;
+	const char *t = json_string_value(json_object_get(msg, "t"));
+
+	(void)l;
+	if (on != NULL && t != NULL && strcmp(t, "msg") == 0)
+		on_sip_overlay(on->sip, msg);
 }
 
 static void link_closed(struct olink *l, const char *why, void *arg)
@@ -167,6 +172,7 @@ static void install_crl(struct on *on, struct crl *c)
 	crl_free(on->crl);
 	on->crl = c;
 	tls_ctx_set_crl(on->anon_ctx, c);
+	on_sip_set_crl(on->sip, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -295,11 +301,30 @@ static void h_status(struct evhttp_request *req, void *arg)
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(now() - on->attached_ms));
 	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I}", "overlay", on->cfg.overlay,
+			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o}", "overlay", on->cfg.overlay,
 				  "state", state_name(on->state), "supernode", sn, "attaches",
 				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
 				  accs, "crl_number",
-				  (json_int_t)(on->crl != NULL ? on->crl->number : -1)));
+				  (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
+				  on_sip_status(on->sip)));
+}
+
+static void h_metrics(struct evhttp_request *req, void *arg)
+{
+	struct on *on = arg;
+	char buf[4096];
+	int n, m;
+
+	if (!http_method_is(req, EVHTTP_REQ_GET))
+		return;
+	n = snprintf(buf, sizeof(buf),
+		     "# TYPE p2psip_on_attached gauge\np2psip_on_attached %d\n"
+		     "# TYPE p2psip_on_attaches_total counter\np2psip_on_attaches_total %d\n",
+		     on->state == ON_ATTACHED, on->attaches);
+	m = on_sip_metrics(on->sip, buf + n, sizeof(buf) - (size_t)n);
+	if (m > 0 && (size_t)(n + m) < sizeof(buf))
+		n += m;
+	http_reply_bytes(req, 200, "text/plain; version=0.0.4", (const uint8_t *)buf, (size_t)n);
 }
 
 /* ---- start and stop ---- */
@@ -333,7 +358,8 @@ static int start(struct on *on, char *err, size_t errlen)
 		on->nacc++;
 	}
 	on->status = httpd_new(on->base, NULL, on->cfg.status_listen, &lim, err, errlen);
-	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0)
+	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0 ||
+	    httpd_route(on->status, "/metrics", h_metrics, on) < 0)
 		return -1;
 	on->sev = sipev_new(on->base, err, errlen);
 	if (on->sev == NULL)

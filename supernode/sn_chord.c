@@ -151,7 +151,8 @@ static void fix_fingers(struct sn *sn)
 		fl->sn = sn;
 		fl->i = i;
 		ring_finger_start(r, i, &start);
-		route_start(sn, &start, "res", json_pack("{s:s}", "op", "find"), 0, on_finger, fl);
+		route_start(sn, &start, "res", json_pack("{s:s}", "op", "find"), 0, NULL, on_finger,
+			    fl);
 		lookups++;
 		sn->next_finger = (i + 1) % FINGERS;
 	}

@@ -67,20 +67,22 @@ static void answer(json_t *reply, void *arg)
 	free(cr);
 }
 
-static void route_for(struct sn *sn, struct olink *l, json_t *msg, const struct rid *dest,
-		      const char *mode, json_t *inner, int trace)
+static void route_for_at(struct sn *sn, struct olink *l, json_t *msg, const struct rid *dest,
+			 const char *mode, json_t *inner, int trace, json_t *at)
 {
 	struct creq *cr;
 	struct conn *c = conn_of(l);
 
 	if (conn_inflight(c, 0) >= CLIENT_INFLIGHT_MAX) {
 		json_decref(inner);
+		json_decref(at);
 		olink_reply_error(l, msg, "busy", "too many requests in flight");
 		return;
 	}
 	cr = calloc(1, sizeof(*cr));
 	if (cr == NULL) {
 		json_decref(inner);
+		json_decref(at);
 		olink_reply_error(l, msg, "busy", "out of memory");
 		return;
 	}
@@ -89,7 +91,13 @@ static void route_for(struct sn *sn, struct olink *l, json_t *msg, const struct 
 	conn_hold(c);
 	conn_inflight(c, 1);
 	cr->req = json_incref(msg);
-	route_start(sn, dest, mode, inner, trace, answer, cr);
+	route_start(sn, dest, mode, inner, trace, at, answer, cr);
+}
+
+static void route_for(struct sn *sn, struct olink *l, json_t *msg, const struct rid *dest,
+		      const char *mode, json_t *inner, int trace)
+{
+	route_for_at(sn, l, msg, dest, mode, inner, trace, NULL);
 }
 
 static int node_arg(const json_t *msg, const char *key, struct rid *id, char *err, size_t errlen)
@@ -160,8 +168,9 @@ static void c_node_op(struct sn *sn, struct olink *l, json_t *msg, const char *o
 static void c_send(struct sn *sn, struct olink *l, json_t *msg)
 {
 	struct rid to, via;
-	const char *body;
-	char err[128], hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1];
+	struct node at;
+	const char *body, *sna = NULL;
+	char err[128], hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], addr[96];
 	json_t *inner;
 
 	if (node_arg(msg, "to", &to, err, sizeof(err)) < 0 ||
@@ -172,13 +181,27 @@ static void c_send(struct sn *sn, struct olink *l, json_t *msg)
 	}
 	if (json_object_get(msg, "sn") == NULL)
 		via = to; /* addressed to a super node itself */
+	if (json_object_get(msg, "sn_addr") != NULL &&
+	    (jx_str(msg, "sn_addr", 128, JX_REQUIRED, &sna, err, sizeof(err)) < 0 ||
+	     addr_split(sna, at.host, sizeof(at.host), &at.port) < 0)) {
+		olink_reply_error(l, msg, "bad_request", "sn_addr: want HOST:PORT");
+		return;
+	}
 	rid_hex(&to, hex);
 	rid_hex(&olink_peer(l)->id, me);
 	inner = json_pack("{s:s,s:s,s:s,s:s,s:s}", "op", "deliver", "to", hex, "from", me, "from_sn",
 			  "", "body", body);
 	rid_hex(&sn->self.id, me);
 	json_object_set_new(inner, "from_sn", json_string(me));
-	route_for(sn, l, msg, &via, "node", inner, 0);
+	snprintf(addr, sizeof(addr), strchr(sn->self.host, ':') ? "[%s]:%u" : "%s:%u",
+		 sn->self.host, sn->self.port);
+	json_object_set_new(inner, "from_sn_addr", json_string(addr));
+	if (sna == NULL) {
+		route_for(sn, l, msg, &via, "node", inner, 0);
+		return;
+	}
+	at.id = via;
+	route_for_at(sn, l, msg, &via, "node", inner, 0, node_to_json(&at));
 }
 
 void client_message(struct sn *sn, struct olink *l, json_t *msg)
@@ -212,8 +235,12 @@ int client_deliver(struct sn *sn, const struct rid *to, json_t *inner)
 	if (l == NULL)
 		return -1;
 	sn->stats.delivered++;
-	return olink_send(l, json_pack("{s:s,s:O,s:O,s:O}", "t", "msg", "from",
-				       json_object_get(inner, "from"), "from_sn",
-				       json_object_get(inner, "from_sn"), "body",
-				       json_object_get(inner, "body")));
+	json_t *m = json_pack("{s:s,s:O,s:O,s:O}", "t", "msg", "from", json_object_get(inner, "from"),
+			      "from_sn", json_object_get(inner, "from_sn"), "body",
+			      json_object_get(inner, "body"));
+	json_t *sna = json_object_get(inner, "from_sn_addr");
+
+	if (json_is_string(sna))
+		json_object_set(m, "from_sn_addr", sna);
+	return olink_send(l, m);
 }

@@ -153,10 +153,30 @@ static const struct node *step_back(struct route *rt)
 	return &r->pred;
 }
 
+/* A message to a super node whose address the sender knows ("at", set by
+ * the client's super node from the callee's record) goes there directly,
+ * once: a ring route would take up to log2(N) hops. The hint is dropped
+ * from the envelope, so that when the direct link fails the ring route
+ * does not try it again at every hop; the link's hello proves the
+ * Node-ID. */
+static const struct node *direct_hop(struct route *rt, struct node *n)
+{
+	json_t *at = json_object_get(rt->env, "at");
+	int ok;
+
+	if (at == NULL)
+		return NULL;
+	ok = rt->node_mode && node_from_json(at, n) == 0 && rid_eq(&n->id, &rt->dest) &&
+	     !rid_eq(&n->id, &rt->sn->self.id);
+	json_object_del(rt->env, "at");
+	return ok ? n : NULL;
+}
+
 static void try_next(struct route *rt)
 {
 	struct sn *sn = rt->sn;
 	const struct node *hop;
+	struct node direct;
 	json_t *fwd;
 	int back;
 
@@ -168,6 +188,8 @@ static void try_next(struct route *rt)
 	if (back)
 		sn->stats.stepped_back++;
 	if (!back)
+		hop = direct_hop(rt, &direct);
+	if (!back && hop == NULL)
 		hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
 
 	if (hop == NULL) {
@@ -226,7 +248,7 @@ static void route_run(struct sn *sn, json_t *env, route_done_t done, void *arg)
 }
 
 void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
-		 int trace, route_done_t done, void *arg)
+		 int trace, json_t *at, route_done_t done, void *arg)
 {
 	char hex[RID_HEX_LEN + 1];
 	json_t *env;
@@ -236,6 +258,8 @@ void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t
 			ROUTE_TTL, "req", inner);
 	if (trace)
 		json_object_set_new(env, "path", json_array());
+	if (at != NULL)
+		json_object_set_new(env, "at", at);
 	sn->stats.lookups++;
 	route_run(sn, env, done, arg);
 }

@@ -158,9 +158,11 @@ int conn_inflight(struct conn *c, int delta);
 typedef void (*route_done_t)(json_t *reply, void *arg);
 
 /* Starts a routed request from here: to the node responsible for dest
- * (mode "res") or to the node dest (mode "node"). inner is consumed. */
+ * (mode "res") or to the node dest (mode "node"). inner is consumed. at
+ * (consumed, may be NULL) is the node dest with its address, tried first
+ * as a direct hop in mode "node". */
 void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
-		 int trace, route_done_t done, void *arg);
+		 int trace, json_t *at, route_done_t done, void *arg);
 /* Checks a "route" frame's envelope (pure; fuzzed). 0 or -1 with err. */
 int route_envelope_check(const json_t *msg, char *err, size_t errlen);
 /* A "route" frame from a peer. */

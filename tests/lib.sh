@@ -364,5 +364,64 @@ p2p() {
 	"$BIN/p2psip" -b "$BS_URL" -a "$CA" -k "$T/$who.key" -c "$T/$who.crt" "${via[@]}" "$@"
 }
 
+# ---- ordinary nodes ----
+
+# on_init NAME ACCOUNT...: the configuration $T/NAME/ordinarynode.conf of an
+# ordinary node holding those accounts (each with password "password of
+# ACCOUNT"); ports in ON_SIP[NAME], ON_STATUS[NAME].
+declare -A ON_SIP ON_STATUS ON_PID
+on_init() {
+	local name=$1 a
+	shift
+	mkdir -p "$T/$name"
+	ON_SIP[$name]=$(free_port)
+	ON_STATUS[$name]=$(free_port)
+	{
+		cat <<CONF
+[ordinarynode]
+overlay = overlay.example
+bootstrap_url = $BS_URL
+ca_cert = $CA
+state_dir = $T/$name/state
+status_listen = 127.0.0.1:${ON_STATUS[$name]}
+sip_listen = 127.0.0.1:${ON_SIP[$name]}
+CONF
+		for a in "$@"; do printf '\n[account %s]\npassword = password of %s\n' "$a" "$a"; done
+	} >"$T/$name/ordinarynode.conf"
+}
+
+on_status() { curl -s --max-time 5 "http://127.0.0.1:${ON_STATUS[$1]}/status"; }
+
+# on_start NAME: starts it (under valgrind with vg_on) and waits until it
+# is attached to a super node.
+on_start() {
+	local i
+	# shellcheck disable=SC2046
+	start_bg "on_$1" $(vg_prefix "on_$1") "$BIN/ordinarynode" -c "$T/$1/ordinarynode.conf"
+	ON_PID[$1]=$LAST_PID
+	for i in $(seq 1 300); do
+		[ "$(on_status "$1" | jq -r .state 2>/dev/null)" = attached ] && return 0
+		sleep 0.1
+	done
+	fail "ordinary node $1 not attached after 30s: $(on_status "$1")"
+}
+
+# sipp_run NAME ON SCENARIO [sipp args...]: one sipp towards ordinary node
+# ON's SIP port, output in $T/sipp_NAME.out; returns sipp's status.
+sipp_run() {
+	local name=$1 on=$2 sf=$3
+	shift 3
+	(cd "$T" && timeout 60 sipp "127.0.0.1:${ON_SIP[$on]}" -sf "$sf" -key domain overlay.example \
+		-i 127.0.0.1 -timeout 30s -timeout_error -nostdin -trace_err \
+		-error_file "$T/sipp_$name.err" "$@" >"$T/sipp_$name.out" 2>&1)
+}
+
+# phone_register ON USER PORT [EXPIRES]: a phone of USER at 127.0.0.1:PORT
+# registers at ordinary node ON (UDP).
+phone_register() {
+	sipp_run "reg_$2_$3" "$1" "$TOP/tests/sipp/register.xml" -s "$2" -key expires "${4:-300}" \
+		-p "$3" -m 1 || fail "REGISTER of $2 at $1: $(tail -n 5 "$T/sipp_reg_$2_$3.out")"
+}
+
 need jq curl openssl sqlite3 ss
 [ -x "$BIN/logind" ] || fail "build first: $BIN/logind missing"
