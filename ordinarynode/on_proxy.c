@@ -522,26 +522,26 @@ static void branch_response(struct ptx *x, struct branch *b, msg_t *r)
 	check_done(x);
 }
 
+/* nta marks the answers it makes itself (no phone there: 503; none in time:
+ * 408) with this message flag (NTA_INTERNAL_MSG, nta_internal.h). */
+#define NTA_OWN_ANSWER (1 << 15)
+
 static int local_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
 {
 	struct branch *b = (struct branch *)magic;
 	struct ptx *x = b->x;
-	msg_t *ref = nta_outgoing_getresponse(orq), *r;
+	msg_t *ref, *r;
 	sip_t *rs;
 
-	su_addrinfo_t *ai;
-
-	(void)sip;
-	if (ref == NULL)
-		return 0;
-	ai = msg_addrinfo(ref);
-	if (ai == NULL || ai->ai_addrlen == 0) {
-		/* nta's own answer: no phone there (503) or no answer (408) */
-		int st = sip != NULL && sip->sip_status != NULL ? sip->sip_status->st_status : 408;
-		msg_destroy(ref);
-		branch_failed(x, b, st == 503 ? 480 : st);
+	if (sip == NULL || (sip->sip_flags & NTA_OWN_ANSWER) != 0) {
+		int st = sip != NULL && sip->sip_status != NULL ? sip->sip_status->st_status
+								: nta_outgoing_status(orq);
+		branch_failed(x, b, st == 503 ? 480 : st < 300 ? 408 : st);
 		return 0;
 	}
+	ref = nta_outgoing_getresponse(orq);
+	if (ref == NULL)
+		return 0;
 	/* A copy: nta keeps the original for its own retransmission logic. */
 	r = msg_dup(ref);
 	msg_destroy(ref);

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Calls between sipp phones through the overlay: a ring of three super
+# nodes, ordinary nodes on1 (alice, carol), on2 (bob), on3 (bob again, and
+# dave). Basic call with BYE from either side, busy (486) and decline (603),
+# 404 for an unknown user, 480 when the callee's node is gone, CANCEL while
+# ringing and right at the start, MESSAGE, forking to bob's phones on two
+# nodes (one answers, the other is cancelled), and fail-over: the caller's
+# super node is killed and the next call works without re-registering.
+# on1 runs under valgrind.
+. "$(dirname "$0")/../lib.sh"
+need sipp
+
+logind_init
+logind_start
+bootstrapd_init "heartbeat_timeout = 4s" "[timers]" "heartbeat_interval = 1s" \
+	"stabilize_interval = 1s"
+bootstrapd_start
+snodes_start 3
+for u in alice bob carol dave; do add_user $u "password of $u"; done
+on_init on1 alice carol
+on_init on2 bob
+on_init on3 bob dave
+vg_on
+on_start on1
+VG_DAEMONS=0
+on_start on2
+on_start on3
+SC=$TOP/tests/sipp
+
+# phone NAME SCENARIO USER PORT [sipp args]: a phone waiting for one call
+# in the background; its pid in PHONE.
+phone() {
+	local name=$1 sf=$2 user=$3 port=$4
+	shift 4
+	(cd "$T" && exec timeout 60 sipp -sf "$sf" -s "$user" -key domain overlay.example \
+		-i 127.0.0.1 -p "$port" -m 1 -nostdin -timeout 40s -timeout_error -trace_err \
+		-error_file "$T/sipp_$name.err" "$@" >"$T/sipp_$name.out" 2>&1) &
+	PHONE=$!
+	sleep 0.3
+}
+phone_ok() { # NAME PID
+	wait "$2" || fail "phone $1: $(tail -n 20 "$T/sipp_$1.out"; cat "$T/sipp_$1.err" 2>/dev/null)"
+}
+# call NAME ON SCENARIO CALLER CALLEE [sipp args]
+call() {
+	local name=$1 on=$2 sf=$3 from=$4 to=$5
+	shift 5
+	sipp_run "$name" "$on" "$sf" -s "$to" -key caller "$from" -p "$(free_port)" -m 1 "$@" ||
+		fail "call $name: $(tail -n 20 "$T/sipp_$name.out"; cat "$T/sipp_$name.err" 2>/dev/null)"
+}
+variant() { # NAME FILE SED-EXPR: a derived scenario in $T
+	sed "$3" "$SC/$2" >"$T/$1.xml"
+}
+counter() { on_status "$1" | jq -r ".sip.counters.$2"; }
+
+BOB2=$(free_port)
+BOB3=$(free_port)
+ALICE=$(free_port)
+DAVE=$(free_port)
+phone_register on2 bob "$BOB2"
+phone_register on1 alice "$ALICE"
+for _ in $(seq 1 30); do
+	[ "$(CLI_USER=carol p2p --json get user:bob@overlay.example 2>/dev/null | jq '.values | length')" = 1 ] && break
+	sleep 0.1
+done
+
+note "basic call alice (on1) -> bob (on2), the caller hangs up"
+phone uas "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call basic on1 "$SC/uac.xml" alice bob
+phone_ok uas "$p"
+[ "$(counter on1 invites)" -ge 1 ] && [ "$(counter on2 invites)" -ge 1 ] ||
+	fail "INVITE not counted: $(on_status on1 | jq -c .sip)"
+
+note "basic call, the callee hangs up"
+phone uas_bye "$SC/uas_bye.xml" bob "$BOB2"
+p=$PHONE
+call callee_bye on1 "$SC/uac_wait_bye.xml" alice bob
+phone_ok uas_bye "$p"
+
+note "bob calls alice back (on2 -> on1)"
+phone uas_alice "$SC/uas.xml" alice "$ALICE"
+p=$PHONE
+call back on2 "$SC/uac.xml" bob alice
+phone_ok uas_alice "$p"
+
+note "busy (486) and decline (603) reach the caller"
+for st in "486 Busy Here" "603 Decline"; do
+	code=${st%% *}
+	variant "uas_$code" uas_reject.xml "s/486 Busy Here/$st/"
+	phone "rej$code" "$T/uas_$code.xml" bob "$BOB2"
+	p=$PHONE
+	variant "uac_$code" uac_fail.xml "s/response=\"486\"/response=\"$code\"/"
+	call "fail$code" on1 "$T/uac_$code.xml" alice bob
+	phone_ok "rej$code" "$p"
+done
+
+note "404 for a user nobody registered"
+variant uac_404 uac_fail.xml 's/response="486"/response="404"/'
+call nobody on1 "$T/uac_404.xml" alice nobody
+call carol_unregistered on1 "$T/uac_404.xml" alice carol
+
+note "CANCEL while the phone rings"
+phone uas_cancel "$SC/uas_cancel.xml" bob "$BOB2"
+p=$PHONE
+call cancel on1 "$SC/uac_cancel.xml" alice bob
+phone_ok uas_cancel "$p"
+
+note "CANCEL right after the 100, before the phone rang"
+variant uas_cancel_late uas_cancel.xml 's|<recv request="INVITE"/>|<recv request="INVITE"/><pause milliseconds="700"/>|'
+variant uac_cancel_early uac_cancel.xml '0,/<recv response="180"\/>/{s|<recv response="180"/>|<pause milliseconds="100"/>|}'
+phone uas_cancel_late "$T/uas_cancel_late.xml" bob "$BOB2"
+p=$PHONE
+call cancel_early on1 "$T/uac_cancel_early.xml" alice bob
+phone_ok uas_cancel_late "$p"
+
+note "MESSAGE alice -> bob"
+phone uas_message "$SC/uas_message.xml" bob "$BOB2"
+p=$PHONE
+call message on1 "$SC/uac_message.xml" alice bob
+phone_ok uas_message "$p"
+
+note "forking: bob also on on3; on2's phone answers, on3's is cancelled"
+phone_register on3 bob "$BOB3"
+for _ in $(seq 1 30); do
+	[ "$(CLI_USER=carol p2p --json get user:bob@overlay.example 2>/dev/null | jq '.values | length')" = 2 ] && break
+	sleep 0.1
+done
+variant uas_slow uas.xml 's|<pause milliseconds="100"/>|<pause milliseconds="600"/>|'
+phone fork_answer "$T/uas_slow.xml" bob "$BOB2"
+pa=$PHONE
+phone fork_cancel "$SC/uas_cancel.xml" bob "$BOB3"
+pc=$PHONE
+call fork on1 "$SC/uac.xml" alice bob
+phone_ok fork_answer "$pa"
+phone_ok fork_cancel "$pc"
+
+note "480 when the callee's node is gone"
+phone_register on3 dave "$DAVE"
+for _ in $(seq 1 30); do
+	[ -n "$(CLI_USER=carol p2p --json get user:dave@overlay.example 2>/dev/null | jq -r '.values[0].data // empty')" ] && break
+	sleep 0.1
+done
+{ kill -9 "${ON_PID[on3]}" && wait "${ON_PID[on3]}"; } 2>/dev/null
+variant uac_480 uac_fail.xml 's/response="486"/response="480"/'
+call gone on1 "$T/uac_480.xml" alice dave
+note "bob is still reached on on2"
+phone uas_after "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call after_gone on1 "$SC/uac.xml" alice bob
+phone_ok uas_after "$p"
+
+note "fail-over: the caller's super node dies, the next call works"
+sn_port=$(on_status on1 | jq -r .supernode.port)
+for n in sn1 sn2 sn3; do [ "${SN_PORT[$n]}" = "$sn_port" ] && victim=$n; done
+{ kill -9 "${SN_PID[$victim]}" && wait "${SN_PID[$victim]}"; } 2>/dev/null
+for on in on1 on2; do
+	for _ in $(seq 1 100); do
+		st=$(on_status $on)
+		[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] && break
+		sleep 0.1
+	done
+	[ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] || fail "$on did not move: $st"
+done
+sleep 1.5 # the republished records (at most one store a second per account)
+phone uas_failover "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call failover on1 "$SC/uac.xml" alice bob
+phone_ok uas_failover "$p"
+
+jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
+	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"
+stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
+vg_check
+echo "calls: all passed"
