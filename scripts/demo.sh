@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# make demo: starts the overlay's stable-host services on loopback in a
-# temporary directory and walks through what they do, saying what happened.
-# Today that is logind, bootstrapd and a ring of three super nodes; the
-# ordinary node and the SIP call between two sipp phones come next.
+# make demo: starts a whole overlay on loopback in a temporary directory
+# (logind, bootstrapd, three super nodes, two ordinary nodes, users made
+# with p2psip-admin), walks through what each part does, and places a real
+# call between two sipp phones through the overlay, saying what happened.
 set -u
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/build/bin
+SC=$(pwd)/tests/sipp
 D=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-demo.XXXXXX")
 PORTS_FILE=$D/ports
 PIDS=()
@@ -23,7 +24,7 @@ die() {
 . "$(pwd)/scripts/ports.sh"
 port() { free_port || die "no free port"; }
 wait_port() { port_ready "$1" 10 || die "nothing listens on port $1"; }
-for c in curl openssl jq ss; do command -v "$c" >/dev/null || die "$c missing (run scripts/install-deps.sh as root)"; done
+for c in curl openssl jq ss sipp; do command -v "$c" >/dev/null || die "$c missing (run scripts/install-deps.sh as root)"; done
 [ -x "$BIN/logind" ] || die "not built (run make)"
 
 LP=$(port) BP=$(port)
@@ -53,8 +54,9 @@ PIDS+=($!)
 wait_port "$LP"
 echo "   logind serves https://127.0.0.1:$LP"
 
-say "p2psip-admin: adding user alice and super node accounts sn1, sn2, sn3"
+say "p2psip-admin: adding users alice and bob and super node accounts sn1, sn2, sn3"
 echo "alice-secret" | admin user add alice --password-stdin >/dev/null || die "user add alice"
+echo "bob-secret" | admin user add bob --password-stdin >/dev/null || die "user add bob"
 for n in sn1 sn2 sn3; do
 	echo "$n-secret" | admin user add $n --role supernode --password-stdin >/dev/null || die "user add $n"
 done
@@ -191,6 +193,72 @@ done
 sed 's/^/   /' "$D/after_kill.out"
 echo "   still there: a replica on the next super node answered"
 
+say "two ordinary nodes: on-a holds account alice, on-b holds bob"
+declare -A ONS ONSIP ONPID
+for o in a b; do
+	ONS[$o]=$(port)
+	ONSIP[$o]=$(port)
+	acct=$([ $o = a ] && echo alice || echo bob)
+	cat >"$D/on-$o.conf" <<CONF
+[ordinarynode]
+overlay = overlay.example
+bootstrap_url = https://127.0.0.1:$BP
+ca_cert = $CA
+state_dir = $D/on-$o
+status_listen = 127.0.0.1:${ONS[$o]}
+sip_listen = 127.0.0.1:${ONSIP[$o]}
+
+[account $acct]
+password = $acct-secret
+CONF
+	"$BIN/ordinarynode" -c "$D/on-$o.conf" >"$D/on-$o.log" 2>&1 &
+	ONPID[$o]=$!
+	PIDS+=($!)
+done
+on_status() { curl -s --max-time 2 "http://127.0.0.1:${ONS[$1]}/status"; }
+for o in a b; do
+	for _ in $(seq 1 100); do
+		[ "$(on_status $o | jq -r .state 2>/dev/null)" = attached ] && break
+		sleep 0.1
+	done
+	st=$(on_status $o)
+	[ "$(jq -r .state <<<"$st")" = attached ] || die "on-$o did not attach: $st"
+	echo "   on-$o: logged in as $(jq -r '.accounts[0].name' <<<"$st"), attached to super node" \
+		"$(jq -r .supernode.name <<<"$st"), SIP for phones on 127.0.0.1:${ONSIP[$o]}"
+done
+
+say "a sipp phone registers as bob at on-b, which publishes bob's record into the overlay"
+BOBP=$(port)
+ALICEP=$(port)
+(cd "$D" && timeout 20 sipp "127.0.0.1:${ONSIP[b]}" -sf "$SC/register.xml" -s bob \
+	-key domain overlay.example -key expires 300 -i 127.0.0.1 -p "$BOBP" -m 1 -nostdin \
+	-timeout 10s -timeout_error >"$D/sipp_register.out" 2>&1) || die "REGISTER bob: $(tail -n 5 "$D/sipp_register.out")"
+echo "   REGISTER sip:bob@overlay.example from 127.0.0.1:$BOBP: 200 OK"
+for _ in $(seq 1 50); do
+	p2p alice sn1 get user:bob@overlay.example >"$D/bob_rec.out" 2>/dev/null && break
+	sleep 0.1
+done
+[ -s "$D/bob_rec.out" ] || die "bob's record did not appear"
+echo "   seen through sn1, signature checked:"
+sed 's/^/     /' "$D/bob_rec.out"
+
+say "a sipp phone as alice at on-a calls bob"
+(cd "$D" && exec timeout 40 sipp -sf "$SC/uas.xml" -s bob -key domain overlay.example \
+	-i 127.0.0.1 -p "$BOBP" -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$D/bob_phone.msg" >"$D/sipp_bob.out" 2>&1) &
+UAS=$!
+sleep 0.5
+(cd "$D" && timeout 40 sipp "127.0.0.1:${ONSIP[a]}" -sf "$SC/uac.xml" -s bob \
+	-key caller alice -key domain overlay.example -i 127.0.0.1 -p "$ALICEP" -m 1 -nostdin \
+	-timeout 20s -timeout_error -trace_msg -message_file "$D/alice_phone.msg" \
+	>"$D/sipp_alice.out" 2>&1) || die "alice's call failed: $(tail -n 15 "$D/sipp_alice.out")"
+wait "$UAS" || die "bob's phone did not take the call: $(tail -n 15 "$D/sipp_bob.out")"
+seen=$(grep -E '^(SIP/2.0 [0-9]+|INVITE|ACK|BYE) ' "$D/alice_phone.msg" | cut -c1-40 | awk '{print $1 == "SIP/2.0" ? $2 : $1}' | uniq | paste -sd' ')
+echo "   alice's phone sent and received, in order: $seen"
+echo "   bob's phone was reached at 127.0.0.1:$BOBP; the INVITE it got had passed:"
+grep -m2 '^Record-Route:' "$D/bob_phone.msg" | sed 's/;sn=.*//; s/^/     /'
+echo "   the call was answered by bob and hung up by alice"
+
 say "the administrator revokes alice's certificate"
 admin cert revoke "$ALICE_SERIAL" | sed 's/^/   /'
 kill -HUP "$BSPID"
@@ -215,7 +283,7 @@ echo "   sn1 fetched the new CRL and refuses alice: $(head -n 1 "$D/revoked.err"
 
 say "what happened"
 cat <<TXT
-   logind created the overlay CA, added four accounts, and issued certificates
+   logind created the overlay CA, added five accounts, and issued certificates
    whose subject it chose itself (sip:alice@overlay.example, role user). A
    wrong password was refused. Three super nodes logged in, were checked and
    listed by bootstrapd, and formed a Chord ring. alice stored a signed
@@ -224,8 +292,13 @@ cat <<TXT
    responsible for it. After the revocation, bootstrapd and the super nodes
    refuse alice's certificate.
 
-   Not yet in this demo: ordinary nodes and a SIP call between two sipp
-   phones; they come with the ordinarynode work.
+   Two ordinary nodes logged in for alice and bob and attached to super
+   nodes. A sipp phone registered as bob at one of them, which published
+   bob's signed record in the DHT. A sipp phone as alice called
+   sip:bob@overlay.example at the other: its node found bob's node through
+   the DHT, the INVITE crossed the overlay (node, super node, super node,
+   node), bob's phone answered, and alice hung up. No central proxy or
+   registrar was on the way.
 TXT
 echo
 echo "DEMO OK"
