@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# SIP benchmark through the overlay, with Kamailio (the registrar and proxy
+# of ../shared/anchors/kamailio, or $KAM_ANCHOR) measured in the same run
+# with the same sipp scenarios (bench/sipp/) and the same load steps.
+#
+# Ours: logind, bootstrapd, two super nodes, ordinary node A (account
+# "caller") and ordinary node B (accounts user1..user$USERS), all pinned to
+# CPU $SRV_CPU; sipp and tcpdump on CPU $GEN_CPU. Kamailio: one worker
+# (-n 1) pinned the same way.
+#   * REGISTER/s: refreshes of the $USERS accounts at node B (Kamailio: the
+#     same AoRs), rising steps of $DUR s; the best step with every
+#     REGISTER answered 200, none failed, and sipp reaching 90% of the rate.
+#   * calls/s: caller at node A calls user1..user$USERS, whose phone (one
+#     sipp) registered at node B: INVITE, 100, 180, 200, ACK, 100 ms, BYE,
+#     200; through the overlay A -> super node -> super node -> B. The same
+#     pass rule.
+#   * INVITE->180 and INVITE->200 p50/p99 at $LAT_RATE calls/s for
+#     $LAT_DUR s, from a tcpdump capture of the caller's proxy port
+#     (bench/sip_lat.py): sipp's own timer is too coarse.
+# Prints one table: ours, Kamailio's, and the ratio.
+#
+#   bench/sip.sh                     everything (needs root for tcpdump)
+#   PEER=0 DUR=3 bench/sip.sh        ours only, shorter steps
+set -u
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+USERS=${USERS:-20}
+DUR=${DUR:-5}
+REG_RATES=${REG_RATES:-"1000 2000 5000 10000 15000 20000 30000"}
+CALL_RATES=${CALL_RATES:-"100 200 500 1000 1500 2000 3000"}
+LAT_RATE=${LAT_RATE:-100}
+LAT_DUR=${LAT_DUR:-10}
+PEER=${PEER:-1}
+SRV_CPU=${SRV_CPU:-1}
+GEN_CPU=${GEN_CPU:-0}
+KAM_ANCHOR=${KAM_ANCHOR:-$TOP/../shared/anchors/kamailio}
+SIPP_BUF=4194304
+B=$TOP/bench/sipp
+
+if [ "$(id -u)" = 0 ]; then
+	missing=""
+	for p in sip-tester tcpdump python3 $([ "$PEER" = 1 ] && echo kamailio); do
+		dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -q installed || missing="$missing $p"
+	done
+	[ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+fi
+. "$TOP/tests/lib.sh"
+need sipp tcpdump python3 taskset
+[ "$PEER" = 1 ] && ! command -v kamailio >/dev/null && { echo "kamailio missing: PEER=0"; PEER=0; }
+
+{
+	echo SEQUENTIAL
+	for i in $(seq 1 "$USERS"); do echo "user$i"; done
+} >"$T/users.csv"
+UAS_PORT=$(free_port)
+HZ=$(getconf CLK_TCK)
+ticks() { local s=0 p t; for p in "$@"; do t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && s=$((s + t)); done; echo $s; }
+
+# run_sipp TAG TARGET SCENARIO RATE COUNT [sipp args]: sets OK FAIL RETR
+# CRATE (sipp's call-creation rate) WALL and SCPU (server CPU %, $SRV_PIDS).
+run_sipp() {
+	local tag=$1 target=$2 sf=$3 rate=$4 m=$5 k0 k1 us sy
+	shift 5
+	k0=$(ticks $SRV_PIDS)
+	TIMEFORMAT='%R %U %S'
+	{ time (cd "$T" && timeout $((DUR * 3 + 60)) taskset -c "$GEN_CPU" sipp "$target" -sf "$sf" \
+		-i 127.0.0.1 -p "$(free_port)" -r "$rate" -m "$m" -nostdin -timeout $((DUR * 2 + 30))s \
+		-trace_stat -stf "$T/$tag.stat.csv" -fd 1 -buff_size $SIPP_BUF -inf "$T/users.csv" "$@" \
+		>/dev/null 2>"$T/$tag.err"); } 2>"$T/$tag.time"
+	k1=$(ticks $SRV_PIDS)
+	read -r WALL us sy <"$T/$tag.time"
+	read -r OK FAIL RETR CRATE < <(awk -F';' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i;next} {l=$0}
+		END{n=split(l,a,";"); printf "%d %d %d %.0f\n", a[c["SuccessfulCall(C)"]], a[c["FailedCall(C)"]],
+		a[c["Retransmissions(C)"]], a[c["CallRate(C)"]]}' "$T/$tag.stat.csv" 2>/dev/null || echo "0 0 0 0")
+	SCPU=$(awk -v d=$((k1 - k0)) -v w="$WALL" -v hz="$HZ" 'BEGIN{printf "%.0f", 100*d/hz/w}')
+}
+
+# sweep KIND TARGET SCENARIO "RATES" [sipp args]: sets BEST (0: none passed)
+# and BEST_CPU; one line per step.
+sweep() {
+	local kind=$1 target=$2 sf=$3 rates=$4 r
+	shift 4
+	BEST=0
+	BEST_CPU=na
+	for r in $rates; do
+		sleep 1
+		run_sipp "${kind}_$r" "$target" "$sf" "$r" $((r * DUR)) "$@"
+		echo "  $kind rate=$r ok=$OK fail=$FAIL retrans=$RETR sipp_rate=$CRATE/s wall=${WALL}s server_cpu=$SCPU%"
+		if [ "$OK" -eq $((r * DUR)) ] && [ "$FAIL" -eq 0 ] && [ "$CRATE" -ge $((r * 90 / 100)) ]; then
+			BEST=$r
+			BEST_CPU=$SCPU
+		else
+			break
+		fi
+	done
+}
+
+# latency TAG TARGET PORT: a capture of the calls at $LAT_RATE; sets
+# LAT180 and LAT200 ("p50 p99" in ms) and LAT_FAIL.
+latency() {
+	local tag=$1 target=$2 port=$3 td
+	taskset -c "$GEN_CPU" tcpdump -i lo -s 0 -B 65536 -U -w "$T/$tag.pcap" udp and port "$port" \
+		2>"$T/$tag.tcpdump" &
+	td=$!
+	sleep 1
+	run_sipp "$tag" "$target" "$B/uac.xml" "$LAT_RATE" $((LAT_RATE * LAT_DUR))
+	LAT_FAIL=$FAIL
+	sleep 0.5
+	kill -INT $td
+	wait $td 2>/dev/null
+	python3 "$TOP/bench/sip_lat.py" "$T/$tag.pcap" "$port" >"$T/$tag.lat"
+	LAT180=$(awk '$1=="INVITE->180" {print $3, $4}' "$T/$tag.lat")
+	LAT200=$(awk '$1=="INVITE->200" {print $3, $4}' "$T/$tag.lat")
+	echo "  latency at $LAT_RATE cps ($OK calls, $FAIL failed): INVITE->180 p50/p99 ${LAT180/ //} ms, INVITE->200 ${LAT200/ //} ms"
+}
+
+uas_start() { # TARGET-NAME
+	(cd "$T" && exec taskset -c "$GEN_CPU" sipp -sf "$B/uas.xml" -i 127.0.0.1 -p "$UAS_PORT" -nostdin \
+		-buff_size $SIPP_BUF >/dev/null 2>"$T/uas_$1.err") &
+	UAS_PID=$!
+	sleep 0.5
+}
+
+declare -A R
+echo "# $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')); servers on CPU $SRV_CPU, sipp and tcpdump on CPU $GEN_CPU"
+
+# ---- ours ----
+echo "== ours: 2 super nodes, ordinary nodes A (caller) and B (user1..user$USERS)"
+logind_init
+logind_start
+bootstrapd_init "[timers]" "stabilize_interval = 1s" "[limits]" "records_per_user = 100000"
+bootstrapd_start
+snodes_start 2 "[limits]" "client_rate = 1000000"
+add_user caller "password of caller"
+accts=()
+for i in $(seq 1 "$USERS"); do
+	add_user "user$i" "password of user$i"
+	accts+=("user$i")
+done
+on_init A caller
+on_init B "${accts[@]}"
+on_start A
+on_start B
+SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[A]} ${ON_PID[B]}"
+for p in $SRV_PIDS; do taskset -a -p -c "$SRV_CPU" "$p" >/dev/null; done
+sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU
+sleep 1.5 # the records of the last REGISTERs
+uas_start ours
+sweep call "127.0.0.1:${ON_SIP[A]}" "$B/uac.xml" "$CALL_RATES"
+R[ours_call]=$BEST R[ours_call_cpu]=$BEST_CPU
+sleep 2
+latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}"
+R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL
+kill "$UAS_PID" 2>/dev/null
+wait "$UAS_PID" 2>/dev/null
+for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}" >/dev/null 2>&1; done
+PIDS=()
+
+# ---- Kamailio ----
+if [ "$PEER" = 1 ]; then
+	echo "== Kamailio ($(kamailio -v | head -1 | cut -d' ' -f2-3)), -n 1, $KAM_ANCHOR/kamailio.cfg"
+	mkdir -p /tmp/anchor/kamailio
+	taskset -c "$SRV_CPU" kamailio -f "$KAM_ANCHOR/kamailio.cfg" -DD -E -n 1 -m 1024 >"$T/kamailio.log" 2>&1 &
+	KPID=$!
+	PIDS+=("$KPID")
+	sleep 2
+	kill -0 "$KPID" 2>/dev/null || fail "kamailio did not start: $(tail -n 5 "$T/kamailio.log")"
+	SRV_PIDS="$KPID $(pgrep -P "$KPID" | tr '\n' ' ')"
+	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU
+	uas_start kam
+	sweep kcall 127.0.0.1:5070 "$B/uac.xml" "$CALL_RATES"
+	R[kam_call]=$BEST R[kam_call_cpu]=$BEST_CPU
+	sleep 2
+	latency kam_lat 127.0.0.1:5070 5070
+	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL
+	kill "$UAS_PID" 2>/dev/null
+	wait "$UAS_PID" 2>/dev/null
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 > 0 && a != "na") printf "%.2f", a/b; else print "-"}'; }
+f() { echo "${R[$1]:-na}"; }
+p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
+p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
+echo
+echo "| figure (steps of ${DUR}s, 0 failed) | ours | Kamailio | ours/Kamailio |"
+echo "|---|---|---|---|"
+echo "| REGISTER/s sustained | $(f ours_reg) (server CPU $(f ours_reg_cpu)%) | $(f kam_reg) ($(f kam_reg_cpu)%) | $(ratio "$(f ours_reg)" "$(f kam_reg)") |"
+echo "| calls/s sustained | $(f ours_call) (server CPU $(f ours_call_cpu)%) | $(f kam_call) ($(f kam_call_cpu)%) | $(ratio "$(f ours_call)" "$(f kam_call)") |"
+echo "| INVITE->180 p50 ms at $LAT_RATE cps | $(p50 ours_180) | $(p50 kam_180) | $(ratio "$(p50 ours_180)" "$(p50 kam_180)") |"
+echo "| INVITE->180 p99 ms | $(p99 ours_180) | $(p99 kam_180) | $(ratio "$(p99 ours_180)" "$(p99 kam_180)") |"
+echo "| INVITE->200 p50 ms | $(p50 ours_200) | $(p50 kam_200) | $(ratio "$(p50 ours_200)" "$(p50 kam_200)") |"
+echo "| INVITE->200 p99 ms | $(p99 ours_200) | $(p99 kam_200) | $(ratio "$(p99 ours_200)" "$(p99 kam_200)") |"
+echo "| failed calls in the latency runs | $(f ours_lat_fail) | $(f kam_lat_fail) | |"
