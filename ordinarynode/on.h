@@ -10,6 +10,7 @@
 #include "ringid.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/url.h>
@@ -82,6 +83,7 @@ struct on {
 	struct httpd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
+	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);

@@ -8,6 +8,7 @@
  * signed deletion. Calls through the overlay come next. */
 #include "on.h"
 
+#include "db.h"
 #include "keepcert.h"
 #include "log.h"
 #include "record.h"
@@ -52,6 +53,7 @@ struct reg {
 	int n;
 	int published;       /* a live record is in the overlay (or on its way) */
 	int dirty;           /* changed since the last store */
+	int unsaved;         /* changed since the last write to the database */
 	uint64_t last_store; /* monotonic ms */
 };
 
@@ -144,8 +146,93 @@ static void publish_soon(struct on_sip *s, int i)
 	struct reg *g = &s->regs[i];
 
 	g->dirty = 1;
+	g->unsaved = 1;
 	if (time_mono_ms() - g->last_store >= STORE_GAP_MS)
 		publish(s, i);
+}
+
+/* ---- bindings in the node's SQLite file ---- */
+
+/* Writes the accounts whose bindings changed, in one transaction a second
+ * at most: a crash loses at most the last second of REGISTERs. Expiry is
+ * kept as wall-clock time, so that it means the same after a restart. */
+static void save_bindings(struct on_sip *s)
+{
+	sqlite3 *db = s->on->db;
+	sqlite3_stmt *del, *ins;
+	uint64_t mono = time_mono_ms(), wall = now_ms();
+	int any = 0;
+
+	for (int i = 0; i < s->on->nacc; i++)
+		any |= s->regs[i].unsaved;
+	if (db == NULL || !any || db_begin(db) < 0)
+		return;
+	del = db_stmt(db, "DELETE FROM bindings WHERE account = ?");
+	ins = db_stmt(db, "INSERT OR REPLACE INTO bindings (account, uri, src, call_id, cseq, expires)"
+			  " VALUES (?, ?, ?, ?, ?, ?)");
+	for (int i = 0; i < s->on->nacc && del != NULL && ins != NULL; i++) {
+		struct reg *g = &s->regs[i];
+		const char *name = s->on->acc[i].conf->name;
+		if (!g->unsaved)
+			continue;
+		sqlite3_bind_text(del, 1, name, -1, SQLITE_STATIC);
+		sqlite3_step(del);
+		sqlite3_reset(del);
+		for (int k = 0; k < g->n; k++) {
+			sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 2, g->b[k].uri, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 3, g->b[k].src, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, g->b[k].call_id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 5, g->b[k].cseq);
+			sqlite3_bind_int64(ins, 6, (sqlite3_int64)(wall + (g->b[k].expires_ms - mono)));
+			sqlite3_step(ins);
+			sqlite3_reset(ins);
+		}
+		g->unsaved = 0;
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	if (db_commit(db) < 0)
+		log_warn("bindings could not be saved");
+}
+
+/* The bindings that were live when the node stopped; published once the
+ * node is attached. */
+static void load_bindings(struct on_sip *s)
+{
+	sqlite3 *db = s->on->db;
+	sqlite3_stmt *st;
+	uint64_t mono = time_mono_ms(), wall = now_ms();
+	int total = 0;
+
+	if (db == NULL)
+		return;
+	st = db_stmt(db, "SELECT account, uri, src, call_id, cseq, expires FROM bindings"
+			 " WHERE expires > ? ORDER BY expires DESC");
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)wall);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char name[128];
+		int i;
+		struct binding *b;
+
+		db_col_text(st, 0, name, sizeof(name));
+		i = account_of(s->on, name);
+		if (i < 0 || s->regs[i].n == BINDINGS_MAX)
+			continue; /* an account no longer configured */
+		b = &s->regs[i].b[s->regs[i].n++];
+		db_col_text(st, 1, b->uri, sizeof(b->uri));
+		db_col_text(st, 2, b->src, sizeof(b->src));
+		db_col_text(st, 3, b->call_id, sizeof(b->call_id));
+		b->cseq = (uint32_t)sqlite3_column_int64(st, 4);
+		b->expires_ms = mono + (uint64_t)(sqlite3_column_int64(st, 5) - (sqlite3_int64)wall);
+		s->regs[i].dirty = 1;
+		total++;
+	}
+	sqlite3_finalize(st);
+	if (total > 0)
+		log_info("%d binding%s kept from before the restart", total, total == 1 ? "" : "s");
 }
 
 /* Drops expired bindings; publishes accounts that changed. */
@@ -166,10 +253,12 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 			log_info("%s: %d binding%s expired", s->on->acc[i].conf->name, before - k,
 				 before - k == 1 ? "" : "s");
 			g->dirty = 1;
+			g->unsaved = 1;
 		}
 		if (g->dirty && now - g->last_store >= STORE_GAP_MS)
 			publish(s, i);
 	}
+	save_bindings(s);
 }
 
 static long contact_expires(const sip_contact_t *m, const sip_t *sip)
@@ -442,6 +531,7 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 		on_sip_free(s);
 		return NULL;
 	}
+	load_bindings(s);
 	event_add(s->sweep, &tv);
 	sipev_kick(on->sev);
 	log_info("SIP registrar and proxy on %s (UDP and TCP)", on->cfg.sip_listen);
@@ -461,6 +551,7 @@ void on_sip_free(struct on_sip *s)
 {
 	if (s == NULL)
 		return;
+	save_bindings(s);
 	if (s->sweep != NULL)
 		event_free(s->sweep);
 	on_proxy_free(s->proxy);

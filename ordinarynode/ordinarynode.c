@@ -9,6 +9,7 @@
 
 #include "crl.h"
 #include "daemon.h"
+#include "db.h"
 #include "enroll.h"
 #include "httpc.h"
 #include "httpd.h"
@@ -16,6 +17,7 @@
 #include "keepcert.h"
 #include "log.h"
 #include "olink.h"
+#include "record.h"
 #include "sipev.h"
 #include "ringid.h"
 #include "tls.h"
@@ -84,6 +86,58 @@ static void on_list(int status, const uint8_t *body, size_t len, const char *err
 	attach_next(on);
 }
 
+/* ---- the node's SQLite file ---- */
+
+static const char *const migrations[] = {
+	"CREATE TABLE bindings (account TEXT NOT NULL, uri TEXT NOT NULL, src TEXT NOT NULL,"
+	" call_id TEXT NOT NULL, cseq INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	" PRIMARY KEY (account, uri));"
+	"CREATE TABLE supernodes (host TEXT NOT NULL, port INTEGER NOT NULL,"
+	" node_id TEXT NOT NULL, last_ok INTEGER NOT NULL, PRIMARY KEY (host, port));",
+};
+
+/* The super node just attached to goes first in the list of last good
+ * ones (16 kept), which the next start tries before bootstrapd's list. */
+static void remember_sn(struct on *on)
+{
+	sqlite3_stmt *st;
+
+	if (on->db == NULL)
+		return;
+	st = db_stmt(on->db, "INSERT OR REPLACE INTO supernodes (host, port, node_id, last_ok)"
+			     " VALUES (?, ?, ?, ?)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, on->cur.host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, on->cur.port);
+		sqlite3_bind_text(st, 3, on->sn_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms());
+		db_run(on->db, st);
+	}
+	st = db_stmt(on->db, "DELETE FROM supernodes WHERE rowid NOT IN"
+			     " (SELECT rowid FROM supernodes ORDER BY last_ok DESC LIMIT 16)");
+	if (st != NULL)
+		db_run(on->db, st);
+}
+
+static void load_sns(struct on *on)
+{
+	sqlite3_stmt *st = db_stmt(on->db, "SELECT host, port FROM supernodes ORDER BY last_ok DESC");
+
+	if (st == NULL)
+		return;
+	while (on->nreserve < ON_RESERVE_MAX && sqlite3_step(st) == SQLITE_ROW) {
+		struct sn_addr *a = &on->reserve[on->nreserve];
+		db_col_text(st, 0, a->host, sizeof(a->host));
+		a->port = (uint16_t)sqlite3_column_int(st, 1);
+		if (a->host[0] != '\0' && a->port != 0)
+			on->nreserve++;
+	}
+	sqlite3_finalize(st);
+	if (on->nreserve > 0)
+		log_info("%d super node%s from the last run to try first", on->nreserve,
+			 on->nreserve == 1 ? "" : "s");
+}
+
 static int link_ready(struct olink *l, const json_t *hello, void *arg)
 {
 	struct on *on = arg;
@@ -102,6 +156,7 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	on->attaches++;
 	on->next_ping = now() + 1000u * (uint64_t)on->keepalive;
 	log_info("attached to super node %s at %s:%u", on->sn_name, on->cur.host, on->cur.port);
+	remember_sn(on);
 	on_sip_republish(on->sip);
 	return 0;
 }
@@ -333,6 +388,7 @@ static int start(struct on *on, char *err, size_t errlen)
 {
 	struct httpd_limits lim = {64, 8192, 1024, 10};
 	struct timeval tv = {0, 1000};
+	char path[600];
 
 	on->base = event_base_new();
 	on->ca = cert_read_pem(on->cfg.ca_cert, err, errlen);
@@ -361,6 +417,11 @@ static int start(struct on *on, char *err, size_t errlen)
 	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0 ||
 	    httpd_route(on->status, "/metrics", h_metrics, on) < 0)
 		return -1;
+	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
+	on->db = db_open(path, 1, migrations, (int)ARRAY_LEN(migrations), err, errlen);
+	if (on->db == NULL)
+		return -1;
+	load_sns(on);
 	on->sev = sipev_new(on->base, err, errlen);
 	if (on->sev == NULL)
 		return -1;
@@ -398,6 +459,7 @@ static void cleanup(struct on *on)
 	httpd_free(on->status);
 	on_sip_free(on->sip);
 	sipev_free(on->sev);
+	db_close(on->db);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_free(on->acc[i].kc);
 	crl_free(on->crl);

@@ -4,8 +4,9 @@
 # dave). Basic call with BYE from either side, busy (486) and decline (603),
 # 404 for an unknown user, 480 when the callee's node is gone, CANCEL while
 # ringing and right at the start, MESSAGE, forking to bob's phones on two
-# nodes (one answers, the other is cancelled), and fail-over: the caller's
-# super node is killed and the next call works without re-registering.
+# nodes (one answers, the other is cancelled), a restart of the callee's
+# node (bindings kept in its database), and fail-over: the caller's super
+# node is killed and the next call works without re-registering.
 # on1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -83,6 +84,18 @@ phone uas_alice "$SC/uas.xml" alice "$ALICE"
 p=$PHONE
 call back on2 "$SC/uac.xml" bob alice
 phone_ok uas_alice "$p"
+
+note "on2 restarts: bob's binding comes back from its database, no new REGISTER"
+stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
+on_start on2
+assert_contains "$(cat "$T/on_on2.log")" "1 binding kept from before the restart" "on2 log"
+assert_contains "$(cat "$T/on_on2.log")" "super node from the last run to try first" "on2 log"
+jq -e '.sip.phones | length == 1' <<<"$(on_status on2)" >/dev/null || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
+sleep 1.2 # published again once attached
+phone uas_restart "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call after_restart on1 "$SC/uac.xml" alice bob
+phone_ok uas_restart "$p"
 
 note "busy (486) and decline (603) reach the caller"
 for st in "486 Busy Here" "603 Decline"; do
