@@ -383,6 +383,33 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 	return on_proxy_request(s->proxy, irq, sip);
 }
 
+static int same_port(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
+}
+
+/* Whether the phone's REGISTER came from another host than its Contact
+ * names: then a NAT is between, and requests go to where it came from (over
+ * UDP the NAT's mapping, over TCP the phone's own connection). Otherwise
+ * the Contact is used as it is: a TCP phone listens there, while the port
+ * it registered from may belong to a connection that is gone. */
+static int behind_nat(const struct binding *b)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	url_t *c, *r;
+	int nat;
+
+	if (b->src[0] == '\0')
+		return 0;
+	c = url_hdup(home, (url_t *)url_make(home, b->uri));
+	r = url_hdup(home, (url_t *)url_make(home, b->src));
+	nat = c == NULL || r == NULL || c->url_host == NULL || r->url_host == NULL ||
+	      strcasecmp(c->url_host, r->url_host) != 0 ||
+	      (strstr(b->src, "transport=udp") != NULL && !same_port(c->url_port, r->url_port));
+	su_home_deinit(home);
+	return nat;
+}
+
 int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max)
 {
 	int i = account_of(s->on, user), n = 0;
@@ -395,15 +422,10 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 	for (int k = 0; k < g->n && n < max; k++)
 		if (g->b[k].expires_ms > now && out != NULL) {
 			out[n].uri = g->b[k].uri;
-			out[n].src = g->b[k].src[0] != '\0' ? g->b[k].src : NULL;
+			out[n].src = behind_nat(&g->b[k]) ? g->b[k].src : NULL;
 			n++;
 		}
 	return n;
-}
-
-static int same_port(const char *a, const char *b)
-{
-	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
 }
 
 int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len)

@@ -5,8 +5,9 @@
 # 404 for an unknown user, 480 when the callee's node is gone, CANCEL while
 # ringing and right at the start, MESSAGE, forking to bob's phones on two
 # nodes (one answers, the other is cancelled), a restart of the callee's
-# node (bindings kept in its database), and fail-over: the caller's super
-# node is killed and the next call works without re-registering.
+# node (bindings kept in its database), fail-over (the caller's super
+# node is killed and the next call works without re-registering), and
+# phones on TCP.
 # on1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -180,6 +181,20 @@ phone uas_failover "$SC/uas.xml" bob "$BOB2"
 p=$PHONE
 call failover on1 "$SC/uac.xml" alice bob
 phone_ok uas_failover "$p"
+
+note "phones on TCP: carol (on1) calls bob's TCP phone (on2)"
+phone_register on1 carol "$(free_port)" # carol's From must be an account of on1: it is
+BOBT=$(free_port)
+sipp_run reg_tcp on2 "$SC/register.xml" -s bob -key expires 300 -p "$BOBT" -m 1 -t t1 ||
+	fail "REGISTER over TCP: $(tail -n 5 "$T/sipp_reg_tcp.out")"
+sleep 1.2
+phone uas_tcp "$SC/uas.xml" bob "$BOBT" -t t1
+pt=$PHONE
+phone uas_udp_too "$SC/uas_cancel.xml" bob "$BOB2"
+pu=$PHONE
+call tcp on1 "$SC/uac.xml" carol bob -t t1
+phone_ok uas_tcp "$pt"
+phone_ok uas_udp_too "$pu"
 
 jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
 	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"
