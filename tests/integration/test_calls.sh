@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Calls between sipp phones through the overlay: a ring of three super
 # nodes, ordinary nodes on1 (alice, carol), on2 (bob), on3 (bob again, and
-# dave). Basic call with BYE from either side, busy (486) and decline (603),
+# dave). Basic call with BYE from either side, re-INVITE, INFO and UPDATE
+# inside a dialog, busy (486) and decline (603),
 # 404 for an unknown user, 480 when the callee's node is gone, CANCEL while
 # ringing and right at the start, MESSAGE, forking to bob's phones on two
 # nodes (one answers, the other is cancelled), a restart of the callee's
@@ -79,6 +80,12 @@ phone uas_bye "$SC/uas_bye.xml" bob "$BOB2"
 p=$PHONE
 call callee_bye on1 "$SC/uac_wait_bye.xml" alice bob
 phone_ok uas_bye "$p"
+
+note "inside the dialog: re-INVITE, ACK, INFO, UPDATE, BYE"
+phone uas_dialog "$SC/uas_dialog.xml" bob "$BOB2"
+p=$PHONE
+call dialog on1 "$SC/uac_dialog.xml" alice bob
+phone_ok uas_dialog "$p"
 
 note "bob calls alice back (on2 -> on1)"
 phone uas_alice "$SC/uas.xml" alice "$ALICE"
