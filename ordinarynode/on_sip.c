@@ -282,6 +282,10 @@ static int reply_bindings(struct on_sip *s, nta_incoming_t *irq, struct reg *g)
 					k > 0 ? ", " : "", g->b[k].uri,
 					(unsigned long long)((g->b[k].expires_ms - now) / 1000));
 	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(g->n > 0, SIPTAG_CONTACT_STR(buf)), TAG_END());
+	/* Answered here: the transaction is ours to release (nta keeps it for
+	 * retransmissions as long as SIP says). Returning 0 without this left
+	 * every REGISTER's transaction in nta for the life of the node. */
+	nta_incoming_destroy(irq);
 	return 0;
 }
 
@@ -342,6 +346,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			if (ex > 0 && ex < EXPIRES_MIN) {
 				nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF,
 						    SIPTAG_MIN_EXPIRES_STR("60"), TAG_END());
+				nta_incoming_destroy(irq);
 				return 0;
 			}
 			if (ex > EXPIRES_MAX)
@@ -391,8 +396,10 @@ static int same_port(const char *a, const char *b)
 /* Whether the phone's REGISTER came from another host than its Contact
  * names: then a NAT is between, and requests go to where it came from (over
  * UDP the NAT's mapping, over TCP the phone's own connection). Otherwise
- * the Contact is used as it is: a TCP phone listens there, while the port
- * it registered from may belong to a connection that is gone. */
+ * the Contact is used as it is: the host is reachable as it says, a TCP
+ * phone listens there while the port it registered from may belong to a
+ * connection that is gone, and a REGISTER may come from another program
+ * on the phone's host than the one that takes the calls. */
 static int behind_nat(const struct binding *b)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -404,8 +411,7 @@ static int behind_nat(const struct binding *b)
 	c = url_hdup(home, (url_t *)url_make(home, b->uri));
 	r = url_hdup(home, (url_t *)url_make(home, b->src));
 	nat = c == NULL || r == NULL || c->url_host == NULL || r->url_host == NULL ||
-	      strcasecmp(c->url_host, r->url_host) != 0 ||
-	      (strstr(b->src, "transport=udp") != NULL && !same_port(c->url_port, r->url_port));
+	      strcasecmp(c->url_host, r->url_host) != 0;
 	su_home_deinit(home);
 	return nat;
 }
