@@ -7,18 +7,20 @@
 # "caller") and ordinary node B (accounts user1..user$USERS), all pinned to
 # CPU $SRV_CPU; sipp and tcpdump on CPU $GEN_CPU. Kamailio: one worker
 # (-n 1) pinned the same way.
+#   * INVITE->180 and INVITE->200 p50/p99 at $LAT_RATE calls/s for
+#     $LAT_DUR s (see the calls below), from a tcpdump capture of the
+#     caller's proxy port (bench/sip_lat.py): sipp's own timer is too
+#     coarse. First, on the fresh system: an overloaded step leaves
+#     transactions and retransmissions behind for half a minute.
 #   * REGISTER/s: refreshes of the $USERS accounts at node B (Kamailio: the
 #     same AoRs), rising steps of $DUR s; the best step with every
-#     REGISTER answered 200, none failed, and sipp reaching 90% of the rate.
+#     REGISTER answered 200, none failed, and sipp reaching 90% of the rate
+#     (the anchor's rule; retransmissions are printed, not judged).
 #   * calls/s: caller at node A calls user1..user$USERS, whose phone (one
 #     sipp) registered at node B: INVITE, 100, 180, 200, ACK, 100 ms, BYE,
 #     200; through the overlay A -> super node -> super node -> B. The same
 #     pass rule.
-#   * INVITE->180 and INVITE->200 p50/p99 at $LAT_RATE calls/s for
-#     $LAT_DUR s, from a tcpdump capture of the caller's proxy port
-#     (bench/sip_lat.py): sipp's own timer is too coarse. This runs before
-#     the calls/s steps: the overloaded last step leaves transactions and
-#     retransmissions behind for half a minute, which would be measured too.
+#     Then $SETTLE s of rest before the calls.
 # Prints one table: ours, Kamailio's, and the ratio.
 #
 #   bench/sip.sh                     everything (needs root for tcpdump)
@@ -32,6 +34,7 @@ REG_RATES=${REG_RATES:-"1000 2000 5000 10000 15000 20000 30000"}
 CALL_RATES=${CALL_RATES:-"100 200 500 1000 1500 2000 3000"}
 LAT_RATE=${LAT_RATE:-100}
 LAT_DUR=${LAT_DUR:-10}
+SETTLE=${SETTLE:-35} # after the overloaded REGISTER step: its transactions end
 PEER=${PEER:-1}
 SRV_CPU=${SRV_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
@@ -84,6 +87,7 @@ sweep() {
 	shift 4
 	BEST=0
 	BEST_CPU=na
+	BEST_RETR=na
 	for r in $rates; do
 		sleep 1
 		run_sipp "${kind}_$r" "$target" "$sf" "$r" $((r * DUR)) "$@"
@@ -91,6 +95,7 @@ sweep() {
 		if [ "$OK" -eq $((r * DUR)) ] && [ "$FAIL" -eq 0 ] && [ "$CRATE" -ge $((r * 90 / 100)) ]; then
 			BEST=$r
 			BEST_CPU=$SCPU
+			BEST_RETR=$RETR
 		else
 			break
 		fi
@@ -145,14 +150,17 @@ on_start A
 on_start B
 SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[A]} ${ON_PID[B]}"
 for p in $SRV_PIDS; do taskset -a -p -c "$SRV_CPU" "$p" >/dev/null; done
-sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
-R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU
-sleep 1.5 # the records of the last REGISTERs
+run_sipp reg_once "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
+[ "$OK" = "$USERS" ] || fail "registering the callees: $OK of $USERS"
+sleep 1.5 # their records
 uas_start ours
 latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}"
 R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL
+sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU R[ours_reg_retr]=$BEST_RETR
+sleep "$SETTLE"
 sweep call "127.0.0.1:${ON_SIP[A]}" "$B/uac.xml" "$CALL_RATES"
-R[ours_call]=$BEST R[ours_call_cpu]=$BEST_CPU
+R[ours_call]=$BEST R[ours_call_cpu]=$BEST_CPU R[ours_call_retr]=$BEST_RETR
 kill "$UAS_PID" 2>/dev/null
 wait "$UAS_PID" 2>/dev/null
 for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}" >/dev/null 2>&1; done
@@ -168,13 +176,15 @@ if [ "$PEER" = 1 ]; then
 	sleep 2
 	kill -0 "$KPID" 2>/dev/null || fail "kamailio did not start: $(tail -n 5 "$T/kamailio.log")"
 	SRV_PIDS="$KPID $(pgrep -P "$KPID" | tr '\n' ' ')"
-	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
-	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU
+	run_sipp kreg_once 127.0.0.1:5070 "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
 	uas_start kam
 	latency kam_lat 127.0.0.1:5070 5070
 	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL
+	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU R[kam_reg_retr]=$BEST_RETR
+	sleep "$SETTLE"
 	sweep kcall 127.0.0.1:5070 "$B/uac.xml" "$CALL_RATES"
-	R[kam_call]=$BEST R[kam_call_cpu]=$BEST_CPU
+	R[kam_call]=$BEST R[kam_call_cpu]=$BEST_CPU R[kam_call_retr]=$BEST_RETR
 	kill "$UAS_PID" 2>/dev/null
 	wait "$UAS_PID" 2>/dev/null
 fi
@@ -186,8 +196,8 @@ p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
 echo
 echo "| figure (steps of ${DUR}s, 0 failed) | ours | Kamailio | ours/Kamailio |"
 echo "|---|---|---|---|"
-echo "| REGISTER/s sustained | $(f ours_reg) (server CPU $(f ours_reg_cpu)%) | $(f kam_reg) ($(f kam_reg_cpu)%) | $(ratio "$(f ours_reg)" "$(f kam_reg)") |"
-echo "| calls/s sustained | $(f ours_call) (server CPU $(f ours_call_cpu)%) | $(f kam_call) ($(f kam_call_cpu)%) | $(ratio "$(f ours_call)" "$(f kam_call)") |"
+echo "| REGISTER/s sustained | $(f ours_reg) (server CPU $(f ours_reg_cpu)%, $(f ours_reg_retr) retransmissions) | $(f kam_reg) ($(f kam_reg_cpu)%, $(f kam_reg_retr)) | $(ratio "$(f ours_reg)" "$(f kam_reg)") |"
+echo "| calls/s sustained | $(f ours_call) (server CPU $(f ours_call_cpu)%, $(f ours_call_retr) retransmissions) | $(f kam_call) ($(f kam_call_cpu)%, $(f kam_call_retr)) | $(ratio "$(f ours_call)" "$(f kam_call)") |"
 echo "| INVITE->180 p50 ms at $LAT_RATE cps | $(p50 ours_180) | $(p50 kam_180) | $(ratio "$(p50 ours_180)" "$(p50 kam_180)") |"
 echo "| INVITE->180 p99 ms | $(p99 ours_180) | $(p99 kam_180) | $(ratio "$(p99 ours_180)" "$(p99 kam_180)") |"
 echo "| INVITE->200 p50 ms | $(p50 ours_200) | $(p50 kam_200) | $(ratio "$(p50 ours_200)" "$(p50 kam_200)") |"

@@ -132,6 +132,8 @@ void on_proxy_overlay(struct on_proxy *p, const json_t *frame);
 void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl);
 const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p);
 int on_proxy_calls_setting_up(const struct on_proxy *p);
+/* Calls answered through this node and not hung up yet (by Call-ID). */
+int on_proxy_calls_answered(const struct on_proxy *p);
 void on_proxy_free(struct on_proxy *p);
 
 #endif

@@ -88,6 +88,17 @@ struct ptx {
 	uint64_t created, final_at;
 };
 
+/* A call that was answered and not yet hung up, by Call-ID: only for the
+ * status page (the proxy keeps no dialog state for routing). */
+struct dlg {
+	struct dlg *next;
+	uint64_t since; /* monotonic ms */
+	char call_id[];
+};
+
+#define DIALOGS_MAX 100000
+#define DIALOG_MAX_MS (24ull * 3600 * 1000) /* a call longer than a day is forgotten */
+
 struct on_proxy {
 	struct on *on;
 	struct on_sip *sip;
@@ -96,6 +107,9 @@ struct on_proxy {
 	struct ptx *byid[BUCKETS], *bykey[BUCKETS];
 	struct ptx *all;
 	int count;
+	struct dlg *dlg[BUCKETS];
+	int ndlg;
+	uint64_t next_dlg_sweep;
 	uint64_t next_id;
 	struct event *sweep;
 	char self[NODE_ID_HEX_LEN + 1];
@@ -173,6 +187,56 @@ static char *msg_text(msg_t *m, size_t *len)
 	if (msg_serialize(m, (msg_pub_t *)sip_object(m)) < 0)
 		return NULL;
 	return msg_as_string(msg_home(m), m, NULL, 0, len);
+}
+
+/* ---- answered calls, for the status ---- */
+
+static struct dlg **dlg_slot(struct on_proxy *p, const char *call_id)
+{
+	struct dlg **d = &p->dlg[fnv(call_id, "") % BUCKETS];
+
+	while (*d != NULL && strcmp((*d)->call_id, call_id) != 0)
+		d = &(*d)->next;
+	return d;
+}
+
+static void dlg_add(struct on_proxy *p, const char *call_id)
+{
+	struct dlg **d = dlg_slot(p, call_id);
+	size_t n = strlen(call_id) + 1;
+
+	if (*d != NULL || p->ndlg >= DIALOGS_MAX || (*d = malloc(sizeof(**d) + n)) == NULL)
+		return;
+	(*d)->next = NULL;
+	(*d)->since = time_mono_ms();
+	memcpy((*d)->call_id, call_id, n);
+	p->ndlg++;
+}
+
+static void dlg_del(struct on_proxy *p, const char *call_id)
+{
+	struct dlg **d = dlg_slot(p, call_id), *x = *d;
+
+	if (x == NULL)
+		return;
+	*d = x->next;
+	free(x);
+	p->ndlg--;
+}
+
+static void dlg_expire(struct on_proxy *p, uint64_t now, int all)
+{
+	for (int i = 0; i < BUCKETS; i++)
+		for (struct dlg **d = &p->dlg[i]; *d != NULL;) {
+			struct dlg *x = *d;
+			if (all || now - x->since >= DIALOG_MAX_MS) {
+				*d = x->next;
+				free(x);
+				p->ndlg--;
+			} else {
+				d = &x->next;
+			}
+		}
 }
 
 /* ---- the table of transactions ---- */
@@ -346,6 +410,9 @@ static void send_up(struct ptx *x, msg_t *r)
 		x->final = status;
 		x->final_at = time_mono_ms();
 	}
+	if (status >= 200 && status < 300 && x->method == sip_method_invite && x->req != NULL &&
+	    sip_object(x->req)->sip_to->a_tag == NULL && sip_object(r)->sip_call_id != NULL)
+		dlg_add(p, sip_object(r)->sip_call_id->i_id);
 	if (x->irq != NULL) {
 		nta_incoming_mreply(x->irq, r);
 		return;
@@ -1028,6 +1095,8 @@ int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	struct ptx *x;
 
 	p->st.requests++;
+	if (method == sip_method_bye && sip->sip_call_id != NULL)
+		dlg_del(p, sip->sip_call_id->i_id);
 	if (method == sip_method_ack) {
 		forward_ack(p, nta_incoming_getrequest(irq), 0);
 		nta_incoming_destroy(irq);
@@ -1135,6 +1204,8 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		forward_ack(p, m, 1);
 		return;
 	}
+	if (method == sip_method_bye)
+		dlg_del(p, sip->sip_call_id->i_id);
 	if (ptx_find_up(p, from, br) != NULL) {
 		msg_destroy(m); /* a copy of one in progress */
 		return;
@@ -1224,6 +1295,10 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 	struct ptx *x, *next;
 
 	(void)fd, (void)what;
+	if (now >= p->next_dlg_sweep) {
+		p->next_dlg_sweep = now + 60000;
+		dlg_expire(p, now, 0);
+	}
 	for (x = p->all; x != NULL; x = next) {
 		next = x->next;
 		if (x->final != 0) {
@@ -1298,6 +1373,11 @@ const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p)
 	return &p->st;
 }
 
+int on_proxy_calls_answered(const struct on_proxy *p)
+{
+	return p->ndlg;
+}
+
 int on_proxy_calls_setting_up(const struct on_proxy *p)
 {
 	int n = 0;
@@ -1313,6 +1393,7 @@ void on_proxy_free(struct on_proxy *p)
 		return;
 	while (p->all != NULL)
 		ptx_free(p->all);
+	dlg_expire(p, 0, 1);
 	if (p->sweep != NULL)
 		event_free(p->sweep);
 	certcheck_free(p->cc);

@@ -473,9 +473,10 @@ json_t *on_sip_status(struct on_sip *s)
 						  "source", g->b[k].src, "expires",
 						  (json_int_t)((g->b[k].expires_ms - now) / 1000)));
 	}
-	return json_pack("{s:o,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	return json_pack("{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 			 "phones", phones, "calls_setting_up",
-			 on_proxy_calls_setting_up(s->proxy), "invite_transactions",
+			 on_proxy_calls_setting_up(s->proxy), "calls_answered",
+			 on_proxy_calls_answered(s->proxy), "invite_transactions",
 			 (json_int_t)st->calls_active, "counters", "requests",
 			 (json_int_t)st->requests, "invites", (json_int_t)st->invites, "cancels",
 			 (json_int_t)st->cancels, "acks", (json_int_t)st->acks, "responses",
@@ -496,6 +497,7 @@ int on_sip_metrics(struct on_sip *s, char *buf, size_t len)
 	return snprintf(buf, len,
 			    "# TYPE p2psip_on_phones gauge\np2psip_on_phones %d\n"
 			    "# TYPE p2psip_on_calls_setting_up gauge\np2psip_on_calls_setting_up %d\n"
+			    "# TYPE p2psip_on_calls_answered gauge\np2psip_on_calls_answered %d\n"
 			    "# TYPE p2psip_on_sip_requests_total counter\np2psip_on_sip_requests_total %llu\n"
 			    "# TYPE p2psip_on_invites_total counter\np2psip_on_invites_total %llu\n"
 			    "# TYPE p2psip_on_cancels_total counter\np2psip_on_cancels_total %llu\n"
@@ -504,7 +506,7 @@ int on_sip_metrics(struct on_sip *s, char *buf, size_t len)
 			    "# TYPE p2psip_on_overlay_out_total counter\np2psip_on_overlay_out_total %llu\n"
 			    "# TYPE p2psip_on_overlay_failed_total counter\np2psip_on_overlay_failed_total %llu\n"
 			    "# TYPE p2psip_on_bad_sip_total counter\np2psip_on_bad_sip_total %llu\n",
-			    phones, on_proxy_calls_setting_up(s->proxy),
+			    phones, on_proxy_calls_setting_up(s->proxy), on_proxy_calls_answered(s->proxy),
 			    (unsigned long long)st->requests, (unsigned long long)st->invites,
 			    (unsigned long long)st->cancels, (unsigned long long)st->lookups,
 			    (unsigned long long)st->overlay_in, (unsigned long long)st->overlay_out,

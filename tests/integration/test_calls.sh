@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Calls between sipp phones through the overlay: a ring of three super
-# nodes, ordinary nodes on1 (alice, carol), on2 (bob), on3 (bob again, and
-# dave). Basic call with BYE from either side, re-INVITE, INFO and UPDATE
+# nodes, ordinary nodes on1 (alice, carol), on2 (bob, dave), on3 (bob
+# again, and dave). Basic call with BYE from either side, re-INVITE, INFO and UPDATE
 # inside a dialog, busy (486) and decline (603),
 # 404 for an unknown user, 480 when the callee's node is gone, CANCEL while
 # ringing and right at the start, MESSAGE, forking to bob's phones on two
 # nodes (one answers, the other is cancelled), a restart of the callee's
 # node (bindings kept in its database), fail-over (the caller's super
-# node is killed and the next call works without re-registering), and
-# phones on TCP.
+# node is killed and the next call works without re-registering), phones
+# on TCP, OPTIONS to a user, and a phone whose Contact is a private address
+# (reached at the address its REGISTER came from; the dead on3 still holds
+# a record for dave, so the call also forks to a gone node).
 # on1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -21,7 +23,7 @@ bootstrapd_start
 snodes_start 3
 for u in alice bob carol dave; do add_user $u "password of $u"; done
 on_init on1 alice carol
-on_init on2 bob
+on_init on2 bob dave
 on_init on3 bob dave
 vg_on
 on_start on1
@@ -74,6 +76,24 @@ call basic on1 "$SC/uac.xml" alice bob
 phone_ok uas "$p"
 [ "$(counter on1 invites)" -ge 1 ] && [ "$(counter on2 invites)" -ge 1 ] ||
 	fail "INVITE not counted: $(on_status on1 | jq -c .sip)"
+
+note "status: an answered call shows until it is hung up"
+variant uac_long uac.xml 's|<pause milliseconds="200"/>|<pause milliseconds="2500"/>|'
+phone uas_long "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call long on1 "$T/uac_long.xml" alice bob &
+c=$!
+for _ in $(seq 1 40); do
+	[ "$(on_status on1 | jq .sip.calls_answered)" = 1 ] && [ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] && break
+	sleep 0.05
+done
+[ "$(on_status on1 | jq .sip.calls_answered)" = 1 ] || fail "call not shown: $(on_status on1 | jq -c .sip)"
+[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] || fail "call not shown on on2: $(on_status on2 | jq -c .sip)"
+wait "$c" || fail "long call"
+phone_ok uas_long "$p"
+[ "$(on_status on1 | jq .sip.calls_answered)" = 0 ] || fail "hung-up call still shown: $(on_status on1 | jq -c .sip)"
+curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -q '^p2psip_on_invites_total [1-9]' ||
+	fail "metrics: $(curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics")"
 
 note "basic call, the callee hangs up"
 phone uas_bye "$SC/uas_bye.xml" bob "$BOB2"
@@ -202,6 +222,27 @@ pu=$PHONE
 call tcp on1 "$SC/uac.xml" carol bob -t t1
 phone_ok uas_tcp "$pt"
 phone_ok uas_udp_too "$pu"
+
+note "OPTIONS to a user through the overlay"
+sed 's/MESSAGE/OPTIONS/g' "$SC/uas_message.xml" >"$T/uas_options.xml"
+sed 's/MESSAGE/OPTIONS/g' "$SC/uac_message.xml" >"$T/uac_options.xml"
+phone uas_options "$T/uas_options.xml" bob "$BOB2"
+p=$PHONE
+call options on1 "$T/uac_options.xml" alice bob
+phone_ok uas_options "$p"
+
+note "a phone behind a NAT: its Contact is private, it is reached where it registered from"
+sed 's|Contact: <sip:\[service\]@\[local_ip\]:|Contact: <sip:[service]@10.99.0.7:|' "$SC/register.xml" >"$T/register_nat.xml"
+NATP=$(free_port)
+sipp_run reg_nat on2 "$T/register_nat.xml" -s dave -key expires 300 -p "$NATP" -m 1 ||
+	fail "REGISTER with a private Contact: $(tail -n 5 "$T/sipp_reg_nat.out")"
+jq -e '.sip.phones[] | select(.account == "dave") | .contact | test("10.99.0.7")' <<<"$(on_status on2)" >/dev/null ||
+	fail "dave's binding: $(on_status on2 | jq -c .sip.phones)"
+sleep 1.2
+phone uas_nat "$SC/uas.xml" dave "$NATP"
+p=$PHONE
+call nat on1 "$SC/uac.xml" alice dave
+phone_ok uas_nat "$p"
 
 jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
 	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"

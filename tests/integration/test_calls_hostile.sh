@@ -4,8 +4,9 @@
 # overlay (403), a From that is not an account of the node (403), a foreign
 # domain (403), garbage and requests without mandatory headers (no crash),
 # SIP text sent by an overlay user that is not SIP, a response nobody asked
-# for, a request without the sender's Via (dropped and counted), and a
-# caller that never ACKs the 200. A normal call works afterwards, and the
+# for, a request without the sender's Via (dropped and counted), a
+# caller that never ACKs the 200, and a callee's phone that never answers
+# (408 at Timer B). A normal call works afterwards, and the
 # caller's node (under valgrind) exits cleanly.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -15,10 +16,10 @@ logind_start
 bootstrapd_init "[timers]" "stabilize_interval = 1s"
 bootstrapd_start
 snodes_start 2
-for u in alice bob; do add_user $u "password of $u"; done
+for u in alice bob dave; do add_user $u "password of $u"; done
 cli_user carol
 on_init on1 alice
-on_init on2 bob
+on_init on2 bob dave
 vg_on
 on_start on1
 VG_DAEMONS=0
@@ -82,6 +83,22 @@ sleep 0.3
 sipp_run noack on1 "$T/uac_noack.xml" -s bob -key caller alice -p "$(free_port)" -m 1 ||
 	fail "no 200 for the caller that does not ACK: $(tail -n 20 "$T/sipp_noack.out")"
 wait "$uas" 2>/dev/null # the callee's phone gives up waiting for the ACK: expected
+
+note "a phone that never answers: 408 after Timer B (32 s)"
+DAVE=$(free_port)
+phone_register on2 dave "$DAVE"
+nc -u -l 127.0.0.1 "$DAVE" >/dev/null 2>&1 & # takes the INVITEs, answers nothing
+nc_pid=$!
+sleep 1.2
+sed 's/response="486"/response="408"/' "$SC/uac_fail.xml" >"$T/uac_408.xml"
+t0=$(date +%s)
+(cd "$T" && timeout 90 sipp "127.0.0.1:${ON_SIP[on1]}" -sf "$T/uac_408.xml" -s dave -key caller alice \
+	-key domain overlay.example -i 127.0.0.1 -p "$(free_port)" -m 1 -nostdin -timeout 60s \
+	-timeout_error -trace_err -error_file "$T/sipp_408.err" >"$T/sipp_408.out" 2>&1) ||
+	fail "no 408 for the silent phone: $(tail -n 20 "$T/sipp_408.out"; cat "$T/sipp_408.err" 2>/dev/null)"
+took=$(($(date +%s) - t0))
+[ "$took" -ge 30 ] && [ "$took" -le 40 ] || fail "408 after ${took}s, not at Timer B"
+{ kill "$nc_pid" && wait "$nc_pid"; } 2>/dev/null
 
 note "a normal call still works"
 phone_pid() {
