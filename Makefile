@@ -219,6 +219,7 @@ demo: deps all
 bench: all $(BENCH_PROGS)
 	@bench/login.sh
 	@bench/dht.sh
+	@bench/sip.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
