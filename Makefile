@@ -80,6 +80,7 @@ SUPERNODE_SRCS += supernode/sn_data.c
 SUPERNODE_SRCS += supernode/sn_client.c
 SUPERNODE_SRCS += supernode/sn_boot.c
 SUPERNODE_SRCS += supernode/sn_status.c
+SUPERNODE_SRCS += supernode/sn_stun.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c

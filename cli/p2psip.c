@@ -10,17 +10,23 @@
 #include "log.h"
 #include "olink.h"
 #include "record.h"
+#include "stun.h"
 #include "tls.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +90,8 @@ static void usage(FILE *f)
 		"  send NODE-ID TEXT       a message to a node (--via SN-ID: its super node)\n"
 		"  listen                  print messages sent to us (--count N, then exit)\n"
 		"  whoami                  our Node-ID and the attached super node\n"
+		"  stun HOST:PORT          the address a STUN server sees us at (--count N:\n"
+		"                          N requests at once, how many were answered)\n"
 		"  sign NAME DATA          print a signed value (--stored MS: its storage time)\n"
 		"  raw                     send the JSON requests on stdin (one per line;\n"
 		"                          --repeat N: each N times), print the replies\n\n"
@@ -97,7 +105,7 @@ static void usage(FILE *f)
 		"      --kind K            kind of a stored value (default \"data\")\n"
 		"      --lifetime SECS     lifetime of a stored value (default 3600)\n"
 		"      --via SN-ID         for send: the super node the destination is attached to\n"
-		"      --count N           for listen: exit after N messages\n"
+		"      --count N           for listen: exit after N messages; for stun: requests\n"
 		"      --repeat N          for raw: send each request N times, pipelined\n"
 		"      --stored MS         for sign: the storage time (ms since the epoch)\n"
 		"      --timeout SECS      give up after this long (default 15)\n"
@@ -835,6 +843,76 @@ static void setup(int need_bootstrap)
 		die(2, "give --bootstrap URL (or --supernode for commands that attach)");
 }
 
+/* STUN Binding requests to HOST:PORT over UDP: prints the address the
+ * server saw us at. With --count N, sends N requests back to back and
+ * says how many were answered (a rate-limit check). */
+static int cmd_stun(const char *server)
+{
+	char host[64], ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	struct addrinfo hints = {0}, *ai = NULL;
+	char ps[8];
+	int fd, n = C.count > 0 ? C.count : 1, answered = 0;
+	uint8_t req[64], buf[STUN_MSG_MAX], tid[STUN_TID_LEN];
+	struct stun_msg m = {0};
+	struct timeval tv = {0, 500000};
+	uint64_t deadline;
+
+	if (addr_split(server, host, sizeof(host), &port) < 0)
+		die(2, "stun: want HOST:PORT, got %s", server);
+	hints.ai_socktype = SOCK_DGRAM;
+	snprintf(ps, sizeof(ps), "%u", port);
+	if (getaddrinfo(host, ps, &hints, &ai) != 0)
+		die(1, "stun: cannot resolve %s", host);
+	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		die(1, "stun: %s: %s", server, strerror(errno));
+	freeaddrinfo(ai);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < n; i++) {
+		size_t len;
+		RAND_bytes(tid, sizeof(tid));
+		len = stun_binding_request(req, sizeof(req), tid);
+		if (send(fd, req, len, 0) < 0)
+			die(1, "stun: %s", strerror(errno));
+	}
+	deadline = time_mono_ms() + (n > 1 ? 1000 : 1000u * (uint64_t)C.timeout);
+	while (answered < n && time_mono_ms() < deadline) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+		if (got < 0) {
+			if (n == 1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				size_t len = stun_binding_request(req, sizeof(req), tid);
+				if (send(fd, req, len, 0) < 0)
+					break;
+			}
+			continue;
+		}
+		if (stun_parse(buf, (size_t)got, &m) == 0 && m.type == STUN_BINDING_SUCCESS &&
+		    m.has_mapped)
+			answered++;
+	}
+	close(fd);
+	if (n > 1) {
+		printf(C.json ? "{\"sent\": %d, \"answered\": %d}\n" : "%d sent, %d answered\n", n,
+		       answered);
+		return 0;
+	}
+	if (answered == 0)
+		die(1, "stun: no answer from %s", server);
+	if (m.mapped.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&m.mapped)->sin_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&m.mapped)->sin6_addr, ip, sizeof(ip));
+	port = ntohs(((struct sockaddr_in *)&m.mapped)->sin_port);
+	if (C.json)
+		printf("{\"mapped\": \"%s%s%s:%u\"}\n", m.mapped.ss_family == AF_INET6 ? "[" : "", ip,
+		       m.mapped.ss_family == AF_INET6 ? "]" : "", port);
+	else
+		printf("%s%s%s:%u\n", m.mapped.ss_family == AF_INET6 ? "[" : "", ip,
+		       m.mapped.ss_family == AF_INET6 ? "]" : "", port);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -850,6 +928,10 @@ int main(int argc, char **argv)
 	argc -= optind + 1;
 	argv += optind + 1;
 	C.base = event_base_new();
+	if (strcmp(cmd, "stun") == 0) {
+		rc = argc == 1 ? cmd_stun(argv[0]) : (usage(stderr), 2);
+		goto out;
+	}
 	if (strcmp(cmd, "login") == 0) {
 		setup(1);
 		rc = cmd_login();

@@ -43,6 +43,9 @@ static const struct conf_item items[] = {
 	I("limits", "values_per_resource", values_per_resource, "0", 0, 100000),
 	I("limits", "records_per_user", records_per_user, "0", 0, 100000000),
 	D("limits", "lifetime_max", lifetime_max, "0", 0, 366 * 86400),
+	{"stun", "listen", CONF_STRING, F(stun_listen), "", 0, 0, 0, ""},
+	I("stun", "rate", stun_rate, "20000", 1, 10000000),
+	I("stun", "rate_per_addr", stun_rate_per_addr, "50", 1, 10000000),
 };
 
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen)

@@ -55,6 +55,11 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.replicated_in, "replicas_refused",
 				      (json_int_t)sn->stats.rep_refused, "delivered",
 				      (json_int_t)sn->stats.delivered));
+	json_object_set_new(j, "stun",
+			    json_pack("{s:b,s:I,s:I,s:I}", "on", sn->stun != NULL, "requests",
+				      (json_int_t)sn->stats.stun_requests, "dropped",
+				      (json_int_t)sn->stats.stun_dropped, "bad",
+				      (json_int_t)sn->stats.stun_bad));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	return j;
@@ -93,7 +98,10 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		     "# TYPE p2psip_sn_replicated_out_total counter\np2psip_sn_replicated_out_total %llu\n"
 		     "# TYPE p2psip_sn_replicated_in_total counter\np2psip_sn_replicated_in_total %llu\n"
 		     "# TYPE p2psip_sn_replicas_refused_total counter\np2psip_sn_replicas_refused_total %llu\n"
-		     "# TYPE p2psip_sn_delivered_total counter\np2psip_sn_delivered_total %llu\n",
+		     "# TYPE p2psip_sn_delivered_total counter\np2psip_sn_delivered_total %llu\n"
+		     "# TYPE p2psip_sn_stun_requests_total counter\np2psip_sn_stun_requests_total %llu\n"
+		     "# TYPE p2psip_sn_stun_dropped_total counter\np2psip_sn_stun_dropped_total %llu\n"
+		     "# TYPE p2psip_sn_stun_bad_total counter\np2psip_sn_stun_bad_total %llu\n",
 		     store_values(sn->store), store_resources(sn->store), conn_count(sn, CONN_CLIENT),
 		     conn_count(sn, CONN_PEER), sn->ring.nsucc, ring_fingers_in_use(&sn->ring),
 		     sn->state == SN_JOINED, (unsigned long long)sn->stats.stores,
@@ -105,7 +113,10 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		     (unsigned long long)sn->stats.replicated_out,
 		     (unsigned long long)sn->stats.replicated_in,
 		     (unsigned long long)sn->stats.rep_refused,
-		     (unsigned long long)sn->stats.delivered);
+		     (unsigned long long)sn->stats.delivered,
+		     (unsigned long long)sn->stats.stun_requests,
+		     (unsigned long long)sn->stats.stun_dropped,
+		     (unsigned long long)sn->stats.stun_bad);
 	http_reply_bytes(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
 

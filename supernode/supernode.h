@@ -61,6 +61,9 @@ struct sn_config {
 	int64_t values_per_resource;
 	int64_t records_per_user;
 	int64_t lifetime_max;
+	char *stun_listen;
+	int64_t stun_rate;
+	int64_t stun_rate_per_addr;
 };
 
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen);
@@ -75,6 +78,7 @@ struct sn_stats {
 	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
 	uint64_t replicated_out, replicated_in, rep_refused, delivered, hops_total, lookups;
 	uint64_t stepped_back;
+	uint64_t stun_requests, stun_dropped, stun_bad;
 };
 
 struct sn {
@@ -115,7 +119,13 @@ struct sn {
 	uint64_t started_ms;
 	struct sn_stats stats;
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
+	struct stun_srv *stun;
 };
+
+/* ---- sn_stun.c: STUN Binding on UDP ---- */
+struct stun_srv;
+int stun_start(struct sn *sn, char *err, size_t errlen);
+void stun_stop(struct sn *sn);
 
 /* ---- sn_proto.c: node descriptors and ring lists in JSON (pure) ---- */
 json_t *node_to_json(const struct node *n);
