@@ -4,10 +4,14 @@
  * and, asking two super nodes, whether its NAT maps per destination);
  * floods are held by a token bucket per source (an IPv4 address or an IPv6
  * /64) and one for the whole server, so the answers never exceed what the
- * operator allows. Responses are at most twice the request's size. */
+ * operator allows. Responses are at most twice the request's size. Once
+ * joined, the super node stores "service:stun" (data {"host", "port"},
+ * signed by it, 15 minutes, renewed every 5) so that nodes can find STUN
+ * servers in the DHT. */
 #include "supernode.h"
 
 #include "log.h"
+#include "record.h"
 #include "stun.h"
 #include "util.h"
 
@@ -32,7 +36,9 @@ struct bucket {
 struct stun_srv {
 	struct sn *sn;
 	evutil_socket_t fd;
-	struct event *ev;
+	uint16_t port;
+	struct event *ev, *adv;
+	uint64_t next_adv;
 	struct bucket all, per[BUCKETS];
 };
 
@@ -143,6 +149,52 @@ static int numeric_addr(const char *host, uint16_t port, struct sockaddr_storage
 	return 0;
 }
 
+/* ---- service:stun: where to find this server, in the DHT ---- */
+
+#define ADV_LIFE 900      /* seconds */
+#define ADV_EVERY 300000  /* ms */
+#define ADV_RETRY 10000   /* ms */
+
+static void on_advertised(json_t *reply, void *arg)
+{
+	struct sn *sn = arg; /* not the server: it may be gone at shutdown */
+
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		log_debug("service:stun stored");
+		return;
+	}
+	log_info("service:stun not stored: %s", json_string_value(json_object_get(reply, "msg")));
+	if (sn->stun != NULL)
+		sn->stun->next_adv = now_ms() + ADV_RETRY;
+}
+
+static void on_adv_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct stun_srv *s = arg;
+	struct sn *sn = s->sn;
+	struct record r;
+	struct rid res;
+	char data[128];
+	uint64_t now = now_ms();
+
+	(void)fd, (void)what;
+	if (sn->state != SN_JOINED || now < s->next_adv || sn->cert == NULL)
+		return;
+	s->next_adv = now + ADV_EVERY;
+	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"port\":%u}", sn->self.host, s->port);
+	if (record_init(&r, "service:stun", "stun", data, now, ADV_LIFE, 0) < 0 ||
+	    record_sign(&r, sn->key, sn->cert) < 0) {
+		record_clear(&r);
+		log_warn("cannot sign service:stun");
+		s->next_adv = now + ADV_RETRY;
+		return;
+	}
+	rid_of_name("service:stun", &res);
+	route_start(sn, &res, "res", json_pack("{s:s,s:o}", "op", "store", "val", record_to_json(&r)),
+		    0, NULL, on_advertised, sn);
+	record_clear(&r);
+}
+
 int stun_start(struct sn *sn, char *err, size_t errlen)
 {
 	struct stun_srv *s;
@@ -178,11 +230,16 @@ int stun_start(struct sn *sn, char *err, size_t errlen)
 		free(s);
 		return -1;
 	}
+	s->port = port;
 	s->ev = event_new(sn->base, s->fd, EV_READ | EV_PERSIST, on_read, s);
-	if (s->ev == NULL || event_add(s->ev, NULL) < 0) {
+	s->adv = event_new(sn->base, -1, EV_PERSIST, on_adv_tick, s);
+	if (s->ev == NULL || s->adv == NULL || event_add(s->ev, NULL) < 0 ||
+	    event_add(s->adv, &(struct timeval){1, 0}) < 0) {
 		err_set(err, errlen, "STUN: event set-up failed");
 		if (s->ev != NULL)
 			event_free(s->ev);
+		if (s->adv != NULL)
+			event_free(s->adv);
 		close(s->fd);
 		free(s);
 		return -1;
@@ -199,6 +256,7 @@ void stun_stop(struct sn *sn)
 	if (s == NULL)
 		return;
 	event_free(s->ev);
+	event_free(s->adv);
 	close(s->fd);
 	free(s);
 	sn->stun = NULL;
