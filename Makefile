@@ -86,6 +86,7 @@ ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
+ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -101,7 +102,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
-	ringid record certcheck tcpconn olink enroll sipev
+	ringid record certcheck tcpconn olink enroll sipev stun
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto

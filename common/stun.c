@@ -276,3 +276,54 @@ size_t stun_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_L
 		return 0;
 	return fingerprint(out, cap, &off) < 0 ? 0 : off;
 }
+
+/* ---- what the answers say ---- */
+
+int stun_addr_eq(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+enum stun_nat stun_classify(const struct sockaddr *local, const struct sockaddr_storage *mapped,
+			    int n)
+{
+	if (n <= 0)
+		return STUN_NAT_NO_ANSWER;
+	if (stun_addr_eq(local, (const struct sockaddr *)&mapped[0]))
+		return STUN_NAT_NONE;
+	if (n == 1)
+		return STUN_NAT_BEHIND;
+	return stun_addr_eq((const struct sockaddr *)&mapped[0], (const struct sockaddr *)&mapped[1])
+		       ? STUN_NAT_SAME_MAPPING
+		       : STUN_NAT_PER_DESTINATION;
+}
+
+const char *stun_nat_name(enum stun_nat nat)
+{
+	switch (nat) {
+	case STUN_NAT_NO_ANSWER:
+		return "no answer";
+	case STUN_NAT_NONE:
+		return "none";
+	case STUN_NAT_BEHIND:
+		return "nat";
+	case STUN_NAT_SAME_MAPPING:
+		return "nat, same mapping for every destination";
+	case STUN_NAT_PER_DESTINATION:
+		return "nat, mapping per destination";
+	}
+	return "?";
+}

@@ -47,4 +47,19 @@ size_t stun_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_L
 			  const char *reason, const uint16_t *unknown, int nunknown);
 uint32_t stun_crc32(const uint8_t *b, size_t n);
 
+/* What the answers of up to two STUN servers, asked from one local socket,
+ * say about the middlebox in front of it. */
+enum stun_nat {
+	STUN_NAT_NO_ANSWER,      /* UDP does not get out (or no server answered) */
+	STUN_NAT_NONE,           /* the servers see our own address: no NAT */
+	STUN_NAT_BEHIND,         /* a NAT; only one server answered */
+	STUN_NAT_SAME_MAPPING,   /* a NAT that maps us alike for both servers */
+	STUN_NAT_PER_DESTINATION /* a NAT that maps per destination ("symmetric") */
+};
+enum stun_nat stun_classify(const struct sockaddr *local, const struct sockaddr_storage *mapped,
+			    int n);
+const char *stun_nat_name(enum stun_nat nat);
+/* Same family, address and port. */
+int stun_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
+
 #endif

@@ -84,6 +84,7 @@ struct on {
 	struct sipev *sev;
 	struct on_sip *sip;
 	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
+	struct on_nat *nat;
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
@@ -114,6 +115,16 @@ void on_sip_overlay(struct on_sip *s, const json_t *frame);
 /* Attached (again): every account with live bindings is published anew. */
 void on_sip_republish(struct on_sip *s);
 void on_sip_free(struct on_sip *s);
+
+/* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
+struct on_nat;
+struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen);
+/* Starts a probe (attached: the current super node and another one). */
+void on_nat_probe(struct on_nat *t);
+/* Media needs a relay: a NAT, or UDP does not get out (after a probe). */
+int on_nat_needs_relay(const struct on_nat *t);
+json_t *on_nat_status(const struct on_nat *t);
+void on_nat_free(struct on_nat *t);
 
 /* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
 struct on_proxy;

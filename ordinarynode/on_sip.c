@@ -114,8 +114,8 @@ static void publish(struct on_sip *s, int i)
 	node_id_hex(id, hex);
 	snprintf(sna, sizeof(sna), strchr(on->cur.host, ':') != NULL ? "[%s]:%u" : "%s:%u",
 		 on->cur.host, on->cur.port);
-	j = json_pack("{s:s,s:s,s:s,s:i}", "node", hex, "sn", on->sn_id, "sn_addr", sna, "contacts",
-		      g->n);
+	j = json_pack("{s:s,s:s,s:s,s:i,s:b}", "node", hex, "sn", on->sn_id, "sn_addr", sna,
+		      "contacts", g->n, "relay", on_nat_needs_relay(on->nat));
 	data = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (data == NULL ||

@@ -158,6 +158,7 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	log_info("attached to super node %s at %s:%u", on->sn_name, on->cur.host, on->cur.port);
 	remember_sn(on);
 	on_sip_republish(on->sip);
+	on_nat_probe(on->nat);
 	return 0;
 }
 
@@ -356,12 +357,12 @@ static void h_status(struct evhttp_request *req, void *arg)
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(now() - on->attached_ms));
 	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o}", "overlay", on->cfg.overlay,
+			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o}", "overlay", on->cfg.overlay,
 				  "state", state_name(on->state), "supernode", sn, "attaches",
 				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
 				  accs, "crl_number",
 				  (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
-				  on_sip_status(on->sip)));
+				  on_sip_status(on->sip), "middlebox", on_nat_status(on->nat)));
 }
 
 static void h_metrics(struct evhttp_request *req, void *arg)
@@ -422,6 +423,9 @@ static int start(struct on *on, char *err, size_t errlen)
 	if (on->db == NULL)
 		return -1;
 	load_sns(on);
+	on->nat = on_nat_new(on, err, errlen);
+	if (on->nat == NULL)
+		return -1;
 	on->sev = sipev_new(on->base, err, errlen);
 	if (on->sev == NULL)
 		return -1;
@@ -458,6 +462,7 @@ static void cleanup(struct on *on)
 		event_free(on->tick);
 	httpd_free(on->status);
 	on_sip_free(on->sip);
+	on_nat_free(on->nat);
 	sipev_free(on->sev);
 	db_close(on->db);
 	for (int i = 0; i < on->nacc; i++)

@@ -4,9 +4,12 @@
 # and oversized datagrams are counted and not answered; a flood from one
 # address is held at its rate (burst 2 x rate) and the server answers again
 # once the flood stops; the super node advertises itself as service:stun
-# in the DHT (signed, checked by p2psip); [stun] listen = off turns it off.
-# sn1 runs under valgrind.
+# in the DHT (signed, checked by p2psip); [stun] listen = off turns it off;
+# an ordinary node on loopback finds no NAT (its STUN answers name its own
+# address) and its user record says media needs no relay. sn1 runs under
+# valgrind.
 . "$(dirname "$0")/../lib.sh"
+need sipp
 
 logind_init
 logind_start
@@ -20,6 +23,9 @@ VG_DAEMONS=0
 snode_init sn2 "[stun]" "listen = off"
 snode_start sn2
 snode_wait sn2 60
+snode_init sn3
+snode_start sn3
+snode_wait sn3 60
 port=${SN_PORT[sn1]}
 stun() { "$BIN/p2psip" --timeout 3 "$@"; }
 
@@ -49,19 +55,39 @@ a=$(jq .answered <<<"$r")
 sleep 1
 stun stun "127.0.0.1:$port" >/dev/null || fail "no answer after the flood"
 
-note "service:stun in the DHT names sn1's STUN server (and not sn2's: it is off)"
+note "service:stun in the DHT names the STUN servers of sn1 and sn3 (not sn2: it is off)"
 cli_user carol
 for _ in $(seq 1 50); do
 	v=$(CLI_USER=carol p2p --json get service:stun 2>/dev/null)
-	[ "$(jq '.values | length' <<<"$v" 2>/dev/null)" = 1 ] && break
+	[ "$(jq '.values | length' <<<"$v" 2>/dev/null)" = 2 ] && break
 	sleep 0.2
 done
-jq -e --argjson p "$port" '.values | length == 1 and (.[0].data | fromjson | .host == "127.0.0.1" and .port == $p)' \
+jq -e --argjson p "$port" '.values | length == 2 and all(.signer != "sn2") and
+	any(.signer == "sn1" and (.data | fromjson | .host == "127.0.0.1" and .port == $p))' \
 	<<<"$v" >/dev/null || fail "service:stun: $v"
 
 note "[stun] listen = off"
 [ "$(snode_status sn2 | jq .stun.on)" = false ] || fail "sn2 STUN on: $(snode_status sn2 | jq -c .stun)"
 if stun --timeout 1 stun "127.0.0.1:${SN_PORT[sn2]}" >/dev/null 2>&1; then fail "sn2 answered STUN"; fi
+
+note "the ordinary node's middlebox detection: on loopback, no NAT, no relay"
+add_user alice "password of alice"
+on_init on1 alice
+on_start on1
+for _ in $(seq 1 50); do
+	[ "$(on_status on1 | jq -r .middlebox.result)" != "not probed yet" ] && break
+	sleep 0.1
+done
+mb=$(on_status on1 | jq -c .middlebox)
+jq -e '.result == "none" and .udp and .tcp_main_port and (.answers | length) >= 1 and
+	(.answers[0].mapped == .local)' <<<"$mb" >/dev/null || fail "middlebox: $mb"
+phone_register on1 alice "$(free_port)"
+for _ in $(seq 1 50); do
+	d=$(CLI_USER=carol p2p --json get user:alice@overlay.example 2>/dev/null | jq -r '.values[0].data // empty')
+	[ -n "$d" ] && break
+	sleep 0.1
+done
+jq -e '.relay == false' <<<"$d" >/dev/null || fail "alice's record: $d"
 
 stop_pid "${SN_PID[sn1]}" || fail "sn1 exit status $?"
 vg_check

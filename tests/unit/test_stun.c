@@ -181,12 +181,43 @@ static void test_hostile(void **state)
 	}
 }
 
+static struct sockaddr_storage v4(const char *ip, int port)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, ip, &in->sin_addr);
+	return ss;
+}
+
+static void test_classify(void **state)
+{
+	struct sockaddr_storage local = v4("10.0.0.5", 4000), m[2];
+
+	(void)state;
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 0), STUN_NAT_NO_ANSWER);
+	m[0] = v4("10.0.0.5", 4000);
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 1), STUN_NAT_NONE);
+	m[0] = v4("198.51.100.9", 61000);
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 1), STUN_NAT_BEHIND);
+	m[1] = v4("198.51.100.9", 61000);
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 2), STUN_NAT_SAME_MAPPING);
+	m[1] = v4("198.51.100.9", 61001);
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 2), STUN_NAT_PER_DESTINATION);
+	m[0] = v4("10.0.0.5", 4001); /* same host, another port: a NAT on the host */
+	assert_int_equal(stun_classify((struct sockaddr *)&local, m, 1), STUN_NAT_BEHIND);
+	assert_string_equal(stun_nat_name(STUN_NAT_NONE), "none");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc5769_ipv4),   cmocka_unit_test(test_fingerprint_checked),
 		cmocka_unit_test(test_roundtrips),     cmocka_unit_test(test_error_response),
 		cmocka_unit_test(test_unknown_attributes), cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_classify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
