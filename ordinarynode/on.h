@@ -49,6 +49,7 @@ enum on_state {
 struct sn_addr {
 	char host[64];
 	uint16_t port;
+	int fallback; /* a super node's fall-back port (e.g. 443), not its main one */
 };
 
 struct account {

@@ -163,18 +163,26 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 void on_nat_probe(struct on_nat *t)
 {
 	struct on *on;
+	uint16_t main_port;
 
 	if (t == NULL || t->probing || t->on->state != ON_ATTACHED)
 		return;
 	on = t->on;
 	t->n = 0;
-	if (numeric(on->cur.host, on->cur.port, &t->dst[0]) == 0) {
-		snprintf(t->dst_name[0], sizeof(t->dst_name[0]), "%s:%u", on->cur.host, on->cur.port);
+	/* STUN answers on the main port number, also of a super node we
+	 * reached on its fall-back port (the entry before it in the list). */
+	main_port = on->cur.port;
+	for (int i = 1; i < on->nreserve && on->cur.fallback; i++)
+		if (on->reserve[i].fallback && on->reserve[i].port == on->cur.port &&
+		    strcmp(on->reserve[i].host, on->cur.host) == 0 && !on->reserve[i - 1].fallback)
+			main_port = on->reserve[i - 1].port;
+	if (numeric(on->cur.host, main_port, &t->dst[0]) == 0) {
+		snprintf(t->dst_name[0], sizeof(t->dst_name[0]), "%s:%u", on->cur.host, main_port);
 		t->n = 1;
 	}
 	for (int i = 0; i < on->nreserve && t->n < SERVERS; i++) {
 		const struct sn_addr *a = &on->reserve[i];
-		if ((strcmp(a->host, on->cur.host) == 0 && a->port == on->cur.port) ||
+		if (a->fallback || (strcmp(a->host, on->cur.host) == 0 && a->port == main_port) ||
 		    numeric(a->host, a->port, &t->dst[t->n]) < 0)
 			continue;
 		snprintf(t->dst_name[t->n], sizeof(t->dst_name[0]), "%s:%u", a->host, a->port);
@@ -246,8 +254,10 @@ json_t *on_nat_status(const struct on_nat *t)
 						      buf));
 	}
 	addr_text(&t->local, local, sizeof(local));
-	return json_pack("{s:s,s:b,s:b,s:s,s:o,s:i,s:I}", "result", stun_nat_name(t->result), "udp",
-			 t->result != STUN_NAT_NO_ANSWER, "tcp_main_port", t->on->state == ON_ATTACHED,
+	return json_pack("{s:s,s:b,s:b,s:b,s:s,s:o,s:i,s:I}", "result", stun_nat_name(t->result),
+			 "udp", t->result != STUN_NAT_NO_ANSWER, "tcp_main_port",
+			 t->on->state == ON_ATTACHED && !t->on->cur.fallback, "tcp_fallback_port",
+			 t->on->state == ON_ATTACHED && t->on->cur.fallback,
 			 "local", local, "answers", seen, "asked", t->n, "probed_ms_ago",
 			 (json_int_t)(time_mono_ms() - t->probed_ms));
 }

@@ -66,14 +66,20 @@ static void on_list(int status, const uint8_t *body, size_t len, const char *err
 
 	on->call = NULL;
 	on->nreserve = on->next = 0;
+	/* Each super node's main address, then its fall-back one (a firewall
+	 * that lets only 443 out costs one failed attempt per super node). */
 	json_array_foreach (json_object_get(j, "supernodes"), i, v) {
-		json_t *a = json_array_get(json_object_get(v, "addresses"), 0);
-		const char *h = json_string_value(json_object_get(a, "host"));
-		json_int_t p = json_integer_value(json_object_get(a, "port"));
-		if (h != NULL && p > 0 && p < 65536 && on->nreserve < ON_RESERVE_MAX &&
-		    addr_is_ip(h)) {
-			str_copy(on->reserve[on->nreserve].host, h, sizeof(on->reserve[0].host));
-			on->reserve[on->nreserve++].port = (uint16_t)p;
+		for (size_t k = 0; k < 2; k++) {
+			json_t *a = json_array_get(json_object_get(v, "addresses"), k);
+			const char *h = json_string_value(json_object_get(a, "host"));
+			json_int_t p = json_integer_value(json_object_get(a, "port"));
+			if (h != NULL && p > 0 && p < 65536 && on->nreserve < ON_RESERVE_MAX &&
+			    addr_is_ip(h)) {
+				struct sn_addr *r = &on->reserve[on->nreserve++];
+				str_copy(r->host, h, sizeof(r->host));
+				r->port = (uint16_t)p;
+				r->fallback = k > 0;
+			}
 		}
 	}
 	json_decref(j);
@@ -155,7 +161,8 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	on->attached_ms = now();
 	on->attaches++;
 	on->next_ping = now() + 1000u * (uint64_t)on->keepalive;
-	log_info("attached to super node %s at %s:%u", on->sn_name, on->cur.host, on->cur.port);
+	log_info("attached to super node %s at %s:%u%s", on->sn_name, on->cur.host, on->cur.port,
+		 on->cur.fallback ? " (its fall-back port)" : "");
 	remember_sn(on);
 	on_sip_republish(on->sip);
 	on_nat_probe(on->nat);

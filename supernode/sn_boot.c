@@ -252,8 +252,14 @@ static void step(struct boot *b)
 
 static json_t *announcement(struct sn *sn)
 {
-	return json_pack("{s:[{s:s,s:i}],s:i}", "addresses", "host", sn->self.host, "port",
-			 sn->self.port, "load", conn_count(sn, CONN_CLIENT));
+	json_t *a = json_pack("{s:[{s:s,s:i}],s:i}", "addresses", "host", sn->self.host, "port",
+			      sn->self.port, "load", conn_count(sn, CONN_CLIENT));
+
+	if (sn->fallback_port != 0)
+		json_array_append_new(json_object_get(a, "addresses"),
+				      json_pack("{s:s,s:i}", "host", sn->fallback_public, "port",
+						sn->fallback_port));
+	return a;
 }
 
 static void on_announce(int status, const uint8_t *body, size_t len, const char *err, void *arg)

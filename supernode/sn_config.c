@@ -26,6 +26,7 @@ static const struct conf_item items[] = {
 	S("database", database, "/var/lib/p2psip/supernode/records.db", 0),
 	S("listen", listen, "0.0.0.0:7400", 0),
 	S("public_host", public_host, NULL, 0),
+	S("fallback_listen", fallback_listen, NULL, 0),
 	S("status_listen", status_listen, "127.0.0.1:7480", 0),
 	S("log_level", log_level, "info", 0),
 	D("supernode", "crl_refresh", crl_refresh, "1m", 1, 86400),

@@ -404,33 +404,47 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	}
 }
 
-int conn_listen(struct sn *sn, char *err, size_t errlen)
+static struct evconnlistener *listen_on(struct sn *sn, const char *host, uint16_t port, char *err,
+					size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct evconnlistener *lis;
 	socklen_t len;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, sn->listen_host, &s4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons(sn->listen_port);
+		s4->sin_port = htons(port);
 		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, sn->listen_host, &s6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(sn->listen_port);
+		s6->sin6_port = htons(port);
 		len = sizeof(*s6);
 	} else {
-		err_set(err, errlen, "listen: %s is not an IP address", sn->listen_host);
-		return -1;
+		err_set(err, errlen, "listen: %s is not an IP address", host);
+		return NULL;
 	}
-	sn->lis = evconnlistener_new_bind(sn->base, on_accept, sn,
-					  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-						  LEV_OPT_CLOSE_ON_EXEC,
-					  128, (struct sockaddr *)&ss, (int)len);
-	if (sn->lis == NULL) {
-		err_set(err, errlen, "cannot listen on %s:%u", sn->listen_host, sn->listen_port);
+	lis = evconnlistener_new_bind(sn->base, on_accept, sn,
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+				      128, (struct sockaddr *)&ss, (int)len);
+	if (lis == NULL)
+		err_set(err, errlen, "cannot listen on %s:%u", host, port);
+	return lis;
+}
+
+/* The main listener, and the fall-back one ([supernode] fallback_listen,
+ * e.g. port 443) for nodes behind firewalls that let little else out. */
+int conn_listen(struct sn *sn, char *err, size_t errlen)
+{
+	sn->lis = listen_on(sn, sn->listen_host, sn->listen_port, err, errlen);
+	if (sn->lis == NULL)
 		return -1;
+	if (sn->fallback_port != 0) {
+		sn->lis2 = listen_on(sn, sn->fallback_host, sn->fallback_port, err, errlen);
+		if (sn->lis2 == NULL)
+			return -1;
 	}
 	return 0;
 }
@@ -450,6 +464,9 @@ void conn_close_all(struct sn *sn)
 	if (sn->lis != NULL)
 		evconnlistener_free(sn->lis);
 	sn->lis = NULL;
+	if (sn->lis2 != NULL)
+		evconnlistener_free(sn->lis2);
+	sn->lis2 = NULL;
 }
 
 void conn_drop_revoked(struct sn *sn)

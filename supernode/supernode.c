@@ -97,6 +97,20 @@ static int addresses(struct sn *sn, char *err, size_t errlen)
 		return -1;
 	}
 	sn->self.port = sn->listen_port;
+	if (sn->cfg.fallback_listen != NULL && sn->cfg.fallback_listen[0] != '\0') {
+		if (addr_split(sn->cfg.fallback_listen, sn->fallback_host, sizeof(sn->fallback_host),
+			       &sn->fallback_port) < 0 ||
+		    !addr_is_ip(sn->fallback_host) || sn->fallback_port == 0) {
+			err_set(err, errlen, "fallback_listen: want IP:port, got %s",
+				sn->cfg.fallback_listen);
+			return -1;
+		}
+		str_copy(sn->fallback_public,
+			 strcmp(sn->fallback_host, "0.0.0.0") == 0 || strcmp(sn->fallback_host, "::") == 0
+				 ? sn->self.host
+				 : sn->fallback_host,
+			 sizeof(sn->fallback_public));
+	}
 	return 0;
 }
 

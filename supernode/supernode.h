@@ -62,6 +62,7 @@ struct sn_config {
 	int64_t records_per_user;
 	int64_t lifetime_max;
 	char *stun_listen;
+	char *fallback_listen;
 	int64_t stun_rate;
 	int64_t stun_rate_per_addr;
 };
@@ -101,7 +102,10 @@ struct sn {
 	struct store *store;
 	struct store_limits limits;
 	struct sdb *db;
-	struct evconnlistener *lis;
+	struct evconnlistener *lis, *lis2; /* main, fall-back */
+	char fallback_host[64];            /* where lis2 listens */
+	uint16_t fallback_port;            /* 0: no fall-back listener */
+	char fallback_public[64];          /* the address announced for it */
 	struct conn *conns;
 	int nconns;
 	struct httpd *status;
