@@ -243,11 +243,12 @@ int on_nat_needs_relay(const struct on_nat *t)
 
 json_t *on_nat_status(const struct on_nat *t)
 {
-	json_t *seen = json_array();
+	json_t *seen;
 	char local[128], buf[128];
 
 	if (t == NULL || !t->done)
 		return json_pack("{s:s}", "result", "not probed yet");
+	seen = json_array();
 	for (int i = 0; i < t->nseen; i++) {
 		addr_text(&t->seen[i], buf, sizeof(buf));
 		json_array_append_new(seen, json_pack("{s:s,s:s}", "server", t->seen_name[i], "mapped",
