@@ -383,16 +383,22 @@ static int ovl_send(struct on_proxy *p, const char *to, const char *sn, const ch
 static msg_t *make_response(struct ptx *x, int status, const char *phrase)
 {
 	msg_t *r = nta_msg_create(x->p->agent, 0);
-	sip_t *rs = sip_object(r), *rq = sip_object(x->req);
+	sip_t *rs, *rq = sip_object(x->req);
+	unsigned char rnd[6];
+	char tag[16];
 
 	if (r == NULL)
 		return NULL;
+	rs = sip_object(r);
+	RAND_bytes(rnd, sizeof(rnd));
+	snprintf(tag, sizeof(tag), "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		 rnd[5]);
 	if (sip_add_tl(r, rs, SIPTAG_STATUS(sip_status_create(msg_home(r), (unsigned)status, phrase,
 							       NULL)),
 		       SIPTAG_VIA(rq->sip_via), SIPTAG_FROM(rq->sip_from), SIPTAG_TO(rq->sip_to),
 		       SIPTAG_CALL_ID(rq->sip_call_id), SIPTAG_CSEQ(rq->sip_cseq), TAG_END()) < 0 ||
 	    (rs->sip_to != NULL && rs->sip_to->a_tag == NULL &&
-	     sip_to_tag(msg_home(r), rs->sip_to, "p2p") < 0) ||
+	     sip_to_tag(msg_home(r), rs->sip_to, tag) < 0) ||
 	    sip_complete_message(r) < 0) {
 		msg_destroy(r);
 		return NULL;
