@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -35,6 +36,9 @@ int addr_split(const char *s, char *host, size_t hostlen, uint16_t *port);
 
 /* 1 if s is a literal IPv4 or IPv6 address. */
 int addr_is_ip(const char *s);
+/* The socket address of a literal IP and a port; its length in *len (may be
+ * NULL). 0, or -1 when ip is not an IP literal. */
+int addr_ip_port(const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
 
 /* Seconds since the epoch, and a monotonic clock in milliseconds. */
 int64_t time_now(void);

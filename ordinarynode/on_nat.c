@@ -51,21 +51,6 @@ struct on_nat {
 	uint64_t probed_ms, next_ms;
 };
 
-static int numeric(const char *host, uint16_t port, struct sockaddr_storage *ss)
-{
-	struct addrinfo hints = {0}, *ai = NULL;
-	char ps[8];
-
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(ps, sizeof(ps), "%u", port);
-	if (getaddrinfo(host, ps, &hints, &ai) != 0 || ai == NULL)
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	return 0;
-}
-
 static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char h[INET6_ADDRSTRLEN + 2] = "?", p[8] = "?";
@@ -176,14 +161,14 @@ void on_nat_probe(struct on_nat *t)
 		if (on->reserve[i].fallback && on->reserve[i].port == on->cur.port &&
 		    strcmp(on->reserve[i].host, on->cur.host) == 0 && !on->reserve[i - 1].fallback)
 			main_port = on->reserve[i - 1].port;
-	if (numeric(on->cur.host, main_port, &t->dst[0]) == 0) {
+	if (addr_ip_port(on->cur.host, main_port, &t->dst[0], NULL) == 0) {
 		snprintf(t->dst_name[0], sizeof(t->dst_name[0]), "%s:%u", on->cur.host, main_port);
 		t->n = 1;
 	}
 	for (int i = 0; i < on->nreserve && t->n < SERVERS; i++) {
 		const struct sn_addr *a = &on->reserve[i];
 		if (a->fallback || (strcmp(a->host, on->cur.host) == 0 && a->port == main_port) ||
-		    numeric(a->host, a->port, &t->dst[t->n]) < 0)
+		    addr_ip_port(a->host, a->port, &t->dst[t->n], NULL) < 0)
 			continue;
 		snprintf(t->dst_name[t->n], sizeof(t->dst_name[0]), "%s:%u", a->host, a->port);
 		t->n++;
@@ -208,7 +193,7 @@ struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen)
 		return NULL;
 	t->on = on;
 	if (addr_split(on->cfg.sip_listen, host, sizeof(host), &port) < 0 ||
-	    numeric(host, 0, &t->local) < 0) {
+	    addr_ip_port(host, 0, &t->local, NULL) < 0) {
 		err_set(err, errlen, "sip_listen: want IP:PORT, got %s", on->cfg.sip_listen);
 		free(t);
 		return NULL;

@@ -408,21 +408,10 @@ static struct evconnlistener *listen_on(struct sn *sn, const char *host, uint16_
 					size_t errlen)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct evconnlistener *lis;
 	socklen_t len;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		len = sizeof(*s6);
-	} else {
+	if (addr_ip_port(host, port, &ss, &len) < 0) {
 		err_set(err, errlen, "listen: %s is not an IP address", host);
 		return NULL;
 	}

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,21 +132,6 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int numeric_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	struct addrinfo hints = {0}, *ai = NULL;
-	char ps[8];
-
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(ps, sizeof(ps), "%u", port);
-	if (getaddrinfo(host, ps, &hints, &ai) != 0 || ai == NULL)
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*sl = (socklen_t)ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
 
 /* ---- service:stun: where to find this server, in the DHT ---- */
 
@@ -213,7 +197,7 @@ int stun_start(struct sn *sn, char *err, size_t errlen)
 		addr = def;
 	}
 	if (addr_split(addr, host, sizeof(host), &port) < 0 ||
-	    numeric_addr(host, port, &ss, &sl) < 0) {
+	    addr_ip_port(host, port, &ss, &sl) < 0) {
 		err_set(err, errlen, "[stun] listen: want IP:PORT, got %s", addr);
 		return -1;
 	}
