@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -381,6 +382,24 @@ static void test_addr_split_honours_the_host_buffer_size(void **state)
 	assert_int_equal(addr_split("[1:2:3:4:5]:1", host, sizeof(host), &port), -1);
 }
 
+static void test_addr_ip_port(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+
+	(void)state;
+	assert_int_equal(addr_ip_port("192.0.2.7", 5060, &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(len, sizeof(struct sockaddr_in));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 5060);
+	assert_int_equal(addr_ip_port("2001:db8::1", 443, &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 443);
+	assert_int_equal(addr_ip_port("localhost", 1, &ss, NULL), -1);
+	assert_int_equal(addr_ip_port("", 1, &ss, NULL), -1);
+}
+
 static void test_addr_is_ip_only_for_literals(void **state)
 {
 	(void)state;
@@ -609,6 +628,7 @@ int main(void)
 		T(test_addr_split_bracketed_ipv6),
 		T(test_addr_split_rejects_bad_input),
 		T(test_addr_split_honours_the_host_buffer_size),
+		T(test_addr_ip_port),
 		T(test_addr_is_ip_only_for_literals),
 		T(test_duration_parse_units),
 		T(test_duration_parse_rejects_bad_input_and_overflow),
