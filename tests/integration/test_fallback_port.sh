@@ -14,6 +14,11 @@ if [ "${1:-}" != inside ]; then
 	ns=p2p-fw-$$
 	ip netns add "$ns" || { echo "skipped: cannot create a network namespace"; exit 77; }
 	ip -n "$ns" link set lo up
+	if ! ip netns exec "$ns" true 2>/dev/null; then
+		ip netns del "$ns"
+		echo "skipped: cannot run commands in a network namespace here (a chroot?)"
+		exit 77
+	fi
 	ip netns exec "$ns" bash "$0" inside
 	rc=$?
 	ip netns del "$ns"
