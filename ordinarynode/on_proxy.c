@@ -58,7 +58,10 @@ struct branch {
 	char to[NODE_ID_HEX_LEN + 1]; /* overlay: the node, its super node */
 	char sn[NODE_ID_HEX_LEN + 1];
 	char sna[96];
-	msg_t *sent;     /* overlay INVITE as sent, for a CANCEL */
+	char acct[64];   /* the node's first account (from its Record-Route) */
+	int relocating;  /* looking up where the node is attached now */
+	msg_t *sent;     /* overlay INVITE as sent (for a CANCEL), or any request
+			  * to a node named by a Route (to send it again) */
 	int status;      /* highest seen; >= 200 final */
 	int done;        /* final seen (or failed) */
 	int canceled;
@@ -635,6 +638,8 @@ static int local_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 	return 0;
 }
 
+static int relocate(struct ptx *x, struct branch *b);
+
 static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 {
 	struct sent *st = arg;
@@ -649,9 +654,16 @@ static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 	why = reply != NULL ? json_string_value(json_object_get(reply, "err")) : err;
 	st->p->st.overlay_failed++;
 	log_info("overlay delivery failed: %s", why != NULL ? why : "?");
-	if (st->id != 0 && (x = ptx_find(st->p, st->id)) != NULL && st->idx < x->nbr)
-		branch_failed(x, &x->br[st->idx],
-			      why != NULL && strcmp(why, "timeout") == 0 ? 408 : 480);
+	if (st->id != 0 && (x = ptx_find(st->p, st->id)) != NULL && st->idx < x->nbr) {
+		struct branch *b = &x->br[st->idx];
+		/* A node named by a Route whose super node is gone: where is it now? */
+		if (b->acct[0] != '\0' && !b->relocating && b->sent != NULL && !b->done &&
+		    relocate(x, b) == 0) {
+			free(st);
+			return;
+		}
+		branch_failed(x, b, why != NULL && strcmp(why, "timeout") == 0 ? 408 : 480);
+	}
 	free(st);
 }
 
@@ -662,9 +674,9 @@ static void own_rr(struct on_proxy *p, char *buf, size_t len)
 	struct on *on = p->on;
 
 	snprintf(buf, len,
-		 strchr(on->cur.host, ':') != NULL ? "<sip:%s;lr;ovl=%s;sn=%s;sna=[%s]:%u>"
-						   : "<sip:%s;lr;ovl=%s;sn=%s;sna=%s:%u>",
-		 p->host, self_id(p), on->sn_id, on->cur.host, on->cur.port);
+		 strchr(on->cur.host, ':') != NULL ? "<sip:%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
+						   : "<sip:%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
+		 p->host, self_id(p), on->sn_id, on->cur.host, on->cur.port, on->acc[0].conf->name);
 }
 
 /* The request as it goes on: our own Route entry off, Max-Forwards counted
@@ -769,7 +781,8 @@ static void add_local(struct ptx *x, const char *uri, const char *src)
 }
 
 /* A branch over the overlay to node `to` attached to super node `sn`. */
-static void add_overlay(struct ptx *x, const char *to, const char *sn, const char *sna)
+static void add_overlay(struct ptx *x, const char *to, const char *sn, const char *sna,
+			const char *acct)
 {
 	struct on_proxy *p = x->p;
 	struct branch *b;
@@ -784,6 +797,7 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	str_copy(b->to, to, sizeof(b->to));
 	str_copy(b->sn, sn, sizeof(b->sn));
 	str_copy(b->sna, sna != NULL ? sna : "", sizeof(b->sna));
+	str_copy(b->acct, acct != NULL ? acct : "", sizeof(b->acct));
 	m = fwd_copy(p, x->req, 1);
 	if (m == NULL || add_via(p, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
 	    ovl_send(p, to, sn, sna, m, x->id, b->idx) < 0) {
@@ -792,10 +806,74 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 		branch_failed(x, b, 480);
 		return;
 	}
-	if (x->method == sip_method_invite)
-		b->sent = m; /* for a CANCEL */
+	if (x->method == sip_method_invite || b->acct[0] != '\0')
+		b->sent = m; /* for a CANCEL, or to send it again elsewhere */
 	else
 		msg_destroy(m);
+}
+
+/* ---- a node that moved to another super node ---- */
+
+static int use_value(struct on_proxy *p, const json_t *v, const char *name, char *to, char *sn,
+		     char *sna, size_t snalen);
+
+struct reloc {
+	struct on_proxy *p;
+	uint64_t id;
+	int idx;
+	char name[RECORD_NAME_MAX + 1];
+};
+
+static void on_relocated(struct olink *l, json_t *reply, const char *err, void *arg)
+{
+	struct reloc *rl = arg;
+	struct ptx *x = ptx_find(rl->p, rl->id);
+	json_t *vals = reply != NULL ? json_object_get(reply, "vals") : NULL, *v;
+	struct branch *b;
+	size_t i;
+
+	(void)l, (void)err;
+	if (x == NULL || rl->idx >= x->nbr) {
+		free(rl);
+		return;
+	}
+	b = &x->br[rl->idx];
+	json_array_foreach(vals, i, v)
+	{
+		char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+		if (b->done || use_value(rl->p, v, rl->name, to, sn, sna, sizeof(sna)) < 0 ||
+		    strcasecmp(to, b->to) != 0 || strcasecmp(sn, b->sn) == 0)
+			continue;
+		log_info("node %s moved to super node %s: sending again", b->to, sn);
+		str_copy(b->sn, sn, sizeof(b->sn));
+		str_copy(b->sna, sna, sizeof(b->sna));
+		if (ovl_send(rl->p, b->to, b->sn, b->sna, b->sent, x->id, b->idx) == 0) {
+			free(rl);
+			return;
+		}
+	}
+	free(rl);
+	branch_failed(x, b, 480);
+}
+
+/* Looks up "user:ACCT@OVERLAY/node" for branch b; 0 when the lookup is out. */
+static int relocate(struct ptx *x, struct branch *b)
+{
+	struct on_proxy *p = x->p;
+	struct reloc *rl;
+
+	if (p->on->state != ON_ATTACHED || p->on->link == NULL || (rl = calloc(1, sizeof(*rl))) == NULL)
+		return -1;
+	*rl = (struct reloc){p, x->id, b->idx, ""};
+	snprintf(rl->name, sizeof(rl->name), "user:%s@%s/node", b->acct, p->on->cfg.overlay);
+	b->relocating = 1;
+	p->st.lookups++;
+	if (olink_request(p->on->link, json_pack("{s:s,s:s}", "t", "fetch", "name", rl->name),
+			  SEND_TIMEOUT_MS, on_relocated, rl) < 0) {
+		free(rl);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- where a request goes ---- */
@@ -808,6 +886,7 @@ struct target {
 	const char *phrase;
 	char user[128];
 	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+	char acct[64];
 	char src[160];
 };
 
@@ -848,6 +927,8 @@ static void target_of(struct on_proxy *p, const sip_t *sip, int from_overlay, st
 		    is_hex_id(t->sn)) {
 			if (!url_param_get(r->r_url, "sna", t->sna, sizeof(t->sna)))
 				t->sna[0] = '\0';
+			if (!url_param_get(r->r_url, "acct", t->acct, sizeof(t->acct)))
+				t->acct[0] = '\0';
 			t->kind = T_NODE;
 			return;
 		}
@@ -962,7 +1043,7 @@ static void on_fetched(struct olink *l, json_t *reply, const char *err, void *ar
 				continue;
 			usable++;
 			if (strcasecmp(to, self_id(p)) != 0)
-				add_overlay(x, to, sn, sna);
+				add_overlay(x, to, sn, sna, NULL);
 		}
 		x->adding = 0;
 		if (x->nbr == 0)
@@ -1010,7 +1091,7 @@ static void route(struct ptx *x, const struct target *t, int from_overlay)
 	x->adding = 1;
 	switch (t->kind) {
 	case T_NODE:
-		add_overlay(x, t->to, t->sn, t->sna);
+		add_overlay(x, t->to, t->sn, t->sna, t->acct);
 		break;
 	case T_LOCAL:
 		add_local(x, NULL, t->src[0] != '\0' ? t->src : NULL);

@@ -64,6 +64,7 @@ struct on_sip {
 	struct reg regs[ON_ACCOUNTS_MAX];
 	struct event *sweep;
 	struct on_proxy *proxy;
+	uint64_t node_published; /* monotonic ms of the last "/node" store */
 };
 
 static int account_of(struct on *on, const char *user)
@@ -150,6 +151,9 @@ static void publish_soon(struct on_sip *s, int i)
 	if (time_mono_ms() - g->last_store >= STORE_GAP_MS)
 		publish(s, i);
 }
+
+#define NODE_LIFE (24 * 3600) /* seconds: the "/node" record, renewed at half */
+static void publish_node(struct on_sip *s);
 
 /* ---- bindings in the node's SQLite file ---- */
 
@@ -258,6 +262,8 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 		if (g->dirty && now - g->last_store >= STORE_GAP_MS)
 			publish(s, i);
 	}
+	if (s->node_published != 0 && now - s->node_published >= NODE_LIFE * 1000ull / 2)
+		publish_node(s);
 	save_bindings(s);
 }
 
@@ -568,10 +574,48 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 	return s;
 }
 
+/* "user:ACC0@OVERLAY/node": where this node is attached now, signed by its
+ * first account (the identity of its link). A Record-Route of ours names
+ * ACC0, so a node whose in-dialog request finds our old super node gone
+ * looks us up here and sends again. */
+static void publish_node(struct on_sip *s)
+{
+	struct on *on = s->on;
+	struct account *a = &on->acc[0];
+	char name[RECORD_NAME_MAX + 1], hex[NODE_ID_HEX_LEN + 1], sna[96];
+	uint8_t id[NODE_ID_LEN];
+	struct record r;
+	char *data;
+	json_t *j;
+
+	if (on->state != ON_ATTACHED || !keepcert_ready(a->kc))
+		return;
+	snprintf(name, sizeof(name), "user:%s@%s/node", a->conf->name, on->cfg.overlay);
+	node_id_from_key(keepcert_key(a->kc), id);
+	node_id_hex(id, hex);
+	snprintf(sna, sizeof(sna), strchr(on->cur.host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+		 on->cur.host, on->cur.port);
+	j = json_pack("{s:s,s:s,s:s}", "node", hex, "sn", on->sn_id, "sn_addr", sna);
+	data = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (data == NULL || record_init(&r, name, "node", data, now_ms(), NODE_LIFE, 0) < 0 ||
+	    record_sign(&r, keepcert_key(a->kc), keepcert_cert(a->kc)) < 0) {
+		free(data);
+		log_error("cannot sign %s", name);
+		return;
+	}
+	free(data);
+	if (olink_request(on->link, json_pack("{s:s,s:o}", "t", "store", "val", record_to_json(&r)),
+			  10000, on_stored, strdup(name)) == 0)
+		s->node_published = time_mono_ms();
+	record_clear(&r);
+}
+
 void on_sip_republish(struct on_sip *s)
 {
 	if (s == NULL)
 		return;
+	publish_node(s);
 	for (int i = 0; i < s->on->nacc; i++)
 		if (s->regs[i].n > 0)
 			publish(s, i);

@@ -10,7 +10,9 @@
 # node is killed and the next call works without re-registering), phones
 # on TCP, OPTIONS to a user, and a phone whose Contact is a private address
 # (reached at the address its REGISTER came from; the dead on3 still holds
-# a record for dave, so the call also forks to a gone node).
+# a record for dave, so the call also forks to a gone node), and a call
+# whose callee's node moves to another super node before the caller's BYE
+# (found again through its "/node" record).
 # on1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -243,6 +245,29 @@ phone uas_nat "$SC/uas.xml" dave "$NATP"
 p=$PHONE
 call nat on1 "$SC/uac.xml" alice dave
 phone_ok uas_nat "$p"
+
+note "the callee's node moves to another super node during a call: the BYE still arrives"
+variant uac_move uac.xml 's|<pause milliseconds="200"/>|<pause milliseconds="5000"/>|'
+phone uas_move "$SC/uas.xml" bob "$BOB2"
+p=$PHONE
+call move on1 "$T/uac_move.xml" alice bob &
+c=$!
+for _ in $(seq 1 60); do
+	[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] && break
+	sleep 0.05
+done
+[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] || fail "the call was not answered: $(on_status on2 | jq -c .sip)"
+sn_port=$(on_status on2 | jq -r .supernode.port)
+for n in sn1 sn2 sn3; do [ "${SN_PORT[$n]}" = "$sn_port" ] && victim=$n; done
+{ kill -9 "${SN_PID[$victim]}" && wait "${SN_PID[$victim]}"; } 2>/dev/null
+for _ in $(seq 1 50); do
+	st=$(on_status on2)
+	[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] && break
+	sleep 0.1
+done
+wait "$c" || fail "the BYE after the callee's node moved"
+phone_ok uas_move "$p"
+grep -q "moved to super node" "$T/on_on1.log" || fail "on1 did not look up where on2 went"
 
 jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
 	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"
