@@ -461,13 +461,8 @@ static int check_value(json_t *v, const char *name, struct certcheck *cc, struct
 	}
 	/* The signer's certificate must have been valid when it signed: values
 	 * may outlive the day a certificate lasts. */
-	if (certcheck_verify_at(cc, r->cert, (int64_t)(r->stored / 1000), why, len) < 0 ||
-	    record_access_ok(r, C.overlay, why, len) < 0)
+	if (certcheck_record(cc, r, C.overlay, why, len) < 0)
 		return -1;
-	if (!record_sig_ok(r)) {
-		err_set(why, len, "signature does not verify");
-		return -1;
-	}
 	if (record_is_expired(r, now_ms())) {
 		err_set(why, len, "expired");
 		return -1;

@@ -3,6 +3,7 @@
 
 #include "crl.h"
 #include "identity.h"
+#include "record.h"
 #include "util.h"
 
 #include <openssl/err.h>
@@ -96,5 +97,18 @@ int certcheck_verify_at(struct certcheck *cc, X509 *cert, int64_t at, char *err,
 		return -1;
 	memcpy(e->fp, fp, sizeof(fp));
 	e->used = 1;
+	return 0;
+}
+
+int certcheck_record(struct certcheck *cc, const struct record *r, const char *overlay, char *err,
+		     size_t errlen)
+{
+	if (certcheck_verify_at(cc, r->cert, (int64_t)(r->stored / 1000), err, errlen) < 0 ||
+	    record_access_ok(r, overlay, err, errlen) < 0)
+		return -1;
+	if (!record_sig_ok(r)) {
+		err_set(err, errlen, "signature does not verify");
+		return -1;
+	}
 	return 0;
 }

@@ -23,4 +23,13 @@ int certcheck_verify(struct certcheck *cc, X509 *cert, char *err, size_t errlen)
  * short-lived certificate it was signed under. Revocation still counts. */
 int certcheck_verify_at(struct certcheck *cc, X509 *cert, int64_t at, char *err, size_t errlen);
 
+/* Everything a stored value's own content must pass, wherever it comes
+ * from (a store, a copy from another super node, a fetch): the signer's
+ * certificate valid when it signed and not revoked, the access rule of
+ * the name in this overlay, the signature. Name, limits and expiry are
+ * the caller's. 0, or -1 with a reason. */
+struct record;
+int certcheck_record(struct certcheck *cc, const struct record *r, const char *overlay, char *err,
+		     size_t errlen);
+
 #endif

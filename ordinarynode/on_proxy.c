@@ -985,13 +985,9 @@ static int use_value(struct on_proxy *p, const json_t *v, const char *name, char
 		log_info("%s: bad value: %s", name, why);
 		return -1;
 	}
-	str_copy(why, "not for this name, or a deletion", sizeof(why));
-	if (strcmp(r.name, name) != 0 || r.deleted ||
-	    certcheck_verify_at(p->cc, r.cert, (int64_t)(r.stored / 1000), why, sizeof(why)) < 0 ||
-	    record_access_ok(&r, p->on->cfg.overlay, why, sizeof(why)) < 0)
-		goto out;
-	str_copy(why, "bad signature, or expired", sizeof(why));
-	if (!record_sig_ok(&r) || record_is_expired(&r, now_ms()))
+	str_copy(why, "not for this name, a deletion, or expired", sizeof(why));
+	if (strcmp(r.name, name) != 0 || r.deleted || record_is_expired(&r, now_ms()) ||
+	    certcheck_record(p->cc, &r, p->on->cfg.overlay, why, sizeof(why)) < 0)
 		goto out;
 	d = json_loadb(r.data, r.data_len, 0, NULL);
 	a = json_string_value(json_object_get(d, "node"));

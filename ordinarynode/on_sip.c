@@ -43,6 +43,8 @@
 struct binding {
 	char uri[URI_MAX];
 	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
+	char user[64], host[80], port[8]; /* of uri, parsed once */
+	int nat;       /* src is another host than uri names: requests go to src */
 	char call_id[128];
 	uint32_t cseq;
 	uint64_t expires_ms; /* monotonic */
@@ -152,6 +154,28 @@ static void publish_soon(struct on_sip *s, int i)
 		publish(s, i);
 }
 
+/* Parses a binding's Contact once, when it is set: requests for the phone
+ * match against these, not a parse per message. nat: the REGISTER came
+ * from another host than the Contact names, so a NAT is between, and
+ * requests go to where it came from (over UDP the NAT's mapping, over TCP
+ * the phone's own connection). Otherwise the Contact is used as it is: the
+ * host is reachable as it says, a TCP phone listens there while the port
+ * it registered from may belong to a connection that is gone, and a
+ * REGISTER may come from another program on the phone's host than the one
+ * that takes the calls. */
+static void binding_parse(struct binding *b)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	url_t *c = url_hdup(home, (url_t *)url_make(home, b->uri));
+	url_t *r = b->src[0] != '\0' ? url_hdup(home, (url_t *)url_make(home, b->src)) : NULL;
+
+	str_copy(b->user, c != NULL && c->url_user != NULL ? c->url_user : "", sizeof(b->user));
+	str_copy(b->host, c != NULL && c->url_host != NULL ? c->url_host : "", sizeof(b->host));
+	str_copy(b->port, c != NULL && c->url_port != NULL ? c->url_port : "5060", sizeof(b->port));
+	b->nat = r != NULL && (r->url_host == NULL || strcasecmp(b->host, r->url_host) != 0);
+	su_home_deinit(home);
+}
+
 #define NODE_LIFE (24 * 3600) /* seconds: the "/node" record, renewed at half */
 static void publish_node(struct on_sip *s);
 
@@ -231,6 +255,7 @@ static void load_bindings(struct on_sip *s)
 		db_col_text(st, 3, b->call_id, sizeof(b->call_id));
 		b->cseq = (uint32_t)sqlite3_column_int64(st, 4);
 		b->expires_ms = mono + (uint64_t)(sqlite3_column_int64(st, 5) - (sqlite3_int64)wall);
+		binding_parse(b);
 		s->regs[i].dirty = 1;
 		total++;
 	}
@@ -371,6 +396,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			}
 			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
 			str_copy(g->b[k].src, src, sizeof(g->b[k].src));
+			binding_parse(&g->b[k]);
 			str_copy(g->b[k].call_id,
 				 sip->sip_call_id != NULL ? sip->sip_call_id->i_id : "",
 				 sizeof(g->b[k].call_id));
@@ -399,29 +425,6 @@ static int same_port(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
 }
 
-/* Whether the phone's REGISTER came from another host than its Contact
- * names: then a NAT is between, and requests go to where it came from (over
- * UDP the NAT's mapping, over TCP the phone's own connection). Otherwise
- * the Contact is used as it is: the host is reachable as it says, a TCP
- * phone listens there while the port it registered from may belong to a
- * connection that is gone, and a REGISTER may come from another program
- * on the phone's host than the one that takes the calls. */
-static int behind_nat(const struct binding *b)
-{
-	su_home_t home[1] = {SU_HOME_INIT(home)};
-	url_t *c, *r;
-	int nat;
-
-	if (b->src[0] == '\0')
-		return 0;
-	c = url_hdup(home, (url_t *)url_make(home, b->uri));
-	r = url_hdup(home, (url_t *)url_make(home, b->src));
-	nat = c == NULL || r == NULL || c->url_host == NULL || r->url_host == NULL ||
-	      strcasecmp(c->url_host, r->url_host) != 0;
-	su_home_deinit(home);
-	return nat;
-}
-
 int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max)
 {
 	int i = account_of(s->on, user), n = 0;
@@ -434,7 +437,7 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 	for (int k = 0; k < g->n && n < max; k++)
 		if (g->b[k].expires_ms > now && out != NULL) {
 			out[n].uri = g->b[k].uri;
-			out[n].src = behind_nat(&g->b[k]) ? g->b[k].src : NULL;
+			out[n].src = g->b[k].nat ? g->b[k].src : NULL;
 			n++;
 		}
 	return n;
@@ -442,26 +445,21 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 
 int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len)
 {
-	su_home_t home[1] = {SU_HOME_INIT(home)};
-	int found = -1;
-
-	for (int i = 0; i < s->on->nacc && found < 0; i++) {
+	if (uri->url_host == NULL)
+		return -1;
+	for (int i = 0; i < s->on->nacc; i++) {
 		struct reg *g = &s->regs[i];
-		for (int k = 0; k < g->n && found < 0; k++) {
-			url_t *u = url_hdup(home, (url_t *)url_make(home, g->b[k].uri));
-			if (u != NULL && u->url_host != NULL && uri->url_host != NULL &&
-			    strcasecmp(u->url_host, uri->url_host) == 0 &&
-			    same_port(u->url_port, uri->url_port) &&
-			    strcmp(u->url_user != NULL ? u->url_user : "",
-				   uri->url_user != NULL ? uri->url_user : "") == 0 &&
-			    g->b[k].src[0] != '\0') {
-				str_copy(src, g->b[k].src, len);
-				found = 0;
+		for (int k = 0; k < g->n; k++) {
+			const struct binding *b = &g->b[k];
+			if (strcasecmp(b->host, uri->url_host) == 0 &&
+			    same_port(b->port, uri->url_port) &&
+			    strcmp(b->user, uri->url_user != NULL ? uri->url_user : "") == 0) {
+				str_copy(src, b->nat ? b->src : "", len);
+				return 0;
 			}
 		}
 	}
-	su_home_deinit(home);
-	return found;
+	return -1;
 }
 
 json_t *on_sip_status(struct on_sip *s)

@@ -170,7 +170,7 @@ static void c_send(struct sn *sn, struct olink *l, json_t *msg)
 	struct rid to, via;
 	struct node at;
 	const char *body, *sna = NULL;
-	char err[128], hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], addr[96];
+	char err[128], hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], self[RID_HEX_LEN + 1], addr[96];
 	json_t *inner;
 
 	if (node_arg(msg, "to", &to, err, sizeof(err)) < 0 ||
@@ -189,13 +189,11 @@ static void c_send(struct sn *sn, struct olink *l, json_t *msg)
 	}
 	rid_hex(&to, hex);
 	rid_hex(&olink_peer(l)->id, me);
-	inner = json_pack("{s:s,s:s,s:s,s:s,s:s}", "op", "deliver", "to", hex, "from", me, "from_sn",
-			  "", "body", body);
-	rid_hex(&sn->self.id, me);
-	json_object_set_new(inner, "from_sn", json_string(me));
+	rid_hex(&sn->self.id, self);
 	snprintf(addr, sizeof(addr), strchr(sn->self.host, ':') ? "[%s]:%u" : "%s:%u",
 		 sn->self.host, sn->self.port);
-	json_object_set_new(inner, "from_sn_addr", json_string(addr));
+	inner = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op", "deliver", "to", hex, "from", me,
+			  "from_sn", self, "from_sn_addr", addr, "body", body);
 	if (sna == NULL) {
 		route_for(sn, l, msg, &via, "node", inner, 0);
 		return;

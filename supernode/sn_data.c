@@ -66,11 +66,9 @@ static int keep(struct sn *sn, struct record *r)
 	const struct record *held;
 	char err[256];
 
-	err[0] = '\0';
-	if (certcheck_verify_at(sn->cc, r->cert, (int64_t)(r->stored / 1000), err, sizeof(err)) < 0 ||
-	    record_access_ok(r, sn->cfg.overlay, err, sizeof(err)) < 0 || !record_sig_ok(r)) {
+	if (certcheck_record(sn->cc, r, sn->cfg.overlay, err, sizeof(err)) < 0) {
 		sn->stats.rep_refused++;
-		log_debug("copy of %s refused: %s", r->name, err[0] ? err : "signature does not verify");
+		log_debug("copy of %s refused: %s", r->name, err);
 		return 0;
 	}
 	if (store_put(sn->store, r, now_ms(), NULL, &held) != STORE_OK)
