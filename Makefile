@@ -81,6 +81,7 @@ SUPERNODE_SRCS += supernode/sn_client.c
 SUPERNODE_SRCS += supernode/sn_boot.c
 SUPERNODE_SRCS += supernode/sn_status.c
 SUPERNODE_SRCS += supernode/sn_stun.c
+SUPERNODE_SRCS += supernode/sn_relay.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
@@ -194,7 +195,14 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 deps:
 	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
 
-unit: $(UNIT_TESTS)
+TEST_TOOLS := $(B)/tests/udpx
+
+$(B)/tests/udpx: tests/tools/udpx.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+unit: $(UNIT_TESTS) $(TEST_TOOLS)
 
 # Fuzz harnesses (clang, libFuzzer, ASan/UBSan): one per parser.
 FUZZ_CC ?= clang

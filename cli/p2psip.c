@@ -40,7 +40,7 @@
 
 struct cli {
 	const char *bootstrap, *ca, *key, *cert, *user, *supernode, *kind, *via;
-	int password_stdin, json, count, repeat;
+	int password_stdin, json, count, repeat, hold;
 	int64_t lifetime, stored;
 	int timeout;
 	struct event_base *base;
@@ -94,7 +94,8 @@ static void usage(FILE *f)
 		"                          N requests at once, how many were answered)\n"
 		"  sign NAME DATA          print a signed value (--stored MS: its storage time)\n"
 		"  raw                     send the JSON requests on stdin (one per line;\n"
-		"                          --repeat N: each N times), print the replies\n\n"
+		"                          --repeat N: each N times), print the replies\n"
+		"                          (--hold SECS: stay attached that long after)\n\n"
 		"  -b, --bootstrap URL     bootstrapd (default $P2PSIP_BOOTSTRAP)\n"
 		"  -a, --ca FILE           the overlay CA certificate (default $P2PSIP_CA)\n"
 		"  -k, --key FILE          our key (default $P2PSIP_KEY)\n"
@@ -107,6 +108,7 @@ static void usage(FILE *f)
 		"      --via SN-ID         for send: the super node the destination is attached to\n"
 		"      --count N           for listen: exit after N messages; for stun: requests\n"
 		"      --repeat N          for raw: send each request N times, pipelined\n"
+		"      --hold SECS         for raw: stay attached SECS after the replies\n"
 		"      --stored MS         for sign: the storage time (ms since the epoch)\n"
 		"      --timeout SECS      give up after this long (default 15)\n"
 		"      --json              machine-readable output\n"
@@ -760,6 +762,21 @@ static int cmd_raw(void)
 	}
 	free(slots);
 	json_decref(reqs);
+	if (C.hold > 0) {
+		/* Stay attached (what the link holds, e.g. relay streams, stays). */
+		struct timeval tv = {KEEPALIVE_SECS, 0};
+		struct event *ka = event_new(C.base, -1, EV_PERSIST, on_keepalive, NULL);
+		uint64_t end = time_mono_ms() + (uint64_t)C.hold * 1000;
+
+		fflush(stdout);
+		event_add(ka, &tv);
+		while (C.link != NULL && time_mono_ms() < end) {
+			struct timeval step = {0, 200000};
+			event_base_loopexit(C.base, &step);
+			event_base_dispatch(C.base);
+		}
+		event_free(ka);
+	}
 	return 0;
 }
 
@@ -780,6 +797,7 @@ static void parse(int argc, char **argv)
 		{"via", required_argument, NULL, 'v'},
 		{"count", required_argument, NULL, 'n'},
 		{"repeat", required_argument, NULL, 'r'},
+		{"hold", required_argument, NULL, 'H'},
 		{"stored", required_argument, NULL, 'S'},
 		{"timeout", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
@@ -810,6 +828,7 @@ static void parse(int argc, char **argv)
 		case 'v': C.via = optarg; break;
 		case 'n': C.count = atoi(optarg); break;
 		case 'r': C.repeat = atoi(optarg); break;
+		case 'H': C.hold = atoi(optarg); break;
 		case 'S': C.stored = strtoll(optarg, NULL, 10); break;
 		case 't': C.timeout = atoi(optarg); break;
 		case 'j': C.json = 1; break;

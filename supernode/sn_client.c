@@ -206,8 +206,10 @@ void client_message(struct sn *sn, struct olink *l, json_t *msg)
 {
 	const char *t = json_string_value(json_object_get(msg, "t"));
 
+	if (relay_client_message(sn, l, msg))
+		return;
 	if (json_object_get(msg, "tid") == NULL)
-		return; /* clients send requests only */
+		return; /* clients send requests only (and media) */
 	if (sn->state != SN_JOINED) {
 		olink_reply_error(l, msg, "busy", "super node not ready");
 		return;

@@ -203,14 +203,18 @@ static void on_closed(struct olink *l, const char *why, void *arg)
 	struct node n = c->node;
 
 	(void)l;
-	if (c->kind == CONN_CLIENT)
+	if (c->kind == CONN_CLIENT) {
 		log_info("client %s (%s) detached: %s", olink_peer(l)->name, olink_peer(l)->addr,
 			 why);
+	}
 	else
 		log_debug("link %s:%u closed: %s", c->node.host, c->node.port, why);
 	c->ol = NULL;
 	fail_queue(c, why);
 	conn_unlink(c);
+	/* Relay streams that carried nothing go with the node's last link. */
+	if (c->kind == CONN_CLIENT && conn_client(sn, &olink_peer(l)->id) == NULL)
+		relay_client_gone(sn, &olink_peer(l)->id);
 	conn_release(c);
 	/* A closed link to a neighbour may mean it died: check at once. */
 	if (was_peer && sn->state != SN_LEAVING && ring_find(&sn->ring, &n.id) != NULL)

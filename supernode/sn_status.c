@@ -60,6 +60,7 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.stun_requests, "dropped",
 				      (json_int_t)sn->stats.stun_dropped, "bad",
 				      (json_int_t)sn->stats.stun_bad));
+	json_object_set_new(j, "relay", relay_status(sn));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	return j;
@@ -74,7 +75,7 @@ static void h_status(struct evhttp_request *req, void *arg)
 static void h_metrics(struct evhttp_request *req, void *arg)
 {
 	struct sn *sn = arg;
-	char buf[4096];
+	char buf[8192];
 	int n;
 
 	if (!http_method_is(req, EVHTTP_REQ_GET))
@@ -117,6 +118,10 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		     (unsigned long long)sn->stats.stun_requests,
 		     (unsigned long long)sn->stats.stun_dropped,
 		     (unsigned long long)sn->stats.stun_bad);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		n += relay_metrics(sn, buf + n, sizeof(buf) - (size_t)n);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = (int)strlen(buf);
 	http_reply_bytes(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
 }
 

@@ -152,12 +152,29 @@ static void on_advertised(json_t *reply, void *arg)
 		sn->stun->next_adv = now_ms() + ADV_RETRY;
 }
 
+int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
+		  route_done_t done, void *arg)
+{
+	struct record r;
+	struct rid res;
+
+	if (record_init(&r, name, name + strlen("service:"), data, now_ms(), life, 0) < 0 ||
+	    record_sign(&r, sn->key, sn->cert) < 0) {
+		record_clear(&r);
+		log_warn("cannot sign %s", name);
+		return -1;
+	}
+	rid_of_name(name, &res);
+	route_start(sn, &res, "res", json_pack("{s:s,s:o}", "op", "store", "val", record_to_json(&r)),
+		    0, NULL, done, arg);
+	record_clear(&r);
+	return 0;
+}
+
 static void on_adv_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct stun_srv *s = arg;
 	struct sn *sn = s->sn;
-	struct record r;
-	struct rid res;
 	char data[128];
 	uint64_t now = now_ms();
 
@@ -166,17 +183,8 @@ static void on_adv_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	s->next_adv = now + ADV_EVERY;
 	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"port\":%u}", sn->self.host, s->port);
-	if (record_init(&r, "service:stun", "stun", data, now, ADV_LIFE, 0) < 0 ||
-	    record_sign(&r, sn->key, sn->cert) < 0) {
-		record_clear(&r);
-		log_warn("cannot sign service:stun");
+	if (service_store(sn, "service:stun", data, ADV_LIFE, on_advertised, sn) < 0)
 		s->next_adv = now + ADV_RETRY;
-		return;
-	}
-	rid_of_name("service:stun", &res);
-	route_start(sn, &res, "res", json_pack("{s:s,s:o}", "op", "store", "val", record_to_json(&r)),
-		    0, NULL, on_advertised, sn);
-	record_clear(&r);
 }
 
 int stun_start(struct sn *sn, char *err, size_t errlen)

@@ -152,7 +152,8 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (data_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
 	    add_timer(sn, &sn->expire_timer, EXPIRE_SECS * 1000, on_expire) < 0)
 		return -1;
-	if (status_start(sn, err, errlen) < 0 || stun_start(sn, err, errlen) < 0)
+	if (status_start(sn, err, errlen) < 0 || stun_start(sn, err, errlen) < 0 ||
+	    relay_start(sn, err, errlen) < 0)
 		return -1;
 	sn->on_left = on_left;
 	return boot_start(sn, on_booted);
@@ -174,6 +175,7 @@ static void cleanup(struct sn *sn)
 		event_free(sn->boot_timer);
 	httpd_free(sn->status);
 	stun_stop(sn);
+	relay_stop(sn);
 	sdb_close(sn->db);
 	store_free(sn->store);
 	certcheck_free(sn->cc);

@@ -61,6 +61,12 @@ struct sn_config {
 	int64_t values_per_resource;
 	int64_t records_per_user;
 	int64_t lifetime_max;
+	char *relay_listen;
+	char *relay_public;
+	char *relay_ports;
+	int64_t relay_idle;
+	int64_t relay_max;
+	int64_t relay_max_per_node;
 	char *stun_listen;
 	char *fallback_listen;
 	int64_t stun_rate;
@@ -124,12 +130,29 @@ struct sn {
 	struct sn_stats stats;
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
 	struct stun_srv *stun;
+	struct relay *relay;
 };
 
 /* ---- sn_stun.c: STUN Binding on UDP ---- */
 struct stun_srv;
 int stun_start(struct sn *sn, char *err, size_t errlen);
 void stun_stop(struct sn *sn);
+
+/* ---- sn_relay.c: the media relay ---- */
+struct relay;
+int relay_start(struct sn *sn, char *err, size_t errlen);
+void relay_stop(struct sn *sn);
+/* relay_alloc, relay_use, relay_free and media frames of a client. */
+int relay_client_message(struct sn *sn, struct olink *l, json_t *msg);
+/* A client's link closed: its streams that carried nothing yet go. */
+void relay_client_gone(struct sn *sn, const struct rid *id);
+json_t *relay_status(struct sn *sn);
+int relay_metrics(struct sn *sn, char *buf, size_t len);
+
+/* Stores a "service:..." record signed by this super node (data: JSON). */
+typedef void (*route_done_t)(json_t *reply, void *arg);
+int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
+		  route_done_t done, void *arg);
 
 /* ---- sn_proto.c: node descriptors and ring lists in JSON (pure) ---- */
 json_t *node_to_json(const struct node *n);

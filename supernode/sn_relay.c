@@ -1,0 +1,755 @@
+/* The super node's media relay (docs/operations.md, "Media relay").
+ *
+ * An attached ordinary node asks for streams over its link ("relay_alloc").
+ * A stream is two sides, each a pair of UDP ports (RTP, RTCP = RTP + 1)
+ * from [relay] ports: the near side faces the node's own phone, the far
+ * side the other end of the call. Whatever comes in on one side goes out
+ * of the other side's socket (symmetric RTP) to the address that side
+ * latched onto: the source of the first packet that came in on it. A side
+ * latches only onto packets from the IP address it expects (near: the
+ * address the node's link comes from, i.e. its NAT; far: the address the
+ * far end's SDP names, set by "relay_use"), so a stranger who sprays the
+ * port before the phone speaks takes nothing over. Before the far side has
+ * latched, its packets go to the address from the SDP.
+ *
+ * A node whose site lets no UDP out asks for a tunnel stream: its near side
+ * has no sockets here; RTP and RTCP travel over the link as "media" frames.
+ *
+ * Streams that were never used belong to the link: they go when it closes.
+ * A used stream lives while packets flow and goes after [relay]
+ * idle_timeout of silence, or when the node frees it ("relay_free", sent at
+ * BYE, CANCEL or a failed call). Limits: [relay] max_streams for the super
+ * node, max_streams_per_node per attached node. */
+#include "supernode.h"
+
+#include "jsonx.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BATCH 32        /* datagrams per wake-up and socket */
+#define PKT_MAX 2048    /* larger datagrams are dropped */
+#define BUCKETS 4096
+#define ALLOC_MAX 16    /* streams per request */
+#define ADV_LIFE 900    /* seconds */
+#define ADV_EVERY 300000
+#define ADV_RETRY 10000
+
+enum { NEAR = 0, FAR = 1 };
+
+struct stream;
+
+struct rsock {
+	struct stream *s;
+	int side, ch; /* ch 0: RTP, 1: RTCP */
+	evutil_socket_t fd;
+	struct event *ev;
+};
+
+struct side {
+	struct rsock sock[2];
+	unsigned slot; /* port pair index; unused for a tunnel's near side */
+	uint16_t port; /* RTP port (RTCP: + 1); 0: tunnel */
+	struct sockaddr_storage peer[2];
+	socklen_t plen[2];
+	uint8_t latched[2], have_peer[2];
+	struct sockaddr_storage want; /* only packets from this IP latch */
+	int want_set;
+	uint64_t pkts, bytes; /* came in on this side */
+};
+
+struct stream {
+	uint32_t id;
+	struct relay *r;
+	struct rid owner;
+	int tunnel, active;
+	uint64_t created_ms, last_ms;
+	struct side side[2];
+	struct stream *hnext, *prev, *next;
+};
+
+struct relay_stats {
+	uint64_t packets, bytes, hijack, foreign, nopeer, toobig, allocated, refused, expired,
+		freed, tunnel_in, tunnel_out;
+};
+
+struct relay {
+	struct sn *sn;
+	struct sockaddr_storage ip; /* bind address, port 0 */
+	socklen_t iplen;
+	char host[64]; /* announced */
+	uint16_t lo, hi;
+	uint8_t *used; /* per port pair */
+	unsigned nslots, cursor;
+	struct stream *byid[BUCKETS], *all;
+	int count, active;
+	uint32_t next_id;
+	struct event *sweep;
+	uint64_t next_adv;
+	struct relay_stats st;
+};
+
+static uint64_t loop_ms(struct relay *r)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(r->sn->base, &tv);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static int ip_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static int addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (!ip_eq(a, b))
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		       ((const struct sockaddr_in *)b)->sin_port;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+	       ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static uint16_t get_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* ---- forwarding ---- */
+
+static void tunnel_out(struct stream *s, int ch, const uint8_t *b, size_t n)
+{
+	struct relay *r = s->r;
+	struct olink *l = conn_client(r->sn, &s->owner);
+	char *p;
+
+	if (l == NULL || olink_outbuf(l) > 256 * 1024) {
+		r->st.nopeer++;
+		return;
+	}
+	p = b64_encode(b, n);
+	if (p == NULL)
+		return;
+	olink_send(l, json_pack("{s:s,s:I,s:i,s:s}", "t", "media", "id", (json_int_t)s->id, "c", ch,
+				"p", p));
+	free(p);
+	r->st.tunnel_out++;
+	r->st.packets++;
+	r->st.bytes += n;
+}
+
+/* A packet that came in on side `from` goes out of the other side. */
+static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t n)
+{
+	struct relay *r = s->r;
+	struct side *out = &s->side[!from];
+
+	s->side[from].pkts++;
+	s->side[from].bytes += n;
+	s->last_ms = loop_ms(r);
+	if (!s->active) {
+		s->active = 1;
+		r->active++;
+	}
+	if (out->port == 0) {
+		tunnel_out(s, ch, b, n);
+		return;
+	}
+	if (!out->have_peer[ch]) {
+		r->st.nopeer++;
+		return;
+	}
+	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) < 0) {
+		r->st.nopeer++;
+		return;
+	}
+	r->st.packets++;
+	r->st.bytes += n;
+}
+
+/* Latching: the first packet from the expected IP decides where this side
+ * is; packets from anywhere else are dropped. */
+static int admit(struct stream *s, struct side *in, int ch, const struct sockaddr_storage *from,
+		 socklen_t flen)
+{
+	struct relay *r = s->r;
+
+	if (in->latched[ch]) {
+		if (addr_eq(from, &in->peer[ch]))
+			return 1;
+		r->st.foreign++;
+		return 0;
+	}
+	if (in->want_set && !ip_eq(from, &in->want)) {
+		r->st.hijack++;
+		return 0;
+	}
+	memcpy(&in->peer[ch], from, flen);
+	in->plen[ch] = flen;
+	in->latched[ch] = in->have_peer[ch] = 1;
+	if (ch == 0 && !in->latched[1]) { /* RTCP goes to the next port until it speaks */
+		in->peer[1] = *from;
+		set_port(&in->peer[1], (uint16_t)(get_port(from) + 1));
+		in->plen[1] = flen;
+		in->have_peer[1] = 1;
+	}
+	return 1;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct rsock *rs = arg;
+	struct stream *s = rs->s;
+	uint8_t b[PKT_MAX];
+
+	(void)what;
+	for (int i = 0; i < BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, b, sizeof(b), MSG_TRUNC, (struct sockaddr *)&from, &flen);
+
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(b)) {
+			s->r->st.toobig++;
+			continue;
+		}
+		if (admit(s, &s->side[rs->side], rs->ch, &from, flen))
+			forward(s, rs->side, rs->ch, b, (size_t)n);
+	}
+}
+
+/* ---- streams ---- */
+
+static struct stream *find(struct relay *r, uint32_t id)
+{
+	for (struct stream *s = r->byid[id % BUCKETS]; s != NULL; s = s->hnext)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void close_side(struct relay *r, struct side *d)
+{
+	for (int c = 0; c < 2; c++) {
+		if (d->sock[c].ev != NULL)
+			event_free(d->sock[c].ev);
+		if (d->sock[c].fd >= 0)
+			close(d->sock[c].fd);
+		d->sock[c].ev = NULL;
+		d->sock[c].fd = -1;
+	}
+	if (d->port != 0)
+		r->used[d->slot] = 0;
+}
+
+static void stream_free(struct stream *s)
+{
+	struct relay *r = s->r;
+	struct stream **pp = &r->byid[s->id % BUCKETS];
+
+	while (*pp != s)
+		pp = &(*pp)->hnext;
+	*pp = s->hnext;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		r->all = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	close_side(r, &s->side[NEAR]);
+	close_side(r, &s->side[FAR]);
+	r->count--;
+	if (s->active)
+		r->active--;
+	free(s);
+}
+
+/* Binds a free port pair for side d of s. */
+static int open_side(struct relay *r, struct stream *s, int which)
+{
+	struct side *d = &s->side[which];
+
+	for (unsigned tries = 0; tries < r->nslots; tries++) {
+		unsigned slot = r->cursor;
+		uint16_t port = (uint16_t)(r->lo + 2 * slot);
+		int ok = 1;
+
+		r->cursor = (r->cursor + 1) % r->nslots;
+		if (r->used[slot])
+			continue;
+		for (int c = 0; c < 2 && ok; c++) {
+			struct sockaddr_storage ss = r->ip;
+			int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+
+			set_port(&ss, (uint16_t)(port + c));
+			if (fd < 0 || evutil_make_socket_nonblocking(fd) < 0 ||
+			    bind(fd, (struct sockaddr *)&ss, r->iplen) < 0) {
+				if (fd >= 0)
+					close(fd);
+				ok = 0;
+				break;
+			}
+			d->sock[c] = (struct rsock){s, which, c, fd, NULL};
+			d->sock[c].ev = event_new(r->sn->base, fd, EV_READ | EV_PERSIST, on_read,
+						  &d->sock[c]);
+			if (d->sock[c].ev == NULL || event_add(d->sock[c].ev, NULL) < 0)
+				ok = 0;
+		}
+		if (!ok) {
+			int e = errno;
+			for (int c = 0; c < 2; c++) {
+				if (d->sock[c].ev != NULL)
+					event_free(d->sock[c].ev);
+				if (d->sock[c].fd >= 0)
+					close(d->sock[c].fd);
+				d->sock[c].ev = NULL;
+				d->sock[c].fd = -1;
+			}
+			if (e == EMFILE || e == ENFILE || e == ENOMEM)
+				return -1;
+			continue; /* taken by someone else: the next pair */
+		}
+		r->used[slot] = 1;
+		d->slot = slot;
+		d->port = port;
+		return 0;
+	}
+	return -1;
+}
+
+static struct stream *stream_new(struct relay *r, const struct rid *owner, int tunnel,
+				 const struct sockaddr_storage *near_ip)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	for (int d = 0; d < 2; d++)
+		for (int c = 0; c < 2; c++)
+			s->side[d].sock[c].fd = -1;
+	s->r = r;
+	s->owner = *owner;
+	s->tunnel = tunnel;
+	if (near_ip != NULL) {
+		s->side[NEAR].want = *near_ip;
+		s->side[NEAR].want_set = 1;
+	}
+	if ((!tunnel && open_side(r, s, NEAR) < 0) || open_side(r, s, FAR) < 0) {
+		close_side(r, &s->side[NEAR]);
+		close_side(r, &s->side[FAR]);
+		free(s);
+		return NULL;
+	}
+	do
+		s->id = ++r->next_id;
+	while (s->id == 0 || find(r, s->id) != NULL);
+	s->created_ms = s->last_ms = loop_ms(r);
+	s->hnext = r->byid[s->id % BUCKETS];
+	r->byid[s->id % BUCKETS] = s;
+	s->next = r->all;
+	if (r->all != NULL)
+		r->all->prev = s;
+	r->all = s;
+	r->count++;
+	return s;
+}
+
+static int owned(struct relay *r, const struct rid *owner)
+{
+	int n = 0;
+
+	for (struct stream *s = r->all; s != NULL; s = s->next)
+		n += rid_eq(&s->owner, owner);
+	return n;
+}
+
+/* ---- requests of attached nodes ---- */
+
+static void c_alloc(struct relay *r, struct olink *l, json_t *msg)
+{
+	struct sn *sn = r->sn;
+	const struct olink_peer *peer = olink_peer(l);
+	json_int_t n = json_integer_value(json_object_get(msg, "n"));
+	int tunnel = json_is_true(json_object_get(msg, "tunnel"));
+	struct sockaddr_storage want;
+	socklen_t wl;
+	json_t *list;
+
+	if (!json_is_integer(json_object_get(msg, "n")) || n < 1 || n > ALLOC_MAX) {
+		olink_reply_error(l, msg, "bad_request", "n: 1 to %d streams", ALLOC_MAX);
+		return;
+	}
+	if (r->count + n > sn->cfg.relay_max ||
+	    owned(r, &peer->id) + n > sn->cfg.relay_max_per_node) {
+		r->st.refused++;
+		olink_reply_error(l, msg, "busy", "relay streams exhausted (%d here, limit %lld per node)",
+				  r->count, (long long)sn->cfg.relay_max_per_node);
+		return;
+	}
+	if (addr_ip_port(peer->addr, 0, &want, &wl) < 0) {
+		olink_reply_error(l, msg, "bad_request", "link address unknown");
+		return;
+	}
+	list = json_array();
+	for (json_int_t i = 0; i < n; i++) {
+		struct stream *s = stream_new(r, &peer->id, tunnel, &want);
+		if (s == NULL) {
+			size_t k;
+			json_t *v;
+			json_array_foreach(list, k, v)
+			{
+				struct stream *o = find(r, (uint32_t)json_integer_value(
+								   json_object_get(v, "id")));
+				if (o != NULL)
+					stream_free(o);
+			}
+			json_decref(list);
+			r->st.refused++;
+			olink_reply_error(l, msg, "busy", "no relay ports free");
+			return;
+		}
+		r->st.allocated++;
+		json_array_append_new(list, json_pack("{s:I,s:i,s:i}", "id", (json_int_t)s->id,
+						      "near", s->side[NEAR].port, "far",
+						      s->side[FAR].port));
+	}
+	olink_reply(l, msg, json_pack("{s:b,s:s,s:o}", "ok", 1, "host", r->host, "streams", list));
+}
+
+static struct stream *owned_stream(struct relay *r, struct olink *l, const json_t *id)
+{
+	struct stream *s;
+
+	if (!json_is_integer(id) || json_integer_value(id) <= 0 ||
+	    json_integer_value(id) > UINT32_MAX)
+		return NULL;
+	s = find(r, (uint32_t)json_integer_value(id));
+	if (s == NULL || !rid_eq(&s->owner, &olink_peer(l)->id))
+		return NULL;
+	return s;
+}
+
+static int parse_target(const char *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	uint16_t port;
+
+	return addr_split(a, host, sizeof(host), &port) == 0 && port != 0 &&
+			       addr_ip_port(host, port, ss, len) == 0
+		       ? 0
+		       : -1;
+}
+
+/* The far end's address from its SDP: where to send before it speaks, and
+ * the only IP its packets are taken from. */
+static void c_use(struct relay *r, struct olink *l, json_t *msg)
+{
+	struct stream *s = owned_stream(r, l, json_object_get(msg, "id"));
+	const char *far = json_string_value(json_object_get(msg, "far"));
+	const char *rtcp = json_string_value(json_object_get(msg, "far_rtcp"));
+	struct sockaddr_storage a, b;
+	socklen_t al, bl;
+	struct side *d;
+
+	if (s == NULL) {
+		olink_reply_error(l, msg, "not_found", "no such relay stream");
+		return;
+	}
+	if (far == NULL || parse_target(far, &a, &al) < 0 ||
+	    (rtcp != NULL && parse_target(rtcp, &b, &bl) < 0)) {
+		olink_reply_error(l, msg, "bad_request", "far: want IP:PORT");
+		return;
+	}
+	if (rtcp == NULL) {
+		b = a;
+		bl = al;
+		set_port(&b, (uint16_t)(get_port(&a) + 1));
+	}
+	d = &s->side[FAR];
+	if (!d->want_set || !ip_eq(&d->want, &a)) {
+		d->latched[0] = d->latched[1] = 0; /* another far end: latch anew */
+		d->want = a;
+		d->want_set = 1;
+	}
+	for (int c = 0; c < 2; c++)
+		if (!d->latched[c]) {
+			d->peer[c] = c == 0 ? a : b;
+			d->plen[c] = c == 0 ? al : bl;
+			d->have_peer[c] = 1;
+		}
+	s->last_ms = loop_ms(r);
+	if (!s->active) {
+		s->active = 1;
+		r->active++;
+	}
+	olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
+}
+
+static void c_free(struct relay *r, struct olink *l, json_t *msg)
+{
+	json_t *ids = json_object_get(msg, "ids"), *v;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(ids, i, v)
+	{
+		struct stream *s = owned_stream(r, l, v);
+		if (s != NULL) {
+			stream_free(s);
+			r->st.freed++;
+			n++;
+		}
+	}
+	if (json_object_get(msg, "tid") != NULL)
+		olink_reply(l, msg, json_pack("{s:b,s:i}", "ok", 1, "freed", n));
+}
+
+/* A media frame from a node whose site lets no UDP out. */
+static void c_media(struct relay *r, struct olink *l, json_t *msg)
+{
+	struct stream *s = owned_stream(r, l, json_object_get(msg, "id"));
+	const char *p = json_string_value(json_object_get(msg, "p"));
+	json_int_t ch = json_integer_value(json_object_get(msg, "c"));
+	uint8_t *b;
+	size_t n;
+
+	if (s == NULL || !s->tunnel || p == NULL || (ch != 0 && ch != 1)) {
+		r->st.nopeer++;
+		return;
+	}
+	b = b64_decode(p, PKT_MAX, &n);
+	if (b == NULL || n == 0) {
+		free(b);
+		r->st.toobig++;
+		return;
+	}
+	r->st.tunnel_in++;
+	forward(s, NEAR, (int)ch, b, n);
+	free(b);
+}
+
+int relay_client_message(struct sn *sn, struct olink *l, json_t *msg)
+{
+	struct relay *r = sn->relay;
+	const char *t = json_string_value(json_object_get(msg, "t"));
+
+	if (t == NULL || (strncmp(t, "relay_", 6) != 0 && strcmp(t, "media") != 0))
+		return 0;
+	if (r == NULL) {
+		if (json_object_get(msg, "tid") != NULL)
+			olink_reply_error(l, msg, "not_found", "this super node relays no media");
+		return 1;
+	}
+	if (strcmp(t, "media") == 0)
+		c_media(r, l, msg);
+	else if (strcmp(t, "relay_free") == 0)
+		c_free(r, l, msg);
+	else if (json_object_get(msg, "tid") == NULL)
+		;
+	else if (strcmp(t, "relay_alloc") == 0)
+		c_alloc(r, l, msg);
+	else if (strcmp(t, "relay_use") == 0)
+		c_use(r, l, msg);
+	else
+		olink_reply_error(l, msg, "bad_request", "unknown operation");
+	return 1;
+}
+
+void relay_client_gone(struct sn *sn, const struct rid *id)
+{
+	struct relay *r = sn->relay;
+	struct stream *s, *nx;
+
+	if (r == NULL)
+		return;
+	for (s = r->all; s != NULL; s = nx) {
+		nx = s->next;
+		if (rid_eq(&s->owner, id) && (!s->active || s->tunnel))
+			stream_free(s);
+	}
+}
+
+/* ---- expiry and advertisement ---- */
+
+static void on_advertised(json_t *reply, void *arg)
+{
+	struct sn *sn = arg;
+
+	if (json_is_true(json_object_get(reply, "ok")))
+		return;
+	log_info("service:relay not stored: %s", json_string_value(json_object_get(reply, "msg")));
+	if (sn->relay != NULL)
+		sn->relay->next_adv = now_ms() + ADV_RETRY;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct sn *sn = r->sn;
+	uint64_t now = loop_ms(r), idle = (uint64_t)sn->cfg.relay_idle * 1000;
+	struct stream *s, *nx;
+	char data[160];
+
+	(void)fd, (void)what;
+	for (s = r->all; s != NULL; s = nx) {
+		nx = s->next;
+		if (!s->active || now - s->last_ms < idle)
+			continue;
+		struct olink *l = conn_client(sn, &s->owner);
+		if (l != NULL)
+			olink_send(l, json_pack("{s:s,s:[I]}", "t", "relay_gone", "ids",
+						(json_int_t)s->id));
+		log_debug("relay stream %u idle for %llds: released", s->id,
+			  (long long)sn->cfg.relay_idle);
+		r->st.expired++;
+		stream_free(s);
+	}
+	if (sn->state != SN_JOINED || now_ms() < r->next_adv || sn->cert == NULL)
+		return;
+	r->next_adv = now_ms() + ADV_EVERY;
+	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"ports\":\"%u-%u\",\"streams_free\":%lld}",
+		 r->host, r->lo, r->hi, (long long)(sn->cfg.relay_max - r->count));
+	if (service_store(sn, "service:relay", data, ADV_LIFE, on_advertised, sn) < 0)
+		r->next_adv = now_ms() + ADV_RETRY;
+}
+
+int relay_start(struct sn *sn, char *err, size_t errlen)
+{
+	struct relay *r;
+	const char *ip = sn->cfg.relay_listen;
+	unsigned lo, hi;
+	char extra;
+
+	if (ip != NULL && strcmp(ip, "off") == 0)
+		return 0;
+	if (ip == NULL || ip[0] == '\0')
+		ip = sn->listen_host;
+	if (sscanf(sn->cfg.relay_ports, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 ||
+	    hi > 65535 || hi < lo + 3) {
+		err_set(err, errlen, "[relay] ports: want LOW-HIGH within 1024-65535, got %s",
+			sn->cfg.relay_ports);
+		return -1;
+	}
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max; /* four sockets per stream */
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -1;
+	r->sn = sn;
+	if (addr_ip_port(ip, 0, &r->ip, &r->iplen) < 0) {
+		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
+		free(r);
+		return -1;
+	}
+	r->lo = (uint16_t)(lo + (lo & 1));
+	r->hi = (uint16_t)hi;
+	r->nslots = (unsigned)(r->hi - r->lo + 1) / 2;
+	r->used = calloc(r->nslots, 1);
+	str_copy(r->host,
+		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'
+			 ? sn->cfg.relay_public
+			 : sn->self.host,
+		 sizeof(r->host));
+	r->sweep = event_new(sn->base, -1, EV_PERSIST, on_sweep, r);
+	if (r->used == NULL || r->sweep == NULL || event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
+		err_set(err, errlen, "relay: out of memory");
+		if (r->sweep != NULL)
+			event_free(r->sweep);
+		free(r->used);
+		free(r);
+		return -1;
+	}
+	sn->relay = r;
+	log_info("media relay on %s ports %u-%u, announced as %s", ip, r->lo, r->hi, r->host);
+	return 0;
+}
+
+void relay_stop(struct sn *sn)
+{
+	struct relay *r = sn->relay;
+
+	if (r == NULL)
+		return;
+	while (r->all != NULL)
+		stream_free(r->all);
+	event_free(r->sweep);
+	free(r->used);
+	free(r);
+	sn->relay = NULL;
+}
+
+json_t *relay_status(struct sn *sn)
+{
+	struct relay *r = sn->relay;
+	char ports[32];
+
+	if (r == NULL)
+		return json_pack("{s:b}", "on", 0);
+	snprintf(ports, sizeof(ports), "%u-%u", r->lo, r->hi);
+	return json_pack("{s:b,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I}",
+			 "on", 1, "host", r->host, "ports", ports, "streams", r->count, "active",
+			 r->active, "allocated", (json_int_t)r->st.allocated, "packets",
+			 (json_int_t)r->st.packets, "bytes", (json_int_t)r->st.bytes, "dropped",
+			 "hijack", (json_int_t)r->st.hijack, "foreign", (json_int_t)r->st.foreign,
+			 "no_peer", (json_int_t)r->st.nopeer, "too_big", (json_int_t)r->st.toobig,
+			 "refused", (json_int_t)r->st.refused, "expired", (json_int_t)r->st.expired,
+			 "freed", (json_int_t)r->st.freed, "tunnelled",
+			 (json_int_t)(r->st.tunnel_in + r->st.tunnel_out));
+}
+
+int relay_metrics(struct sn *sn, char *buf, size_t len)
+{
+	struct relay *r = sn->relay;
+
+	if (r == NULL)
+		return snprintf(buf, len, "p2psip_sn_relay_streams 0\n");
+	return snprintf(
+		buf, len,
+		"# TYPE p2psip_sn_relay_streams gauge\np2psip_sn_relay_streams %d\n"
+		"# TYPE p2psip_sn_relay_streams_active gauge\np2psip_sn_relay_streams_active %d\n"
+		"# TYPE p2psip_sn_relay_packets_total counter\np2psip_sn_relay_packets_total %llu\n"
+		"# TYPE p2psip_sn_relay_bytes_total counter\np2psip_sn_relay_bytes_total %llu\n"
+		"# TYPE p2psip_sn_relay_dropped_total counter\n"
+		"p2psip_sn_relay_dropped_total{why=\"hijack\"} %llu\n"
+		"p2psip_sn_relay_dropped_total{why=\"foreign\"} %llu\n"
+		"p2psip_sn_relay_dropped_total{why=\"no_peer\"} %llu\n"
+		"p2psip_sn_relay_dropped_total{why=\"too_big\"} %llu\n"
+		"# TYPE p2psip_sn_relay_refused_total counter\np2psip_sn_relay_refused_total %llu\n"
+		"# TYPE p2psip_sn_relay_expired_total counter\np2psip_sn_relay_expired_total %llu\n",
+		r->count, r->active, (unsigned long long)r->st.packets,
+		(unsigned long long)r->st.bytes, (unsigned long long)r->st.hijack,
+		(unsigned long long)r->st.foreign, (unsigned long long)r->st.nopeer,
+		(unsigned long long)r->st.toobig, (unsigned long long)r->st.refused,
+		(unsigned long long)r->st.expired);
+}
