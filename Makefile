@@ -50,6 +50,7 @@ COMMON_SRCS += common/enroll.c
 COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 COMMON_SRCS += common/stun.c
+COMMON_SRCS += common/sdp.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -103,7 +104,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
-	ringid record certcheck tcpconn olink enroll sipev stun
+	ringid record certcheck tcpconn olink enroll sipev stun sdp
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -208,7 +209,7 @@ unit: $(UNIT_TESTS) $(TEST_TOOLS)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd -Isupernode $(PKG_CFLAGS)
-FUZZ_TARGETS := frame conf login_req admin_req announce record route stun
+FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
