@@ -89,6 +89,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_config.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
+ORDINARYNODE_SRCS += ordinarynode/on_media.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c

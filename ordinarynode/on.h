@@ -36,6 +36,8 @@ struct on_config {
 	char *log_level;
 	int64_t crl_refresh;
 	int64_t keepalive;
+	char *media_relay;
+	int64_t media_pool;
 	struct on_account_conf *accounts;
 	int naccounts;
 };
@@ -86,6 +88,7 @@ struct on {
 	struct on_sip *sip;
 	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
+	struct on_media *media;
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
@@ -124,8 +127,25 @@ struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen);
 void on_nat_probe(struct on_nat *t);
 /* Media needs a relay: a NAT, or UDP does not get out (after a probe). */
 int on_nat_needs_relay(const struct on_nat *t);
+/* No STUN answer came back: UDP does not get out. */
+int on_nat_udp_blocked(const struct on_nat *t);
 json_t *on_nat_status(const struct on_nat *t);
 void on_nat_free(struct on_nat *t);
+
+/* ---- on_media.c: relay streams and SDP for our side of each call ---- */
+struct on_media;
+struct on_media *on_media_new(struct on *on, char *err, size_t errlen);
+/* SDP from one of our phones, about to leave for the overlay (msg is
+ * changed in place when its media goes through the relay). */
+void on_media_to_overlay(struct on_media *m, msg_t *msg);
+/* SDP from the far end, about to reach one of our phones. */
+void on_media_to_phone(struct on_media *m, msg_t *msg);
+/* The call ended (BYE, failure, CANCEL): its streams go back. */
+void on_media_release(struct on_media *m, const char *call_id);
+/* A "media" or "relay_gone" frame from the super node. */
+void on_media_frame(struct on_media *m, const json_t *frame);
+json_t *on_media_status(const struct on_media *m);
+void on_media_free(struct on_media *m);
 
 /* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
 struct on_proxy;

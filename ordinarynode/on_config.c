@@ -20,6 +20,8 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "log_level", CONF_STRING, F(log_level), "info", 0, 0, 0, ""},
 	{"ordinarynode", "crl_refresh", CONF_DURATION, F(crl_refresh), "1m", 1, 86400, 0, ""},
 	{"ordinarynode", "keepalive", CONF_DURATION, F(keepalive), "0", 0, 3600, 0, "0: bootstrapd's"},
+	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
+	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {

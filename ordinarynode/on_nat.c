@@ -226,6 +226,11 @@ int on_nat_needs_relay(const struct on_nat *t)
 	return t != NULL && t->done && t->result != STUN_NAT_NONE;
 }
 
+int on_nat_udp_blocked(const struct on_nat *t)
+{
+	return t != NULL && t->done && t->result == STUN_NAT_NO_ANSWER;
+}
+
 json_t *on_nat_status(const struct on_nat *t)
 {
 	json_t *seen;

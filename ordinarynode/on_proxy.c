@@ -409,6 +409,16 @@ static msg_t *make_response(struct ptx *x, int status, const char *phrase)
 	return r;
 }
 
+/* An INVITE that opened no dialog (failed, cancelled): its media goes. */
+static void invite_ended(struct ptx *x, int status)
+{
+	const sip_t *rq = x->req != NULL ? sip_object(x->req) : NULL;
+
+	if (status >= 300 && x->method == sip_method_invite && rq != NULL &&
+	    rq->sip_to->a_tag == NULL && rq->sip_call_id != NULL)
+		on_media_release(x->p->on->media, rq->sip_call_id->i_id);
+}
+
 /* Forwards a response (consumed; our Via already removed) to x's upstream. */
 static void send_up(struct ptx *x, msg_t *r)
 {
@@ -418,6 +428,7 @@ static void send_up(struct ptx *x, msg_t *r)
 	if (status >= 200 && x->final == 0) {
 		x->final = status;
 		x->final_at = time_mono_ms();
+		invite_ended(x, status);
 	}
 	if (status >= 200 && status < 300 && x->method == sip_method_invite && x->req != NULL &&
 	    sip_object(x->req)->sip_to->a_tag == NULL && sip_object(r)->sip_call_id != NULL)
@@ -440,6 +451,7 @@ static void reply_up(struct ptx *x, int status, const char *phrase)
 	if (x->irq != NULL) {
 		x->final = status;
 		x->final_at = time_mono_ms();
+		invite_ended(x, status);
 		nta_incoming_treply(x->irq, status, phrase, TAG_END());
 		return;
 	}
@@ -634,6 +646,8 @@ static int local_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 		msg_destroy(r);
 		return 0;
 	}
+	if (x->irq == NULL)
+		on_media_to_overlay(x->p->on->media, r); /* our phone's answer */
 	branch_response(x, b, r);
 	return 0;
 }
@@ -768,6 +782,8 @@ static void add_local(struct ptx *x, const char *uri, const char *src)
 	if (b == NULL)
 		return;
 	m = fwd_copy(p, x->req, 1);
+	if (m != NULL && x->irq == NULL)
+		on_media_to_phone(p->on->media, m); /* the far end's offer */
 	if (m == NULL || (uri != NULL && set_ruri(m, uri) < 0)) {
 		if (m != NULL)
 			msg_destroy(m);
@@ -799,6 +815,8 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	str_copy(b->sna, sna != NULL ? sna : "", sizeof(b->sna));
 	str_copy(b->acct, acct != NULL ? acct : "", sizeof(b->acct));
 	m = fwd_copy(p, x->req, 1);
+	if (m != NULL && x->irq != NULL)
+		on_media_to_overlay(p->on->media, m); /* our phone's offer */
 	if (m == NULL || add_via(p, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
 	    ovl_send(p, to, sn, sna, m, x->id, b->idx) < 0) {
 		if (m != NULL)
@@ -1127,6 +1145,10 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 	if (f == NULL)
 		return;
 	p->st.acks++;
+	if (t.kind == T_NODE && !from_overlay)
+		on_media_to_overlay(p->on->media, f); /* an answer in the ACK */
+	else if (t.kind == T_LOCAL && from_overlay)
+		on_media_to_phone(p->on->media, f);
 	if (t.kind == T_NODE) {
 		if (add_via(p, f, branch, sizeof(branch), 0, 0) < 0 ||
 		    ovl_send(p, t.to, t.sn, t.sna, f, 0, 0) < 0)
@@ -1158,6 +1180,7 @@ static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip
 	if (x->final == 0) {
 		x->final = 487;
 		x->final_at = time_mono_ms();
+		invite_ended(x, 487);
 	}
 	return 0;
 }
@@ -1178,8 +1201,10 @@ int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	struct ptx *x;
 
 	p->st.requests++;
-	if (method == sip_method_bye && sip->sip_call_id != NULL)
+	if (method == sip_method_bye && sip->sip_call_id != NULL) {
 		dlg_del(p, sip->sip_call_id->i_id);
+		on_media_release(p->on->media, sip->sip_call_id->i_id);
+	}
 	if (method == sip_method_ack) {
 		forward_ack(p, nta_incoming_getrequest(irq), 0);
 		nta_incoming_destroy(irq);
@@ -1249,6 +1274,8 @@ static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
 		msg_destroy(m);
 		return;
 	}
+	if (x->irq != NULL)
+		on_media_to_phone(p->on->media, m); /* the far end's answer */
 	branch_response(x, b, m);
 }
 
@@ -1287,8 +1314,10 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		forward_ack(p, m, 1);
 		return;
 	}
-	if (method == sip_method_bye)
+	if (method == sip_method_bye) {
 		dlg_del(p, sip->sip_call_id->i_id);
+		on_media_release(p->on->media, sip->sip_call_id->i_id);
+	}
 	if (ptx_find_up(p, from, br) != NULL) {
 		msg_destroy(m); /* a copy of one in progress */
 		return;

@@ -177,6 +177,8 @@ static void link_message(struct olink *l, json_t *msg, void *arg)
 	(void)l;
 	if (on != NULL && t != NULL && strcmp(t, "msg") == 0)
 		on_sip_overlay(on->sip, msg);
+	else if (on != NULL && t != NULL && (strcmp(t, "media") == 0 || strcmp(t, "relay_gone") == 0))
+		on_media_frame(on->media, msg);
 }
 
 static void link_closed(struct olink *l, const char *why, void *arg)
@@ -364,12 +366,13 @@ static void h_status(struct evhttp_request *req, void *arg)
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(now() - on->attached_ms));
 	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o}", "overlay", on->cfg.overlay,
+			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
 				  "state", state_name(on->state), "supernode", sn, "attaches",
 				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
 				  accs, "crl_number",
 				  (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
-				  on_sip_status(on->sip), "middlebox", on_nat_status(on->nat)));
+				  on_sip_status(on->sip), "middlebox", on_nat_status(on->nat), "media",
+				  on_media_status(on->media)));
 }
 
 static void h_metrics(struct evhttp_request *req, void *arg)
@@ -436,6 +439,9 @@ static int start(struct on *on, char *err, size_t errlen)
 	on->sev = sipev_new(on->base, err, errlen);
 	if (on->sev == NULL)
 		return -1;
+	on->media = on_media_new(on, err, errlen);
+	if (on->media == NULL)
+		return -1;
 	on->sip = on_sip_new(on, err, errlen);
 	if (on->sip == NULL)
 		return -1;
@@ -469,6 +475,7 @@ static void cleanup(struct on *on)
 		event_free(on->tick);
 	httpd_free(on->status);
 	on_sip_free(on->sip);
+	on_media_free(on->media);
 	on_nat_free(on->nat);
 	sipev_free(on->sev);
 	db_close(on->db);

@@ -24,6 +24,7 @@
 
 #include "jsonx.h"
 #include "log.h"
+#include "sdp.h"
 #include "util.h"
 
 #include <errno.h>
@@ -468,6 +469,32 @@ static int parse_target(const char *a, struct sockaddr_storage *ss, socklen_t *l
 		       : -1;
 }
 
+/* relay_use may come as a request or as a one-way message. */
+static void use_ok(struct olink *l, json_t *msg)
+{
+	if (json_object_get(msg, "tid") != NULL)
+		olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
+}
+
+#define use_error(l, msg, code, ...)                                                               \
+	do {                                                                                       \
+		if (json_object_get(msg, "tid") != NULL)                                           \
+			olink_reply_error(l, msg, code, __VA_ARGS__);                              \
+		else                                                                               \
+			log_debug("relay_use refused: " __VA_ARGS__);                              \
+	} while (0)
+
+/* The IP of "IP:PORT" or "[IP]:PORT" (in a static buffer). */
+static const char *far_ip(const char *a)
+{
+	static char host[64];
+	uint16_t port;
+
+	if (addr_split(a, host, sizeof(host), &port) < 0)
+		return "";
+	return host;
+}
+
 /* The far end's address from its SDP: where to send before it speaks, and
  * the only IP its packets are taken from. */
 static void c_use(struct relay *r, struct olink *l, json_t *msg)
@@ -480,12 +507,12 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 	struct side *d;
 
 	if (s == NULL) {
-		olink_reply_error(l, msg, "not_found", "no such relay stream");
+		use_error(l, msg, "not_found", "no such relay stream");
 		return;
 	}
 	if (far == NULL || parse_target(far, &a, &al) < 0 ||
 	    (rtcp != NULL && parse_target(rtcp, &b, &bl) < 0)) {
-		olink_reply_error(l, msg, "bad_request", "far: want IP:PORT");
+		use_error(l, msg, "bad_request", "far: want IP:PORT");
 		return;
 	}
 	if (rtcp == NULL) {
@@ -494,6 +521,20 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 		set_port(&b, (uint16_t)(get_port(&a) + 1));
 	}
 	d = &s->side[FAR];
+	if (sdp_addr_is_private(far_ip(far))) {
+		/* A far end behind a NAT that gave its private address: nothing
+		 * to send to, nothing to check against; the first packet decides. */
+		d->want_set = 0;
+		d->have_peer[0] &= d->latched[0];
+		d->have_peer[1] &= d->latched[1];
+		s->last_ms = loop_ms(r);
+		if (!s->active) {
+			s->active = 1;
+			r->active++;
+		}
+		use_ok(l, msg);
+		return;
+	}
 	if (!d->want_set || !ip_eq(&d->want, &a)) {
 		d->latched[0] = d->latched[1] = 0; /* another far end: latch anew */
 		d->want = a;
@@ -510,7 +551,7 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 		s->active = 1;
 		r->active++;
 	}
-	olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
+	use_ok(l, msg);
 }
 
 static void c_free(struct relay *r, struct olink *l, json_t *msg)
@@ -572,12 +613,12 @@ int relay_client_message(struct sn *sn, struct olink *l, json_t *msg)
 		c_media(r, l, msg);
 	else if (strcmp(t, "relay_free") == 0)
 		c_free(r, l, msg);
+	else if (strcmp(t, "relay_use") == 0)
+		c_use(r, l, msg);
 	else if (json_object_get(msg, "tid") == NULL)
 		;
 	else if (strcmp(t, "relay_alloc") == 0)
 		c_alloc(r, l, msg);
-	else if (strcmp(t, "relay_use") == 0)
-		c_use(r, l, msg);
 	else
 		olink_reply_error(l, msg, "bad_request", "unknown operation");
 	return 1;
