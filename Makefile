@@ -233,6 +233,7 @@ bench: all $(BENCH_PROGS)
 	@bench/login.sh
 	@bench/dht.sh
 	@bench/sip.sh
+	@bench/relay.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

@@ -63,7 +63,8 @@ struct lstream {
 	struct sockaddr_storage phone[2];
 	socklen_t plen[2];
 	int latched[2], have_phone[2];
-	char far_addr[96]; /* what relay_use said last */
+	char far_addr[96];   /* what relay_use said last */
+	char phone_addr[96]; /* where our phone's SDP said it receives */
 };
 
 struct mcall {
@@ -448,6 +449,7 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 	struct sdp d;
 	struct mcall *c;
 	uint16_t ports[SDP_MEDIA_MAX] = {0};
+	char pa[96];
 
 	if (sdp_of(m, msg, &d, &c) < 0)
 		return;
@@ -464,6 +466,16 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 			return;
 		}
 		ports[i] = s->far;
+		snprintf(pa, sizeof(pa), "%s:%u", d.m[i].addr, d.m[i].port);
+		if (s->phone_addr[0] != '\0' && strcmp(pa, s->phone_addr) != 0) {
+			/* A re-offer from another port: the relay latches anew. */
+			s->latched[0] = s->latched[1] = 0;
+			if (!s->tunnel && m->on->link != NULL)
+				olink_send(m->on->link,
+					   json_pack("{s:s,s:I,s:b}", "t", "relay_use", "id",
+						     (json_int_t)s->id, "near_reset", 1));
+		}
+		str_copy(s->phone_addr, pa, sizeof(s->phone_addr));
 		if (s->tunnel && !s->latched[0]) {
 			/* Our phone is on our LAN: its SDP address is reachable. */
 			struct sockaddr_storage ss;

@@ -513,15 +513,26 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 		use_error(l, msg, "not_found", "no such relay stream");
 		return;
 	}
-	if (far == NULL || parse_target(far, &a, &al) < 0 ||
+	if ((far == NULL && !json_is_true(json_object_get(msg, "near_reset"))) ||
+	    (far != NULL && parse_target(far, &a, &al) < 0) ||
 	    (rtcp != NULL && parse_target(rtcp, &b, &bl) < 0)) {
 		use_error(l, msg, "bad_request", "far: want IP:PORT");
 		return;
 	}
-	if (rtcp == NULL) {
-		b = a;
-		bl = al;
-		set_port(&b, (uint16_t)(get_port(&a) + 1));
+	s->last_ms = loop_ms(r);
+	if (!s->active) {
+		s->active = 1;
+		r->active++;
+	}
+	if (json_is_true(json_object_get(msg, "near_reset"))) {
+		/* The node's phone moved to another port (a re-INVITE): latch anew,
+		 * still only from the node's address. */
+		s->side[NEAR].latched[0] = s->side[NEAR].latched[1] = 0;
+		s->side[NEAR].have_peer[0] = s->side[NEAR].have_peer[1] = 0;
+	}
+	if (far == NULL) {
+		use_ok(l, msg);
+		return;
 	}
 	d = &s->side[FAR];
 	if (sdp_addr_is_private(far_ip(far))) {
@@ -530,13 +541,13 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 		d->want_set = 0;
 		d->have_peer[0] &= d->latched[0];
 		d->have_peer[1] &= d->latched[1];
-		s->last_ms = loop_ms(r);
-		if (!s->active) {
-			s->active = 1;
-			r->active++;
-		}
 		use_ok(l, msg);
 		return;
+	}
+	if (rtcp == NULL) {
+		b = a;
+		bl = al;
+		set_port(&b, (uint16_t)(get_port(&a) + 1));
 	}
 	if (!d->want_set || !ip_eq(&d->want, &a)) {
 		d->latched[0] = d->latched[1] = 0; /* another far end: latch anew */
@@ -549,11 +560,6 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 			d->plen[c] = c == 0 ? al : bl;
 			d->have_peer[c] = 1;
 		}
-	s->last_ms = loop_ms(r);
-	if (!s->active) {
-		s->active = 1;
-		r->active++;
-	}
 	use_ok(l, msg);
 }
 

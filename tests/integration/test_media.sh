@@ -8,7 +8,9 @@
 # each phone sees only relay addresses and ports of the super node the far
 # end's node is attached to, the relays count the packets, streams go back
 # at BYE and when a call fails, malformed SDP passes unchanged and breaks
-# nothing.
+# nothing, a re-INVITE with an offer from another port moves the media (the
+# relay latches anew), and after the caller's super node is killed the next
+# call has media through the new super node's relay.
 # on1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
@@ -168,6 +170,47 @@ sipp_run badsdp on1 "$T/uac_badsdp.xml" -s bob -key caller alice -p "$(free_port
 wait "$PHONE" || fail "callee of the malformed SDP call: $(tail -n 20 "$T/sipp_badsdp_callee.out")"
 [ "$(on_status on1 | jq .media.sdp_bad)" -gt "$bad0" ] || fail "malformed SDP not counted: $(on_status on1 | jq -c .media)"
 media_call rr2 alice bob on1 on2
+
+note "re-INVITE: alice's phone offers again from another port; media follows"
+pa=$(free_port)
+pa2=$(free_port)
+pb=$(free_port)
+(cd "$T" && P2P_UDPX=$UDPX P2P_RTP_IP=127.0.0.1 P2P_RTP_PORT=$pb P2P_RTP_COUNT=350 \
+	P2P_RTP_OUT=$T/rtp_re_callee exec timeout 60 sipp -sf "$SC/uas_media_reinvite.xml" -s bob \
+	-key domain overlay.example -key rtpport "$pb" -i 127.0.0.1 -p "${PH[bob]}" -m 1 \
+	-mp "$(free_port)" -nostdin -timeout 40s -timeout_error >"$T/sipp_re_callee.out" 2>&1) &
+ph=$!
+sleep 0.3
+P2P_UDPX=$UDPX P2P_RTP_IP=127.0.0.1 P2P_RTP_PORT=$pa P2P_RTP_COUNT=100 P2P_RTP_OUT=$T/rtp_re_caller \
+	P2P_RTP_PORT2=$pa2 P2P_RTP_COUNT2=150 P2P_RTP_OUT2=$T/rtp_re_caller2 \
+	sipp_run re_caller on1 "$SC/uac_media_reinvite.xml" -s bob -key caller alice -key rtpport "$pa" \
+	-key rtpport2 "$pa2" -p "$(free_port)" -m 1 -mp "$(free_port)" ||
+	fail "re-INVITE call: $(tail -n 20 "$T/sipp_re_caller.out")"
+wait "$ph" || fail "callee of the re-INVITE call: $(tail -n 20 "$T/sipp_re_callee.out")"
+sleep 1.5
+r2=$(sed -n 's/.*recv=\([0-9]*\).*/\1/p' "$T/rtp_re_caller2")
+rb=$(sed -n 's/.*recv=\([0-9]*\).*/\1/p' "$T/rtp_re_callee")
+[ "${r2:-0}" -ge 110 ] || fail "after the re-INVITE alice's new port heard ${r2:-nothing}: $(cat "$T/rtp_re_caller2")"
+[ "${rb:-0}" -ge 200 ] || fail "bob heard ${rb:-nothing} of alice's 250 packets: $(cat "$T/rtp_re_callee")"
+note "re-INVITE: alice's second port heard $r2 packets in its 4 s, bob heard $rb of 250"
+
+note "the super node of alice's node is killed: she moves, and the next call has media"
+old=$(sn_of on1)
+for s in sn1 sn2; do [ "${SN_PORT[$s]}" = "$old" ] && victim=$s; done
+kill -9 "${SN_PID[$victim]}"
+for _ in $(seq 1 300); do
+	st=$(on_status on1)
+	[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq .supernode.port <<<"$st")" != "$old" ] &&
+		[ "$(jq .media.pool <<<"$st")" -ge 1 ] && break
+	sleep 0.1
+done
+[ "$(on_status on1 | jq .media.pool)" -ge 1 ] || fail "alice's node has no relay after the move: $(on_status on1 | jq -c '{state, supernode, media}')"
+for _ in $(seq 1 300); do
+	[ "$(on_status on2 | jq -r .state)" = attached ] && [ "$(on_status on2 | jq .media.pool)" -ge 1 ] && break
+	sleep 0.1
+done
+sleep 1 # the records name the new super node
+media_call moved alice bob on1 on2
 
 on_status on1 | jq -e '.state == "attached"' >/dev/null || fail "on1 not well"
 kill -TERM "${ON_PID[on1]}"
