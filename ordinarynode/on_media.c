@@ -444,6 +444,21 @@ static int rewrite(struct on_media *m, msg_t *msg, const char *host, const uint1
 	return rc;
 }
 
+/* A stream for every media line of d that is not disabled: 0, or -1 when
+ * the pool ran dry (the message then passes unchanged). */
+static int take_streams(struct on_media *m, struct mcall *c, const struct sdp *d, msg_t *msg)
+{
+	for (int i = 0; i < d->nmedia; i++)
+		if (d->m[i].port != 0 && stream_of(m, c, i) == NULL) {
+			m->st.unavailable++;
+			log_warn("no relay stream free: media of call %s goes direct",
+				 sip_object(msg)->sip_call_id->i_id);
+			refill(m);
+			return -1;
+		}
+	return 0;
+}
+
 void on_media_to_overlay(struct on_media *m, msg_t *msg)
 {
 	struct sdp d;
@@ -451,20 +466,12 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 	uint16_t ports[SDP_MEDIA_MAX] = {0};
 	char pa[96];
 
-	if (sdp_of(m, msg, &d, &c) < 0)
+	if (sdp_of(m, msg, &d, &c) < 0 || take_streams(m, c, &d, msg) < 0)
 		return;
 	for (int i = 0; i < d.nmedia; i++) {
-		struct lstream *s;
+		struct lstream *s = c->s[i];
 		if (d.m[i].port == 0)
 			continue;
-		s = stream_of(m, c, i);
-		if (s == NULL) {
-			m->st.unavailable++;
-			log_warn("no relay stream free: media of call %s goes direct",
-				 sip_object(msg)->sip_call_id->i_id);
-			refill(m);
-			return;
-		}
 		ports[i] = s->far;
 		snprintf(pa, sizeof(pa), "%s:%u", d.m[i].addr, d.m[i].port);
 		if (s->phone_addr[0] != '\0' && strcmp(pa, s->phone_addr) != 0) {
@@ -503,24 +510,16 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 	uint16_t ports[SDP_MEDIA_MAX] = {0};
 	int tunnel = 0;
 
-	if (sdp_of(m, msg, &d, &c) < 0)
+	if (sdp_of(m, msg, &d, &c) < 0 || take_streams(m, c, &d, msg) < 0)
 		return;
 	for (int i = 0; i < d.nmedia; i++) {
-		struct lstream *s;
+		struct lstream *s = c->s[i];
 		char far[96], rtcp[96];
 		const char *ra;
 		json_t *use;
 
 		if (d.m[i].port == 0)
 			continue;
-		s = stream_of(m, c, i);
-		if (s == NULL) {
-			m->st.unavailable++;
-			log_warn("no relay stream free: media of call %s goes direct",
-				 sip_object(msg)->sip_call_id->i_id);
-			refill(m);
-			return;
-		}
 		tunnel |= s->tunnel;
 		ports[i] = s->tunnel ? s->lport : s->near;
 		snprintf(far, sizeof(far), strchr(d.m[i].addr, ':') ? "[%s]:%u" : "%s:%u", d.m[i].addr,

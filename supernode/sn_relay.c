@@ -260,7 +260,7 @@ static struct stream *find(struct relay *r, uint32_t id)
 	return NULL;
 }
 
-static void close_side(struct relay *r, struct side *d)
+static void close_socks(struct side *d)
 {
 	for (int c = 0; c < 2; c++) {
 		if (d->sock[c].ev != NULL)
@@ -270,6 +270,11 @@ static void close_side(struct relay *r, struct side *d)
 		d->sock[c].ev = NULL;
 		d->sock[c].fd = -1;
 	}
+}
+
+static void close_side(struct relay *r, struct side *d)
+{
+	close_socks(d);
 	if (d->port != 0)
 		r->used[d->slot] = 0;
 }
@@ -329,14 +334,7 @@ static int open_side(struct relay *r, struct stream *s, int which)
 		}
 		if (!ok) {
 			int e = errno;
-			for (int c = 0; c < 2; c++) {
-				if (d->sock[c].ev != NULL)
-					event_free(d->sock[c].ev);
-				if (d->sock[c].fd >= 0)
-					close(d->sock[c].fd);
-				d->sock[c].ev = NULL;
-				d->sock[c].fd = -1;
-			}
+			close_socks(d);
 			if (e == EMFILE || e == ENFILE || e == ENOMEM)
 				return -1;
 			continue; /* taken by someone else: the next pair */
