@@ -44,6 +44,8 @@
 #define CALLS_MAX 20000
 #define RETRY_MS 5000
 #define PKT_MAX 2048
+#define SWEEP_IDLE_MS (10 * 60 * 1000ull)    /* a call without live streams */
+#define CALL_MAX_MS (24 * 3600 * 1000ull)     /* any call */
 
 enum { M_AUTO, M_ALWAYS, M_TUNNEL, M_NEVER };
 
@@ -94,6 +96,7 @@ struct on_media {
 	struct lstream *byid[BUCKETS];
 	int ncalls;
 	struct event *tick;
+	unsigned ticks;
 	struct on_media_stats {
 		uint64_t relayed, unavailable, sdp_bad, tunnel_in, tunnel_out, gone;
 	} st;
@@ -197,10 +200,43 @@ static void refill(struct on_media *m)
 		m->asking = 1;
 }
 
+static void call_free(struct on_media *m, struct mcall **pp, int tell);
+
+static int call_live(const struct mcall *c)
+{
+	for (int i = 0; i < SDP_MEDIA_MAX; i++)
+		if (c->s[i] != NULL && c->s[i]->id != 0)
+			return 1;
+	return 0;
+}
+
+/* Calls whose BYE never came: once the relay dropped all their streams
+ * (idle), and after a day in any case, they are forgotten. */
+static void sweep(struct on_media *m)
+{
+	uint64_t now = time_mono_ms();
+
+	for (int i = 0; i < BUCKETS; i++) {
+		struct mcall **pp = &m->calls[i];
+		while (*pp != NULL) {
+			struct mcall *c = *pp;
+			if ((!call_live(c) && now - c->created > SWEEP_IDLE_MS) ||
+			    now - c->created > CALL_MAX_MS)
+				call_free(m, pp, 1);
+			else
+				pp = &c->next;
+		}
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
+	struct on_media *m = arg;
+
 	(void)fd, (void)what;
-	refill(arg);
+	refill(m);
+	if (++m->ticks % 60 == 0)
+		sweep(m);
 }
 
 /* ---- tunnel: a local port pair, packets over the link ---- */
