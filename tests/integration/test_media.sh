@@ -23,6 +23,9 @@ bootstrapd_init
 bootstrapd_start
 r1=$(($(free_port) / 2 * 2))
 r2=$(($(free_port) / 2 * 2))
+# the relays' ports are not handed out to phones (sipp binds -mp and -mp + 2)
+seq "$((r1 - 2))" "$((r1 + 99))" >>"$PORTS_FILE"
+seq "$((r2 - 2))" "$((r2 + 99))" >>"$PORTS_FILE"
 snode_init sn1 "[relay]" "ports = $r1-$((r1 + 99))"
 snode_start sn1
 snode_wait sn1 60
@@ -84,7 +87,7 @@ media_call() {
 		P2P_RTP_OUT=$T/rtp_${name}_caller sipp_run "${name}_caller" "$onf" "$SC/uac_media.xml" \
 		-s "$to" -key caller "$from" -key rtpport "$pa" -p "$(free_port)" -m 1 \
 		-mp "$(free_port)" -trace_msg -message_file "$T/sipp_${name}_caller.msg" ||
-		fail "call $name: $(tail -n 20 "$T/sipp_${name}_caller.out")"
+		fail "call $name: $(grep -i -m 5 -E 'error|unable|bind|fail' "$T/sipp_${name}_caller.out"; tail -n 20 "$T/sipp_${name}_caller.out")"
 	wait "$ph" || fail "callee of $name: $(tail -n 20 "$T/sipp_${name}_callee.out")"
 	sleep 1.5 # udpx drains
 	for side in caller callee; do
