@@ -40,7 +40,7 @@
 
 struct cli {
 	const char *bootstrap, *ca, *key, *cert, *user, *supernode, *kind, *via;
-	int password_stdin, json, count, repeat, hold;
+	int password_stdin, json, count, repeat, hold, oneway;
 	int64_t lifetime, stored;
 	int timeout;
 	struct event_base *base;
@@ -109,6 +109,8 @@ static void usage(FILE *f)
 		"      --count N           for listen: exit after N messages; for stun: requests\n"
 		"      --repeat N          for raw: send each request N times, pipelined\n"
 		"      --hold SECS         for raw: stay attached SECS after the replies\n"
+		"      --oneway            for raw: send the lines as one-way messages (no\n"
+		"                          replies; a ping afterwards shows the link lives)\n"
 		"      --stored MS         for sign: the storage time (ms since the epoch)\n"
 		"      --timeout SECS      give up after this long (default 15)\n"
 		"      --json              machine-readable output\n"
@@ -734,6 +736,15 @@ static int cmd_raw(void)
 		json_decref(r);
 	}
 	free(line);
+	if (C.oneway) {
+		/* As one-way messages, then a ping: its answer shows the peer
+		 * read them all and kept the link. */
+		json_array_foreach(reqs, i, r)
+			olink_send(C.link, json_deep_copy(r));
+		json_decref(reqs);
+		reqs = json_array();
+		json_array_append_new(reqs, json_pack("{s:s}", "t", "ping"));
+	}
 	n = json_array_size(reqs);
 	slots = calloc(n ? n : 1, sizeof(*slots));
 	raw_left = (int)n;
@@ -798,6 +809,7 @@ static void parse(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{"repeat", required_argument, NULL, 'r'},
 		{"hold", required_argument, NULL, 'H'},
+		{"oneway", no_argument, NULL, 'O'},
 		{"stored", required_argument, NULL, 'S'},
 		{"timeout", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
@@ -829,6 +841,7 @@ static void parse(int argc, char **argv)
 		case 'n': C.count = atoi(optarg); break;
 		case 'r': C.repeat = atoi(optarg); break;
 		case 'H': C.hold = atoi(optarg); break;
+		case 'O': C.oneway = 1; break;
 		case 'S': C.stored = strtoll(optarg, NULL, 10); break;
 		case 't': C.timeout = atoi(optarg); break;
 		case 'j': C.json = 1; break;

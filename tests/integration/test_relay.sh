@@ -168,6 +168,20 @@ assert_contains "$metrics" 'p2psip_sn_relay_dropped_total{why="hijack"}' "hijack
 hold bob b2 '{"t":"relay_alloc","n":4}'
 jq -e '.ok and (.streams | length == 4)' "$T/b2.out" >/dev/null || fail "ports not reusable: $(cat "$T/b2.out")"
 
+note "hostile one-way frames (media, relay messages) change nothing"
+b_any=$(jq '.streams[0].id' "$T/b2.out")
+big=$(head -c 3000 /dev/zero | base64 -w0)
+printf '%s\n' '{"t":"media"}' '{"t":"media","id":"x","c":0,"p":"AAAA"}' \
+	"{\"t\":\"media\",\"id\":$b_any,\"c\":0,\"p\":\"AAAA\"}" '{"t":"media","id":1,"c":7,"p":"AAAA"}' \
+	'{"t":"media","id":1,"c":0,"p":"!!not base64"}' "{\"t\":\"media\",\"id\":1,\"c\":0,\"p\":\"$big\"}" \
+	'{"t":"relay_free"}' "{\"t\":\"relay_free\",\"ids\":[$b_any,\"x\",null,-5,1e30]}" '{"t":"relay_use","id":1}' \
+	"{\"t\":\"relay_use\",\"id\":$b_any,\"far\":\"1.2.3.4:5\"}" '{"t":"relay_gone","ids":[1]}' \
+	'{"t":"relay_alloc","n":3}' '{"t":"relay_nonsense","x":[]}' >"$T/hostile.in"
+n0=$(relay | jq .streams)
+out=$(CLI_USER=alice p2p raw --oneway <"$T/hostile.in") || fail "raw --oneway: $out"
+jq -e '.ok' <<<"$out" >/dev/null || fail "the link did not survive hostile frames: $out"
+[ "$(relay | jq .streams)" = "$n0" ] || fail "hostile frames changed the streams: $(relay)"
+
 note "service:relay in the DHT"
 for _ in $(seq 1 50); do
 	v=$(p2p --json get service:relay 2>/dev/null)
