@@ -120,10 +120,12 @@ LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
 BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
 SUPERNODE_LIB_OBJS := $(call obj,$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS)))
 
-.PHONY: all check demo install fuzz bench format clean deps unit
+.PHONY: all check demo install fuzz bench format clean deps pkgs unit
 all: $(PROGS)
 
-$(B)/obj/%.o: %.c
+# Every object waits for the libraries' pkg-config files: without them the
+# flags above are empty and the link fails far from the cause.
+$(B)/obj/%.o: %.c | pkgs
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -197,6 +199,11 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 deps:
 	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
 
+pkgs:
+	@pkg-config --exists $(PKGS) sofia-sip-ua 2>/dev/null || { \
+		echo "missing libraries ($(PKGS) sofia-sip-ua): run 'make demo' or" \
+		     "'make check' as root, or 'sudo scripts/install-deps.sh' first" >&2; exit 1; }
+
 TEST_TOOLS := $(B)/tests/udpx
 
 $(B)/tests/udpx: tests/tools/udpx.c
@@ -221,12 +228,17 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
-check: deps all unit $(BENCH_PROGS)
+# check and demo install the packages first, then build in a second make:
+# the pkg-config flags above are computed when a make reads this file, so
+# the make that installed the -dev packages cannot build with them.
+check: deps
+	@$(MAKE) --no-print-directory all unit $(BENCH_PROGS)
 	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory fuzz; \
 	else echo "fuzz harnesses not built: $(FUZZ_CC) missing"; fi
 	@tests/run.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 bench: all $(BENCH_PROGS)
