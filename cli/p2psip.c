@@ -222,14 +222,15 @@ static char *read_password(void)
 	return line;
 }
 
-static void on_enrolled(const char *pem, const char *err, void *arg)
+static void on_enrolled(const struct enroll_result *res, void *arg)
 {
 	char werr[256];
 
 	(void)arg;
-	if (pem == NULL)
-		snprintf(C.err, sizeof(C.err), "%s", err);
-	else if (file_write(C.cert, pem, strlen(pem), 0644, 0, werr, sizeof(werr)) < 0)
+	if (res->cert_pem == NULL)
+		snprintf(C.err, sizeof(C.err), "%s", res->err);
+	else if (file_write(C.cert, res->cert_pem, strlen(res->cert_pem), 0644, 0, werr,
+			    sizeof(werr)) < 0)
 		snprintf(C.err, sizeof(C.err), "%s", werr);
 	C.done = 1;
 }

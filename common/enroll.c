@@ -74,25 +74,33 @@ struct enroll_call {
 static void on_reply(int status, const uint8_t *body, size_t len, const char *err, void *arg)
 {
 	struct enroll_call *ec = arg;
-	json_t *j = NULL;
-	const char *pem = NULL, *e = NULL;
+	struct enroll_result res = {NULL, NULL, status, 0};
+	json_t *j = NULL, *ra;
+	const char *e = NULL;
 	char msg[512];
 
 	if (status < 0) {
 		snprintf(msg, sizeof(msg), "logind unreachable: %s", err);
-		ec->cb(NULL, msg, ec->arg);
+		res.err = msg;
+		ec->cb(&res, ec->arg);
 		free(ec);
 		return;
 	}
 	if (body != NULL)
 		j = json_loadb((const char *)body, len, 0, NULL);
-	if (status == 200 && json_unpack(j, "{s:s}", "certificate", &pem) == 0) {
-		ec->cb(pem, NULL, ec->arg);
+	if (status == 200 && json_unpack(j, "{s:s}", "certificate", &res.cert_pem) == 0) {
+		ec->cb(&res, ec->arg);
 	} else {
+		res.cert_pem = NULL;
 		if (json_unpack(j, "{s:s}", "error", &e) != 0)
 			e = "no reason given";
+		ra = json_object_get(j, "retry_after");
+		if (json_is_integer(ra) && json_integer_value(ra) > 0)
+			res.retry_after = json_integer_value(ra) < 86400 ? (long)json_integer_value(ra)
+									 : 86400;
 		snprintf(msg, sizeof(msg), "logind answered %d: %s", status, e);
-		ec->cb(NULL, msg, ec->arg);
+		res.err = msg;
+		ec->cb(&res, ec->arg);
 	}
 	json_decref(j);
 	free(ec);

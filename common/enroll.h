@@ -15,8 +15,14 @@ EVP_PKEY *enroll_key_load_or_create(const char *path, char *err, size_t errlen);
 /* A PEM CSR signed by key (malloc'd); logind ignores its subject. */
 char *enroll_csr_pem(EVP_PKEY *key);
 
-/* cert_pem is the new certificate (valid during the call) or NULL with err. */
-typedef void (*enroll_done_t)(const char *cert_pem, const char *err, void *arg);
+/* What logind answered; the strings are valid during the call only. */
+struct enroll_result {
+	const char *cert_pem; /* the new certificate, or NULL and: */
+	const char *err;      /* why not */
+	int status;           /* logind's HTTP status, -1 when it was not reached */
+	long retry_after;     /* seconds logind asked to wait (a locked account), or 0 */
+};
+typedef void (*enroll_done_t)(const struct enroll_result *res, void *arg);
 
 /* POST /v1/login with user, password and a CSR for key; ctx verifies logind
  * against the overlay CA. */

@@ -11,11 +11,17 @@
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RETRY_SECS 2
 #define CHECK_SECS 60
+#define REFUSED_FIRST 30
+#define REFUSED_MAX 1800
+#define LOCKED_MIN 60
+#define ERROR_FIRST 2
+#define ERROR_MAX 60
 
 struct keepcert {
 	struct event_base *base;
@@ -32,7 +38,37 @@ struct keepcert {
 	struct httpc_call *call;
 	struct event *timer;
 	int ready;
+	int renewing; /* the call in flight renews (else it logs in) */
+	/* The back-off: what failed, how often in a row, when to try next. */
+	enum keepcert_fail fail;
+	int fails;
+	int64_t next_try;
+	char err[256];
+	/* SHA-256 of the password of the login in flight, and of the one
+	 * logind refused (to see a password_file being mended). */
+	unsigned char tried_pw[32], refused_pw[32];
 };
+
+int64_t keepcert_backoff(enum keepcert_fail kind, int fails, int64_t retry_after)
+{
+	int64_t d;
+	int n = fails < 1 ? 0 : fails > 20 ? 19 : fails - 1;
+
+	switch (kind) {
+	case KC_REFUSED:
+		d = (int64_t)REFUSED_FIRST << n;
+		return d < REFUSED_MAX ? d : REFUSED_MAX;
+	case KC_LOCKED:
+		return retry_after > LOCKED_MIN ? (retry_after < 86400 ? retry_after : 86400)
+						: LOCKED_MIN;
+	case KC_ERROR:
+		d = (int64_t)ERROR_FIRST << n;
+		return d < ERROR_MAX ? d : ERROR_MAX;
+	case KC_OK:
+		break;
+	}
+	return CHECK_SECS;
+}
 
 static void arm(struct keepcert *kc, int secs)
 {
@@ -107,22 +143,113 @@ static int take(struct keepcert *kc, const char *pem, char *err, size_t errlen)
 	return build_contexts(kc, err, errlen);
 }
 
-static void on_cert(const char *pem, const char *why, void *arg)
+static void pw_digest(const char *pw, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	if (EVP_Digest(pw, strlen(pw), out, &n, EVP_sha256(), NULL) != 1)
+		memset(out, 0, 32);
+}
+
+/* Up to a tenth more, so that nodes refused together do not come back
+ * together. */
+static int64_t jitter(int64_t secs)
+{
+	uint32_t r = 0;
+
+	if (secs < 10 || RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return secs;
+	return secs + (int64_t)(r % (uint32_t)(secs / 10 + 1));
+}
+
+static void ok(struct keepcert *kc)
+{
+	if (kc->fail != KC_OK && kc->fails > 0)
+		log_info("%s: certificate obtained after %d failed attempt%s", kc->conf.account,
+			 kc->fails, kc->fails == 1 ? "" : "s");
+	kc->fail = KC_OK;
+	kc->fails = 0;
+	kc->next_try = 0;
+	kc->err[0] = '\0';
+}
+
+static void log_refused(const struct keepcert *kc, const char *in)
+{
+	const struct keepcert_conf *c = &kc->conf;
+	const char *where = c->where != NULL ? c->where : "the configuration";
+
+	if (kc->fails > 1) {
+		log_info("%s: password still refused (%d times); next try in %s", c->account,
+			 kc->fails, in);
+		return;
+	}
+	if (c->password == NULL && c->password_file != NULL)
+		log_error("%s: logind refused the password (%s): put the right one in %s "
+			  "(password_file of %s); tried again within %ds of a change, "
+			  "else in %s and then less and less often",
+			  c->account, kc->err, c->password_file, where, KEEPCERT_PW_POLL, in);
+	else
+		log_error("%s: logind refused the password (%s): correct it in %s and "
+			  "restart; next try in %s, then less and less often",
+			  c->account, kc->err, where, in);
+}
+
+/* Records a failure and schedules the next attempt. */
+static void failed(struct keepcert *kc, enum keepcert_fail kind, int64_t retry_after,
+		   const char *why)
+{
+	int64_t delay, first;
+	char in[32];
+
+	if (kind != kc->fail)
+		kc->fails = 0;
+	kc->fail = kind;
+	kc->fails++;
+	str_copy(kc->err, why, sizeof(kc->err));
+	delay = jitter(keepcert_backoff(kind, kc->fails, retry_after));
+	if (kc->ready && delay < CHECK_SECS)
+		delay = CHECK_SECS;
+	kc->next_try = time_now() + delay;
+	duration_format(delay, in, sizeof(in));
+	first = delay;
+	switch (kind) {
+	case KC_REFUSED:
+		memcpy(kc->refused_pw, kc->tried_pw, sizeof(kc->refused_pw));
+		log_refused(kc, in);
+		if (kc->conf.password == NULL && first > KEEPCERT_PW_POLL)
+			first = KEEPCERT_PW_POLL;
+		break;
+	case KC_LOCKED:
+		log_error("%s: logind locked this account or address out (%s); next try in %s",
+			  kc->conf.account, why, in);
+		break;
+	default:
+		log_warn("%s: certificate: %s; next try in %s", kc->conf.account, why, in);
+		break;
+	}
+	arm(kc, (int)first);
+}
+
+static void on_cert(const struct enroll_result *res, void *arg)
 {
 	struct keepcert *kc = arg;
 	char err[512];
 
 	kc->call = NULL;
-	if (pem == NULL) {
-		log_warn("%s: certificate: %s", kc->conf.account, why);
-		arm(kc, kc->ready ? CHECK_SECS : RETRY_SECS);
+	if (res->cert_pem == NULL) {
+		if (!kc->renewing && res->status == 401)
+			failed(kc, KC_REFUSED, 0, res->err);
+		else if (res->status == 429)
+			failed(kc, KC_LOCKED, res->retry_after, res->err);
+		else
+			failed(kc, KC_ERROR, 0, res->err);
 		return;
 	}
-	if (take(kc, pem, err, sizeof(err)) < 0) {
-		log_error("%s: certificate: %s", kc->conf.account, err);
-		arm(kc, kc->ready ? CHECK_SECS : RETRY_SECS);
+	if (take(kc, res->cert_pem, err, sizeof(err)) < 0) {
+		failed(kc, KC_ERROR, 0, err);
 		return;
 	}
+	ok(kc);
 	arm(kc, CHECK_SECS);
 	got(kc);
 }
@@ -152,38 +279,63 @@ static void fetch(struct keepcert *kc)
 	char err[512];
 	char *pw;
 
-	if (usable(kc, kc->cert, 60) && kc->client_ctx != NULL) {
+	kc->renewing = usable(kc, kc->cert, 60) && kc->client_ctx != NULL;
+	if (kc->renewing) {
 		log_info("%s: certificate near its end: renewing", kc->conf.account);
 		kc->call = enroll_renew(kc->base, kc->client_ctx, kc->logind_url, kc->key, on_cert,
 					kc, err, sizeof(err));
 	} else {
 		pw = password(kc, err, sizeof(err));
 		if (pw == NULL) {
-			log_error("%s: %s", kc->conf.account, err);
-			arm(kc, RETRY_SECS);
+			failed(kc, KC_ERROR, 0, err);
 			return;
 		}
+		pw_digest(pw, kc->tried_pw);
 		log_info("logging in to %s as %s", kc->logind_url, kc->conf.account);
 		kc->call = enroll_login(kc->base, kc->anon_ctx, kc->logind_url, kc->conf.account,
 					pw, kc->key, on_cert, kc, err, sizeof(err));
 		OPENSSL_cleanse(pw, strlen(pw));
 		free(pw);
 	}
-	if (kc->call == NULL) {
-		log_error("%s: logind: %s", kc->conf.account, err);
-		arm(kc, RETRY_SECS);
-	}
+	if (kc->call == NULL)
+		failed(kc, KC_ERROR, 0, err);
+}
+
+/* While the password is refused: has the password_file changed since? */
+static int password_mended(struct keepcert *kc)
+{
+	unsigned char d[32];
+	char err[256];
+	char *pw;
+
+	if (kc->conf.password != NULL || (pw = password(kc, err, sizeof(err))) == NULL)
+		return 0;
+	pw_digest(pw, d);
+	OPENSSL_cleanse(pw, strlen(pw));
+	free(pw);
+	return memcmp(d, kc->refused_pw, sizeof(d)) != 0;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct keepcert *kc = arg;
+	int64_t left = kc->next_try - time_now();
 
 	(void)fd, (void)what;
 	if (kc->call != NULL)
 		return;
 	if (kc->ready && usable(kc, kc->cert, kc->renew_before)) {
 		arm(kc, CHECK_SECS);
+		return;
+	}
+	if (kc->fail == KC_REFUSED && left > 0) {
+		if (password_mended(kc)) {
+			log_info("%s: %s changed: logging in again", kc->conf.account,
+				 kc->conf.password_file);
+			fetch(kc);
+		} else {
+			arm(kc, (int)(left < KEEPCERT_PW_POLL ? left : KEEPCERT_PW_POLL));
+		}
 		return;
 	}
 	fetch(kc);
@@ -249,6 +401,20 @@ void keepcert_set_crl(struct keepcert *kc, const struct crl *crl)
 int keepcert_ready(const struct keepcert *kc)
 {
 	return kc->ready;
+}
+
+json_t *keepcert_status(const struct keepcert *kc)
+{
+	static const char *const names[] = {"ok", "refused", "locked", "error"};
+	int64_t left;
+
+	if (kc == NULL)
+		return json_null();
+	left = kc->next_try - time_now();
+	if (kc->fail == KC_OK)
+		return json_pack("{s:s}", "state", "ok");
+	return json_pack("{s:s,s:i,s:I,s:s}", "state", names[kc->fail], "failures", kc->fails,
+			 "next_try_in", (json_int_t)(left > 0 ? left : 0), "error", kc->err);
 }
 
 EVP_PKEY *keepcert_key(const struct keepcert *kc)

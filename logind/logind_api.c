@@ -227,14 +227,17 @@ static int login_throttle(struct login_job *j)
 	a = rl_check(ld->rl, key, now, &sa);
 	if (u == RL_LOCKED || a == RL_LOCKED) {
 		int64_t wait = u == RL_LOCKED && (a != RL_LOCKED || su > sa) ? su : sa;
-		char ra[32];
+		char ra[32], msg[96];
 		ld->logins_refused++;
 		log_warn("login: %s from %s refused: too many failures (locked %llds more)",
 			 j->lr.user, j->addr, (long long)wait);
 		snprintf(ra, sizeof(ra), "%lld", (long long)wait);
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", ra);
-		http_reply_error(j->req, 429, "too many failed logins; try again in %llds",
-				 (long long)wait);
+		snprintf(msg, sizeof(msg), "too many failed logins; try again in %llds",
+			 (long long)wait);
+		/* retry_after in the body too: nodes read JSON, not headers. */
+		http_reply_json(j->req, 429,
+				json_pack("{s:s,s:I}", "error", msg, "retry_after", (json_int_t)wait));
 		return -1;
 	}
 	j->deadline_ms = time_mono_ms() + 1000u * (uint64_t)(su > sa ? su : sa);

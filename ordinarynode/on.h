@@ -58,10 +58,12 @@ struct account {
 	const struct on_account_conf *conf;
 	struct keepcert *kc;
 	char key_path[512], cert_path[512];
+	char where[600]; /* where its password is set, for the log */
 };
 
 struct on {
 	struct on_config cfg;
+	const char *conf_path;
 	struct event_base *base;
 	SSL_CTX *anon_ctx;
 	X509 *ca;

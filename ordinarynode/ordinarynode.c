@@ -356,10 +356,11 @@ static void h_status(struct evhttp_request *req, void *arg)
 		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
 			node_id_hex(id, hex);
 		json_array_append_new(accs,
-				      json_pack("{s:s,s:s,s:b,s:I}", "name", on->acc[i].conf->name,
+				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name", on->acc[i].conf->name,
 						"node_id", hex, "cert",
 						keepcert_ready(on->acc[i].kc), "cert_not_after",
-						(json_int_t)(c != NULL ? cert_not_after(c) : 0)));
+						(json_int_t)(c != NULL ? cert_not_after(c) : 0), "login",
+						keepcert_status(on->acc[i].kc)));
 	}
 	if (on->state == ON_ATTACHED)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
@@ -414,8 +415,10 @@ static int start(struct on *on, char *err, size_t errlen)
 		const struct on_account_conf *c = &on->cfg.accounts[i];
 		struct keepcert_conf kcf = {
 			c->name,      c->password,     c->password_file, a->key_path,
-			a->cert_path, on->cfg.ca_cert, ROLE_USER,        0};
+			a->cert_path, on->cfg.ca_cert, ROLE_USER,        0,
+			a->where};
 		a->conf = c;
+		snprintf(a->where, sizeof(a->where), "[account %s] in %s", c->name, on->conf_path);
 		snprintf(a->key_path, sizeof(a->key_path), "%s/%s.key", on->cfg.state_dir, c->name);
 		snprintf(a->cert_path, sizeof(a->cert_path), "%s/%s.crt", on->cfg.state_dir,
 			 c->name);
@@ -518,6 +521,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(args.debug ? LOG_LVL_DEBUG : lvl);
+	on.conf_path = args.conf_path;
 	if (start(&on, err, sizeof(err)) < 0) {
 		log_error("%s", err[0] != '\0' ? err : "start-up failed");
 		goto out;

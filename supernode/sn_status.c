@@ -4,6 +4,7 @@
 
 #include "crl.h"
 #include "httpd.h"
+#include "keepcert.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -61,6 +62,7 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.stun_dropped, "bad",
 				      (json_int_t)sn->stats.stun_bad));
 	json_object_set_new(j, "relay", relay_status(sn));
+	json_object_set_new(j, "login", keepcert_status(sn->kc));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	return j;

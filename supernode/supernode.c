@@ -129,9 +129,11 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	sn->anon_ctx = tls_client_ctx_new(sn->cfg.ca_cert, NULL, NULL, err, errlen);
 	if (sn->base == NULL || sn->anon_ctx == NULL)
 		return -1;
+	snprintf(sn->kc_where, sizeof(sn->kc_where), "[supernode] in %s", sn->conf_path);
 	struct keepcert_conf kcf = {
 		sn->cfg.account, sn->cfg.password, sn->cfg.password_file, sn->cfg.key,
-		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1};
+		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1,
+		sn->kc_where};
 	sn->kc = keepcert_new(sn->base, &kcf, sn->anon_ctx, boot_cert_ready, sn, err, errlen);
 	if (sn->kc == NULL)
 		return -1;
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(args.debug ? LOG_LVL_DEBUG : lvl);
+	sn.conf_path = args.conf_path;
 	if (start(&sn, err, sizeof(err)) < 0) {
 		log_error("%s", err[0] != '\0' ? err : "start-up failed");
 		goto out;

@@ -93,6 +93,8 @@ struct sn {
 	struct event_base *base;
 	enum sn_state state;
 	struct keepcert *kc; /* owns key, cert, server_ctx and client_ctx */
+	const char *conf_path;
+	char kc_where[600]; /* where the account's password is set, for the log */
 	EVP_PKEY *key;
 	X509 *cert;
 	X509 *ca;

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum answer { GOOD, NO_CERT_FIELD, NOT_JSON_401, EMPTY_500 };
+enum answer { GOOD, NO_CERT_FIELD, NOT_JSON_401, EMPTY_500, LOCKED_429, HUGE_RETRY_429 };
 
 struct fx {
 	char *dir;
@@ -54,6 +54,8 @@ struct result {
 	int called;
 	char *pem;
 	char err[512];
+	int status;
+	long retry_after;
 };
 
 /* ---- the fake logind ---- */
@@ -124,6 +126,13 @@ static void fake(struct evhttp_request *req, void *arg, const char *path)
 		return;
 	case EMPTY_500:
 		http_reply_bytes(req, 500, "text/plain", "", 0);
+		return;
+	case LOCKED_429:
+		http_reply_json(req, 429, json_pack("{s:s,s:i}", "error", "locked", "retry_after", 842));
+		return;
+	case HUGE_RETRY_429:
+		http_reply_json(req, 429, json_pack("{s:s,s:I}", "error", "locked", "retry_after",
+						    (json_int_t)1 << 50));
 		return;
 	}
 }
@@ -223,14 +232,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void on_done(const char *cert_pem, const char *err, void *arg)
+static void on_done(const struct enroll_result *res, void *arg)
 {
 	struct result *r = arg;
 
 	r->called++;
 	free(r->pem);
-	r->pem = cert_pem != NULL ? strdup(cert_pem) : NULL;
-	snprintf(r->err, sizeof(r->err), "%s", err != NULL ? err : "(null)");
+	r->pem = res->cert_pem != NULL ? strdup(res->cert_pem) : NULL;
+	snprintf(r->err, sizeof(r->err), "%s", res->err != NULL ? res->err : "(null)");
+	r->status = res->status;
+	r->retry_after = res->retry_after;
 }
 
 static EVP_PKEY *new_key(struct fx *f)
@@ -431,7 +442,34 @@ static void test_wrong_password_gives_the_401_reason(void **state)
 	assert_int_equal(r.called, 1);
 	assert_null(r.pem);
 	assert_string_equal(r.err, "logind answered 401: bad user or password");
+	assert_int_equal(r.status, 401);
+	assert_int_equal(r.retry_after, 0);
 	assert_string_equal(f->password, "wrong");
+}
+
+/* A locked account: the status and how long logind asks to wait reach the
+ * caller; an absurd wait is capped at a day. */
+static void test_a_lock_gives_status_and_retry_after(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *k = new_key(f);
+	struct result r = {0};
+	char err[256] = "";
+
+	start_fake(f, NULL, "");
+	f->answer = LOCKED_429;
+	assert_non_null(enroll_login(f->base, NULL, f->url, "alice", "s3cret", k, on_done, &r, err,
+				     sizeof(err)));
+	RUN_UNTIL(f, r.called, 5000);
+	assert_null(r.pem);
+	assert_int_equal(r.status, 429);
+	assert_int_equal(r.retry_after, 842);
+	f->answer = HUGE_RETRY_429;
+	assert_non_null(enroll_login(f->base, NULL, f->url, "alice", "s3cret", k, on_done, &r, err,
+				     sizeof(err)));
+	RUN_UNTIL(f, r.called == 2, 5000);
+	assert_int_equal(r.retry_after, 86400);
+	free(r.pem);
 }
 
 static void test_password_with_json_specials_arrives_intact(void **state)
@@ -636,6 +674,7 @@ int main(void)
 		T(test_login_posts_user_password_and_csr_and_gets_the_certificate),
 		T(test_login_with_a_trailing_slash_in_the_url_reaches_the_route),
 		T(test_wrong_password_gives_the_401_reason),
+		T(test_a_lock_gives_status_and_retry_after),
 		T(test_password_with_json_specials_arrives_intact),
 		T(test_password_that_is_not_utf8_is_refused_with_a_true_reason),
 		T(test_answers_without_the_expected_fields_are_errors),
