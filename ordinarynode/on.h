@@ -101,16 +101,18 @@ void on_config_free(struct on_config *cfg);
 struct crl;
 struct on_sip;
 struct on_contact {
-	const char *uri; /* the Contact a phone registered */
-	const char *src; /* where its REGISTER came from: sip:IP:PORT;transport=T */
+	const char *uri;  /* the Contact a phone registered */
+	const char *dest; /* where requests for it go: sip:HOST:PORT;transport=T (its
+			   * Contact, or where its REGISTER came from behind a NAT) */
+	const char *tp;   /* that transport, "udp" or "tcp" */
 };
 struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
 /* The live bindings of account user (up to max into out, which may be
  * NULL); -1 when user is not an account of this node. */
 int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max);
-/* The source address of the binding whose Contact is uri: 0, or -1 when no
- * phone registered it. */
-int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len);
+/* The binding whose Contact is uri (its strings live until the bindings
+ * change): 0, or -1 when no phone registered it. */
+int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out);
 /* Status: the bindings of every account, and the proxy's counters. */
 json_t *on_sip_status(struct on_sip *s);
 /* Prometheus text into buf; returns what snprintf returns. */

@@ -78,6 +78,7 @@ struct ptx {
 	msg_t *req; /* the request as received */
 	/* upstream: a phone's transaction, or a node on the overlay */
 	nta_incoming_t *irq;
+	const char *in_tp; /* the phone's transport ("udp", "tcp"), NULL from the overlay */
 	char up[NODE_ID_HEX_LEN + 1], up_sn[NODE_ID_HEX_LEN + 1], up_sna[96], up_branch[128];
 	struct branch br[BRANCHES_MAX];
 	int nbr;
@@ -683,19 +684,61 @@ static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 
 /* ---- forwarding ---- */
 
-static void own_rr(struct on_proxy *p, char *buf, size_t len)
+/* The transport a request came over from a phone. */
+static const char *msg_tp(msg_t *m)
 {
-	struct on *on = p->on;
+	su_addrinfo_t *ai = msg_addrinfo(m);
 
-	snprintf(buf, len,
-		 strchr(on->cur.host, ':') != NULL ? "<sip:%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
-						   : "<sip:%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
-		 p->host, self_id(p), on->sn_id, on->cur.host, on->cur.port, on->acc[0].conf->name);
+	return ai != NULL && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
 }
 
-/* The request as it goes on: our own Route entry off, Max-Forwards counted
- * down, our Record-Route on a request outside a dialog. */
-static msg_t *fwd_copy(struct on_proxy *p, msg_t *req, int record_route)
+/* Our Record-Route entry for a phone on transport tp: UDP is the default
+ * and goes without the parameter unless explicit (two entries). */
+static void own_rr(struct on_proxy *p, char *buf, size_t len, const char *tp, int explicit)
+{
+	struct on *on = p->on;
+	char tpp[24] = "";
+
+	if (tp != NULL && (explicit || strcmp(tp, "udp") != 0))
+		snprintf(tpp, sizeof(tpp), ";transport=%s", tp);
+	snprintf(buf, len,
+		 strchr(on->cur.host, ':') != NULL ? "<sip:%s%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
+						   : "<sip:%s%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
+		 p->host, tpp, self_id(p), on->sn_id, on->cur.host, on->cur.port,
+		 on->acc[0].conf->name);
+}
+
+static int insert_rr(struct on_proxy *p, msg_t *m, const char *tp, int explicit)
+{
+	char rr[512];
+	sip_record_route_t *h;
+
+	own_rr(p, rr, sizeof(rr), tp, explicit);
+	h = sip_record_route_make(msg_home(m), rr);
+	return h != NULL && msg_header_insert(m, (msg_pub_t *)sip_object(m), (msg_header_t *)h) == 0
+		       ? 0
+		       : -1;
+}
+
+/* Our Record-Route for a request that came from a phone over in_tp, or from
+ * the overlay (NULL), and goes to a phone over out_tp, or to the overlay
+ * (NULL). Each phone must reach us back over its own transport: a phone
+ * that speaks only TCP loses ACK and BYE sent to a URI without
+ * ";transport=tcp". So the entry carries the transport of the phone side;
+ * from a phone to a phone over another transport there are two entries
+ * (RFC 5658), the one facing the callee on top. */
+static int add_rr(struct on_proxy *p, msg_t *m, const char *in_tp, const char *out_tp)
+{
+	if (in_tp != NULL && out_tp != NULL && strcmp(in_tp, out_tp) != 0)
+		return insert_rr(p, m, in_tp, 1) < 0 ? -1 : insert_rr(p, m, out_tp, 1);
+	return insert_rr(p, m, in_tp != NULL ? in_tp : out_tp, 0);
+}
+
+/* The request as it goes on: our own Route entries off, Max-Forwards
+ * counted down, our Record-Route on a request outside a dialog (with
+ * record_route; in_tp and out_tp as for add_rr). */
+static msg_t *fwd_copy(struct on_proxy *p, msg_t *req, int record_route, const char *in_tp,
+		       const char *out_tp)
 {
 	msg_t *m = msg_dup(req);
 	sip_t *sip;
@@ -703,7 +746,7 @@ static msg_t *fwd_copy(struct on_proxy *p, msg_t *req, int record_route)
 	if (m == NULL)
 		return NULL;
 	sip = sip_object(m);
-	if (sip->sip_route != NULL && route_is_ours(p, sip->sip_route))
+	while (sip->sip_route != NULL && route_is_ours(p, sip->sip_route))
 		sip_route_remove(m, sip);
 	if (sip->sip_max_forwards != NULL) {
 		if (sip->sip_max_forwards->mf_count > 0)
@@ -712,16 +755,10 @@ static msg_t *fwd_copy(struct on_proxy *p, msg_t *req, int record_route)
 	} else {
 		sip_add_tl(m, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
 	}
-	if (record_route && sip->sip_to != NULL && sip->sip_to->a_tag == NULL) {
-		char rr[512];
-		sip_record_route_t *h;
-
-		own_rr(p, rr, sizeof(rr));
-		h = sip_record_route_make(msg_home(m), rr);
-		if (h == NULL || msg_header_insert(m, (msg_pub_t *)sip, (msg_header_t *)h) < 0) {
-			msg_destroy(m);
-			return NULL;
-		}
+	if (record_route && sip->sip_to != NULL && sip->sip_to->a_tag == NULL &&
+	    add_rr(p, m, in_tp, out_tp) < 0) {
+		msg_destroy(m);
+		return NULL;
 	}
 	return m;
 }
@@ -771,9 +808,9 @@ static struct branch *branch_new(struct ptx *x, int local)
 	return b;
 }
 
-/* A branch to a phone here: uri the Request-URI to use (NULL: keep), src
- * where the phone's messages come from (NULL: resolve the URI). */
-static void add_local(struct ptx *x, const char *uri, const char *src)
+/* A branch to a phone here: uri the Request-URI to use (NULL: keep), dest
+ * where to send it with its transport tp (NULL: resolve the URI). */
+static void add_local(struct ptx *x, const char *uri, const char *dest, const char *tp)
 {
 	struct on_proxy *p = x->p;
 	struct branch *b = branch_new(x, 1);
@@ -781,7 +818,7 @@ static void add_local(struct ptx *x, const char *uri, const char *src)
 
 	if (b == NULL)
 		return;
-	m = fwd_copy(p, x->req, 1);
+	m = fwd_copy(p, x->req, 1, x->in_tp, tp != NULL ? tp : "udp");
 	if (m != NULL && x->irq == NULL)
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
 	if (m == NULL || (uri != NULL && set_ruri(m, uri) < 0)) {
@@ -791,7 +828,7 @@ static void add_local(struct ptx *x, const char *uri, const char *src)
 		return;
 	}
 	b->orq = nta_outgoing_mcreate(p->agent, local_response, (nta_outgoing_magic_t *)b,
-				      (url_string_t *)src, m, TAG_END());
+				      (url_string_t *)dest, m, TAG_END());
 	if (b->orq == NULL)
 		branch_failed(x, b, 503);
 }
@@ -814,7 +851,7 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	str_copy(b->sn, sn, sizeof(b->sn));
 	str_copy(b->sna, sna != NULL ? sna : "", sizeof(b->sna));
 	str_copy(b->acct, acct != NULL ? acct : "", sizeof(b->acct));
-	m = fwd_copy(p, x->req, 1);
+	m = fwd_copy(p, x->req, 1, x->in_tp, NULL);
 	if (m != NULL && x->irq != NULL)
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
 	if (m == NULL || add_via(p, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
@@ -905,7 +942,8 @@ struct target {
 	char user[128];
 	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
 	char acct[64];
-	char src[160];
+	char dest[300]; /* T_LOCAL: where the phone is reached, or "" (its URI) */
+	char tp[4];
 };
 
 static void target_error(struct target *t, int status, const char *phrase)
@@ -929,11 +967,13 @@ static void target_of(struct on_proxy *p, const sip_t *sip, int from_overlay, st
 {
 	const sip_route_t *r = sip->sip_route;
 	const url_t *u = sip->sip_request->rq_url;
+	struct on_contact c;
 	int popped = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (r != NULL && route_is_ours(p, r)) {
-		r = r->r_next;
+		while (r != NULL && route_is_ours(p, r)) /* two with RFC 5658 */
+			r = r->r_next;
 		popped = 1;
 	} else if (r != NULL && from_overlay) {
 		target_error(t, 403, "Route Does Not Name This Node");
@@ -964,13 +1004,14 @@ static void target_of(struct on_proxy *p, const sip_t *sip, int from_overlay, st
 		t->kind = T_USER;
 		return;
 	}
-	if (on_sip_src_of(p->sip, u, t->src, sizeof(t->src)) == 0) {
+	if (on_sip_find(p->sip, u, &c) == 0) {
 		t->kind = T_LOCAL; /* a phone registered here */
+		str_copy(t->dest, c.dest, sizeof(t->dest));
+		str_copy(t->tp, c.tp, sizeof(t->tp));
 		return;
 	}
 	if (popped) {
 		t->kind = T_LOCAL; /* in a dialog we record-routed: the phone's contact */
-		t->src[0] = '\0';
 		return;
 	}
 	if (url_is_self(p, u)) {
@@ -1108,12 +1149,12 @@ static void route(struct ptx *x, const struct target *t, int from_overlay)
 		add_overlay(x, t->to, t->sn, t->sna, t->acct);
 		break;
 	case T_LOCAL:
-		add_local(x, NULL, t->src[0] != '\0' ? t->src : NULL);
+		add_local(x, NULL, t->dest[0] != '\0' ? t->dest : NULL, t->tp[0] ? t->tp : NULL);
 		break;
 	case T_USER:
 		n = on_sip_contacts(p->sip, t->user, cs, BRANCHES_MAX);
 		for (int i = 0; i < n; i++)
-			add_local(x, cs[i].uri, cs[i].src);
+			add_local(x, cs[i].uri, cs[i].dest, cs[i].tp);
 		if (!from_overlay)
 			start_lookup(x, t->user);
 		else if (n < 0)
@@ -1140,7 +1181,7 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		msg_destroy(m);
 		return; /* nowhere to go: dropped, as SIP has no answer to an ACK */
 	}
-	f = fwd_copy(p, m, 0);
+	f = fwd_copy(p, m, 0, NULL, NULL);
 	msg_destroy(m);
 	if (f == NULL)
 		return;
@@ -1156,7 +1197,7 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		msg_destroy(f);
 	} else {
 		nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
-							 t.src[0] != '\0' ? (url_string_t *)t.src : NULL,
+							 t.dest[0] != '\0' ? (url_string_t *)t.dest : NULL,
 							 f, TAG_END());
 		if (o != NULL)
 			nta_outgoing_destroy(o);
@@ -1236,6 +1277,7 @@ int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	if (x == NULL)
 		return 503;
 	x->irq = irq;
+	x->in_tp = msg_tp(x->req);
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);

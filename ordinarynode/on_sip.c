@@ -40,11 +40,19 @@
  * few KiB; sofia's default would let one TCP peer make it buffer 2 MiB. */
 #define SIP_MSG_MAX 65536
 
+#define INSTANCE_MAX 128 /* +sip.instance: "<urn:uuid:...>" is 47 */
+#define REG_ID_MAX 12
+
 struct binding {
 	char uri[URI_MAX];
 	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
-	char user[64], host[80], port[8]; /* of uri, parsed once */
+	char instance[INSTANCE_MAX]; /* RFC 5626 +sip.instance, or "" */
+	char reg_id[REG_ID_MAX];     /* and reg-id, or "" */
+	/* Parsed once from uri and src: */
+	char user[64], host[80], port[8];
 	int nat;       /* src is another host than uri names: requests go to src */
+	char dest[URI_MAX + 32]; /* where requests for the phone go, with the transport */
+	char tp[4];    /* that transport: "udp" or "tcp" */
 	char call_id[128];
 	uint32_t cseq;
 	uint64_t expires_ms; /* monotonic */
@@ -162,17 +170,33 @@ static void publish_soon(struct on_sip *s, int i)
  * host is reachable as it says, a TCP phone listens there while the port
  * it registered from may belong to a connection that is gone, and a
  * REGISTER may come from another program on the phone's host than the one
- * that takes the calls. */
+ * that takes the calls.
+ * The transport is the Contact's transport parameter, else (and behind a
+ * NAT) the one the REGISTER came over: a phone is reached as it registered
+ * (a desk phone
+ * that registered over UDP may not listen on TCP, a phone on TCP may not
+ * listen on UDP), never switched by the size of a message. */
 static void binding_parse(struct binding *b)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	url_t *c = url_hdup(home, (url_t *)url_make(home, b->uri));
 	url_t *r = b->src[0] != '\0' ? url_hdup(home, (url_t *)url_make(home, b->src)) : NULL;
+	char tp[8] = "";
 
 	str_copy(b->user, c != NULL && c->url_user != NULL ? c->url_user : "", sizeof(b->user));
 	str_copy(b->host, c != NULL && c->url_host != NULL ? c->url_host : "", sizeof(b->host));
 	str_copy(b->port, c != NULL && c->url_port != NULL ? c->url_port : "5060", sizeof(b->port));
 	b->nat = r != NULL && (r->url_host == NULL || strcasecmp(b->host, r->url_host) != 0);
+	if ((b->nat || c == NULL || c->url_params == NULL ||
+	     url_param(c->url_params, "transport", tp, sizeof(tp)) <= 0) &&
+	    (r == NULL || r->url_params == NULL ||
+	     url_param(r->url_params, "transport", tp, sizeof(tp)) <= 0))
+		str_copy(tp, "udp", sizeof(tp));
+	str_copy(b->tp, strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp", sizeof(b->tp));
+	if (b->nat)
+		str_copy(b->dest, b->src, sizeof(b->dest));
+	else
+		snprintf(b->dest, sizeof(b->dest), "sip:%s:%s;transport=%s", b->host, b->port, b->tp);
 	su_home_deinit(home);
 }
 
@@ -196,8 +220,8 @@ static void save_bindings(struct on_sip *s)
 	if (db == NULL || !any || db_begin(db) < 0)
 		return;
 	del = db_stmt(db, "DELETE FROM bindings WHERE account = ?");
-	ins = db_stmt(db, "INSERT OR REPLACE INTO bindings (account, uri, src, call_id, cseq, expires)"
-			  " VALUES (?, ?, ?, ?, ?, ?)");
+	ins = db_stmt(db, "INSERT OR REPLACE INTO bindings (account, uri, src, call_id, cseq, expires,"
+			  " instance, reg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	for (int i = 0; i < s->on->nacc && del != NULL && ins != NULL; i++) {
 		struct reg *g = &s->regs[i];
 		const char *name = s->on->acc[i].conf->name;
@@ -213,6 +237,8 @@ static void save_bindings(struct on_sip *s)
 			sqlite3_bind_text(ins, 4, g->b[k].call_id, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(ins, 5, g->b[k].cseq);
 			sqlite3_bind_int64(ins, 6, (sqlite3_int64)(wall + (g->b[k].expires_ms - mono)));
+			sqlite3_bind_text(ins, 7, g->b[k].instance, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 8, g->b[k].reg_id, -1, SQLITE_STATIC);
 			sqlite3_step(ins);
 			sqlite3_reset(ins);
 		}
@@ -235,8 +261,8 @@ static void load_bindings(struct on_sip *s)
 
 	if (db == NULL)
 		return;
-	st = db_stmt(db, "SELECT account, uri, src, call_id, cseq, expires FROM bindings"
-			 " WHERE expires > ? ORDER BY expires DESC");
+	st = db_stmt(db, "SELECT account, uri, src, call_id, cseq, expires, instance, reg_id"
+			 " FROM bindings WHERE expires > ? ORDER BY expires DESC");
 	if (st == NULL)
 		return;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)wall);
@@ -255,6 +281,8 @@ static void load_bindings(struct on_sip *s)
 		db_col_text(st, 3, b->call_id, sizeof(b->call_id));
 		b->cseq = (uint32_t)sqlite3_column_int64(st, 4);
 		b->expires_ms = mono + (uint64_t)(sqlite3_column_int64(st, 5) - (sqlite3_int64)wall);
+		db_col_text(st, 6, b->instance, sizeof(b->instance));
+		db_col_text(st, 7, b->reg_id, sizeof(b->reg_id));
 		binding_parse(b);
 		s->regs[i].dirty = 1;
 		total++;
@@ -303,15 +331,19 @@ static long contact_expires(const sip_contact_t *m, const sip_t *sip)
 
 static int reply_bindings(struct on_sip *s, nta_incoming_t *irq, struct reg *g)
 {
-	char buf[BINDINGS_MAX * (URI_MAX + 32)] = "";
+	char buf[BINDINGS_MAX * (URI_MAX + INSTANCE_MAX + REG_ID_MAX + 48)] = "";
 	size_t off = 0;
 	uint64_t now = time_mono_ms();
 
 	(void)s;
-	for (int k = 0; k < g->n; k++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s<%s>;expires=%llu",
-					k > 0 ? ", " : "", g->b[k].uri,
-					(unsigned long long)((g->b[k].expires_ms - now) / 1000));
+	for (int k = 0; k < g->n; k++) {
+		const struct binding *b = &g->b[k];
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s<%s>;expires=%llu%s%s%s%s",
+					k > 0 ? ", " : "", b->uri,
+					(unsigned long long)((b->expires_ms - now) / 1000),
+					b->instance[0] ? ";+sip.instance=" : "", b->instance,
+					b->reg_id[0] ? ";reg-id=" : "", b->reg_id);
+	}
 	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(g->n > 0, SIPTAG_CONTACT_STR(buf)), TAG_END());
 	/* Answered here: the transaction is ours to release (nta keeps it for
 	 * retransmissions as long as SIP says). Returning 0 without this left
@@ -342,6 +374,38 @@ static void source_of(nta_incoming_t *irq, char *buf, size_t len)
 		msg_destroy(m);
 }
 
+/* The binding that Contact m refreshes, replaces or removes: the one with
+ * the same +sip.instance and reg-id (RFC 5626: a phone that moved its
+ * Contact, e.g. to the port it learnt from rport, is the same phone), else
+ * the one with the same URI (RFC 3261 10.3); g->n when none. */
+static int binding_find(const struct reg *g, const char *uri, const char *inst, const char *reg_id)
+{
+	int k;
+
+	if (inst[0] != '\0')
+		for (k = 0; k < g->n; k++)
+			if (strcasecmp(g->b[k].instance, inst) == 0 &&
+			    strcmp(g->b[k].reg_id, reg_id) == 0)
+				return k;
+	for (k = 0; k < g->n && strcmp(g->b[k].uri, uri) != 0; k++)
+		;
+	return k;
+}
+
+/* A Contact parameter's value ("" when absent): -1 when it is too long. */
+static int contact_param(const sip_contact_t *m, const char *name, char *out, size_t len)
+{
+	const char *v = msg_params_find(m->m_params, name);
+
+	out[0] = '\0';
+	if (v == NULL)
+		return 0;
+	if (strlen(v) >= len)
+		return -1;
+	str_copy(out, v, len);
+	return 0;
+}
+
 static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 {
 	struct on *on = s->on;
@@ -369,10 +433,12 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 	} else {
 		for (const sip_contact_t *m = sip->sip_contact; m != NULL; m = m->m_next) {
 			long ex = contact_expires(m, sip);
-			char uri[URI_MAX];
+			char uri[URI_MAX], inst[INSTANCE_MAX], reg_id[REG_ID_MAX];
 			int k;
 
-			if (url_e(uri, sizeof(uri), m->m_url) < 0 || strlen(uri) >= sizeof(uri) - 1)
+			if (url_e(uri, sizeof(uri), m->m_url) < 0 || strlen(uri) >= sizeof(uri) - 1 ||
+			    contact_param(m, "+sip.instance=", inst, sizeof(inst)) < 0 ||
+			    contact_param(m, "reg-id=", reg_id, sizeof(reg_id)) < 0)
 				return 400;
 			if (ex > 0 && ex < EXPIRES_MIN) {
 				nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF,
@@ -382,8 +448,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			}
 			if (ex > EXPIRES_MAX)
 				ex = EXPIRES_MAX;
-			for (k = 0; k < g->n && strcmp(g->b[k].uri, uri) != 0; k++)
-				;
+			k = binding_find(g, uri, inst, reg_id);
 			if (ex <= 0) {
 				if (k < g->n)
 					g->b[k] = g->b[--g->n];
@@ -396,6 +461,8 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			}
 			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
 			str_copy(g->b[k].src, src, sizeof(g->b[k].src));
+			str_copy(g->b[k].instance, inst, sizeof(g->b[k].instance));
+			str_copy(g->b[k].reg_id, reg_id, sizeof(g->b[k].reg_id));
 			binding_parse(&g->b[k]);
 			str_copy(g->b[k].call_id,
 				 sip->sip_call_id != NULL ? sip->sip_call_id->i_id : "",
@@ -425,6 +492,13 @@ static int same_port(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
 }
 
+static void contact_of(const struct binding *b, struct on_contact *c)
+{
+	c->uri = b->uri;
+	c->dest = b->dest;
+	c->tp = b->tp;
+}
+
 int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max)
 {
 	int i = account_of(s->on, user), n = 0;
@@ -435,15 +509,12 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 		return -1;
 	g = &s->regs[i];
 	for (int k = 0; k < g->n && n < max; k++)
-		if (g->b[k].expires_ms > now && out != NULL) {
-			out[n].uri = g->b[k].uri;
-			out[n].src = g->b[k].nat ? g->b[k].src : NULL;
-			n++;
-		}
+		if (g->b[k].expires_ms > now && out != NULL)
+			contact_of(&g->b[k], &out[n++]);
 	return n;
 }
 
-int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len)
+int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out)
 {
 	if (uri->url_host == NULL)
 		return -1;
@@ -454,7 +525,7 @@ int on_sip_src_of(struct on_sip *s, const url_t *uri, char *src, size_t len)
 			if (strcasecmp(b->host, uri->url_host) == 0 &&
 			    same_port(b->port, uri->url_port) &&
 			    strcmp(b->user, uri->url_user != NULL ? uri->url_user : "") == 0) {
-				str_copy(src, b->nat ? b->src : "", len);
+				contact_of(b, out);
 				return 0;
 			}
 		}
@@ -547,8 +618,13 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 		return NULL;
 	}
 	snprintf(url, sizeof(url), strchr(host, ':') ? "sip:[%s]:%u" : "sip:%s:%u", host, port);
+	/* NTATAG_UDP_MTU: nta would send a request over 1300 bytes by TCP
+	 * (RFC 3261 18.1.1) even to a phone that registered over UDP, and
+	 * many desk phones do not listen on TCP. Phones are reached over the
+	 * transport they registered with, whatever the size (binding_parse). */
 	s->agent = nta_agent_create(sipev_root(on->sev), (url_string_t *)url, NULL, NULL,
-				    NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(SIP_MSG_MAX), TAG_END());
+				    NTATAG_SERVER_RPORT(2), NTATAG_MAXSIZE(SIP_MSG_MAX),
+				    NTATAG_UDP_MTU(65535), TAG_END());
 	if (s->agent == NULL) {
 		err_set(err, errlen, "cannot listen for SIP on %s (UDP and TCP)",
 			on->cfg.sip_listen);

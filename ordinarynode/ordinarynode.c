@@ -100,6 +100,9 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (account, uri));"
 	"CREATE TABLE supernodes (host TEXT NOT NULL, port INTEGER NOT NULL,"
 	" node_id TEXT NOT NULL, last_ok INTEGER NOT NULL, PRIMARY KEY (host, port));",
+	/* RFC 5626 instance and reg-id of each binding (issue 11). */
+	"ALTER TABLE bindings ADD COLUMN instance TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE bindings ADD COLUMN reg_id TEXT NOT NULL DEFAULT '';",
 };
 
 /* The super node just attached to goes first in the list of last good
