@@ -99,6 +99,17 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_api.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
 
+MAN1 += man/p2psip.1
+MAN1 += man/p2psip-admin.1
+MAN5 += man/logind.conf.5
+MAN5 += man/bootstrapd.conf.5
+MAN5 += man/supernode.conf.5
+MAN5 += man/ordinarynode.conf.5
+MAN8 += man/logind.8
+MAN8 += man/bootstrapd.8
+MAN8 += man/supernode.8
+MAN8 += man/ordinarynode.8
+
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
 	$(B)/bin/p2psip $(B)/bin/ordinarynode
 
@@ -256,6 +267,13 @@ install: all
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
 	for u in etc/systemd/*.service; do \
 		sed 's|/usr/local/|$(PREFIX)/|g' $$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+	done
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+# The pages name the installed examples under /usr/local, as the units do.
+	for m in $(MAN1) $(MAN5) $(MAN8); do \
+		d=$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$(basename $$m); \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$m >$$d && chmod 644 $$d || exit 1; \
 	done
 
 format:

@@ -79,12 +79,13 @@ static void usage(FILE *f)
 		"usage: p2psip [options] COMMAND [ARGS]\n"
 		"The overlay's command-line client.\n\n"
 		"  login                   get a certificate for --user into --cert (key --key,\n"
-		"                          created if missing); password on stdin or asked\n"
+		"                          created if missing); the password is asked on the\n"
+		"                          terminal, or read with --password-stdin\n"
 		"  put NAME DATA           store DATA under NAME (e.g. user:alice@overlay/notes)\n"
 		"  rm NAME                 store a signed deletion of our value under NAME\n"
 		"  get NAME...             fetch the values of each NAME, checking every\n"
 		"                          signature (--json: one line per NAME)\n"
-		"  ping [NODE-ID]          a super node by Node-ID (or the attached one)\n"
+		"  ping [NODE-ID]          a super node by Node-ID (or the attached one: self)\n"
 		"  route NAME              the super nodes a request for NAME passes\n"
 		"  ring                    walk the ring from the attached super node\n"
 		"  send NODE-ID TEXT       a message to a node (--via SN-ID: its super node)\n"
@@ -114,6 +115,8 @@ static void usage(FILE *f)
 		"      --stored MS         for sign: the storage time (ms since the epoch)\n"
 		"      --timeout SECS      give up after this long (default 15)\n"
 		"      --json              machine-readable output\n"
+		"  -h, --help              show this help\n"
+		"  -V, --version           show the version\n"
 		"Exit status: 0 done, 1 error, 2 bad usage, 3 nothing stored under NAME.\n");
 }
 

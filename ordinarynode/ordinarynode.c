@@ -504,9 +504,11 @@ int main(int argc, char **argv)
 	enum log_level lvl;
 	int rc = 1;
 
-	daemon_parse_args(argc, argv, "ordinarynode",
-			  "An ordinary node of the overlay: accounts, a link to a super node.",
-			  "/etc/p2psip/ordinarynode.conf", NULL, &args);
+	daemon_parse_args(
+		argc, argv, "ordinarynode",
+		"An ordinary node of the overlay: SIP registrar and proxy for its phones,\n"
+		"attached to a super node.",
+		"/etc/p2psip/ordinarynode.conf", NULL, &args);
 	log_init("ordinarynode", LOG_LVL_INFO);
 	if (on_config_load(&on.cfg, args.conf_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ordinarynode: %s\n", err);
