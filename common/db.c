@@ -4,7 +4,10 @@
 #include "log.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
@@ -118,8 +121,17 @@ sqlite3 *db_open(const char *path, int create, const char *const *migrations, in
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	char inner[256];
 
-	if (create)
+	if (create) {
+		/* SQLite creates a file with mode 0644 (less the umask) and its
+		 * -wal and -shm files with the mode of the database: databases
+		 * hold password hashes and phones' addresses, so 0600. */
+		int fd = path[0] != ':' && strncmp(path, "file:", 5) != 0
+				 ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+				 : -1;
+		if (fd >= 0)
+			close(fd);
 		flags |= SQLITE_OPEN_CREATE;
+	}
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		err_set(err, errlen, "%s: %s", path,
 			db != NULL ? sqlite3_errmsg(db) : "cannot open");

@@ -28,7 +28,7 @@ struct keepcert;
 struct keepcert_conf {
 	const char *account;
 	const char *password;      /* the password, or NULL and */
-	const char *password_file; /* a file holding it (first line) */
+	const char *password_file; /* a file holding it (trailing newlines removed) */
 	const char *key_path, *cert_path, *ca_cert;
 	const char *role; /* what logind must issue: ROLE_SUPERNODE or ROLE_USER */
 	int server;       /* also build a server context */

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Each migration fails if run twice (no IF NOT EXISTS), and the second
  * depends on the first, so order and exactly-once are both visible. */
@@ -175,6 +176,27 @@ static void test_wal_and_pragmas_are_on(void **state)
 	db_close(db);
 }
 
+/* Databases hold password hashes and phones' addresses: a new one and its
+ * WAL are readable by their owner only, whatever the umask lets through. */
+static void test_a_new_database_and_its_wal_are_0600(void **state)
+{
+	struct fx *f = *state;
+	char err[256], *wal = tu_path(f->dir, "t.db-wal");
+	mode_t old = umask(022);
+	struct stat st;
+	sqlite3 *db;
+
+	db = db_open(f->path, 1, migs, 3, err, sizeof(err));
+	umask(old);
+	assert_non_null(db);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	db_close(db);
+	free(wal);
+}
+
 static void test_open_without_create_refuses_a_missing_file(void **state)
 {
 	struct fx *f = *state;
@@ -246,6 +268,7 @@ int main(void)
 		T(test_newer_database_is_refused),
 		T(test_failing_migration_rolls_back_and_keeps_the_version),
 		T(test_wal_and_pragmas_are_on),
+		T(test_a_new_database_and_its_wal_are_0600),
 		T(test_open_without_create_refuses_a_missing_file),
 		T(test_open_refuses_a_file_that_is_not_a_database),
 		T(test_zero_migrations_leave_version_zero),
