@@ -38,7 +38,8 @@ esac
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (debootstrap, chroot)" >&2; exit 2; }
 command -v debootstrap >/dev/null || { echo "$0: needs debootstrap (apt-get install debootstrap)" >&2; exit 2; }
 [ -z "$(git status --porcelain)" ] || echo "note: uncommitted changes are not part of the check (it clones HEAD)"
-head=$(git rev-parse --short HEAD)
+# Every order checks the commit that was HEAD when the script started.
+head=$(git rev-parse HEAD)
 mkdir -p "$dir"
 summary="$dir/summary.txt"
 : >"$summary"
@@ -101,7 +102,8 @@ for o in $orders; do
 	rm -rf "$r"
 	cp -a "$base" "$r"
 	cp /etc/resolv.conf "$r/etc/resolv.conf"
-	git clone -q --no-local "$repo" "$r/root/p2psip"
+	git clone -q --no-local "$repo" "$r/root/p2psip" && git -C "$r/root/p2psip" checkout -q "$head" ||
+		{ echo "cannot clone $head"; exit 1; }
 	mount -t proc proc "$r/proc" && mounted+=("$r/proc")
 	mount -t sysfs sys "$r/sys" && mounted+=("$r/sys")
 	mount --rbind /dev "$r/dev" && mount --make-rslave "$r/dev" && mounted+=("$r/dev")
@@ -121,7 +123,7 @@ for o in $orders; do
 done
 
 echo
-echo "release check of $head ($(date -u +%Y-%m-%dT%H:%MZ)), logs in $dir:"
+echo "release check of ${head:0:12} ($(date -u +%Y-%m-%dT%H:%MZ)), logs in $dir:"
 cat "$summary"
 [ "$status" = 0 ] && echo "RELEASE CHECK OK" || echo "RELEASE CHECK FAILED"
 exit "$status"
