@@ -51,6 +51,7 @@ COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 COMMON_SRCS += common/stun.c
 COMMON_SRCS += common/sdp.c
+COMMON_SRCS += common/prom.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -105,7 +106,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
-	ringid record certcheck tcpconn olink enroll sipev stun sdp
+	ringid record certcheck tcpconn olink enroll sipev stun sdp prom
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
