@@ -64,6 +64,7 @@ LOGIND_SRCS += logind/logind_db.c
 LOGIND_SRCS += logind/logind_certs.c
 LOGIND_SRCS += logind/logind_api.c
 LOGIND_SRCS += logind/logind_admin.c
+LOGIND_SRCS += logind/logind_status.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
 
