@@ -100,6 +100,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_db.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_api.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_status.c
 
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
 	$(B)/bin/p2psip $(B)/bin/ordinarynode

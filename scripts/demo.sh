@@ -72,6 +72,7 @@ cat >"$D/bootstrapd.conf" <<CONF
 [bootstrapd]
 overlay = overlay.example
 listen = 127.0.0.1:$BP
+status_listen = 127.0.0.1:$(port)
 ca_cert = $CA
 tls_cert = $D/bootstrapd.crt
 tls_key = $D/bootstrapd.key

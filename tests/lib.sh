@@ -223,8 +223,11 @@ db_digest() { sqlite3 "$1" .dump | sha256sum | cut -d' ' -f1; }
 
 # ---- bootstrapd ----
 
+# bootstrapd's local status port is in $BS_STATUS.
 bootstrapd_init() { # extra config lines...
 	BS_PORT=$(free_port)
+	BS_STATUS=$(free_port)
+	export BS_STATUS
 	BS_URL=https://127.0.0.1:$BS_PORT
 	make_csr bootstrapd
 	admin cert issue-server --csr "$T/bootstrapd.csr" --dns localhost --ip 127.0.0.1 \
@@ -234,6 +237,7 @@ bootstrapd_init() { # extra config lines...
 [bootstrapd]
 overlay = overlay.example
 listen = 127.0.0.1:$BS_PORT
+status_listen = 127.0.0.1:$BS_STATUS
 ca_cert = $CA
 tls_cert = $T/bootstrapd.crt
 tls_key = $T/bootstrapd.key

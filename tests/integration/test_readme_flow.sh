@@ -8,6 +8,7 @@
 LD_PORT=$(free_port)
 BS_PORT=$(free_port)
 LD_STATUS=$(free_port)
+BS_STATUS=$(free_port)
 LIB=$T/lib
 mkdir -p "$LIB"
 CA=$LIB/ca.crt
@@ -15,7 +16,7 @@ ADMIN_SOCK=$T/run/logind.sock
 for f in logind bootstrapd; do
 	sed -e "s|/var/lib/p2psip|$LIB|g" -e "s|/run/p2psip|$T/run|g" \
 		-e "s|127.0.0.1:7444|127.0.0.1:$LD_PORT|g" -e "s|127.0.0.1:7443|127.0.0.1:$BS_PORT|g" \
-		-e "s|127.0.0.1:7454|127.0.0.1:$LD_STATUS|g" \
+		-e "s|127.0.0.1:7454|127.0.0.1:$LD_STATUS|g" -e "s|127.0.0.1:7453|127.0.0.1:$BS_STATUS|g" \
 		-e "s|^scrypt_n = 131072|scrypt_n = 16384|" "$TOP/etc/$f.conf" >"$T/$f.conf"
 done
 # Everything else is the example as shipped (scrypt is made cheaper to keep
