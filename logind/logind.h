@@ -71,7 +71,7 @@ struct logind_stats {
 	uint64_t logins_ok;
 	uint64_t failed_wrong, failed_unknown, failed_disabled; /* answered 401 */
 	uint64_t logins_refused; /* 429: the user or the address is locked */
-	uint64_t logins_delayed; /* answer held back by the rate limit */
+	uint64_t logins_delayed; /* answers the rate limit held back */
 	uint64_t logins_busy;    /* 503: the hash queue was full */
 	uint64_t lockouts_user, lockouts_addr;
 	uint64_t renewals, renewals_refused;

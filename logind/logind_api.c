@@ -119,6 +119,7 @@ static void send_reply(struct login_job *j, int code, json_t *reply)
 		send_now(j);
 		return;
 	}
+	j->ld->st.logins_delayed++;
 	j->next = j->ld->delayed;
 	j->ld->delayed = j;
 }
@@ -244,8 +245,6 @@ static int login_throttle(struct login_job *j)
 				 (long long)wait);
 		return -1;
 	}
-	if (su > 0 || sa > 0)
-		ld->st.logins_delayed++;
 	j->deadline_ms = time_mono_ms() + 1000u * (uint64_t)(su > sa ? su : sa);
 	return 0;
 }

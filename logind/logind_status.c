@@ -99,8 +99,8 @@ static void metrics_logins(struct evbuffer *out, const struct logind *ld)
 		     "Logins answered 429: the user name or the address was locked out.",
 		     st->logins_refused);
 	prom_counter(out, M("logins_delayed_total"),
-		     "Logins whose answer the rate limit held back (user name or address "
-		     "slowed after failures).",
+		     "Login answers the rate limit held back (user name or address slowed "
+		     "after failures), whatever the outcome.",
 		     st->logins_delayed);
 	prom_counter(out, M("logins_busy_total"), "Logins answered 503: the hash queue was full.",
 		     st->logins_busy);
