@@ -51,6 +51,7 @@ COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 COMMON_SRCS += common/stun.c
 COMMON_SRCS += common/sdp.c
+COMMON_SRCS += common/prom.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -63,6 +64,7 @@ LOGIND_SRCS += logind/logind_db.c
 LOGIND_SRCS += logind/logind_certs.c
 LOGIND_SRCS += logind/logind_api.c
 LOGIND_SRCS += logind/logind_admin.c
+LOGIND_SRCS += logind/logind_status.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
 
@@ -98,6 +100,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_db.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_api.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_check.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_crl.c
+BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_status.c
 
 MAN1 += man/p2psip.1
 MAN1 += man/p2psip-admin.1
@@ -116,7 +119,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
-	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp
+	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto

@@ -83,6 +83,7 @@ start_logind() {
 [logind]
 overlay = bench.example
 listen = 127.0.0.1:$port
+status_listen =
 admin_socket = $dir/run/logind.sock
 database = $dir/data/logind.db
 ca_key = $dir/data/ca.key

@@ -26,13 +26,8 @@ static void stop_loop(void *arg)
 /* Silent super nodes are dropped every few seconds. */
 static void on_expire(evutil_socket_t fd, short what, void *arg)
 {
-	struct bootstrapd *bd = arg;
-	int n = bdb_sn_expire(bd->db, time_now(), bd->cfg.heartbeat_timeout);
-
 	(void)fd, (void)what;
-	if (n > 0)
-		log_info("%d super nodes dropped: no heartbeat for %llds", n,
-			 (long long)bd->cfg.heartbeat_timeout);
+	bootstrapd_expire(arg);
 }
 
 static int start(struct bootstrapd *bd, char *err, size_t errlen)
@@ -61,7 +56,8 @@ static int start(struct bootstrapd *bd, char *err, size_t errlen)
 	if (bd->base == NULL)
 		return -1;
 	crl_cache_load(bd);
-	if (bootstrapd_api_start(bd, err, errlen) < 0)
+	if (bootstrapd_api_start(bd, err, errlen) < 0 ||
+	    bootstrapd_status_start(bd, err, errlen) < 0)
 		return -1;
 	bd->expire_timer = event_new(bd->base, -1, EV_PERSIST, on_expire, bd);
 	if (bd->expire_timer == NULL || event_add(bd->expire_timer, &tv) < 0)
@@ -73,6 +69,7 @@ static void stop(struct bootstrapd *bd)
 {
 	if (bd->httpd != NULL || bd->jobs != NULL)
 		bootstrapd_api_stop(bd);
+	bootstrapd_status_stop(bd);
 	crl_cache_stop(bd);
 	if (bd->expire_timer != NULL)
 		event_free(bd->expire_timer);

@@ -3,6 +3,7 @@
 #ifndef P2PSIP_BOOTSTRAPD_H
 #define P2PSIP_BOOTSTRAPD_H
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@ struct httpc_call;
 struct bootstrapd_config {
 	char *overlay;
 	char *listen;
+	char *status_listen; /* "" turns the local status port off */
 	char *ca_cert;
 	char *tls_cert;
 	char *tls_key;
@@ -50,6 +52,20 @@ int bootstrapd_config_load(struct bootstrapd_config *cfg, const char *path, char
 void bootstrapd_config_print(const struct bootstrapd_config *cfg);
 void bootstrapd_config_free(struct bootstrapd_config *cfg);
 
+/* Counters since start, for the status pages. */
+struct bootstrapd_stats {
+	uint64_t announces_ok;
+	/* refused: a reachability check failed, the body, the certificate, or
+	 * bootstrapd's own failure (database, memory) */
+	uint64_t ann_unreachable, ann_bad, ann_cert, ann_error;
+	uint64_t heartbeats_ok;
+	uint64_t hb_not_listed, hb_bad, hb_cert, hb_error;
+	uint64_t withdrawals;
+	uint64_t checks, checks_failed; /* reachability checks, one per address */
+	uint64_t dropped_expired, dropped_revoked;
+	uint64_t crl_fetch_failures;
+};
+
 struct bootstrapd {
 	struct bootstrapd_config cfg;
 	struct event_base *base;
@@ -59,19 +75,29 @@ struct bootstrapd {
 	SSL_CTX *server_ctx; /* the HTTPS API */
 	SSL_CTX *client_ctx; /* reachability checks and CRL fetches */
 	struct httpd *httpd;
+	struct httpd *status; /* the local status port, or NULL */
 	struct crl *crl;
 	int64_t crl_fetched;
-	int logind_ok;
+	int logind_ok; /* whether the last CRL fetch got an answer; -1 before the first */
 	struct event *crl_timer;
 	struct httpc_call *crl_call; /* a CRL fetch in flight */
 	struct event *expire_timer;
 	struct announce_job *jobs; /* announcements waiting for their checks */
-	uint64_t announces_ok, announces_failed;
+	struct bootstrapd_stats st;
 };
 
 /* bootstrapd_api.c */
 int bootstrapd_api_start(struct bootstrapd *bd, char *err, size_t errlen);
 void bootstrapd_api_stop(struct bootstrapd *bd);
+/* Drops super nodes silent for heartbeat_timeout or whose certificate
+ * ended, counts and logs them; returns how many, or -1. */
+int bootstrapd_expire(struct bootstrapd *bd);
+
+/* bootstrapd_status.c: the local status port (GET /status, GET /metrics),
+ * and the body of /v1/status, which the HTTPS API serves too. */
+int bootstrapd_status_start(struct bootstrapd *bd, char *err, size_t errlen);
+void bootstrapd_status_stop(struct bootstrapd *bd);
+json_t *bootstrapd_status_json(struct bootstrapd *bd);
 
 /* bootstrapd_crl.c: the CRL cached from logind. */
 int crl_cache_load(struct bootstrapd *bd);

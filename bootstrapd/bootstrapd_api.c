@@ -130,7 +130,7 @@ static void h_supernodes(struct evhttp_request *req, void *arg)
 		if (want > bd->cfg.list_max)
 			want = bd->cfg.list_max;
 	}
-	bdb_sn_expire(bd->db, time_now(), bd->cfg.heartbeat_timeout);
+	bootstrapd_expire(bd);
 	if (bdb_sn_all(bd->db, &all, &n) < 0) {
 		http_reply_error(req, 500, "database error");
 		return;
@@ -217,9 +217,10 @@ static void announce_commit(struct announce_job *j)
 	r.cert_expires = j->peer.not_after;
 	rc = r.addresses != NULL ? bdb_sn_put(bd->db, &r, time_now()) : BDB_ERROR;
 	if (rc != BDB_OK) {
+		bd->st.ann_error++;
 		http_reply_error(j->req, 500, "database error");
 	} else {
-		bd->announces_ok++;
+		bd->st.announces_ok++;
 		log_info("super node %s (%s) listed at %s", r.node_id, r.name, r.addresses);
 		http_reply_json(
 			j->req, 200,
@@ -238,13 +239,15 @@ static void on_check(struct check *c, int ok, const char *why, void *arg)
 		if (j->checks[i] == c)
 			j->checks[i] = NULL;
 	j->pending--;
+	j->bd->st.checks++;
+	j->bd->st.checks_failed += !ok;
 	if (!ok && j->failure[0] == '\0')
 		str_copy(j->failure, why, sizeof(j->failure));
 	if (j->pending > 0)
 		return;
 	job_unlink(j);
 	if (j->failure[0] != '\0') {
-		j->bd->announces_failed++;
+		j->bd->st.ann_unreachable++;
 		log_warn("super node %s (%s) not listed: %s", j->peer.node_id_hex, j->peer.name,
 			 j->failure);
 		http_reply_error(j->req, 422, "reachability check failed: %s", j->failure);
@@ -267,10 +270,12 @@ static void h_announce(struct evhttp_request *req, void *arg)
 		return;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
+		bd->st.ann_error++;
 		http_reply_error(req, 500, "out of memory");
 		return;
 	}
 	if (peer_identify(req, &j->peer) < 0) {
+		bd->st.ann_cert++;
 		free(j);
 		return;
 	}
@@ -278,6 +283,7 @@ static void h_announce(struct evhttp_request *req, void *arg)
 	rc = announce_parse(body, len, bd->cfg.allow_private, &j->ann, err, sizeof(err));
 	free(body);
 	if (rc < 0) {
+		bd->st.ann_bad++;
 		http_reply_error(req, 400, "%s", err);
 		free(j);
 		return;
@@ -289,6 +295,7 @@ static void h_announce(struct evhttp_request *req, void *arg)
 					   j->ann.addrs[i].port, j->peer.node_id,
 					   (int)bd->cfg.check_timeout, on_check, j);
 		if (j->checks[i] == NULL) {
+			bd->st.ann_error++;
 			http_reply_error(req, 500, "cannot start reachability check");
 			job_free(j);
 			return;
@@ -309,23 +316,31 @@ static void h_heartbeat(struct evhttp_request *req, void *arg)
 	int64_t load;
 	int rc;
 
-	if (!http_method_is(req, EVHTTP_REQ_POST) || peer_identify(req, &p) < 0)
+	if (!http_method_is(req, EVHTTP_REQ_POST))
 		return;
+	if (peer_identify(req, &p) < 0) {
+		bd->st.hb_cert++;
+		return;
+	}
 	body = body_or_reply(req, &len);
 	rc = heartbeat_parse(body, len, &load, err, sizeof(err));
 	free(body);
 	if (rc < 0) {
+		bd->st.hb_bad++;
 		http_reply_error(req, 400, "%s", err);
 		return;
 	}
 	switch (bdb_sn_heartbeat(bd->db, p.node_id_hex, p.serial, p.not_after, load, time_now())) {
 	case BDB_OK:
+		bd->st.heartbeats_ok++;
 		http_reply_json(req, 200, json_pack("{s:s}", "node_id", p.node_id_hex));
 		break;
 	case BDB_NOT_FOUND:
+		bd->st.hb_not_listed++;
 		http_reply_error(req, 404, "not announced (or dropped): announce again");
 		break;
 	default:
+		bd->st.hb_error++;
 		http_reply_error(req, 500, "database error");
 	}
 }
@@ -341,24 +356,27 @@ static void h_withdraw(struct evhttp_request *req, void *arg)
 		http_reply_error(req, 500, "database error");
 		return;
 	}
+	bd->st.withdrawals++;
 	log_info("super node %s (%s) withdrew", p.node_id_hex, p.name);
 	http_reply_json(req, 200, json_pack("{s:s}", "node_id", p.node_id_hex));
 }
 
 static void h_status(struct evhttp_request *req, void *arg)
 {
-	struct bootstrapd *bd = arg;
+	if (http_method_is(req, EVHTTP_REQ_GET))
+		http_reply_json(req, 200, bootstrapd_status_json(arg));
+}
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:i,s:I,s:I,s:b,s:I,s:I,s:i}", "service", "bootstrapd",
-				  "overlay", bd->cfg.overlay, "supernodes", bdb_sn_count(bd->db),
-				  "crl_number", (json_int_t)(bd->crl ? bd->crl->number : -1),
-				  "crl_fetched", (json_int_t)bd->crl_fetched, "logind_reachable",
-				  bd->logind_ok, "announces_ok", (json_int_t)bd->announces_ok,
-				  "announces_failed", (json_int_t)bd->announces_failed,
-				  "connections", httpd_conn_count(bd->httpd)));
+int bootstrapd_expire(struct bootstrapd *bd)
+{
+	int n = bdb_sn_expire(bd->db, time_now(), bd->cfg.heartbeat_timeout);
+
+	if (n > 0) {
+		bd->st.dropped_expired += (uint64_t)n;
+		log_info("%d super nodes dropped: no heartbeat for %llds, or certificate ended", n,
+			 (long long)bd->cfg.heartbeat_timeout);
+	}
+	return n;
 }
 
 int bootstrapd_api_start(struct bootstrapd *bd, char *err, size_t errlen)

@@ -17,6 +17,7 @@
 static const struct conf_item items[] = {
 	S("overlay", overlay, NULL, CONF_REQUIRED),
 	S("listen", listen, "0.0.0.0:7443", 0),
+	S("status_listen", status_listen, "127.0.0.1:7453", 0),
 	S("ca_cert", ca_cert, "/etc/p2psip/ca.crt", 0),
 	S("tls_cert", tls_cert, "/etc/p2psip/bootstrapd.crt", 0),
 	S("tls_key", tls_key, "/etc/p2psip/bootstrapd.key", 0),

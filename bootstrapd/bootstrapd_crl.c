@@ -23,8 +23,10 @@ static void install(struct bootstrapd *bd, struct crl *c)
 	tls_ctx_set_crl(bd->server_ctx, c);
 	tls_ctx_set_crl(bd->client_ctx, c);
 	dropped = bdb_sn_drop_revoked(bd->db, c);
-	if (dropped > 0)
+	if (dropped > 0) {
+		bd->st.dropped_revoked += (uint64_t)dropped;
 		log_info("CRL %lld: %d super nodes dropped", (long long)c->number, dropped);
+	}
 }
 
 int crl_cache_offer(struct bootstrapd *bd, const uint8_t *buf, size_t len, char *err, size_t errlen)
@@ -79,19 +81,21 @@ static void on_fetched(int status, const uint8_t *body, size_t len, const char *
 
 	bd->crl_call = NULL;
 	if (status != 200) {
+		bd->st.crl_fetch_failures++;
 		if (status >= 0)
 			snprintf(err, sizeof(err), "HTTP status %d", status);
-		if (bd->logind_ok)
+		if (bd->logind_ok != 0)
 			log_warn("CRL fetch from %s failed: %s; serving the cached CRL",
 				 bd->cfg.logind_url, status < 0 ? why : err);
 		bd->logind_ok = 0;
 		return;
 	}
 	if (crl_cache_offer(bd, body, len, err, sizeof(err)) < 0) {
+		bd->st.crl_fetch_failures++;
 		log_error("CRL from logind rejected: %s", err);
 		return;
 	}
-	if (!bd->logind_ok)
+	if (bd->logind_ok != 1)
 		log_info("logind reachable at %s", bd->cfg.logind_url);
 	bd->logind_ok = 1;
 	bd->crl_fetched = time_now();
@@ -128,7 +132,7 @@ int crl_cache_start(struct bootstrapd *bd)
 {
 	struct timeval tv = {bd->cfg.crl_refresh, 0};
 
-	bd->logind_ok = 1; /* so that a first failure is reported */
+	bd->logind_ok = -1; /* not known yet: the first result is logged */
 	bd->crl_timer = event_new(bd->base, -1, EV_PERSIST, on_timer, bd);
 	if (bd->crl_timer == NULL || event_add(bd->crl_timer, &tv) < 0)
 		return -1;

@@ -189,19 +189,26 @@ static void no_delay(struct evhttp_request *req)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void http_reply_buffer(struct evhttp_request *req, int code, const char *content_type,
+		       struct evbuffer *body)
+{
+	add_headers(req, content_type);
+	no_delay(req);
+	evhttp_send_reply(req, code, NULL, body);
+}
+
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
 		      const void *data, size_t len)
 {
 	struct evbuffer *buf = evbuffer_new();
 
-	if (buf == NULL) {
+	if (buf == NULL || evbuffer_add(buf, data, len) < 0) {
+		if (buf != NULL)
+			evbuffer_free(buf);
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	evbuffer_add(buf, data, len);
-	add_headers(req, content_type);
-	no_delay(req);
-	evhttp_send_reply(req, code, NULL, buf);
+	http_reply_buffer(req, code, content_type, buf);
 	evbuffer_free(buf);
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct evbuffer;
 struct httpd;
 
 struct httpd_limits {
@@ -35,6 +36,9 @@ void http_reply_error(struct evhttp_request *req, int code, const char *fmt, ...
 	__attribute__((format(printf, 3, 4)));
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
 		      const void *data, size_t len);
+/* Sends what body holds (evhttp drains it; the caller still frees body). */
+void http_reply_buffer(struct evhttp_request *req, int code, const char *content_type,
+		       struct evbuffer *body);
 /* Copies the body out (NUL-terminated, not counted in *len); NULL if empty
  * or if out of memory. The size limit is enforced by evhttp already. */
 uint8_t *http_body(struct evhttp_request *req, size_t *len);

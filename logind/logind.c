@@ -210,6 +210,8 @@ static int tls_cert_check(struct logind *ld, char *err, size_t errlen)
 	if (key != NULL)
 		fresh = tls_cert_build(&ld->cfg, ld->db, key, NULL, ld->ca_cert, ld->ca, err,
 				       errlen);
+	if (fresh != NULL)
+		ld->st.issued[ROLE_IX_SERVER]++;
 	if (fresh != NULL && cert_write_pem(fresh, ld->cfg.tls_cert, err, errlen) == 0) {
 		log_info("renewed logind's TLS certificate (%s)", ld->cfg.tls_cert);
 		rc = 0;
@@ -265,7 +267,7 @@ static int start(struct logind *ld, char *err, size_t errlen)
 		return -1;
 	if (certs_refresh_crl(ld, err, errlen) < 0 || certs_start_crl_timer(ld) < 0)
 		return -1;
-	if (logind_api_start(ld, err, errlen) < 0)
+	if (logind_api_start(ld, err, errlen) < 0 || logind_status_start(ld, err, errlen) < 0)
 		return -1;
 	ld->admin = admin_start(ld, err, errlen);
 	return ld->admin != NULL ? 0 : -1;
@@ -277,6 +279,7 @@ static void stop(struct logind *ld)
 	 * later steps free. */
 	workq_free(ld->wq);
 	logind_api_stop(ld);
+	logind_status_stop(ld);
 	admin_stop(ld->admin);
 	if (ld->crl_timer != NULL)
 		event_free(ld->crl_timer);

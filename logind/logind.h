@@ -23,6 +23,7 @@ struct login_job;
 struct logind_config {
 	char *overlay;
 	char *listen;
+	char *status_listen; /* "" turns the local status port off */
 	char *admin_socket;
 	char *database;
 	char *ca_key;
@@ -58,6 +59,26 @@ int logind_config_load(struct logind_config *cfg, const char *path, char *err, s
 void logind_config_print(const struct logind_config *cfg);
 void logind_config_free(struct logind_config *cfg);
 
+/* Counters since start, for the status pages. */
+enum cert_role_ix {
+	ROLE_IX_USER,
+	ROLE_IX_SUPERNODE,
+	ROLE_IX_SERVER,
+	ROLE_IX_COUNT
+};
+
+struct logind_stats {
+	uint64_t logins_ok;
+	uint64_t failed_wrong, failed_unknown, failed_disabled; /* answered 401 */
+	uint64_t logins_refused; /* 429: the user or the address is locked */
+	uint64_t logins_delayed; /* answers the rate limit held back */
+	uint64_t logins_busy;    /* 503: the hash queue was full */
+	uint64_t lockouts_user, lockouts_addr;
+	uint64_t renewals, renewals_refused;
+	uint64_t issued[ROLE_IX_COUNT];
+	uint64_t revoked;
+};
+
 struct logind {
 	struct logind_config cfg;
 	struct event_base *base;
@@ -68,6 +89,7 @@ struct logind {
 	struct crl *crl; /* current CRL, served and used for TLS */
 	struct event *crl_timer;
 	struct httpd *httpd;
+	struct httpd *status; /* the local status port, or NULL */
 	struct admin_server *admin;
 	struct workq *wq;
 	struct ratelimit *rl;
@@ -75,7 +97,11 @@ struct logind {
 	char dummy_hash[PW_HASH_MAX]; /* verified for unknown users */
 	void *ssl_ctx;                /* SSL_CTX of the HTTPS API */
 	struct login_job *delayed;    /* logins waiting out a rate-limit delay */
-	uint64_t logins_ok, logins_failed, logins_refused;
+	struct logind_stats st;
+	/* Users per role, counted in the database when a status page needs
+	 * them and again only after the admin socket added or deleted one. */
+	int64_t users[2]; /* user, supernode */
+	int users_known;
 };
 
 /* logind_certs.c: issuing, revoking and the CRL. */
@@ -99,6 +125,8 @@ struct issued {
 int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out, char *err,
 		size_t errlen);
 void issued_free(struct issued *is);
+/* The index of a role in logind_stats.issued. */
+enum cert_role_ix cert_role_ix(const char *role);
 /* Builds and signs a fresh CRL from the database and installs it. */
 int certs_refresh_crl(struct logind *ld, char *err, size_t errlen);
 int certs_start_crl_timer(struct logind *ld);
@@ -109,6 +137,12 @@ int certs_revoke(struct logind *ld, const char *serial, int reason, char *err, s
  * delay, then closes the listener; call it after workq_free. */
 int logind_api_start(struct logind *ld, char *err, size_t errlen);
 void logind_api_stop(struct logind *ld);
+
+/* logind_status.c: the local status port (GET /status, GET /metrics), and
+ * the body of /v1/status, which the HTTPS API serves too. */
+int logind_status_start(struct logind *ld, char *err, size_t errlen);
+void logind_status_stop(struct logind *ld);
+json_t *logind_status_json(struct logind *ld);
 
 /* logind_admin.c: the admin socket. */
 struct admin_server *admin_start(struct logind *ld, char *err, size_t errlen);

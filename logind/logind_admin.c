@@ -139,8 +139,10 @@ static void hash_done(void *arg, int cancelled)
 	} else if (h->req.op == ADMIN_USER_ADD) {
 		rc = ldb_user_add(ld->db, h->req.name, h->req.role, h->hash, time_now());
 		rep = rc == LDB_OK ? ok() : db_fail(rc, h->req.name);
-		if (rc == LDB_OK)
+		if (rc == LDB_OK) {
+			ld->users_known = 0;
 			log_info("admin: added %s %s", h->req.role, h->req.name);
+		}
 	} else {
 		rc = ldb_user_set_hash(ld->db, h->req.name, h->hash, time_now());
 		rep = rc == LDB_OK ? ok() : db_fail(rc, h->req.name);
@@ -205,6 +207,9 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 					   &revoked);
 	if (rc != LDB_OK)
 		return db_fail(rc, r->name);
+	ld->st.revoked += (uint64_t)revoked;
+	if (r->op == ADMIN_USER_DEL)
+		ld->users_known = 0;
 	refresh_crl_if(ld, revoked);
 	if (r->op == ADMIN_USER_ENABLE) {
 		/* Enabling also lifts a lockout from failed logins. */

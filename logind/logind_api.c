@@ -119,6 +119,7 @@ static void send_reply(struct login_job *j, int code, json_t *reply)
 		send_now(j);
 		return;
 	}
+	j->ld->st.logins_delayed++;
 	j->next = j->ld->delayed;
 	j->ld->delayed = j;
 }
@@ -144,8 +145,9 @@ static void record_failure(struct login_job *j, const char *why)
 	n = rl_fail(ld->rl, key, now, &locked_u);
 	key_addr(key, sizeof(key), j->addr);
 	rl_fail(ld->rl, key, now, &locked_a);
-	ld->logins_failed++;
 	log_warn("login: %s from %s refused: %s (%d recent failures)", j->lr.user, j->addr, why, n);
+	ld->st.lockouts_user += locked_u != 0;
+	ld->st.lockouts_addr += locked_a != 0;
 	if (locked_u)
 		log_warn("login: user %s locked out for %llds", j->lr.user,
 			 (long long)ld->cfg.rl_lockout);
@@ -185,7 +187,7 @@ static void login_issue(struct login_job *j)
 	}
 	key_user(key, sizeof(key), j->user.name);
 	rl_success(ld->rl, key);
-	ld->logins_ok++;
+	ld->st.logins_ok++;
 	log_info("login: %s from %s: certificate %s", j->user.name, j->addr, is.serial);
 	send_reply(j, 200, cert_reply(ld, &is, j->user.name));
 	issued_free(&is);
@@ -202,14 +204,20 @@ static void login_done(void *arg, int cancelled)
 	}
 	if (j->verified < 0 && j->found)
 		log_error("login: %s: stored password hash is malformed", j->user.name);
-	if (j->verified != 1 || !j->found || j->user.disabled) {
-		record_failure(j, !j->found          ? "unknown user"
-				  : j->user.disabled ? "account disabled"
-						     : "wrong password");
-		send_reply(j, 401, json_pack("{s:s}", "error", FAIL_MSG));
+	if (!j->found) {
+		j->ld->st.failed_unknown++;
+		record_failure(j, "unknown user");
+	} else if (j->user.disabled) {
+		j->ld->st.failed_disabled++;
+		record_failure(j, "account disabled");
+	} else if (j->verified != 1) {
+		j->ld->st.failed_wrong++;
+		record_failure(j, "wrong password");
+	} else {
+		login_issue(j);
 		return;
 	}
-	login_issue(j);
+	send_reply(j, 401, json_pack("{s:s}", "error", FAIL_MSG));
 }
 
 /* The rate-limit state of both keys: refuses locked ones (429) and sets the
@@ -228,7 +236,7 @@ static int login_throttle(struct login_job *j)
 	if (u == RL_LOCKED || a == RL_LOCKED) {
 		int64_t wait = u == RL_LOCKED && (a != RL_LOCKED || su > sa) ? su : sa;
 		char ra[32], msg[96];
-		ld->logins_refused++;
+		ld->st.logins_refused++;
 		log_warn("login: %s from %s refused: too many failures (locked %llds more)",
 			 j->lr.user, j->addr, (long long)wait);
 		snprintf(ra, sizeof(ra), "%lld", (long long)wait);
@@ -283,6 +291,7 @@ static void h_login(struct evhttp_request *req, void *arg)
 	}
 	j->found = rc == LDB_OK;
 	if (workq_submit(ld->wq, login_work, login_done, j) < 0) {
+		ld->st.logins_busy++;
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
 		http_reply_error(req, 503, "busy; try again shortly");
 		job_free(j);
@@ -341,6 +350,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 		return;
 	http_peer_addr(req, addr, sizeof(addr));
 	if (renew_check(ld, req, &u, err, sizeof(err)) < 0) {
+		ld->st.renewals_refused++;
 		log_warn("renew from %s refused: %s", addr, err);
 		http_reply_error(req, 401, "%s", err);
 		return;
@@ -349,6 +359,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 	rc = renew_req_parse(body, len, ld->cfg.allow_ed25519, &lr, err, sizeof(err));
 	free(body);
 	if (rc < 0) {
+		ld->st.renewals_refused++;
 		http_reply_error(req, 400, "%s", err);
 		return;
 	}
@@ -357,6 +368,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 		log_error("renew: %s: %s", u.name, err);
 		http_reply_error(req, 500, "cannot issue certificate");
 	} else {
+		ld->st.renewals++;
 		log_info("renew: %s from %s: certificate %s", u.name, addr, is.serial);
 		http_reply_json(req, 200, cert_reply(ld, &is, u.name));
 		issued_free(&is);
@@ -404,19 +416,8 @@ static void h_crl_pem(struct evhttp_request *req, void *arg)
 
 static void h_status(struct evhttp_request *req, void *arg)
 {
-	struct logind *ld = arg;
-
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i}", "service", "logind",
-				  "overlay", ld->cfg.overlay, "crl_number",
-				  (json_int_t)(ld->crl != NULL ? ld->crl->number : -1), "logins_ok",
-				  (json_int_t)ld->logins_ok, "logins_failed",
-				  (json_int_t)ld->logins_failed, "logins_refused",
-				  (json_int_t)ld->logins_refused, "hash_queue",
-				  (json_int_t)workq_pending(ld->wq), "connections",
-				  httpd_conn_count(ld->httpd)));
+	if (http_method_is(req, EVHTTP_REQ_GET))
+		http_reply_json(req, 200, logind_status_json(arg));
 }
 
 int logind_api_start(struct logind *ld, char *err, size_t errlen)

@@ -24,6 +24,15 @@ static int64_t lifetime_for(const struct logind *ld, const char *role)
 	return ld->cfg.user_lifetime;
 }
 
+enum cert_role_ix cert_role_ix(const char *role)
+{
+	if (strcmp(role, ROLE_SUPERNODE) == 0)
+		return ROLE_IX_SUPERNODE;
+	if (strcmp(role, ROLE_SERVER) == 0)
+		return ROLE_IX_SERVER;
+	return ROLE_IX_USER;
+}
+
 int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out, char *err,
 		size_t errlen)
 {
@@ -87,6 +96,7 @@ int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out
 	str_copy(out->serial, serial, sizeof(out->serial));
 	str_copy(out->node_id, rec.node_id, sizeof(out->node_id));
 	out->not_after = s.not_after;
+	ld->st.issued[cert_role_ix(r->role)]++;
 	log_info("issued %s certificate %s to %s (Node-ID %s, until %lld)", r->role, serial,
 		 r->name, rec.node_id, (long long)s.not_after);
 	return 0;
@@ -154,6 +164,7 @@ int certs_revoke(struct logind *ld, const char *serial, int reason, char *err, s
 		err_set(err, errlen, "database error");
 		return -1;
 	}
+	ld->st.revoked++;
 	log_info("revoked certificate %s (%s)", serial, crl_reason_name(reason));
 	return certs_refresh_crl(ld, err, errlen);
 }

@@ -17,6 +17,8 @@
 static const struct conf_item items[] = {
 	S("overlay", overlay, NULL, CONF_REQUIRED, "overlay name, e.g. overlay.example"),
 	S("listen", listen, "127.0.0.1:7444", 0, "HTTPS API address"),
+	S("status_listen", status_listen, "127.0.0.1:7454", 0,
+	  "plain HTTP GET /status and /metrics; keep it local; empty: off"),
 	S("admin_socket", admin_socket, "/run/p2psip/logind.sock", 0, "admin Unix socket"),
 	S("database", database, "/var/lib/p2psip/logind.db", 0, "SQLite database"),
 	S("ca_key", ca_key, "/var/lib/p2psip/ca.key", 0, "CA private key (0600)"),

@@ -380,3 +380,25 @@ int ldb_next_crl_number(sqlite3 *db, int64_t *out)
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT role, COUNT(*) FROM users GROUP BY role");
+	int s;
+
+	*users = *supernodes = 0;
+	if (st == NULL)
+		return -1;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *role = (const char *)sqlite3_column_text(st, 0);
+		int64_t n = sqlite3_column_int64(st, 1);
+		if (role != NULL && strcmp(role, "supernode") == 0)
+			*supernodes = n;
+		else
+			*users += n;
+	}
+	if (s != SQLITE_DONE)
+		log_error("database: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return s == SQLITE_DONE ? 0 : -1;
+}

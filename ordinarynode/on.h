@@ -115,8 +115,9 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out);
 /* Status: the bindings of every account, and the proxy's counters. */
 json_t *on_sip_status(struct on_sip *s);
-/* Prometheus text into buf; returns what snprintf returns. */
-int on_sip_metrics(struct on_sip *s, char *buf, size_t len);
+/* The SIP lines of /metrics (Prometheus text). */
+struct evbuffer;
+void on_sip_metrics(struct on_sip *s, struct evbuffer *out);
 void on_sip_set_crl(struct on_sip *s, const struct crl *crl);
 /* A "msg" frame from the super node (SIP from another node). */
 void on_sip_overlay(struct on_sip *s, const json_t *frame);

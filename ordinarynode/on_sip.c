@@ -11,6 +11,7 @@
 #include "db.h"
 #include "keepcert.h"
 #include "log.h"
+#include "prom.h"
 #include "record.h"
 #include "sipev.h"
 #include "util.h"
@@ -562,30 +563,24 @@ json_t *on_sip_status(struct on_sip *s)
 			 (json_int_t)st->bad);
 }
 
-int on_sip_metrics(struct on_sip *s, char *buf, size_t len)
+void on_sip_metrics(struct on_sip *s, struct evbuffer *out)
 {
 	const struct on_proxy_stats *st = on_proxy_stats(s->proxy);
 	int phones = 0;
 
 	for (int i = 0; i < s->on->nacc; i++)
 		phones += s->regs[i].n;
-	return snprintf(buf, len,
-			    "# TYPE p2psip_on_phones gauge\np2psip_on_phones %d\n"
-			    "# TYPE p2psip_on_calls_setting_up gauge\np2psip_on_calls_setting_up %d\n"
-			    "# TYPE p2psip_on_calls_answered gauge\np2psip_on_calls_answered %d\n"
-			    "# TYPE p2psip_on_sip_requests_total counter\np2psip_on_sip_requests_total %llu\n"
-			    "# TYPE p2psip_on_invites_total counter\np2psip_on_invites_total %llu\n"
-			    "# TYPE p2psip_on_cancels_total counter\np2psip_on_cancels_total %llu\n"
-			    "# TYPE p2psip_on_lookups_total counter\np2psip_on_lookups_total %llu\n"
-			    "# TYPE p2psip_on_overlay_in_total counter\np2psip_on_overlay_in_total %llu\n"
-			    "# TYPE p2psip_on_overlay_out_total counter\np2psip_on_overlay_out_total %llu\n"
-			    "# TYPE p2psip_on_overlay_failed_total counter\np2psip_on_overlay_failed_total %llu\n"
-			    "# TYPE p2psip_on_bad_sip_total counter\np2psip_on_bad_sip_total %llu\n",
-			    phones, on_proxy_calls_setting_up(s->proxy), on_proxy_calls_answered(s->proxy),
-			    (unsigned long long)st->requests, (unsigned long long)st->invites,
-			    (unsigned long long)st->cancels, (unsigned long long)st->lookups,
-			    (unsigned long long)st->overlay_in, (unsigned long long)st->overlay_out,
-			    (unsigned long long)st->overlay_failed, (unsigned long long)st->bad);
+	prom_gauge(out, "p2psip_on_phones", NULL, phones);
+	prom_gauge(out, "p2psip_on_calls_setting_up", NULL, on_proxy_calls_setting_up(s->proxy));
+	prom_gauge(out, "p2psip_on_calls_answered", NULL, on_proxy_calls_answered(s->proxy));
+	prom_counter(out, "p2psip_on_sip_requests_total", NULL, st->requests);
+	prom_counter(out, "p2psip_on_invites_total", NULL, st->invites);
+	prom_counter(out, "p2psip_on_cancels_total", NULL, st->cancels);
+	prom_counter(out, "p2psip_on_lookups_total", NULL, st->lookups);
+	prom_counter(out, "p2psip_on_overlay_in_total", NULL, st->overlay_in);
+	prom_counter(out, "p2psip_on_overlay_out_total", NULL, st->overlay_out);
+	prom_counter(out, "p2psip_on_overlay_failed_total", NULL, st->overlay_failed);
+	prom_counter(out, "p2psip_on_bad_sip_total", NULL, st->bad);
 }
 
 void on_sip_set_crl(struct on_sip *s, const struct crl *crl)

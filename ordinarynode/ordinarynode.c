@@ -17,12 +17,14 @@
 #include "keepcert.h"
 #include "log.h"
 #include "olink.h"
+#include "prom.h"
 #include "record.h"
 #include "sipev.h"
 #include "ringid.h"
 #include "tls.h"
 #include "util.h"
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdio.h>
@@ -382,19 +384,20 @@ static void h_status(struct evhttp_request *req, void *arg)
 static void h_metrics(struct evhttp_request *req, void *arg)
 {
 	struct on *on = arg;
-	char buf[4096];
-	int n, m;
+	struct evbuffer *out;
 
 	if (!http_method_is(req, EVHTTP_REQ_GET))
 		return;
-	n = snprintf(buf, sizeof(buf),
-		     "# TYPE p2psip_on_attached gauge\np2psip_on_attached %d\n"
-		     "# TYPE p2psip_on_attaches_total counter\np2psip_on_attaches_total %d\n",
-		     on->state == ON_ATTACHED, on->attaches);
-	m = on_sip_metrics(on->sip, buf + n, sizeof(buf) - (size_t)n);
-	if (m > 0 && (size_t)(n + m) < sizeof(buf))
-		n += m;
-	http_reply_bytes(req, 200, "text/plain; version=0.0.4", (const uint8_t *)buf, (size_t)n);
+	out = evbuffer_new();
+	if (out == NULL) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
+	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	on_sip_metrics(on->sip, out);
+	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
+	evbuffer_free(out);
 }
 
 /* ---- start and stop ---- */

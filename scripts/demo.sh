@@ -38,6 +38,7 @@ cat >"$D/logind.conf" <<CONF
 [logind]
 overlay = overlay.example
 listen = 127.0.0.1:$LP
+status_listen = 127.0.0.1:$(port)
 admin_socket = $SOCK
 database = $D/logind.db
 ca_key = $D/ca.key
@@ -71,6 +72,7 @@ cat >"$D/bootstrapd.conf" <<CONF
 [bootstrapd]
 overlay = overlay.example
 listen = 127.0.0.1:$BP
+status_listen = 127.0.0.1:$(port)
 ca_cert = $CA
 tls_cert = $D/bootstrapd.crt
 tls_key = $D/bootstrapd.key

@@ -24,6 +24,7 @@
 
 #include "jsonx.h"
 #include "log.h"
+#include "prom.h"
 #include "sdp.h"
 #include "util.h"
 
@@ -776,28 +777,24 @@ json_t *relay_status(struct sn *sn)
 			 (json_int_t)(r->st.tunnel_in + r->st.tunnel_out));
 }
 
-int relay_metrics(struct sn *sn, char *buf, size_t len)
+void relay_metrics(struct sn *sn, struct evbuffer *out)
 {
+	static const char drops[] = "p2psip_sn_relay_dropped_total";
 	struct relay *r = sn->relay;
 
-	if (r == NULL)
-		return snprintf(buf, len, "p2psip_sn_relay_streams 0\n");
-	return snprintf(
-		buf, len,
-		"# TYPE p2psip_sn_relay_streams gauge\np2psip_sn_relay_streams %d\n"
-		"# TYPE p2psip_sn_relay_streams_active gauge\np2psip_sn_relay_streams_active %d\n"
-		"# TYPE p2psip_sn_relay_packets_total counter\np2psip_sn_relay_packets_total %llu\n"
-		"# TYPE p2psip_sn_relay_bytes_total counter\np2psip_sn_relay_bytes_total %llu\n"
-		"# TYPE p2psip_sn_relay_dropped_total counter\n"
-		"p2psip_sn_relay_dropped_total{why=\"hijack\"} %llu\n"
-		"p2psip_sn_relay_dropped_total{why=\"foreign\"} %llu\n"
-		"p2psip_sn_relay_dropped_total{why=\"no_peer\"} %llu\n"
-		"p2psip_sn_relay_dropped_total{why=\"too_big\"} %llu\n"
-		"# TYPE p2psip_sn_relay_refused_total counter\np2psip_sn_relay_refused_total %llu\n"
-		"# TYPE p2psip_sn_relay_expired_total counter\np2psip_sn_relay_expired_total %llu\n",
-		r->count, r->active, (unsigned long long)r->st.packets,
-		(unsigned long long)r->st.bytes, (unsigned long long)r->st.hijack,
-		(unsigned long long)r->st.foreign, (unsigned long long)r->st.nopeer,
-		(unsigned long long)r->st.toobig, (unsigned long long)r->st.refused,
-		(unsigned long long)r->st.expired);
+	if (r == NULL) {
+		prom_gauge(out, "p2psip_sn_relay_streams", NULL, 0);
+		return;
+	}
+	prom_gauge(out, "p2psip_sn_relay_streams", NULL, r->count);
+	prom_gauge(out, "p2psip_sn_relay_streams_active", NULL, r->active);
+	prom_counter(out, "p2psip_sn_relay_packets_total", NULL, r->st.packets);
+	prom_counter(out, "p2psip_sn_relay_bytes_total", NULL, r->st.bytes);
+	prom_head(out, drops, PROM_COUNTER, NULL);
+	prom_count(out, drops, "why", "hijack", r->st.hijack);
+	prom_count(out, drops, "why", "foreign", r->st.foreign);
+	prom_count(out, drops, "why", "no_peer", r->st.nopeer);
+	prom_count(out, drops, "why", "too_big", r->st.toobig);
+	prom_counter(out, "p2psip_sn_relay_refused_total", NULL, r->st.refused);
+	prom_counter(out, "p2psip_sn_relay_expired_total", NULL, r->st.expired);
 }

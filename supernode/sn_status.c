@@ -5,8 +5,10 @@
 #include "crl.h"
 #include "httpd.h"
 #include "keepcert.h"
+#include "prom.h"
 #include "util.h"
 
+#include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,54 +79,40 @@ static void h_status(struct evhttp_request *req, void *arg)
 static void h_metrics(struct evhttp_request *req, void *arg)
 {
 	struct sn *sn = arg;
-	char buf[8192];
-	int n;
+	struct evbuffer *out;
 
 	if (!http_method_is(req, EVHTTP_REQ_GET))
 		return;
-	n = snprintf(buf, sizeof(buf),
-		     "# HELP p2psip_sn_values Values held (own range and replicas).\n"
-		     "# TYPE p2psip_sn_values gauge\np2psip_sn_values %zu\n"
-		     "# TYPE p2psip_sn_resources gauge\np2psip_sn_resources %zu\n"
-		     "# TYPE p2psip_sn_clients gauge\np2psip_sn_clients %d\n"
-		     "# TYPE p2psip_sn_peer_links gauge\np2psip_sn_peer_links %d\n"
-		     "# TYPE p2psip_sn_successors gauge\np2psip_sn_successors %d\n"
-		     "# TYPE p2psip_sn_fingers_in_use gauge\np2psip_sn_fingers_in_use %d\n"
-		     "# TYPE p2psip_sn_joined gauge\np2psip_sn_joined %d\n"
-		     "# TYPE p2psip_sn_stores_total counter\np2psip_sn_stores_total %llu\n"
-		     "# TYPE p2psip_sn_stores_refused_total counter\np2psip_sn_stores_refused_total %llu\n"
-		     "# TYPE p2psip_sn_fetches_total counter\np2psip_sn_fetches_total %llu\n"
-		     "# TYPE p2psip_sn_lookups_total counter\np2psip_sn_lookups_total %llu\n"
-		     "# TYPE p2psip_sn_lookup_hops_total counter\np2psip_sn_lookup_hops_total %llu\n"
-		     "# TYPE p2psip_sn_forwarded_total counter\np2psip_sn_forwarded_total %llu\n"
-		     "# TYPE p2psip_sn_route_failures_total counter\np2psip_sn_route_failures_total %llu\n"
-		     "# TYPE p2psip_sn_replicated_out_total counter\np2psip_sn_replicated_out_total %llu\n"
-		     "# TYPE p2psip_sn_replicated_in_total counter\np2psip_sn_replicated_in_total %llu\n"
-		     "# TYPE p2psip_sn_replicas_refused_total counter\np2psip_sn_replicas_refused_total %llu\n"
-		     "# TYPE p2psip_sn_delivered_total counter\np2psip_sn_delivered_total %llu\n"
-		     "# TYPE p2psip_sn_stun_requests_total counter\np2psip_sn_stun_requests_total %llu\n"
-		     "# TYPE p2psip_sn_stun_dropped_total counter\np2psip_sn_stun_dropped_total %llu\n"
-		     "# TYPE p2psip_sn_stun_bad_total counter\np2psip_sn_stun_bad_total %llu\n",
-		     store_values(sn->store), store_resources(sn->store), conn_count(sn, CONN_CLIENT),
-		     conn_count(sn, CONN_PEER), sn->ring.nsucc, ring_fingers_in_use(&sn->ring),
-		     sn->state == SN_JOINED, (unsigned long long)sn->stats.stores,
-		     (unsigned long long)sn->stats.store_refused,
-		     (unsigned long long)sn->stats.fetches, (unsigned long long)sn->stats.lookups,
-		     (unsigned long long)sn->stats.hops_total,
-		     (unsigned long long)sn->stats.forwarded,
-		     (unsigned long long)sn->stats.route_failures,
-		     (unsigned long long)sn->stats.replicated_out,
-		     (unsigned long long)sn->stats.replicated_in,
-		     (unsigned long long)sn->stats.rep_refused,
-		     (unsigned long long)sn->stats.delivered,
-		     (unsigned long long)sn->stats.stun_requests,
-		     (unsigned long long)sn->stats.stun_dropped,
-		     (unsigned long long)sn->stats.stun_bad);
-	if (n > 0 && (size_t)n < sizeof(buf))
-		n += relay_metrics(sn, buf + n, sizeof(buf) - (size_t)n);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = (int)strlen(buf);
-	http_reply_bytes(req, 200, "text/plain; version=0.0.4", buf, (size_t)n);
+	out = evbuffer_new();
+	if (out == NULL) {
+		http_reply_error(req, 500, "out of memory");
+		return;
+	}
+	prom_gauge(out, "p2psip_sn_values", "Values held (own range and replicas).",
+		   (int64_t)store_values(sn->store));
+	prom_gauge(out, "p2psip_sn_resources", NULL, (int64_t)store_resources(sn->store));
+	prom_gauge(out, "p2psip_sn_clients", NULL, conn_count(sn, CONN_CLIENT));
+	prom_gauge(out, "p2psip_sn_peer_links", NULL, conn_count(sn, CONN_PEER));
+	prom_gauge(out, "p2psip_sn_successors", NULL, sn->ring.nsucc);
+	prom_gauge(out, "p2psip_sn_fingers_in_use", NULL, ring_fingers_in_use(&sn->ring));
+	prom_gauge(out, "p2psip_sn_joined", NULL, sn->state == SN_JOINED);
+	prom_counter(out, "p2psip_sn_stores_total", NULL, sn->stats.stores);
+	prom_counter(out, "p2psip_sn_stores_refused_total", NULL, sn->stats.store_refused);
+	prom_counter(out, "p2psip_sn_fetches_total", NULL, sn->stats.fetches);
+	prom_counter(out, "p2psip_sn_lookups_total", NULL, sn->stats.lookups);
+	prom_counter(out, "p2psip_sn_lookup_hops_total", NULL, sn->stats.hops_total);
+	prom_counter(out, "p2psip_sn_forwarded_total", NULL, sn->stats.forwarded);
+	prom_counter(out, "p2psip_sn_route_failures_total", NULL, sn->stats.route_failures);
+	prom_counter(out, "p2psip_sn_replicated_out_total", NULL, sn->stats.replicated_out);
+	prom_counter(out, "p2psip_sn_replicated_in_total", NULL, sn->stats.replicated_in);
+	prom_counter(out, "p2psip_sn_replicas_refused_total", NULL, sn->stats.rep_refused);
+	prom_counter(out, "p2psip_sn_delivered_total", NULL, sn->stats.delivered);
+	prom_counter(out, "p2psip_sn_stun_requests_total", NULL, sn->stats.stun_requests);
+	prom_counter(out, "p2psip_sn_stun_dropped_total", NULL, sn->stats.stun_dropped);
+	prom_counter(out, "p2psip_sn_stun_bad_total", NULL, sn->stats.stun_bad);
+	relay_metrics(sn, out);
+	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
+	evbuffer_free(out);
 }
 
 int status_start(struct sn *sn, char *err, size_t errlen)

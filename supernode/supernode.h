@@ -149,7 +149,9 @@ int relay_client_message(struct sn *sn, struct olink *l, json_t *msg);
 /* A client's link closed: its streams that carried nothing yet go. */
 void relay_client_gone(struct sn *sn, const struct rid *id);
 json_t *relay_status(struct sn *sn);
-int relay_metrics(struct sn *sn, char *buf, size_t len);
+struct evbuffer;
+/* The relay's lines of /metrics. */
+void relay_metrics(struct sn *sn, struct evbuffer *out);
 
 /* Stores a "service:..." record signed by this super node (data: JSON). */
 typedef void (*route_done_t)(json_t *reply, void *arg);

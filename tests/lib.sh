@@ -134,18 +134,21 @@ vg_check() {
 # ---- logind ----
 
 # Writes $T/logind.conf and creates the CA. Extra lines for the file may be
-# given as arguments (e.g. a [certs] section).
+# given as arguments (e.g. a [certs] section). The local status port
+# (/status, /metrics) is $LD_STATUS.
 logind_init() {
 	LD_PORT=$(free_port)
+	LD_STATUS=$(free_port)
 	ADMIN_SOCK=$T/run/logind.sock
 	CA=$T/data/ca.crt
 	LD_URL=https://127.0.0.1:$LD_PORT
-	export P2PSIP_ADMIN_SOCKET=$ADMIN_SOCK
+	export P2PSIP_ADMIN_SOCKET=$ADMIN_SOCK LD_STATUS
 	{
 		cat <<CONF
 [logind]
 overlay = overlay.example
 listen = 127.0.0.1:$LD_PORT
+status_listen = 127.0.0.1:$LD_STATUS
 admin_socket = $ADMIN_SOCK
 database = $T/data/logind.db
 ca_key = $T/data/ca.key
@@ -220,8 +223,11 @@ db_digest() { sqlite3 "$1" .dump | sha256sum | cut -d' ' -f1; }
 
 # ---- bootstrapd ----
 
+# bootstrapd's local status port is in $BS_STATUS.
 bootstrapd_init() { # extra config lines...
 	BS_PORT=$(free_port)
+	BS_STATUS=$(free_port)
+	export BS_STATUS
 	BS_URL=https://127.0.0.1:$BS_PORT
 	make_csr bootstrapd
 	admin cert issue-server --csr "$T/bootstrapd.csr" --dns localhost --ip 127.0.0.1 \
@@ -231,6 +237,7 @@ bootstrapd_init() { # extra config lines...
 [bootstrapd]
 overlay = overlay.example
 listen = 127.0.0.1:$BS_PORT
+status_listen = 127.0.0.1:$BS_STATUS
 ca_cert = $CA
 tls_cert = $T/bootstrapd.crt
 tls_key = $T/bootstrapd.key
@@ -247,6 +254,108 @@ bootstrapd_start() {
 	start_bg bootstrapd $(vg_prefix bootstrapd) "$BIN/bootstrapd" -c "$T/bootstrapd.conf"
 	BS_PID=$LAST_PID
 	wait_port "$BS_PORT" 30
+}
+
+# ---- local status ports: /status (JSON) and /metrics (Prometheus text) ----
+
+# prom_check FILE [PREFIX]: fails unless FILE is Prometheus text (format
+# 0.0.4) as we write it: "# HELP" and "# TYPE" lines at most once per
+# metric and before its samples, the samples of a metric together, every
+# sample line `name{label="value",...} number` and at most once, counters
+# ending in _total. Metrics named PREFIX... must have a HELP line too.
+prom_check() {
+	local out
+	out=$(awk -v prefix="${2:-}" '
+		function bad(why) { printf "line %d: %s: %s\n", NR, why, $0; err = 1; exit 1 }
+		/^# HELP / {
+			n = $3
+			if (n in help) bad("second HELP")
+			if (n in seen) bad("HELP after samples")
+			help[n] = 1; next
+		}
+		/^# TYPE / {
+			n = $3
+			if (NF != 4 || $4 !~ /^(counter|gauge|histogram|summary|untyped)$/) bad("bad TYPE")
+			if (n in type) bad("second TYPE")
+			if (n in seen) bad("TYPE after samples")
+			if ($4 == "counter" && n !~ /_total$/) bad("counter not ending in _total")
+			if (prefix != "" && index(n, prefix) == 1 && !(n in help)) bad("no HELP")
+			type[n] = $4; next
+		}
+		/^#/ { next }
+		{
+			if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*([{][a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*[}])? (-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|NaN|[-+]Inf)$/)
+				bad("not a sample line")
+			n = $0; sub(/[{ ].*/, "", n)
+			if (!(n in type)) bad("sample before its TYPE")
+			if ((n in seen) && n != last) bad("samples of a metric apart")
+			if ($1 in sample) bad("sample twice")
+			seen[n] = 1; last = n; sample[$1] = 1; samples++
+		}
+		END { if (!err && samples == 0) { print "no samples"; exit 1 } }' "$1") ||
+		fail "$1 is not Prometheus text: $out"
+}
+
+# scrape PORT [PREFIX]: GET /metrics of a local status port into $T/metrics,
+# checked with prom_check.
+scrape() {
+	local code
+	code=$(curl -s -o "$T/metrics" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$1/metrics")
+	assert_eq 200 "$code" "GET /metrics on port $1"
+	prom_check "$T/metrics" "${2:-}"
+}
+
+# mval FILE SAMPLE: the value of one sample (name and labels exactly as
+# written, e.g. 'p2psip_logind_users{role="user"}'); empty when absent.
+mval() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
+
+# assert_delta BEFORE SAMPLE N: the sample in $T/metrics is N more than in
+# the file BEFORE (a copy of an earlier scrape).
+assert_delta() {
+	local a b
+	a=$(mval "$1" "$2")
+	b=$(mval "$T/metrics" "$2")
+	[ -n "$a" ] && [ -n "$b" ] || fail "$2 missing from /metrics (before '$a', after '$b')"
+	assert_eq "$3" "$((b - a))" "change of $2 (from $a to $b)"
+}
+
+# status_hostile PORT: what a local attacker can send to a status port:
+# other methods, unknown paths, an oversized request line and header, a body,
+# bytes that are not HTTP. Each gets a clear error, and /metrics and /status
+# still answer afterwards.
+status_hostile() {
+	local p=$1 base=http://127.0.0.1:$1 code m big
+	for m in POST PUT DELETE PATCH OPTIONS TRACE; do
+		code=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 -X "$m" "$base/metrics")
+		case "$code" in 405 | 501) ;; *) fail "$m /metrics: HTTP $code, want 405 or 501" ;; esac
+	done
+	code=$(curl -s -o "$T/resp" -D "$T/hdr" -w '%{http_code}' --max-time 5 -X POST -d x "$base/status")
+	assert_eq 405 "$code" "POST /status"
+	grep -qi '^Allow: GET, HEAD' "$T/hdr" || fail "405 without Allow: $(cat "$T/hdr")"
+	assert_contains "$(cat "$T/resp")" "method not allowed" "POST /status body"
+	for m in /nope /metrics/x /status.json /v1/status /v1/login / "/..%2fmetrics" "/%2e%2e/metrics"; do
+		code=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 "$base$m")
+		assert_eq 404 "$code" "GET $m"
+		assert_contains "$(cat "$T/resp")" "no such resource" "GET $m body"
+	done
+	assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -I "$base/metrics")" "HEAD /metrics"
+	big=$(head -c 100000 /dev/zero | tr '\0' a)
+	code=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 "$base/$big")
+	case "$code" in 4??) ;; *) fail "100 KB request line: HTTP $code" ;; esac
+	code=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 -H "X-Big: $big" "$base/metrics")
+	case "$code" in 4??) ;; *) fail "100 KB header: HTTP $code" ;; esac
+	code=$(head -c 100000 /dev/zero | curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 \
+		-X GET --data-binary @- "$base/metrics")
+	assert_eq 413 "$code" "GET with a 100 KB body"
+	# Raw bytes: a binary line, a TLS ClientHello-like start, an unfinished request.
+	printf '\x16\x03\x01\x00\xff\x01\x00\x00\xfb\x03\x03binary\r\n\r\n' |
+		timeout 5 nc -q 2 127.0.0.1 "$p" >"$T/raw" 2>/dev/null
+	head -n 1 "$T/raw" | grep -q "^HTTP/1.1 400" || fail "bytes that are not HTTP: $(head -c 200 "$T/raw")"
+	printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n' | timeout 5 nc -q 1 127.0.0.1 "$p" >/dev/null 2>&1
+	code=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 5 "$base/status")
+	assert_eq 200 "$code" "GET /status after the hostile requests"
+	jq -e . "$T/resp" >/dev/null || fail "/status is not JSON: $(cat "$T/resp")"
+	scrape "$p"
 }
 
 # ---- super nodes, played by openssl s_server until supernode exists ----

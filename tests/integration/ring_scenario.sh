@@ -72,7 +72,8 @@ copies_ok || fail "some record is held by fewer than three nodes"
 note "status and metrics"
 snode_status sn3 | jq -e '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' \
 	>/dev/null || fail "status of sn3"
-curl -s "http://127.0.0.1:${SN_STATUS[sn3]}/metrics" | grep -q "^p2psip_sn_values " || fail "metrics"
+scrape "${SN_STATUS[sn3]}"
+[ -n "$(mval "$T/metrics" p2psip_sn_values)" ] || fail "metrics: $(cat "$T/metrics")"
 
 note "routes: on average at most log2(N)/2 + 1 hops, none over log2(N) + 1"
 sleep 2 # a few stabilisation rounds for the fingers

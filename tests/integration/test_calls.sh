@@ -94,8 +94,8 @@ done
 wait "$c" || fail "long call"
 phone_ok uas_long "$p"
 [ "$(on_status on1 | jq .sip.calls_answered)" = 0 ] || fail "hung-up call still shown: $(on_status on1 | jq -c .sip)"
-curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -q '^p2psip_on_invites_total [1-9]' ||
-	fail "metrics: $(curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics")"
+scrape "${ON_STATUS[on1]}"
+[ "$(mval "$T/metrics" p2psip_on_invites_total)" -ge 1 ] || fail "metrics: $(cat "$T/metrics")"
 
 note "basic call, the callee hangs up"
 phone uas_bye "$SC/uas_bye.xml" bob "$BOB2"

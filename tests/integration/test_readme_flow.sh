@@ -7,6 +7,8 @@
 
 LD_PORT=$(free_port)
 BS_PORT=$(free_port)
+LD_STATUS=$(free_port)
+BS_STATUS=$(free_port)
 LIB=$T/lib
 mkdir -p "$LIB"
 CA=$LIB/ca.crt
@@ -14,11 +16,12 @@ ADMIN_SOCK=$T/run/logind.sock
 for f in logind bootstrapd; do
 	sed -e "s|/var/lib/p2psip|$LIB|g" -e "s|/run/p2psip|$T/run|g" \
 		-e "s|127.0.0.1:7444|127.0.0.1:$LD_PORT|g" -e "s|127.0.0.1:7443|127.0.0.1:$BS_PORT|g" \
+		-e "s|127.0.0.1:7454|127.0.0.1:$LD_STATUS|g" -e "s|127.0.0.1:7453|127.0.0.1:$BS_STATUS|g" \
 		-e "s|^scrypt_n = 131072|scrypt_n = 16384|" "$TOP/etc/$f.conf" >"$T/$f.conf"
 done
 # Everything else is the example as shipped (scrypt is made cheaper to keep
 # the test quick).
-other=$(diff "$TOP/etc/logind.conf" "$T/logind.conf" | grep '^>' | grep -v -e "$T" -e "$LD_PORT" -e scrypt_n)
+other=$(diff "$TOP/etc/logind.conf" "$T/logind.conf" | grep '^>' | grep -v -e "$T" -e "$LD_PORT" -e "$LD_STATUS" -e scrypt_n)
 [ -z "$other" ] || fail "unexpected changes to the example: $other"
 
 note "logind --init, then logind"

@@ -162,7 +162,8 @@ for _ in $(seq 1 50); do [ "$(relay | jq .streams)" = 1 ] && break; sleep 0.1; d
 for _ in $(seq 1 100); do [ "$(relay | jq .streams)" = 0 ] && break; sleep 0.1; done
 r=$(relay)
 jq -e '.streams == 0 and .expired >= 1 and .freed >= 3' <<<"$r" >/dev/null || fail "idle stream not released: $r"
-metrics=$(curl -s "http://127.0.0.1:${SN_STATUS[sn1]}/metrics")
+scrape "${SN_STATUS[sn1]}"
+metrics=$(cat "$T/metrics")
 assert_contains "$metrics" "p2psip_sn_relay_packets_total " "relay packets in /metrics"
 assert_contains "$metrics" 'p2psip_sn_relay_dropped_total{why="hijack"}' "hijack drops in /metrics"
 hold bob b2 '{"t":"relay_alloc","n":4}'

@@ -1,9 +1,10 @@
 /* Unit tests of common/httpd.c: a plain-HTTP server on 127.0.0.1 driven by
  * an evhttp client in the same event loop: routes, 404 JSON for unknown
  * paths, 405 with Allow from http_method_is, the body and header limits,
- * query parameters, reply helpers and their headers, the peer address; then
- * HTTPS with contexts of the test PKI: http_ssl and tls_peer_check inside a
- * handler, the connection count and the pause at max_conns. */
+ * query parameters, reply helpers (bytes, an evbuffer, errors) and their
+ * headers, the peer address; then HTTPS with contexts of the test PKI:
+ * http_ssl and tls_peer_check inside a handler, the connection count and
+ * the pause at max_conns. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -103,6 +104,19 @@ static void h_bytes(struct evhttp_request *req, void *arg)
 	http_reply_bytes(req, 201, "application/octet-stream", "abc\0def", 7);
 }
 
+static void h_buffer(struct evhttp_request *req, void *arg)
+{
+	struct fx *f = arg;
+	struct evbuffer *b = evbuffer_new();
+
+	f->handler_calls++;
+	evbuffer_add_printf(b, "m_total %d\n", 5);
+	http_reply_buffer(req, 200, "text/plain; version=0.0.4", b);
+	/* The reply took the bytes; the buffer is still the caller's. */
+	assert_int_equal(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+}
+
 static void h_error(struct evhttp_request *req, void *arg)
 {
 	struct fx *f = arg;
@@ -137,6 +151,7 @@ static void add_routes(struct fx *f)
 	assert_int_equal(httpd_route(f->h, "/peer", h_peer, f), 0);
 	assert_int_equal(httpd_route(f->h, "/bytes", h_bytes, f), 0);
 	assert_int_equal(httpd_route(f->h, "/error", h_error, f), 0);
+	assert_int_equal(httpd_route(f->h, "/buffer", h_buffer, f), 0);
 	assert_int_equal(httpd_route(f->h, "/tls", h_tls, f), 0);
 	/* The same path twice is refused. */
 	assert_int_equal(httpd_route(f->h, "/hello", h_hello, f), -1);
@@ -457,6 +472,11 @@ static void test_reply_helpers(void **state)
 	assert_int_equal(r.len, 7);
 	assert_memory_equal(r.body, "abc\0def", 7);
 	assert_string_equal(r.ctype, "application/octet-stream");
+	assert_string_equal(r.cache, "no-store");
+	request(f, EVHTTP_REQ_GET, "/buffer", NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "m_total 5\n");
+	assert_string_equal(r.ctype, "text/plain; version=0.0.4");
 	assert_string_equal(r.cache, "no-store");
 	request(f, EVHTTP_REQ_GET, "/error", NULL, 0, &r);
 	assert_int_equal(r.status, 418);

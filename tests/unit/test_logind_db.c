@@ -546,6 +546,28 @@ static void hostile_names_are_stored_literally(void **state)
 	json_decref(list);
 }
 
+static void ldb_user_count_counts_each_role_disabled_ones_included(void **state)
+{
+	struct fx *f = *state;
+	int64_t users = -1, sns = -1;
+	int revoked;
+
+	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(users, 0);
+	assert_int_equal(sns, 0);
+	assert_int_equal(ldb_user_add(f->db, "u1", "user", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_add(f->db, "u2", "user", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_add(f->db, "s1", "supernode", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_set_disabled(f->db, "u2", 1, NOW, &revoked), LDB_OK);
+	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(users, 2);
+	assert_int_equal(sns, 1);
+	assert_int_equal(ldb_user_del(f->db, "u1", NOW, &revoked), LDB_OK);
+	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(users, 1);
+	assert_int_equal(sns, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -560,6 +582,7 @@ int main(void)
 		T(ldb_user_set_hash_replaces_the_hash),
 		T(ldb_user_list_gives_every_user_with_live_certificates),
 		T(ldb_user_list_of_an_empty_database_is_an_empty_array),
+		T(ldb_user_count_counts_each_role_disabled_ones_included),
 		T(a_certificate_is_added_and_read_back),
 		T(ldb_cert_list_lists_all_or_one_users_certificates),
 		T(ldb_cert_revoke_revokes_once),
