@@ -403,6 +403,11 @@ int keepcert_ready(const struct keepcert *kc)
 	return kc->ready;
 }
 
+int keepcert_failures(const struct keepcert *kc)
+{
+	return kc != NULL && kc->fail != KC_OK ? kc->fails : 0;
+}
+
 json_t *keepcert_status(const struct keepcert *kc)
 {
 	static const char *const names[] = {"ok", "refused", "locked", "error"};

@@ -70,6 +70,8 @@ void keepcert_start(struct keepcert *kc, const char *logind_url, int64_t renew_b
 void keepcert_set_crl(struct keepcert *kc, const struct crl *crl);
 
 int keepcert_ready(const struct keepcert *kc);
+/* Attempts to get a certificate that failed in a row (0 after a success). */
+int keepcert_failures(const struct keepcert *kc);
 /* The login state for status pages (new reference): {"state": "ok",
  * "refused", "locked" or "error", and after a failure "failures" (in a row),
  * "next_try_in" (seconds), "error"}; null for a NULL kc. */

@@ -395,6 +395,11 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 	}
 	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
 	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
+		  "Failed attempts in a row to get the account's certificate (0: fine).");
+	for (int i = 0; i < on->nacc; i++)
+		prom_value(out, "p2psip_on_login_failures", "account", on->acc[i].conf->name,
+			   keepcert_failures(on->acc[i].kc));
 	on_sip_metrics(on->sip, out);
 	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
 	evbuffer_free(out);

@@ -91,6 +91,9 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 	prom_gauge(out, "p2psip_sn_values", "Values held (own range and replicas).",
 		   (int64_t)store_values(sn->store));
 	prom_gauge(out, "p2psip_sn_resources", NULL, (int64_t)store_resources(sn->store));
+	prom_gauge(out, "p2psip_sn_login_failures",
+		   "Failed attempts in a row to get the node's certificate (0: fine).",
+		   keepcert_failures(sn->kc));
 	prom_gauge(out, "p2psip_sn_clients", NULL, conn_count(sn, CONN_CLIENT));
 	prom_gauge(out, "p2psip_sn_peer_links", NULL, conn_count(sn, CONN_PEER));
 	prom_gauge(out, "p2psip_sn_successors", NULL, sn->ring.nsucc);

@@ -49,6 +49,10 @@ on_status on1 | jq -e '.accounts[0] | (.cert | not) and .login.state == "refused
 	fail "on1 status: $(on_status on1 | jq -c .accounts)"
 snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 15' >/dev/null ||
 	fail "sn1 status: $(snode_status sn1 | jq -c .login)"
+curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 1' ||
+	fail "on1 metrics: $(curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep login)"
+curl -s "http://127.0.0.1:${SN_STATUS[sn1]}/metrics" | grep -qx 'p2psip_sn_login_failures 1' ||
+	fail "sn1 metrics: $(curl -s "http://127.0.0.1:${SN_STATUS[sn1]}/metrics" | grep login)"
 
 note "no second try within 12 s (the old retry every 2 s made six and locked at ten)"
 sleep 12
@@ -75,6 +79,8 @@ grep -q "alice: $T/alice.pw changed: logging in again" "$T/on_on1.log" || fail "
 grep -q "certificate obtained after 1 failed attempt" "$T/on_on1.log" || fail "on1 logged no recovery"
 assert_eq 1 "$(refusals alice)" "logins of alice refused in all"
 snode_status sn1 | jq -e '.login.state == "ok"' >/dev/null || fail "sn1 login state"
+curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 0' ||
+	fail "on1 metrics after the login"
 
 note "a locked account waits as long as logind says"
 make_csr thief
