@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential pkg-config
  libssl-dev libevent-dev libsqlite3-dev libjansson-dev libsofia-sip-ua-dev
  openssl sqlite3 curl jq netcat-openbsd ca-certificates iproute2 procps psmisc
- libcmocka-dev valgrind sip-tester iptables mandoc
+ libcmocka-dev valgrind sip-tester baresip-core iptables mandoc
  clang libclang-rt-14-dev clang-format"
 
 check=0
