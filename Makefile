@@ -51,6 +51,7 @@ COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 COMMON_SRCS += common/stun.c
 COMMON_SRCS += common/sdp.c
+COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
 
 LOGIND_SRCS += logind/logind.c

@@ -75,7 +75,7 @@ struct bootstrapd {
 	SSL_CTX *server_ctx; /* the HTTPS API */
 	SSL_CTX *client_ctx; /* reachability checks and CRL fetches */
 	struct httpd *httpd;
-	struct httpd *status; /* the local status port, or NULL */
+	struct statusd *status; /* the local status port, or NULL */
 	struct crl *crl;
 	int64_t crl_fetched;
 	int logind_ok; /* whether the last CRL fetch got an answer; -1 before the first */

@@ -7,6 +7,7 @@
 #include "crl.h"
 #include "httpd.h"
 #include "prom.h"
+#include "statusd.h"
 #include "util.h"
 
 #include <event2/buffer.h>
@@ -40,14 +41,12 @@ json_t *bootstrapd_status_json(struct bootstrapd *bd)
 			 httpd_conn_count(bd->httpd));
 }
 
-static void h_status(struct evhttp_request *req, void *arg)
+static json_t *status_full(void *arg)
 {
 	struct bootstrapd *bd = arg;
 	const struct bootstrapd_stats *st = &bd->st;
 	json_t *j;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
 	j = bootstrapd_status_json(bd);
 	json_object_update_new(
 		j,
@@ -65,7 +64,7 @@ static void h_status(struct evhttp_request *req, void *arg)
 			     "dropped", "expired", (json_int_t)st->dropped_expired, "revoked",
 			     (json_int_t)st->dropped_revoked, "crl_age", (json_int_t)crl_age(bd),
 			     "crl_fetch_failures", (json_int_t)st->crl_fetch_failures));
-	http_reply_json(req, 200, j);
+	return j;
 }
 
 static void metrics_requests(struct evbuffer *out, const struct bootstrapd_stats *st)
@@ -99,19 +98,11 @@ static void metrics_requests(struct evbuffer *out, const struct bootstrapd_stats
 		     st->checks_failed);
 }
 
-static void h_metrics(struct evhttp_request *req, void *arg)
+static void metrics(void *arg, struct evbuffer *out)
 {
 	struct bootstrapd *bd = arg;
 	const struct bootstrapd_stats *st = &bd->st;
-	struct evbuffer *out;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	out = evbuffer_new();
-	if (out == NULL) {
-		http_reply_error(req, 500, "out of memory");
-		return;
-	}
 	prom_gauge(out, M("supernodes"), "Super nodes listed now.", listed(bd));
 	metrics_requests(out, st);
 	prom_head(out, M("supernodes_dropped_total"), PROM_COUNTER,
@@ -134,33 +125,16 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		   bd->logind_ok == 1);
 	prom_gauge(out, M("connections"), "Open connections to the HTTPS API.",
 		   httpd_conn_count(bd->httpd));
-	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
-	evbuffer_free(out);
 }
 
 int bootstrapd_status_start(struct bootstrapd *bd, char *err, size_t errlen)
 {
-	struct httpd_limits lim = {64, 8192, 1024, 10};
-	const char *at = bd->cfg.status_listen;
-	char why[256] = "out of memory";
-
-	if (at == NULL || at[0] == '\0' || strcmp(at, "off") == 0)
-		return 0;
-	bd->status = httpd_new(bd->base, NULL, at, &lim, why, sizeof(why));
-	if (bd->status == NULL) {
-		err_set(err, errlen, "status_listen: %s", why);
-		return -1;
-	}
-	if (httpd_route(bd->status, "/status", h_status, bd) < 0 ||
-	    httpd_route(bd->status, "/metrics", h_metrics, bd) < 0) {
-		err_set(err, errlen, "status_listen: cannot add routes");
-		return -1;
-	}
-	return 0;
+	return statusd_start(bd->base, bd->cfg.status_listen, status_full, metrics, bd,
+			     &bd->status, err, errlen);
 }
 
 void bootstrapd_status_stop(struct bootstrapd *bd)
 {
-	httpd_free(bd->status);
+	statusd_free(bd->status);
 	bd->status = NULL;
 }

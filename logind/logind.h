@@ -89,7 +89,7 @@ struct logind {
 	struct crl *crl; /* current CRL, served and used for TLS */
 	struct event *crl_timer;
 	struct httpd *httpd;
-	struct httpd *status; /* the local status port, or NULL */
+	struct statusd *status; /* the local status port, or NULL */
 	struct admin_server *admin;
 	struct workq *wq;
 	struct ratelimit *rl;

@@ -7,6 +7,7 @@
 #include "httpd.h"
 #include "logind_db.h"
 #include "prom.h"
+#include "statusd.h"
 #include "util.h"
 #include "workq.h"
 
@@ -49,14 +50,12 @@ static int64_t crl_age(const struct logind *ld)
 	return ld->crl != NULL ? time_now() - ld->crl->last_update : -1;
 }
 
-static void h_status(struct evhttp_request *req, void *arg)
+static json_t *status_full(void *arg)
 {
 	struct logind *ld = arg;
 	const struct logind_stats *st = &ld->st;
 	json_t *j;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
 	j = logind_status_json(ld);
 	json_object_update_new(
 		j, json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:{s:I,s:I},s:I,s:I,s:I}",
@@ -81,7 +80,7 @@ static void h_status(struct evhttp_request *req, void *arg)
 				    ? json_pack("{s:I,s:I}", "user", (json_int_t)ld->users[0],
 						"supernode", (json_int_t)ld->users[1])
 				    : json_null());
-	http_reply_json(req, 200, j);
+	return j;
 }
 
 static void metrics_logins(struct evbuffer *out, const struct logind *ld)
@@ -147,18 +146,10 @@ static void metrics_certs(struct evbuffer *out, struct logind *ld)
 	}
 }
 
-static void h_metrics(struct evhttp_request *req, void *arg)
+static void metrics(void *arg, struct evbuffer *out)
 {
 	struct logind *ld = arg;
-	struct evbuffer *out;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	out = evbuffer_new();
-	if (out == NULL) {
-		http_reply_error(req, 500, "out of memory");
-		return;
-	}
 	metrics_logins(out, ld);
 	metrics_certs(out, ld);
 	prom_gauge(out, M("hash_queue"),
@@ -166,33 +157,16 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		   (int64_t)workq_pending(ld->wq));
 	prom_gauge(out, M("connections"), "Open connections to the HTTPS API.",
 		   httpd_conn_count(ld->httpd));
-	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
-	evbuffer_free(out);
 }
 
 int logind_status_start(struct logind *ld, char *err, size_t errlen)
 {
-	struct httpd_limits lim = {64, 8192, 1024, 10};
-	const char *at = ld->cfg.status_listen;
-	char why[256] = "out of memory";
-
-	if (at == NULL || at[0] == '\0' || strcmp(at, "off") == 0)
-		return 0;
-	ld->status = httpd_new(ld->base, NULL, at, &lim, why, sizeof(why));
-	if (ld->status == NULL) {
-		err_set(err, errlen, "status_listen: %s", why);
-		return -1;
-	}
-	if (httpd_route(ld->status, "/status", h_status, ld) < 0 ||
-	    httpd_route(ld->status, "/metrics", h_metrics, ld) < 0) {
-		err_set(err, errlen, "status_listen: cannot add routes");
-		return -1;
-	}
-	return 0;
+	return statusd_start(ld->base, ld->cfg.status_listen, status_full, metrics, ld,
+			     &ld->status, err, errlen);
 }
 
 void logind_status_stop(struct logind *ld)
 {
-	httpd_free(ld->status);
+	statusd_free(ld->status);
 	ld->status = NULL;
 }

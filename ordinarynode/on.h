@@ -85,7 +85,7 @@ struct on {
 	char sn_id[NODE_ID_HEX_LEN + 1], sn_name[64];
 	uint64_t attached_ms;
 	int attaches;
-	struct httpd *status;
+	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
 	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */

@@ -21,6 +21,7 @@
 #include "record.h"
 #include "sipev.h"
 #include "ringid.h"
+#include "statusd.h"
 #include "tls.h"
 #include "util.h"
 
@@ -347,13 +348,11 @@ static const char *state_name(enum on_state s)
 	return s == ON_ATTACHED ? "attached" : s == ON_ATTACHING ? "attaching" : "starting";
 }
 
-static void h_status(struct evhttp_request *req, void *arg)
+static json_t *status_json(void *arg)
 {
 	struct on *on = arg;
 	json_t *accs = json_array(), *sn = json_null();
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
 	for (int i = 0; i < on->nacc; i++) {
 		X509 *c = keepcert_cert(on->acc[i].kc);
 		uint8_t id[NODE_ID_LEN];
@@ -371,28 +370,19 @@ static void h_status(struct evhttp_request *req, void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(now() - on->attached_ms));
-	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
 				  "state", state_name(on->state), "supernode", sn, "attaches",
 				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
 				  accs, "crl_number",
 				  (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
 				  on_sip_status(on->sip), "middlebox", on_nat_status(on->nat), "media",
-				  on_media_status(on->media)));
+				  on_media_status(on->media));
 }
 
-static void h_metrics(struct evhttp_request *req, void *arg)
+static void metrics(void *arg, struct evbuffer *out)
 {
 	struct on *on = arg;
-	struct evbuffer *out;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	out = evbuffer_new();
-	if (out == NULL) {
-		http_reply_error(req, 500, "out of memory");
-		return;
-	}
 	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
 	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
 	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
@@ -401,15 +391,12 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 		prom_value(out, "p2psip_on_login_failures", "account", on->acc[i].conf->name,
 			   keepcert_failures(on->acc[i].kc));
 	on_sip_metrics(on->sip, out);
-	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
-	evbuffer_free(out);
 }
 
 /* ---- start and stop ---- */
 
 static int start(struct on *on, char *err, size_t errlen)
 {
-	struct httpd_limits lim = {64, 8192, 1024, 10};
 	struct timeval tv = {0, 1000};
 	char path[600];
 
@@ -438,9 +425,8 @@ static int start(struct on *on, char *err, size_t errlen)
 			return -1;
 		on->nacc++;
 	}
-	on->status = httpd_new(on->base, NULL, on->cfg.status_listen, &lim, err, errlen);
-	if (on->status == NULL || httpd_route(on->status, "/status", h_status, on) < 0 ||
-	    httpd_route(on->status, "/metrics", h_metrics, on) < 0)
+	if (statusd_start(on->base, on->cfg.status_listen, status_json, metrics, on, &on->status,
+			  err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
 	on->db = db_open(path, 1, migrations, (int)ARRAY_LEN(migrations), err, errlen);
@@ -487,7 +473,7 @@ static void cleanup(struct on *on)
 		httpc_cancel(on->call);
 	if (on->tick != NULL)
 		event_free(on->tick);
-	httpd_free(on->status);
+	statusd_free(on->status);
 	on_sip_free(on->sip);
 	on_media_free(on->media);
 	on_nat_free(on->nat);

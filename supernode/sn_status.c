@@ -6,6 +6,7 @@
 #include "httpd.h"
 #include "keepcert.h"
 #include "prom.h"
+#include "statusd.h"
 #include "util.h"
 
 #include <event2/buffer.h>
@@ -70,24 +71,15 @@ json_t *status_json(struct sn *sn)
 	return j;
 }
 
-static void h_status(struct evhttp_request *req, void *arg)
+static json_t *status_of(void *arg)
 {
-	if (http_method_is(req, EVHTTP_REQ_GET))
-		http_reply_json(req, 200, status_json(arg));
+	return status_json(arg);
 }
 
-static void h_metrics(struct evhttp_request *req, void *arg)
+static void metrics(void *arg, struct evbuffer *out)
 {
 	struct sn *sn = arg;
-	struct evbuffer *out;
 
-	if (!http_method_is(req, EVHTTP_REQ_GET))
-		return;
-	out = evbuffer_new();
-	if (out == NULL) {
-		http_reply_error(req, 500, "out of memory");
-		return;
-	}
 	prom_gauge(out, "p2psip_sn_values", "Values held (own range and replicas).",
 		   (int64_t)store_values(sn->store));
 	prom_gauge(out, "p2psip_sn_resources", NULL, (int64_t)store_resources(sn->store));
@@ -114,21 +106,10 @@ static void h_metrics(struct evhttp_request *req, void *arg)
 	prom_counter(out, "p2psip_sn_stun_dropped_total", NULL, sn->stats.stun_dropped);
 	prom_counter(out, "p2psip_sn_stun_bad_total", NULL, sn->stats.stun_bad);
 	relay_metrics(sn, out);
-	http_reply_buffer(req, 200, PROM_CONTENT_TYPE, out);
-	evbuffer_free(out);
 }
 
 int status_start(struct sn *sn, char *err, size_t errlen)
 {
-	struct httpd_limits lim = {64, 8192, 1024, 10};
-
-	if (sn->cfg.status_listen == NULL || sn->cfg.status_listen[0] == '\0' ||
-	    strcmp(sn->cfg.status_listen, "off") == 0)
-		return 0;
-	sn->status = httpd_new(sn->base, NULL, sn->cfg.status_listen, &lim, err, errlen);
-	if (sn->status == NULL)
-		return -1;
-	httpd_route(sn->status, "/status", h_status, sn);
-	httpd_route(sn->status, "/metrics", h_metrics, sn);
-	return 0;
+	return statusd_start(sn->base, sn->cfg.status_listen, status_of, metrics, sn, &sn->status,
+			     err, errlen);
 }

@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "log.h"
 #include "sn_db.h"
+#include "statusd.h"
 #include "tls.h"
 #include "util.h"
 
@@ -175,7 +176,7 @@ static void cleanup(struct sn *sn)
 		event_free(sn->expire_timer);
 	if (sn->boot_timer != NULL)
 		event_free(sn->boot_timer);
-	httpd_free(sn->status);
+	statusd_free(sn->status);
 	stun_stop(sn);
 	relay_stop(sn);
 	sdb_close(sn->db);

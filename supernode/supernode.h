@@ -116,7 +116,7 @@ struct sn {
 	char fallback_public[64];          /* the address announced for it */
 	struct conn *conns;
 	int nconns;
-	struct httpd *status;
+	struct statusd *status;
 	struct httpc_call *boot_call;
 	struct event *stabilize_timer, *flush_timer, *expire_timer, *boot_timer;
 	int next_finger;

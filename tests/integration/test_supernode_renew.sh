@@ -3,7 +3,8 @@
 # disk that is near its end (here: cert_renew_before longer than the
 # lifetime), it renews with that certificate and no password (its password
 # is wrong by then), gets a new serial, joins and serves; with no usable
-# certificate and a wrong password it keeps retrying and says why.
+# certificate and a wrong password it says why, naming its configuration
+# file, and keeps retrying (less and less often: test_login_backoff.sh).
 . "$(dirname "$0")/../lib.sh"
 
 logind_init
@@ -36,10 +37,13 @@ rm -f "$T/sn1/node.crt"
 : >"$T/sn_sn1.log"
 snode_start sn1
 for _ in $(seq 1 50); do
-	grep -q "certificate: .*401\|certificate: .*password" "$T/sn_sn1.log" && break
+	grep -q "sn1: logind refused the password" "$T/sn_sn1.log" && break
 	sleep 0.1
 done
-grep -q "sn1: certificate:" "$T/sn_sn1.log" || fail "the refused login was not logged"
+grep -q "sn1: logind refused the password (logind answered 401.*\[supernode\] in $T/sn1/supernode.conf" \
+	"$T/sn_sn1.log" || fail "the refused login was not logged with the configuration file"
+snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 0' >/dev/null ||
+	fail "the status does not say the login is refused: $(snode_status sn1 | jq -c .login)"
 [ "$(snode_status sn1 | jq -r .state 2>/dev/null)" != joined ] || fail "joined without a certificate"
 kill -0 "${SN_PID[sn1]}" || fail "sn1 gave up instead of retrying"
 echo ok
