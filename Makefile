@@ -135,7 +135,7 @@ LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
 BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
 SUPERNODE_LIB_OBJS := $(call obj,$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS)))
 
-.PHONY: all check demo install fuzz bench format clean deps pkgs unit
+.PHONY: all check demo install fuzz bench format clean deps deps-check pkgs unit
 all: $(PROGS)
 
 # Every object waits for the libraries' pkg-config files: without them the
@@ -214,6 +214,10 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 deps:
 	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
 
+# The tests also drive Linphone, which the demo does not need.
+deps-check:
+	@scripts/install-deps.sh --phones --check >/dev/null 2>&1 || scripts/install-deps.sh --phones
+
 pkgs:
 	@pkg-config --exists $(PKGS) sofia-sip-ua 2>/dev/null || { \
 		echo "missing libraries ($(PKGS) sofia-sip-ua): run 'make demo' or" \
@@ -246,7 +250,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so
 # the make that installed the -dev packages cannot build with them.
-check: deps
+check: deps-check
 	@$(MAKE) --no-print-directory all unit $(BENCH_PROGS)
 	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory fuzz; \
 	else echo "fuzz harnesses not built: $(FUZZ_CC) missing"; fi

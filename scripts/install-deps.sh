@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages that the build, the tests and the demo need.
 # As root it installs what is missing; otherwise it prints what it would do.
-# Usage: scripts/install-deps.sh [--check] [--update]
+# Usage: scripts/install-deps.sh [--check] [--update] [--phones]
 #   --check   exit 1 if something is missing, install nothing
 #   --update  run apt-get update first (what a fresh machine needs)
+#   --phones  also Linphone's command-line phone (about 80 packages, 140 MB),
+#             which only its test uses: make check asks for it, make demo not
 set -eu
 
 PKGS="build-essential pkg-config
@@ -18,7 +20,8 @@ for a in "$@"; do
 	case "$a" in
 	--check) check=1 ;;
 	--update) update=1 ;;
-	*) echo "usage: $0 [--check] [--update]" >&2; exit 2 ;;
+	--phones) PKGS="$PKGS linphone-cli" ;;
+	*) echo "usage: $0 [--check] [--update] [--phones]" >&2; exit 2 ;;
 	esac
 done
 

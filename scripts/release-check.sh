@@ -47,13 +47,18 @@ say() { echo "$*" | tee -a "$summary"; }
 
 mounted=()
 umount_all() {
-	local i
+	local i m
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		umount -R "${mounted[$i]}" 2>/dev/null || umount -lR "${mounted[$i]}" 2>/dev/null
 	done
 	mounted=()
+	# Whatever else got mounted in a root (ip netns tries /run/netns), deepest first.
+	for m in $(awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
 }
 trap umount_all EXIT
+trap 'exit 130' INT TERM
 
 # A base root is made once and copied for each order: debootstrap is the
 # slow part and both orders start from the same clean system.
