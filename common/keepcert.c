@@ -334,7 +334,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 				 kc->conf.password_file);
 			fetch(kc);
 		} else {
-			arm(kc, (int)(left < KEEPCERT_PW_POLL ? left : KEEPCERT_PW_POLL));
+			/* A password in the configuration cannot change: no polling. */
+			arm(kc, (int)(kc->conf.password != NULL || left < KEEPCERT_PW_POLL
+					      ? left
+					      : KEEPCERT_PW_POLL));
 		}
 		return;
 	}

@@ -692,6 +692,20 @@ static const char *msg_tp(msg_t *m)
 	return ai != NULL && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
 }
 
+/* "tcp" when the URI (text, or else parsed) says transport=tcp, else "udp". */
+static const char *uri_tp(const char *text, const url_t *u)
+{
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	char tp[8] = "";
+
+	if (text != NULL)
+		u = url_hdup(home, (url_t *)url_make(home, text));
+	if (u != NULL && u->url_params != NULL)
+		url_param(u->url_params, "transport", tp, sizeof(tp));
+	su_home_deinit(home);
+	return strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp";
+}
+
 /* Our Record-Route entry for a phone on transport tp: UDP is the default
  * and goes without the parameter unless explicit (two entries). */
 static void own_rr(struct on_proxy *p, char *buf, size_t len, const char *tp, int explicit)
@@ -818,7 +832,9 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 
 	if (b == NULL)
 		return;
-	m = fwd_copy(p, x->req, 1, x->in_tp, tp != NULL ? tp : "udp");
+	if (tp == NULL) /* no binding: the transport the Request-URI names */
+		tp = uri_tp(uri, sip_object(x->req)->sip_request->rq_url);
+	m = fwd_copy(p, x->req, 1, x->in_tp, tp);
 	if (m != NULL && x->irq == NULL)
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
 	if (m == NULL || (uri != NULL && set_ruri(m, uri) < 0)) {
