@@ -31,24 +31,6 @@ SC=$TOP/tests/sipp
 ON1=${ON_SIP[on1]}
 ON2=${ON_SIP[on2]}
 
-phone() { # NAME SCENARIO USER PORT [sipp args]: waits for one call; pid in PHONE
-	local name=$1 sf=$2 user=$3 port=$4
-	shift 4
-	(cd "$T" && exec timeout 60 sipp -sf "$sf" -s "$user" -key domain overlay.example \
-		-i 127.0.0.1 -p "$port" -m 1 -nostdin -timeout 40s -timeout_error -trace_err \
-		-error_file "$T/sipp_$name.err" "$@" >"$T/sipp_$name.out" 2>&1) &
-	PHONE=$!
-	sleep 0.3
-}
-phone_ok() { # NAME PID
-	wait "$2" || fail "phone $1: $(tail -n 20 "$T/sipp_$1.out"; cat "$T/sipp_$1.err" 2>/dev/null)"
-}
-call() { # NAME ON SCENARIO CALLER CALLEE [sipp args]
-	local name=$1 on=$2 sf=$3 from=$4 to=$5
-	shift 5
-	sipp_run "$name" "$on" "$sf" -s "$to" -key caller "$from" -p "$(free_port)" -m 1 "$@" ||
-		fail "call $name: $(tail -n 20 "$T/sipp_$name.out"; cat "$T/sipp_$name.err" 2>/dev/null)"
-}
 # rr_variant NAME FILE RECV CHECK...: FILE whose <recv RECV .../> checks the
 # Record-Route entries it gets; a CHECK is N=REGEXP (the Nth entry must
 # match) or N!REGEXP (must not).
