@@ -305,6 +305,31 @@ scrape() {
 	prom_check "$T/metrics" "${2:-}"
 }
 
+# scrape_until PORT PREFIX SAMPLE OP VALUE [SECONDS]: scrapes until the
+# sample's value satisfies [ value OP VALUE ] (OP: = or -ge), at most
+# SECONDS (default 10); the last scrape stays in $T/metrics.
+scrape_until() {
+	local i v
+	for i in $(seq 1 $((${6:-10} * 10))); do
+		scrape "$1" "$2"
+		v=$(mval "$T/metrics" "$3")
+		[ -n "$v" ] && [ "$v" "$4" "$5" ] && return 0
+		sleep 0.1
+	done
+	return 0 # the caller's assertion on $T/metrics says what is wrong
+}
+
+# conn_counted TLS-PORT STATUS-PORT PREFIX: an open TLS connection to the
+# daemon's API shows in its connections gauge.
+conn_counted() {
+	local held
+	(sleep 4 | openssl s_client -connect "127.0.0.1:$1" -CAfile "$CA" -quiet >/dev/null 2>&1) &
+	held=$!
+	scrape_until "$2" "$3" "${3}connections" -ge 1 4
+	[ "$(mval "$T/metrics" "${3}connections")" -ge 1 ] || fail "open connection not counted"
+	wait "$held"
+}
+
 # mval FILE SAMPLE: the value of one sample (name and labels exactly as
 # written, e.g. 'p2psip_logind_users{role="user"}'); empty when absent.
 mval() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
@@ -415,6 +440,16 @@ snode_start() { # NAME
 	# shellcheck disable=SC2046
 	start_bg "sn_$1" $(vg_prefix "sn_$1") "$BIN/supernode" -c "$T/$1/supernode.conf"
 	SN_PID[$1]=$LAST_PID
+}
+
+# overlay_start N: logind, bootstrapd and super nodes sn1..snN with the
+# default configuration, all joined.
+overlay_start() {
+	logind_init
+	logind_start
+	bootstrapd_init
+	bootstrapd_start
+	snodes_start "$1"
 }
 
 # snodes_start N [extra config lines]: super nodes sn1..snN, sn1 first so

@@ -7,11 +7,7 @@
 . "$TOP/tests/baresip.sh"
 need baresip
 
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
-snodes_start 1
+overlay_start 1
 for u in alice bob; do add_user $u "password of $u"; done
 on_init on1 alice
 on_init on2 bob

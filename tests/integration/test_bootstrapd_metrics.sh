@@ -23,11 +23,7 @@ wait_port "$BS_STATUS"
 P=p2psip_bootstrapd_
 
 note "the first scrape: Prometheus text, every metric with HELP and TYPE"
-for i in $(seq 1 100); do
-	scrape "$BS_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}logind_reachable")" = 1 ] && break
-	sleep 0.1
-done
+scrape_until "$BS_STATUS" $P "${P}logind_reachable" = 1 10
 cp "$T/metrics" "$T/m0"
 for m in supernodes announces_accepted_total 'announces_refused_total{why="unreachable"}' \
 	'announces_refused_total{why="bad_request"}' 'announces_refused_total{why="certificate"}' \
@@ -96,11 +92,7 @@ assert_eq 1 "$(mval "$T/metrics" "${P}supernodes")" "listed after the withdrawal
 
 note "a silent super node is dropped"
 cp "$T/metrics" "$T/m2"
-for i in $(seq 1 100); do
-	scrape "$BS_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}supernodes")" = 0 ] && break
-	sleep 0.1
-done
+scrape_until "$BS_STATUS" $P "${P}supernodes" = 0 10
 assert_eq 0 "$(mval "$T/metrics" "${P}supernodes")" "listed after the silence"
 assert_delta "$T/m2" "${P}supernodes_dropped_total{why=\"expired\"}" 1
 assert_delta "$T/m2" "${P}supernodes_dropped_total{why=\"revoked\"}" 0
@@ -111,11 +103,7 @@ scrape "$BS_STATUS" $P
 cp "$T/metrics" "$T/m3"
 admin cert revoke "$(serial_of "$T/sn1.crt")" >/dev/null || fail "revoke sn1"
 kill -HUP "$BS_PID"
-for i in $(seq 1 100); do
-	scrape "$BS_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}crl_number")" = 2 ] && break
-	sleep 0.1
-done
+scrape_until "$BS_STATUS" $P "${P}crl_number" = 2 10
 assert_delta "$T/m3" "${P}crl_number" 1
 assert_delta "$T/m3" "${P}supernodes_dropped_total{why=\"revoked\"}" 1
 assert_delta "$T/m3" "${P}supernodes_dropped_total{why=\"expired\"}" 0
@@ -123,15 +111,7 @@ assert_eq 0 "$(mval "$T/metrics" "${P}supernodes")" "listed after the revocation
 assert_eq 401 "$(sn_post sn1 '{}' v1/heartbeat)" "heartbeat with a revoked certificate"
 
 note "an open connection is counted"
-(sleep 4 | openssl s_client -connect "127.0.0.1:$BS_PORT" -CAfile "$CA" -quiet >/dev/null 2>&1) &
-held=$!
-for i in $(seq 1 40); do
-	scrape "$BS_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}connections")" -ge 1 ] && break
-	sleep 0.1
-done
-[ "$(mval "$T/metrics" "${P}connections")" -ge 1 ] || fail "open connection not counted"
-wait "$held"
+conn_counted "$BS_PORT" "$BS_STATUS" $P
 
 note "/status: the /v1/status fields and the new figures, in agreement with /metrics"
 scrape "$BS_STATUS" $P
@@ -160,11 +140,7 @@ assert_eq 2 "$(st .crl_number)" "crl_number"
 note "logind gone: not reachable, fetch failures counted"
 cp "$T/metrics" "$T/m4"
 stop_pid "$LD_PID"
-for i in $(seq 1 100); do
-	scrape "$BS_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}logind_reachable")" = 0 ] && break
-	sleep 0.1
-done
+scrape_until "$BS_STATUS" $P "${P}logind_reachable" = 0 10
 assert_eq 0 "$(mval "$T/metrics" "${P}logind_reachable")" "logind reachable after its end"
 [ "$(mval "$T/metrics" "${P}crl_fetch_failures_total")" -gt "$(mval "$T/m4" "${P}crl_fetch_failures_total")" ] ||
 	fail "failed CRL fetches not counted"

@@ -126,15 +126,7 @@ age=$(mval "$T/metrics" "${P}crl_age_seconds")
 assert_eq 0 "$(mval "$T/metrics" "${P}hash_queue")" "hash queue at rest"
 
 note "an open connection is counted"
-(sleep 4 | openssl s_client -connect "127.0.0.1:$LD_PORT" -CAfile "$CA" -quiet >/dev/null 2>&1) &
-held=$!
-for i in $(seq 1 40); do
-	scrape "$LD_STATUS" $P
-	[ "$(mval "$T/metrics" "${P}connections")" -ge 1 ] && break
-	sleep 0.1
-done
-[ "$(mval "$T/metrics" "${P}connections")" -ge 1 ] || fail "open connection not counted"
-wait "$held"
+conn_counted "$LD_PORT" "$LD_STATUS" $P
 
 note "/status: the /v1/status fields and the new figures, in agreement with /metrics"
 scrape "$LD_STATUS" $P

@@ -15,11 +15,7 @@
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
-snodes_start 2
+overlay_start 2
 for u in alice bob carol dave; do add_user $u "password of $u"; done
 on_init on1 alice carol
 on_init on2 bob dave
