@@ -354,6 +354,10 @@ int bootc_get_config(struct bootc *bc, SSL_CTX *ctx, bootc_config_cb cb, void *a
 int bootc_get_crl(struct bootc *bc, SSL_CTX *ctx, bootc_crl_cb cb, void *arg, char *err,
 		  size_t errlen)
 {
+	if (bc->ca == NULL) {
+		err_set(err, errlen, "no CA certificate to verify a CRL with");
+		return -1;
+	}
 	if (!idle(bc, err, errlen))
 		return -1;
 	bc->cb.crl = cb;

@@ -71,9 +71,10 @@ struct bootc_list {
 	struct bootc_sn sn[BOOTC_LIST_MAX];
 };
 
+/* A static name of res, for logs. */
 const char *bootc_res_str(enum bootc_res res);
 
-/* ---- parsers (pure: no I/O, no allocation left behind) ---- */
+/* ---- parsers: pure (no I/O); *out is plain data, nothing to free but a CRL ---- */
 
 /* Parses a configuration answer into *out. "overlay" and "logind_url" are
  * required; overlay (NULL: any) is the overlay the caller belongs to:
@@ -109,9 +110,10 @@ typedef void (*bootc_crl_cb)(enum bootc_res res, struct crl *crl, const char *er
 
 struct bootc;
 
-/* A client of the bootstrapd at url (copied). base and ca (for CRLs) are
- * borrowed and must outlive it; overlay (copied; NULL: take any) is checked
- * against configurations. NULL on bad arguments or out of memory. */
+/* A client of the bootstrapd at url (copied), for the caller to bootc_free.
+ * base and ca (for CRLs) are borrowed and must outlive it; overlay (copied;
+ * NULL: take any) is checked against configurations. NULL on bad arguments
+ * or out of memory. */
 struct bootc *bootc_new(struct event_base *base, const char *url, const char *overlay, X509 *ca,
 			int timeout_secs);
 /* Cancels the request in flight (its callback is not called). Accepts NULL. */
@@ -120,6 +122,7 @@ void bootc_free(struct bootc *bc);
 int bootc_busy(const struct bootc *bc);
 /* Abandons the request in flight, if any, without calling back. */
 void bootc_cancel(struct bootc *bc);
+/* The URL given to bootc_new, owned by bc. */
 const char *bootc_url(const struct bootc *bc);
 
 /* Start a request over ctx (borrowed; NULL: plain http://). -1 with err
@@ -127,6 +130,7 @@ const char *bootc_url(const struct bootc *bc);
  * never called). */
 int bootc_get_config(struct bootc *bc, SSL_CTX *ctx, bootc_config_cb cb, void *arg, char *err,
 		     size_t errlen);
+/* Needs the ca given to bootc_new. */
 int bootc_get_crl(struct bootc *bc, SSL_CTX *ctx, bootc_crl_cb cb, void *arg, char *err,
 		  size_t errlen);
 /* count: how many super nodes to ask for (1..BOOTC_LIST_MAX). */

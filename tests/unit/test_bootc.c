@@ -697,6 +697,12 @@ static void test_request_unreachable_and_bad_arguments(void **state)
 	assert_int_equal(g.res, BOOTC_UNREACHABLE);
 	assert_true(g.err[0] != '\0' && strcmp(g.err, "(null)") != 0);
 	bootc_free(bc);
+	/* Without a CA there is nothing to verify a CRL with. */
+	bc = bootc_new(f->base, f->url, NULL, NULL, 5);
+	assert_int_equal(bootc_get_crl(bc, NULL, on_crl, &g, err, sizeof(err)), -1);
+	assert_contains(err, "no CA certificate");
+	assert_false(bootc_busy(bc));
+	bootc_free(bc);
 	/* An https URL without a TLS context cannot start. */
 	bc = bootc_new(f->base, "https://127.0.0.1:1", NULL, NULL, 5);
 	assert_int_equal(bootc_get_config(bc, NULL, on_config, &g, err, sizeof(err)), -1);
