@@ -53,6 +53,7 @@ COMMON_SRCS += common/stun.c
 COMMON_SRCS += common/sdp.c
 COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
+COMMON_SRCS += common/bootc.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -121,6 +122,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
 	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
+UNIT_COMMON += bootc
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -237,6 +239,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd -Isupernode $(PKG_CFLAGS)
 FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
+FUZZ_TARGETS += bootc crl
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \

@@ -2,10 +2,10 @@
  * It logs in (or uses key and certificate files), attaches to a super node
  * like an ordinary node does, and stores, fetches (checking every signature
  * itself), pings, traces routes, walks the ring and sends messages. */
+#include "bootc.h"
 #include "certcheck.h"
 #include "crl.h"
 #include "enroll.h"
-#include "httpc.h"
 #include "identity.h"
 #include "log.h"
 #include "olink.h"
@@ -48,6 +48,7 @@ struct cli {
 	EVP_PKEY *pkey;
 	X509 *x509, *cax;
 	struct crl *crl;
+	struct bootc *boot;
 	char overlay[256];
 	struct olink *link;
 	int done;
@@ -142,55 +143,60 @@ static void wait_done(void)
 	C.done = 0;
 }
 
-/* ---- bootstrapd ---- */
+/* ---- bootstrapd: common/bootc's requests, on our loop until answered ---- */
 
-static void on_http(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+static void boot_failed(enum bootc_res res, const char *err)
 {
-	json_t **out = arg;
+	snprintf(C.err, sizeof(C.err), "bootstrapd: %s",
+		 res == BOOTC_REFUSED ? "unexpected answer" : err);
+}
 
-	if (status == 200 && body != NULL)
-		*out = json_loadb((const char *)body, len, 0, NULL);
-	else if (status == 200)
-		*out = json_object();
+/* After a request started: runs the loop until its answer (or --timeout,
+ * then the request is dropped so that no late answer lands). */
+static void boot_wait(void)
+{
+	wait_done();
+	bootc_cancel(C.boot);
+}
+
+static void on_config(enum bootc_res res, const struct bootc_config *cfg, const char *err,
+		      void *arg)
+{
+	char *logind = arg;
+
+	if (cfg != NULL)
+		str_copy(logind, cfg->logind_url, BOOTC_URL_MAX + 1);
 	else
-		snprintf(C.err, sizeof(C.err), "bootstrapd: %s",
-			 status < 0 ? err : "unexpected answer");
+		boot_failed(res, err);
 	C.done = 1;
 }
 
-static json_t *boot_get(const char *path)
+static void on_list(enum bootc_res res, const struct bootc_list *list, const char *err, void *arg)
 {
-	char *url = url_join(C.bootstrap, path);
-	json_t *out = NULL;
-	char err[256];
+	struct bootc_list *out = arg;
 
-	if (httpc_request(C.base, C.anon, url, NULL, C.timeout, on_http, &out, err, sizeof(err)) ==
-	    NULL)
-		die(1, "%s", err);
-	free(url);
-	wait_done();
-	return out;
+	if (list != NULL)
+		*out = *list;
+	else
+		boot_failed(res, err);
+	C.done = 1;
 }
 
-static void on_crl(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+/* Without a CRL (none yet, or bootstrapd unreachable), get checks
+ * signatures all the same. */
+static void on_crl(enum bootc_res res, struct crl *c, const char *err, void *arg)
 {
-	char why[256];
-
-	(void)err, (void)arg;
-	if (status == 200)
-		C.crl = crl_parse(body, len, C.cax, why, sizeof(why));
+	(void)res, (void)err, (void)arg;
+	C.crl = c;
 	C.done = 1;
 }
 
 static void fetch_crl(void)
 {
-	char *url = url_join(C.bootstrap, "/v1/crl");
 	char err[256];
 
-	if (httpc_request(C.base, C.anon, url, NULL, C.timeout, on_crl, NULL, err, sizeof(err)) !=
-	    NULL)
-		wait_done();
-	free(url);
+	if (bootc_get_crl(C.boot, C.anon, on_crl, NULL, err, sizeof(err)) == 0)
+		boot_wait();
 }
 
 /* ---- identity ---- */
@@ -240,8 +246,7 @@ static void on_enrolled(const struct enroll_result *res, void *arg)
 
 static int cmd_login(void)
 {
-	json_t *cfg;
-	const char *logind;
+	char logind[BOOTC_URL_MAX + 1] = "";
 	char err[512];
 	char *pw;
 
@@ -250,9 +255,10 @@ static int cmd_login(void)
 	C.pkey = enroll_key_load_or_create(C.key, err, sizeof(err));
 	if (C.pkey == NULL)
 		die(1, "%s", err);
-	cfg = boot_get("/v1/config");
-	logind = json_string_value(json_object_get(cfg, "logind_url"));
-	if (logind == NULL)
+	if (bootc_get_config(C.boot, C.anon, on_config, logind, err, sizeof(err)) < 0)
+		die(1, "%s", err);
+	boot_wait();
+	if (logind[0] == '\0')
 		die(1, "%s", C.err[0] ? C.err : "bootstrapd gave no logind address");
 	pw = read_password();
 	if (enroll_login(C.base, C.anon, logind, C.user, pw, C.pkey, on_enrolled, NULL, err,
@@ -260,7 +266,6 @@ static int cmd_login(void)
 		die(1, "%s", err);
 	OPENSSL_cleanse(pw, strlen(pw));
 	free(pw);
-	json_decref(cfg);
 	wait_done();
 	if (C.err[0] != '\0')
 		die(1, "%s", C.err);
@@ -364,10 +369,9 @@ static int try_attach(const char *host, uint16_t port)
 
 static void attach(void)
 {
-	char host[64];
+	char host[64], err[256];
 	uint16_t port;
-	json_t *list, *v;
-	size_t i;
+	struct bootc_list list = {.n = -1};
 
 	if (C.supernode != NULL) {
 		if (addr_split(C.supernode, host, sizeof(host), &port) < 0)
@@ -376,19 +380,16 @@ static void attach(void)
 			die(1, "cannot attach to %s: %s", C.supernode, C.err);
 		return;
 	}
-	list = boot_get("/v1/supernodes?count=8");
-	if (list == NULL)
+	if (bootc_get_list(C.boot, C.anon, 8, on_list, &list, err, sizeof(err)) < 0)
+		die(1, "%s", err);
+	boot_wait();
+	if (list.n < 0)
 		die(1, "%s", C.err);
-	json_array_foreach(json_object_get(list, "supernodes"), i, v) {
-		json_t *a = json_array_get(json_object_get(v, "addresses"), 0);
-		const char *h = json_string_value(json_object_get(a, "host"));
-		json_int_t p = json_integer_value(json_object_get(a, "port"));
-		if (h != NULL && p > 0 && p < 65536 && try_attach(h, (uint16_t)p) == 0) {
-			json_decref(list);
+	for (int i = 0; i < list.n; i++) {
+		const struct bootc_addr *a = &list.sn[i].addr[0];
+		if (a->port != 0 && try_attach(a->host, a->port) == 0)
 			return;
-		}
 	}
-	json_decref(list);
 	die(1, "no super node to attach to%s%s", C.err[0] ? ": " : "", C.err);
 }
 
@@ -872,6 +873,11 @@ static void setup(int need_bootstrap)
 		die(1, "%s", err);
 	if (need_bootstrap && C.bootstrap == NULL)
 		die(2, "give --bootstrap URL (or --supernode for commands that attach)");
+	if (C.bootstrap != NULL) {
+		C.boot = bootc_new(C.base, C.bootstrap, NULL, C.cax, C.timeout);
+		if (C.boot == NULL)
+			die(1, "out of memory");
+	}
 }
 
 /* STUN Binding requests to HOST:PORT over UDP: prints the address the
@@ -1010,6 +1016,7 @@ int main(int argc, char **argv)
 	}
 out:
 	olink_free(C.link);
+	bootc_free(C.boot);
 	SSL_CTX_free(C.ctx);
 	SSL_CTX_free(C.anon);
 	X509_free(C.x509);

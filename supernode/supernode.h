@@ -29,7 +29,7 @@ struct httpd;
 struct crl;
 struct certcheck;
 struct sdb;
-struct httpc_call;
+struct boot;
 struct repq;
 
 struct sn_config {
@@ -117,7 +117,7 @@ struct sn {
 	struct conn *conns;
 	int nconns;
 	struct statusd *status;
-	struct httpc_call *boot_call;
+	struct boot *boot; /* sn_boot.c: start-up and bootstrapd */
 	struct event *stabilize_timer, *flush_timer, *expire_timer, *boot_timer;
 	int next_finger;
 	int64_t heartbeat_interval;
