@@ -5,16 +5,13 @@
  * and the next best one tried. */
 #include "supernode.h"
 
-#include "jsonx.h"
 #include "log.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTE_TTL 32
 #define ROUTE_TRIES 3
 
 struct route {
@@ -28,22 +25,6 @@ struct route {
 	route_done_t done;
 	void *arg;
 };
-
-json_t *route_ok(json_t *res)
-{
-	return json_pack("{s:b,s:o}", "ok", 1, "res", res != NULL ? res : json_object());
-}
-
-json_t *route_error(const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b,s:s,s:s}", "ok", 0, "err", code, "msg", msg);
-}
 
 static void finish(struct route *rt, json_t *reply)
 {
@@ -281,44 +262,6 @@ static void answer(json_t *reply, void *arg)
 	conn_release(in->c);
 	json_decref(in->req);
 	free(in);
-}
-
-int route_envelope_check(const json_t *msg, char *err, size_t errlen)
-{
-	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
-					   "ttl", "path", "req", "final", NULL};
-	const char *dest, *mode;
-	int64_t v;
-	struct rid r;
-	json_t *path = json_object_get(msg, "path");
-
-	if (!json_is_object(msg)) {
-		err_set(err, errlen, "route: not an object");
-		return -1;
-	}
-	if (jx_only(msg, keys, err, errlen) < 0 ||
-	    jx_str(msg, "dest", RID_HEX_LEN, JX_REQUIRED, &dest, err, errlen) < 0 ||
-	    jx_str(msg, "mode", 4, JX_REQUIRED, &mode, err, errlen) < 0 ||
-	    jx_int(msg, "hops", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
-	    jx_int(msg, "ttl", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0)
-		return -1;
-	if (rid_parse(dest, &r) < 0) {
-		err_set(err, errlen, "dest: expected 32 hex digits");
-		return -1;
-	}
-	if (strcmp(mode, "res") != 0 && strcmp(mode, "node") != 0) {
-		err_set(err, errlen, "mode: expected res or node");
-		return -1;
-	}
-	if (!json_is_object(json_object_get(msg, "req"))) {
-		err_set(err, errlen, "req: expected an object");
-		return -1;
-	}
-	if (path != NULL && (!json_is_array(path) || json_array_size(path) > ROUTE_TTL)) {
-		err_set(err, errlen, "path: expected a list of at most %d hops", ROUTE_TTL);
-		return -1;
-	}
-	return 0;
 }
 
 void route_incoming(struct sn *sn, struct olink *l, json_t *msg)

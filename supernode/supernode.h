@@ -19,6 +19,7 @@
 
 #include "olink.h"
 #include "record.h"
+#include "sn_proto.h"
 #include "sn_ring.h"
 #include "sn_store.h"
 
@@ -158,14 +159,6 @@ typedef void (*route_done_t)(json_t *reply, void *arg);
 int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
 		  route_done_t done, void *arg);
 
-/* ---- sn_proto.c: node descriptors and ring lists in JSON (pure) ---- */
-json_t *node_to_json(const struct node *n);
-int node_from_json(const json_t *j, struct node *n);
-json_t *nodes_to_json(const struct node *list, int n);
-int nodes_from_json(const json_t *j, struct node *list, int max);
-/* The node at the other end of a super node link (from its hello). */
-int conn_peer_node(struct olink *l, struct node *n);
-
 /* ---- sn_conn.c ---- */
 enum conn_kind { CONN_PEER, CONN_CLIENT, CONN_PROBE };
 
@@ -193,6 +186,8 @@ void conn_release(struct conn *c);
 struct olink *conn_link(const struct conn *c);
 /* Requests of a client in flight: adds delta, returns the new count. */
 int conn_inflight(struct conn *c, int delta);
+/* The node at the other end of a super node link (from its hello). */
+int conn_peer_node(struct olink *l, struct node *n);
 
 /* ---- sn_route.c ---- */
 /* reply is the route reply ({"ok", "hops", "res"|"err"...}, borrowed). */
@@ -204,13 +199,8 @@ typedef void (*route_done_t)(json_t *reply, void *arg);
  * as a direct hop in mode "node". */
 void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
 		 int trace, json_t *at, route_done_t done, void *arg);
-/* Checks a "route" frame's envelope (pure; fuzzed). 0 or -1 with err. */
-int route_envelope_check(const json_t *msg, char *err, size_t errlen);
 /* A "route" frame from a peer. */
 void route_incoming(struct sn *sn, struct olink *l, json_t *msg);
-/* Builds the reply of a routed request handled here. */
-json_t *route_ok(json_t *res);
-json_t *route_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- sn_chord.c ---- */
 int chord_start(struct sn *sn, const struct node *seeds, int nseeds);
