@@ -86,6 +86,7 @@ SUPERNODE_SRCS += supernode/sn_boot.c
 SUPERNODE_SRCS += supernode/sn_status.c
 SUPERNODE_SRCS += supernode/sn_stun.c
 SUPERNODE_SRCS += supernode/sn_relay.c
+SUPERNODE_SRCS += supernode/sn_handler.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
@@ -124,6 +125,7 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
+UNIT_SUPERNODE += sn_handler
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
 

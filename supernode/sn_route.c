@@ -2,7 +2,8 @@
  * frame travels hop by hop towards the node responsible for a Resource-ID
  * (or towards a given Node-ID); each hop keeps the request pending and the
  * reply travels back the same way. A failed hop is dropped from the tables
- * and the next best one tried. */
+ * and the next best one tried. At the destination the table of routed
+ * requests (sn_handler.c) says which module answers. */
 #include "supernode.h"
 
 #include "log.h"
@@ -55,8 +56,8 @@ static void on_hop_reply(json_t *reply, const char *err, void *arg)
 	}
 	rt->sn->stats.route_failures++;
 	log_debug("route via %s:%u failed: %s", rt->hop.host, rt->hop.port, err);
-	if (strncmp(err, "unreachable", 11) == 0)
-		chord_node_failed(rt->sn, &rt->hop.id);
+	if (strncmp(err, "unreachable", 11) == 0 && rt->sn->on_node_failed != NULL)
+		rt->sn->on_node_failed(rt->sn, &rt->hop.id);
 	if (rt->ntried < ROUTE_TRIES && rt->sn->state != SN_LEAVING) {
 		try_next(rt);
 		return;
@@ -110,7 +111,7 @@ static int deliver_here(struct route *rt)
 		return 0;
 here:
 	sn->stats.routed++;
-	data_handle(sn, json_incref(json_object_get(rt->env, "req")), local_done, rt);
+	handler_op(sn, json_incref(json_object_get(rt->env, "req")), local_done, rt);
 	return 1;
 }
 
@@ -264,16 +265,19 @@ static void answer(json_t *reply, void *arg)
 	free(in);
 }
 
-void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
+static int route_parse(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	(void)req; /* the envelope travels on as it is */
+	return route_envelope_check(msg, err, errlen);
+}
+
+/* A "route" frame from a peer, its envelope checked. */
+static void route_incoming(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct incoming *in;
-	char err[256];
 	json_t *env;
 
-	if (route_envelope_check(msg, err, sizeof(err)) < 0) {
-		olink_reply_error(l, msg, "bad_request", "%s", err);
-		return;
-	}
+	(void)req;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		olink_reply_error(l, msg, "busy", "out of memory");
@@ -297,3 +301,8 @@ void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
 	}
 	route_run(sn, env, answer, in);
 }
+
+const struct sn_handler route_frames[] = {
+	{"route", SN_FROM_PEER, 0, route_parse, route_incoming},
+	{NULL, 0, 0, NULL, NULL},
+};
