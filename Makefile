@@ -87,6 +87,7 @@ SUPERNODE_SRCS += supernode/sn_status.c
 SUPERNODE_SRCS += supernode/sn_stun.c
 SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
+SUPERNODE_SRCS += supernode/sn_service.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
@@ -126,6 +127,7 @@ UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
+UNIT_SUPERNODE += sn_service
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
 

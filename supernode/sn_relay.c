@@ -22,7 +22,8 @@
  * node, max_streams_per_node per attached node.
  *
  * The frames of attached nodes come through relay_frames() (the frame
- * table, sn_handler.c), read by sn_proto.c. */
+ * table, sn_handler.c), read by sn_proto.c; "service:relay" is advertised
+ * in the DHT by sn_service.c. */
 #include "supernode.h"
 
 #include "log.h"
@@ -45,9 +46,6 @@
 #define BATCH 1
 #define PKT_MAX 2048    /* larger datagrams are dropped */
 #define BUCKETS 4096
-#define ADV_LIFE 900    /* seconds */
-#define ADV_EVERY 300000
-#define ADV_RETRY 10000
 
 enum { NEAR = 0, FAR = 1 };
 
@@ -99,7 +97,6 @@ struct relay {
 	int count, active;
 	uint32_t next_id;
 	struct event *sweep;
-	uint64_t next_adv;
 	struct relay_stats st;
 };
 
@@ -625,15 +622,15 @@ void relay_client_gone(struct sn *sn, const struct rid *id)
 
 /* ---- expiry and advertisement ---- */
 
-static void on_advertised(json_t *reply, void *arg)
+/* The data of service:relay: where to ask, and how much room is left. */
+static int service_data(struct sn *sn, char *buf, size_t len)
 {
-	struct sn *sn = arg;
+	struct relay *r = sn->relay;
 
-	if (json_is_true(json_object_get(reply, "ok")))
-		return;
-	log_info("service:relay not stored: %s", json_string_value(json_object_get(reply, "msg")));
-	if (sn->relay != NULL)
-		sn->relay->next_adv = now_ms() + ADV_RETRY;
+	if (r == NULL)
+		return -1;
+	return service_relay_data(buf, len, r->host, r->lo, r->hi,
+				  (long long)(sn->cfg.relay_max - r->count));
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -642,7 +639,6 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct sn *sn = r->sn;
 	uint64_t now = loop_ms(r), idle = (uint64_t)sn->cfg.relay_idle * 1000;
 	struct stream *s, *nx;
-	char data[160];
 
 	(void)fd, (void)what;
 	for (s = r->all; s != NULL; s = nx) {
@@ -658,13 +654,6 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		r->st.expired++;
 		stream_free(s);
 	}
-	if (sn->state != SN_JOINED || now_ms() < r->next_adv || sn->cert == NULL)
-		return;
-	r->next_adv = now_ms() + ADV_EVERY;
-	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"ports\":\"%u-%u\",\"streams_free\":%lld}",
-		 r->host, r->lo, r->hi, (long long)(sn->cfg.relay_max - r->count));
-	if (service_store(sn, "service:relay", data, ADV_LIFE, on_advertised, sn) < 0)
-		r->next_adv = now_ms() + ADV_RETRY;
 }
 
 /* Four sockets per stream: as many descriptors as we are allowed. */
@@ -725,6 +714,10 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	}
 	sn->relay = r;
 	log_info("media relay on %s ports %u-%u, announced as %s", ip, r->lo, r->hi, r->host);
+	if (service_add(sn, "service:relay", service_data) < 0) {
+		err_set(err, errlen, "relay: cannot advertise service:relay");
+		return -1;
+	}
 	return 0;
 }
 

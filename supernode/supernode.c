@@ -175,8 +175,8 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (data_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
 	    add_timer(sn, &sn->expire_timer, EXPIRE_SECS * 1000, on_expire) < 0)
 		return -1;
-	if (status_start(sn, err, errlen) < 0 || stun_start(sn, err, errlen) < 0 ||
-	    relay_start(sn, err, errlen) < 0 || wire(sn) < 0)
+	if (status_start(sn, err, errlen) < 0 || service_start(sn) < 0 ||
+	    stun_start(sn, err, errlen) < 0 || relay_start(sn, err, errlen) < 0 || wire(sn) < 0)
 		return -1;
 	sn->on_left = on_left;
 	return boot_start(sn, on_booted);
@@ -197,6 +197,7 @@ static void cleanup(struct sn *sn)
 	if (sn->boot_timer != NULL)
 		event_free(sn->boot_timer);
 	statusd_free(sn->status);
+	service_stop(sn);
 	stun_stop(sn);
 	relay_stop(sn);
 	sdb_close(sn->db);

@@ -11,6 +11,7 @@
  *   sn_client.c   requests of attached clients and message delivery
  *   sn_relay.c    the media relay for attached nodes
  *   sn_stun.c     STUN Binding on UDP
+ *   sn_service.c  service:stun, service:relay advertised in the DHT
  *   sn_status.c   local /status and /metrics
  *   sn_ring.c, sn_store.c, sn_db.c, sn_proto.c: pure parts and SQLite. */
 #ifndef P2PSIP_SUPERNODE_H
@@ -190,6 +191,7 @@ struct sn {
 	void (*on_node_failed)(struct sn *sn, const struct rid *id);
 	/* The last link of an attached node closed. */
 	void (*on_client_gone)(struct sn *sn, const struct rid *id);
+	struct services *services;
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
 	struct stun_srv *stun;
 	struct relay *relay;
@@ -214,9 +216,26 @@ struct evbuffer;
 /* The relay's lines of /metrics. */
 void relay_metrics(struct sn *sn, struct evbuffer *out);
 
-/* Stores a "service:..." record signed by this super node (data: JSON). */
-int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
-		  route_done_t done, void *arg);
+/* ---- sn_service.c: this super node's services, advertised in the DHT ---- */
+#define SERVICE_LIFE 900        /* seconds a record lives */
+#define SERVICE_EVERY_MS 300000 /* renewed this often */
+#define SERVICE_RETRY_MS 10000  /* after a failed store */
+/* Writes the data of a service's record (JSON) into buf; 0, or -1 to skip
+ * this round. */
+typedef int (*service_data_t)(struct sn *sn, char *buf, size_t len);
+int service_start(struct sn *sn);
+void service_stop(struct sn *sn);
+/* Advertises "service:<kind>" with what data writes, once joined, every
+ * few minutes. 0, or -1 when the table is full. */
+int service_add(struct sn *sn, const char *name, service_data_t data);
+/* The data of service:stun and service:relay records (pure): JSON in buf;
+ * 0, or -1 when it does not fit. */
+int service_stun_data(char *buf, size_t len, const char *host, uint16_t port);
+int service_relay_data(char *buf, size_t len, const char *host, uint16_t lo, uint16_t hi,
+		       long long streams_free);
+/* The signed record that advertises a service (pure). 0 or -1. */
+int service_record(struct record *r, const char *name, const char *data, uint64_t now_ms,
+		   EVP_PKEY *key, X509 *cert);
 
 /* ---- sn_conn.c ---- */
 enum conn_kind { CONN_PEER, CONN_CLIENT, CONN_PROBE };
