@@ -5,7 +5,6 @@
  * client parsers before they get here (client_frames below). */
 #include "supernode.h"
 
-#include "log.h"
 #include "util.h"
 
 #include <stdlib.h>

@@ -99,9 +99,9 @@ enum { SN_NEEDS_TID = 1, SN_NEEDS_JOINED = 2 };
 
 /* A row of the frame table: the frame's "t" ("x*": any type starting with
  * x that has no row of its own; "*": any such type), the links it is taken
- * from, and who reads and handles it. A frame parse refuses is answered
- * "bad_request" with parse's text; parse NULL: handle reads msg itself and
- * gets req NULL. A table ends with a row whose type is NULL. */
+ * from, and who reads and handles it. A frame that parse refuses is
+ * answered "bad_request" with parse's text; parse NULL: handle reads msg
+ * itself and gets req NULL. A table ends with a row whose type is NULL. */
 struct sn_handler {
 	const char *type;
 	unsigned from, flags;
@@ -109,9 +109,9 @@ struct sn_handler {
 	void (*handle)(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req);
 };
 
-/* A row of the routed-request table: what does the "op" of a request that
- * reached this node, its destination. handle calls done exactly once and
- * does not keep inner. A table ends with a row whose op is NULL. */
+/* A row of the routed-request table: who answers the "op" of a request
+ * that reached this node, its destination. handle calls done exactly once
+ * and does not keep inner. A table ends with a row whose op is NULL. */
 struct sn_op {
 	const char *op;
 	void (*handle)(struct sn *sn, json_t *inner, route_done_t done, void *arg);
