@@ -25,6 +25,8 @@ int handler_add_ops(struct sn_handlers *h, const struct sn_op *rows)
 	return 0;
 }
 
+#define EXACT (1 << 30)
+
 /* How well a row's type matches: exactly (the most), as a prefix pattern
  * "x*" (by the prefix's length), or not at all (-1). */
 static int match(const char *pattern, const char *type)
@@ -32,7 +34,7 @@ static int match(const char *pattern, const char *type)
 	size_t n = strlen(pattern);
 
 	if (strcmp(pattern, type) == 0)
-		return 1 << 30;
+		return EXACT;
 	if (n > 0 && pattern[n - 1] == '*' && strncmp(pattern, type, n - 1) == 0)
 		return (int)n - 1;
 	return -1;
@@ -49,6 +51,8 @@ const struct sn_handler *handler_find_frame(const struct sn_handlers *h, const c
 	for (int i = 0; i < h->nframes; i++)
 		for (const struct sn_handler *r = h->frames[i]; r->type != NULL; r++) {
 			int score = (r->from & from) ? match(r->type, type) : -1;
+			if (score == EXACT)
+				return r;
 			if (score > best_score) {
 				best = r;
 				best_score = score;
