@@ -1,6 +1,7 @@
 /* Chord on the super nodes, after RELOAD's topology plugin: joining through
  * the admitting peer, periodic stabilisation, fingers, failure handling and a
- * graceful leave that hands the records over. */
+ * graceful leave that hands the records over. Above the data (sn_data.c),
+ * which it tells when the membership changes. */
 #include "supernode.h"
 
 #include "log.h"
@@ -183,12 +184,25 @@ static int stabilize_start(struct sn *sn)
 
 /* ---- messages from other super nodes ---- */
 
-static void got_notify(struct sn *sn, struct olink *l)
+static void got_neighbors(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	(void)req;
+	olink_reply(l, msg, chord_neighbors(sn));
+}
+
+static void got_ping(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	(void)req;
+	olink_reply(l, msg, json_pack("{s:o}", "node", node_to_json(&sn->self)));
+}
+
+static void got_notify(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct ring *r = &sn->ring;
 	struct node n;
 	int changed = 0;
 
+	(void)msg, (void)req;
 	if (conn_of(l) == NULL || sn->state != SN_JOINED)
 		return;
 	if (conn_peer_node(l, &n) < 0)
@@ -262,12 +276,13 @@ static void transferred(void *arg, int ok)
 	membership_changed(sn, "admitted a joiner");
 }
 
-static void got_join(struct sn *sn, struct olink *l, json_t *msg)
+static void got_join(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct ring *r = &sn->ring;
 	struct admission *a;
 	int rejoin;
 
+	(void)req;
 	a = calloc(1, sizeof(*a));
 	if (a == NULL) {
 		olink_reply_error(l, msg, "busy", "out of memory");
@@ -307,12 +322,13 @@ static void got_join(struct sn *sn, struct olink *l, json_t *msg)
 	data_push(sn, &a->joiner, &a->pred.id, &a->joiner.id, "transfer", transferred, a);
 }
 
-static void got_leave(struct sn *sn, struct olink *l, json_t *msg)
+static void got_leave(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct ring *r = &sn->ring;
 	struct node n, pred, list[SUCC_MAX];
 	int k;
 
+	(void)req;
 	if (conn_peer_node(l, &n) < 0)
 		return;
 	log_info("%s:%u leaves the ring", n.host, n.port);
@@ -333,23 +349,42 @@ static void got_leave(struct sn *sn, struct olink *l, json_t *msg)
 	membership_changed(sn, "a neighbour left");
 }
 
-void chord_peer_message(struct sn *sn, struct olink *l, json_t *msg)
-{
-	const char *t = json_string_value(json_object_get(msg, "t"));
+const struct sn_handler chord_frames[] = {
+	{"neighbors", SN_FROM_PEER, 0, NULL, got_neighbors},
+	{"ping", SN_FROM_PEER, 0, NULL, got_ping},
+	{"notify", SN_FROM_PEER, 0, NULL, got_notify},
+	{"join", SN_FROM_PEER, 0, NULL, got_join},
+	{"leave", SN_FROM_PEER, 0, NULL, got_leave},
+	{NULL, 0, 0, NULL, NULL},
+};
 
-	if (strcmp(t, "neighbors") == 0)
-		olink_reply(l, msg, chord_neighbors(sn));
-	else if (strcmp(t, "ping") == 0)
-		olink_reply(l, msg, json_pack("{s:o}", "node", node_to_json(&sn->self)));
-	else if (strcmp(t, "notify") == 0)
-		got_notify(sn, l);
-	else if (strcmp(t, "join") == 0)
-		got_join(sn, l, msg);
-	else if (strcmp(t, "leave") == 0)
-		got_leave(sn, l, msg);
-	else if (json_object_get(msg, "tid") != NULL)
-		olink_reply_error(l, msg, "bad_request", "unknown operation");
+/* ---- routed requests for this node ---- */
+
+static void answer_now(json_t *reply, route_done_t done, void *arg)
+{
+	done(reply, arg);
+	json_decref(reply);
 }
+
+/* "find" (a lookup: who is responsible) and "ping" both name this node. */
+static void op_find(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	(void)inner;
+	answer_now(route_ok(json_pack("{s:o}", "node", node_to_json(&sn->self))), done, arg);
+}
+
+static void op_neighbors(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	(void)inner;
+	answer_now(route_ok(chord_neighbors(sn)), done, arg);
+}
+
+const struct sn_op chord_ops[] = {
+	{"find", op_find},
+	{"ping", op_find},
+	{"neighbors", op_neighbors},
+	{NULL, NULL},
+};
 
 /* ---- joining ---- */
 
@@ -491,7 +526,7 @@ static void join_next_seed(struct join *j)
 	/* The seed routes "find" for our own Node-ID; the answer is the node
 	 * that is (or still thinks it is) our successor. */
 	route = json_pack("{s:s,s:s,s:s,s:i,s:i,s:{s:s,s:s}}", "t", "route", "dest", hex, "mode",
-			  "res", "hops", 0, "ttl", 32, "req", "op", "find", "joiner", hex);
+			  "res", "hops", 0, "ttl", ROUTE_TTL, "req", "op", "find", "joiner", hex);
 	peer_request(sn, &j->seeds[j->next++], route, JOIN_TIMEOUT_MS, on_found, j);
 }
 

@@ -1,35 +1,22 @@
 /* Attached clients (certificates of role user, the future ordinary nodes):
  * their store, fetch, ping, route and neighbours requests go through the
  * ring; their application messages are routed to the super node of the
- * destination and handed down its link. */
+ * destination and handed down its link. The frames are read by sn_proto.c's
+ * client parsers before they get here (client_frames below). */
 #include "supernode.h"
 
-#include "jsonx.h"
-#include "log.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define CLIENT_INFLIGHT_MAX 1024
-#define BODY_MAX (96 * 1024)
 
 struct creq {
 	struct sn *sn;
 	struct conn *c;
 	json_t *req;
 };
-
-int client_ready(struct sn *sn, struct olink *l)
-{
-	char hex[RID_HEX_LEN + 1];
-
-	rid_hex(&olink_peer(l)->id, hex);
-	log_info("client %s attached from %s (Node-ID %s)", olink_peer(l)->name, olink_peer(l)->addr,
-		 hex);
-	(void)sn;
-	return 0;
-}
 
 /* Turns a route reply into the client's answer: the destination's fields,
  * plus hops and path. */
@@ -100,44 +87,19 @@ static void route_for(struct sn *sn, struct olink *l, json_t *msg, const struct 
 	route_for_at(sn, l, msg, dest, mode, inner, trace, NULL);
 }
 
-static int node_arg(const json_t *msg, const char *key, struct rid *id, char *err, size_t errlen)
+static void c_store(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	const char *hex;
-
-	if (jx_str(msg, key, RID_HEX_LEN, JX_REQUIRED, &hex, err, errlen) < 0)
-		return -1;
-	if (rid_parse(hex, id) < 0) {
-		err_set(err, errlen, "%s: expected 32 hex digits", key);
-		return -1;
-	}
-	return 0;
-}
-
-static void c_store(struct sn *sn, struct olink *l, json_t *msg)
-{
-	json_t *val = json_object_get(msg, "val");
-	const char *name;
 	struct rid res;
 
-	if (!json_is_object(val) ||
-	    jx_str(val, "name", RECORD_NAME_MAX, JX_REQUIRED, &name, NULL, 0) < 0) {
-		olink_reply_error(l, msg, "bad_request", "store needs a value with a name");
-		return;
-	}
-	rid_of_name(name, &res);
-	route_for(sn, l, msg, &res, "res", json_pack("{s:s,s:O}", "op", "store", "val", val), 0);
+	rid_of_name(req->store.name, &res);
+	route_for(sn, l, msg, &res, "res",
+		  json_pack("{s:s,s:O}", "op", "store", "val", req->store.val), 0);
 }
 
-static void c_fetch(struct sn *sn, struct olink *l, json_t *msg, int trace)
+static void fetch_or_trace(struct sn *sn, struct olink *l, json_t *msg, const char *name, int trace)
 {
-	const char *name;
 	struct rid res;
-	char err[128];
 
-	if (jx_str(msg, "name", RECORD_NAME_MAX, JX_REQUIRED, &name, err, sizeof(err)) < 0) {
-		olink_reply_error(l, msg, "bad_request", "%s", err);
-		return;
-	}
 	rid_of_name(name, &res);
 	route_for(sn, l, msg, &res, "res",
 		  trace ? json_pack("{s:s}", "op", "ping")
@@ -145,90 +107,95 @@ static void c_fetch(struct sn *sn, struct olink *l, json_t *msg, int trace)
 		  trace);
 }
 
-static void c_node_op(struct sn *sn, struct olink *l, json_t *msg, const char *op)
+static void c_fetch(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	struct rid id;
-	char err[128];
+	fetch_or_trace(sn, l, msg, req->fetch.name, 0);
+}
 
-	if (json_object_get(msg, "node") == NULL) {
-		/* About this super node itself. */
+/* "route": the path a fetch of that name would take. */
+static void c_trace(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	fetch_or_trace(sn, l, msg, req->fetch.name, 1);
+}
+
+/* ping and neighbors: of this super node, or of the one with that Node-ID. */
+static void c_node_op(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	const char *op = json_string_value(json_object_get(msg, "t"));
+
+	if (!req->node.has_node) {
 		olink_reply(l, msg,
 			    strcmp(op, "ping") == 0
 				    ? json_pack("{s:o,s:i}", "node", node_to_json(&sn->self), "hops", 0)
 				    : chord_neighbors(sn));
 		return;
 	}
-	if (node_arg(msg, "node", &id, err, sizeof(err)) < 0) {
-		olink_reply_error(l, msg, "bad_request", "%s", err);
-		return;
-	}
-	route_for(sn, l, msg, &id, "node", json_pack("{s:s}", "op", op), 0);
+	route_for(sn, l, msg, &req->node.node, "node", json_pack("{s:s}", "op", op), 0);
 }
 
-static void c_send(struct sn *sn, struct olink *l, json_t *msg)
+static void c_send(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	struct rid to, via;
-	struct node at;
-	const char *body, *sna = NULL;
-	char err[128], hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], self[RID_HEX_LEN + 1], addr[96];
+	const struct client_send_req *r = &req->send;
+	char hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], self[RID_HEX_LEN + 1], addr[96];
 	json_t *inner;
 
-	if (node_arg(msg, "to", &to, err, sizeof(err)) < 0 ||
-	    jx_str(msg, "body", BODY_MAX, JX_REQUIRED, &body, err, sizeof(err)) < 0 ||
-	    (json_object_get(msg, "sn") != NULL && node_arg(msg, "sn", &via, err, sizeof(err)) < 0)) {
-		olink_reply_error(l, msg, "bad_request", "%s", err);
-		return;
-	}
-	if (json_object_get(msg, "sn") == NULL)
-		via = to; /* addressed to a super node itself */
-	if (json_object_get(msg, "sn_addr") != NULL &&
-	    (jx_str(msg, "sn_addr", 128, JX_REQUIRED, &sna, err, sizeof(err)) < 0 ||
-	     addr_split(sna, at.host, sizeof(at.host), &at.port) < 0)) {
-		olink_reply_error(l, msg, "bad_request", "sn_addr: want HOST:PORT");
-		return;
-	}
-	rid_hex(&to, hex);
+	rid_hex(&r->to, hex);
 	rid_hex(&olink_peer(l)->id, me);
 	rid_hex(&sn->self.id, self);
 	snprintf(addr, sizeof(addr), strchr(sn->self.host, ':') ? "[%s]:%u" : "%s:%u",
 		 sn->self.host, sn->self.port);
 	inner = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "op", "deliver", "to", hex, "from", me,
-			  "from_sn", self, "from_sn_addr", addr, "body", body);
-	if (sna == NULL) {
-		route_for(sn, l, msg, &via, "node", inner, 0);
+			  "from_sn", self, "from_sn_addr", addr, "body", r->body);
+	if (!r->has_at) {
+		route_for(sn, l, msg, &r->via, "node", inner, 0);
 		return;
 	}
-	at.id = via;
-	route_for_at(sn, l, msg, &via, "node", inner, 0, node_to_json(&at));
+	route_for_at(sn, l, msg, &r->via, "node", inner, 0, node_to_json(&r->at));
 }
 
-void client_message(struct sn *sn, struct olink *l, json_t *msg)
+static void c_unknown(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	const char *t = json_string_value(json_object_get(msg, "t"));
-
-	if (relay_client_message(sn, l, msg))
-		return;
-	if (json_object_get(msg, "tid") == NULL)
-		return; /* clients send requests only (and media) */
-	if (sn->state != SN_JOINED) {
-		olink_reply_error(l, msg, "busy", "super node not ready");
-		return;
-	}
-	if (strcmp(t, "store") == 0)
-		c_store(sn, l, msg);
-	else if (strcmp(t, "fetch") == 0)
-		c_fetch(sn, l, msg, 0);
-	else if (strcmp(t, "route") == 0)
-		c_fetch(sn, l, msg, 1);
-	else if (strcmp(t, "ping") == 0 || strcmp(t, "neighbors") == 0)
-		c_node_op(sn, l, msg, t);
-	else if (strcmp(t, "send") == 0)
-		c_send(sn, l, msg);
-	else
-		olink_reply_error(l, msg, "bad_request", "unknown operation");
+	(void)sn, (void)req;
+	olink_reply_error(l, msg, "bad_request", "unknown operation");
 }
 
-int client_deliver(struct sn *sn, const struct rid *to, json_t *inner)
+/* The parsers of sn_proto.c, as the frame table calls them. */
+static int p_store(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return client_store_parse(msg, &req->store, err, errlen);
+}
+
+static int p_fetch(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return client_fetch_parse(msg, &req->fetch, err, errlen);
+}
+
+static int p_node(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return client_node_parse(msg, &req->node, err, errlen);
+}
+
+static int p_send(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return client_send_parse(msg, &req->send, err, errlen);
+}
+
+#define REQ (SN_NEEDS_TID | SN_NEEDS_JOINED) /* requests only, once in the ring */
+
+const struct sn_handler client_frames[] = {
+	{"store", SN_FROM_CLIENT, REQ, p_store, c_store},
+	{"fetch", SN_FROM_CLIENT, REQ, p_fetch, c_fetch},
+	{"route", SN_FROM_CLIENT, REQ, p_fetch, c_trace},
+	{"ping", SN_FROM_CLIENT, REQ, p_node, c_node_op},
+	{"neighbors", SN_FROM_CLIENT, REQ, p_node, c_node_op},
+	{"send", SN_FROM_CLIENT, REQ, p_send, c_send},
+	{"*", SN_FROM_CLIENT, REQ, NULL, c_unknown},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+/* ---- routed to this super node: a message for one of its clients ---- */
+
+static int deliver(struct sn *sn, const struct rid *to, json_t *inner)
 {
 	struct olink *l = conn_client(sn, to);
 
@@ -244,3 +211,24 @@ int client_deliver(struct sn *sn, const struct rid *to, json_t *inner)
 		json_object_set(m, "from_sn_addr", sna);
 	return olink_send(l, m);
 }
+
+static void op_deliver(struct sn *sn, json_t *inner, route_done_t done, void *arg)
+{
+	const char *to = json_string_value(json_object_get(inner, "to"));
+	struct rid id;
+	json_t *reply;
+
+	if (to == NULL || rid_parse(to, &id) < 0)
+		reply = route_error("bad_request", "deliver needs a Node-ID");
+	else if (deliver(sn, &id, inner) < 0)
+		reply = route_error("not_attached", "that node is not attached here");
+	else
+		reply = route_ok(json_pack("{s:b}", "delivered", 1));
+	done(reply, arg);
+	json_decref(reply);
+}
+
+const struct sn_op client_ops[] = {
+	{"deliver", op_deliver},
+	{NULL, NULL},
+};

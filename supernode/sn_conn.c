@@ -1,6 +1,8 @@
 /* The super node's links: the listener, links to other super nodes opened on
  * demand and cached (requests wait in a queue while one is being opened),
- * and links of attached clients. */
+ * and links of attached clients. Their frames go to the frame table
+ * (sn_handler.c); a node found dead and a client gone are told through
+ * sn's on_node_failed and on_client_gone. */
 #include "supernode.h"
 
 #include "crl.h"
@@ -38,7 +40,8 @@ struct conn {
 	struct conn *next;
 };
 
-struct relay {
+/* A request on its way to a peer: whom to tell about the reply. */
+struct reply_wait {
 	peer_reply_t cb;
 	void *arg;
 	struct node node;
@@ -97,32 +100,32 @@ static void fail_queue(struct conn *c, const char *why)
 
 static void on_reply(struct olink *l, json_t *reply, const char *err, void *arg)
 {
-	struct relay *r = arg;
+	struct reply_wait *w = arg;
 
 	(void)l;
-	r->cb(reply, err, r->arg);
-	free(r);
+	w->cb(reply, err, w->arg);
+	free(w);
 }
 
 static void send_now(struct conn *c, json_t *msg, int timeout_ms, int oneway, peer_reply_t cb,
 		     void *arg)
 {
-	struct relay *r;
+	struct reply_wait *w;
 
 	if (oneway) {
 		olink_send(c->ol, msg);
 		return;
 	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
+	w = calloc(1, sizeof(*w));
+	if (w == NULL) {
 		json_decref(msg);
 		cb(NULL, "out of memory", arg);
 		return;
 	}
-	r->cb = cb;
-	r->arg = arg;
-	if (olink_request(c->ol, msg, timeout_ms, on_reply, r) < 0) {
-		free(r);
+	w->cb = cb;
+	w->arg = arg;
+	if (olink_request(c->ol, msg, timeout_ms, on_reply, w) < 0) {
+		free(w);
 		cb(NULL, "unreachable: link unusable", arg);
 	}
 }
@@ -169,30 +172,24 @@ static int on_ready(struct olink *l, const json_t *hello, void *arg)
 	if (strcmp(p->role, ROLE_SUPERNODE) == 0)
 		return peer_ready(c, hello);
 	if (strcmp(p->role, ROLE_USER) == 0 && !c->outgoing) {
+		char hex[RID_HEX_LEN + 1];
 		c->kind = CONN_CLIENT;
 		c->ready = 1;
 		olink_set_rate(l, (int)c->sn->cfg.client_rate, 2 * (int)c->sn->cfg.client_rate);
-		return client_ready(c->sn, l);
+		rid_hex(&p->id, hex);
+		log_info("client %s attached from %s (Node-ID %s)", p->name, p->addr, hex);
+		return 0;
 	}
 	log_info("link %s: role %s not accepted", p->addr, p->role);
 	return -1;
 }
 
+/* Who handles which frame is the frame table's business (sn_handler.c). */
 static void on_message(struct olink *l, json_t *msg, void *arg)
 {
 	struct conn *c = arg;
-	const char *t = json_string_value(json_object_get(msg, "t"));
 
-	if (c->kind == CONN_CLIENT) {
-		client_message(c->sn, l, msg);
-		return;
-	}
-	if (strcmp(t, "route") == 0)
-		route_incoming(c->sn, l, msg);
-	else if (strcmp(t, "rep") == 0 || strcmp(t, "sync") == 0)
-		data_peer_message(c->sn, l, msg);
-	else
-		chord_peer_message(c->sn, l, msg);
+	handler_frame(c->sn, l, msg, c->kind == CONN_CLIENT ? SN_FROM_CLIENT : SN_FROM_PEER);
 }
 
 static void on_closed(struct olink *l, const char *why, void *arg)
@@ -213,8 +210,9 @@ static void on_closed(struct olink *l, const char *why, void *arg)
 	fail_queue(c, why);
 	conn_unlink(c);
 	/* Relay streams that carried nothing go with the node's last link. */
-	if (c->kind == CONN_CLIENT && conn_client(sn, &olink_peer(l)->id) == NULL)
-		relay_client_gone(sn, &olink_peer(l)->id);
+	if (c->kind == CONN_CLIENT && conn_client(sn, &olink_peer(l)->id) == NULL &&
+	    sn->on_client_gone != NULL)
+		sn->on_client_gone(sn, &olink_peer(l)->id);
 	conn_release(c);
 	/* A closed link to a neighbour may mean it died: check at once. */
 	if (was_peer && sn->state != SN_LEAVING && ring_find(&sn->ring, &n.id) != NULL)
@@ -337,7 +335,8 @@ static void on_ping(json_t *reply, const char *err, void *arg)
 
 	if (reply == NULL) {
 		log_info("super node %s:%u is gone (%s)", pc->node.host, pc->node.port, err);
-		chord_node_failed(pc->sn, &pc->node.id);
+		if (pc->sn->on_node_failed != NULL)
+			pc->sn->on_node_failed(pc->sn, &pc->node.id);
 	}
 	free(pc);
 }

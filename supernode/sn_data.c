@@ -280,39 +280,11 @@ static void do_fetch(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 	json_decref(reply);
 }
 
-void data_handle(struct sn *sn, json_t *inner, route_done_t done, void *arg)
-{
-	const char *op = json_string_value(json_object_get(inner, "op"));
-	json_t *reply = NULL;
-
-	if (op == NULL) {
-		reply = route_error("bad_request", "no operation");
-	} else if (strcmp(op, "store") == 0) {
-		do_store(sn, inner, done, arg);
-	} else if (strcmp(op, "fetch") == 0) {
-		do_fetch(sn, inner, done, arg);
-	} else if (strcmp(op, "find") == 0 || strcmp(op, "ping") == 0) {
-		reply = route_ok(json_pack("{s:o}", "node", node_to_json(&sn->self)));
-	} else if (strcmp(op, "neighbors") == 0) {
-		reply = route_ok(chord_neighbors(sn));
-	} else if (strcmp(op, "deliver") == 0) {
-		const char *to = json_string_value(json_object_get(inner, "to"));
-		struct rid id;
-		if (to == NULL || rid_parse(to, &id) < 0)
-			reply = route_error("bad_request", "deliver needs a Node-ID");
-		else if (client_deliver(sn, &id, inner) < 0)
-			reply = route_error("not_attached", "that node is not attached here");
-		else
-			reply = route_ok(json_pack("{s:b}", "delivered", 1));
-	} else {
-		reply = route_error("bad_request", "unknown operation");
-	}
-	if (reply != NULL) {
-		done(reply, arg);
-		json_decref(reply);
-	}
-	json_decref(inner);
-}
+const struct sn_op data_ops[] = {
+	{"store", do_store},
+	{"fetch", do_fetch},
+	{NULL, NULL},
+};
 
 /* ---- whole ranges ---- */
 
@@ -527,13 +499,14 @@ void data_handover(struct sn *sn, void (*done)(struct sn *sn))
 
 /* ---- frames from other super nodes ---- */
 
-static void got_rep(struct sn *sn, struct olink *l, json_t *msg)
+static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	json_t *vals = json_object_get(msg, "vals");
 	json_t *v;
 	size_t i;
 	int kept = 0;
 
+	(void)req;
 	if (!json_is_array(vals)) {
 		olink_reply_error(l, msg, "bad_request", "vals: expected a list");
 		return;
@@ -572,7 +545,7 @@ static void synced(void *arg, int ok)
 	free(s);
 }
 
-static void got_sync(struct sn *sn, struct olink *l, json_t *msg)
+static void got_sync(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct rid from, to;
 	struct node n;
@@ -580,6 +553,7 @@ static void got_sync(struct sn *sn, struct olink *l, json_t *msg)
 	const char *f = json_string_value(json_object_get(msg, "from"));
 	const char *t = json_string_value(json_object_get(msg, "to"));
 
+	(void)req;
 	if (f == NULL || t == NULL || rid_parse(f, &from) < 0 || rid_parse(t, &to) < 0 ||
 	    conn_peer_node(l, &n) < 0) {
 		olink_reply_error(l, msg, "bad_request", "sync needs from and to");
@@ -596,15 +570,11 @@ static void got_sync(struct sn *sn, struct olink *l, json_t *msg)
 	data_push(sn, &n, &from, &to, "sync", synced, s);
 }
 
-void data_peer_message(struct sn *sn, struct olink *l, json_t *msg)
-{
-	const char *t = json_string_value(json_object_get(msg, "t"));
-
-	if (strcmp(t, "rep") == 0)
-		got_rep(sn, l, msg);
-	else
-		got_sync(sn, l, msg);
-}
+const struct sn_handler data_frames[] = {
+	{"rep", SN_FROM_PEER, 0, NULL, got_rep},
+	{"sync", SN_FROM_PEER, 0, NULL, got_sync},
+	{NULL, 0, 0, NULL, NULL},
+};
 
 int data_start(struct sn *sn)
 {

@@ -19,13 +19,15 @@
  * A used stream lives while packets flow and goes after [relay]
  * idle_timeout of silence, or when the node frees it ("relay_free", sent at
  * BYE, CANCEL or a failed call). Limits: [relay] max_streams for the super
- * node, max_streams_per_node per attached node. */
+ * node, max_streams_per_node per attached node.
+ *
+ * The frames of attached nodes come through relay_frames() (the frame
+ * table, sn_handler.c), read by sn_proto.c; "service:relay" is advertised
+ * in the DHT by sn_service.c. */
 #include "supernode.h"
 
-#include "jsonx.h"
 #include "log.h"
 #include "prom.h"
-#include "sdp.h"
 #include "util.h"
 
 #include <errno.h>
@@ -44,10 +46,6 @@
 #define BATCH 1
 #define PKT_MAX 2048    /* larger datagrams are dropped */
 #define BUCKETS 4096
-#define ALLOC_MAX 16    /* streams per request */
-#define ADV_LIFE 900    /* seconds */
-#define ADV_EVERY 300000
-#define ADV_RETRY 10000
 
 enum { NEAR = 0, FAR = 1 };
 
@@ -99,7 +97,6 @@ struct relay {
 	int count, active;
 	uint32_t next_id;
 	struct event *sweep;
-	uint64_t next_adv;
 	struct relay_stats st;
 };
 
@@ -394,22 +391,31 @@ static int owned(struct relay *r, const struct rid *owner)
 	return n;
 }
 
-/* ---- requests of attached nodes ---- */
+/* ---- requests of attached nodes (read by sn_proto.c's relay parsers) ---- */
 
-static void c_alloc(struct relay *r, struct olink *l, json_t *msg)
+/* Frees the streams listed so far when a relay_alloc cannot be completed. */
+static void undo_alloc(struct relay *r, json_t *list)
 {
-	struct sn *sn = r->sn;
+	size_t k;
+	json_t *v;
+
+	json_array_foreach(list, k, v) {
+		struct stream *o = find(r, (uint32_t)json_integer_value(json_object_get(v, "id")));
+		if (o != NULL)
+			stream_free(o);
+	}
+	json_decref(list);
+}
+
+static void c_alloc(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	struct relay *r = sn->relay;
 	const struct olink_peer *peer = olink_peer(l);
-	json_int_t n = json_integer_value(json_object_get(msg, "n"));
-	int tunnel = json_is_true(json_object_get(msg, "tunnel"));
+	int n = req->alloc.n;
 	struct sockaddr_storage want;
 	socklen_t wl;
 	json_t *list;
 
-	if (!json_is_integer(json_object_get(msg, "n")) || n < 1 || n > ALLOC_MAX) {
-		olink_reply_error(l, msg, "bad_request", "n: 1 to %d streams", ALLOC_MAX);
-		return;
-	}
 	if (r->count + n > sn->cfg.relay_max ||
 	    owned(r, &peer->id) + n > sn->cfg.relay_max_per_node) {
 		r->st.refused++;
@@ -422,19 +428,10 @@ static void c_alloc(struct relay *r, struct olink *l, json_t *msg)
 		return;
 	}
 	list = json_array();
-	for (json_int_t i = 0; i < n; i++) {
-		struct stream *s = stream_new(r, &peer->id, tunnel, &want);
+	for (int i = 0; i < n; i++) {
+		struct stream *s = stream_new(r, &peer->id, req->alloc.tunnel, &want);
 		if (s == NULL) {
-			size_t k;
-			json_t *v;
-			json_array_foreach(list, k, v)
-			{
-				struct stream *o = find(r, (uint32_t)json_integer_value(
-								   json_object_get(v, "id")));
-				if (o != NULL)
-					stream_free(o);
-			}
-			json_decref(list);
+			undo_alloc(r, list);
 			r->st.refused++;
 			olink_reply_error(l, msg, "busy", "no relay ports free");
 			return;
@@ -447,75 +444,60 @@ static void c_alloc(struct relay *r, struct olink *l, json_t *msg)
 	olink_reply(l, msg, json_pack("{s:b,s:s,s:o}", "ok", 1, "host", r->host, "streams", list));
 }
 
-static struct stream *owned_stream(struct relay *r, struct olink *l, const json_t *id)
+/* This node's stream with that id, or NULL. */
+static struct stream *owned_stream(struct relay *r, struct olink *l, uint32_t id)
 {
-	struct stream *s;
+	struct stream *s = id != 0 ? find(r, id) : NULL;
 
-	if (!json_is_integer(id) || json_integer_value(id) <= 0 ||
-	    json_integer_value(id) > UINT32_MAX)
-		return NULL;
-	s = find(r, (uint32_t)json_integer_value(id));
 	if (s == NULL || !rid_eq(&s->owner, &olink_peer(l)->id))
 		return NULL;
 	return s;
 }
 
-static int parse_target(const char *a, struct sockaddr_storage *ss, socklen_t *len)
+/* The far end's address from its SDP: where to send before it speaks, and
+ * the only IP its packets are taken from. */
+static void use_far(struct side *d, const struct relay_use_req *u)
 {
-	char host[64];
-	uint16_t port;
+	struct sockaddr_storage rtcp = u->rtcp;
+	socklen_t rtcp_len = u->rtcp_len;
 
-	return addr_split(a, host, sizeof(host), &port) == 0 && port != 0 &&
-			       addr_ip_port(host, port, ss, len) == 0
-		       ? 0
-		       : -1;
+	if (u->far_private) {
+		/* A far end behind a NAT that gave its private address: nothing
+		 * to send to, nothing to check against; the first packet decides. */
+		d->want_set = 0;
+		d->have_peer[0] &= d->latched[0];
+		d->have_peer[1] &= d->latched[1];
+		return;
+	}
+	if (!u->has_rtcp) {
+		rtcp = u->far;
+		rtcp_len = u->far_len;
+		set_port(&rtcp, (uint16_t)(get_port(&u->far) + 1));
+	}
+	if (!d->want_set || !ip_eq(&d->want, &u->far)) {
+		d->latched[0] = d->latched[1] = 0; /* another far end: latch anew */
+		d->want = u->far;
+		d->want_set = 1;
+	}
+	for (int c = 0; c < 2; c++)
+		if (!d->latched[c]) {
+			d->peer[c] = c == 0 ? u->far : rtcp;
+			d->plen[c] = c == 0 ? u->far_len : rtcp_len;
+			d->have_peer[c] = 1;
+		}
 }
 
 /* relay_use may come as a request or as a one-way message. */
-static void use_ok(struct olink *l, json_t *msg)
+static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	if (json_object_get(msg, "tid") != NULL)
-		olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
-}
-
-#define use_error(l, msg, code, ...)                                                               \
-	do {                                                                                       \
-		if (json_object_get(msg, "tid") != NULL)                                           \
-			olink_reply_error(l, msg, code, __VA_ARGS__);                              \
-		else                                                                               \
-			log_debug("relay_use refused: " __VA_ARGS__);                              \
-	} while (0)
-
-/* The IP of "IP:PORT" or "[IP]:PORT" (in a static buffer). */
-static const char *far_ip(const char *a)
-{
-	static char host[64];
-	uint16_t port;
-
-	if (addr_split(a, host, sizeof(host), &port) < 0)
-		return "";
-	return host;
-}
-
-/* The far end's address from its SDP: where to send before it speaks, and
- * the only IP its packets are taken from. */
-static void c_use(struct relay *r, struct olink *l, json_t *msg)
-{
-	struct stream *s = owned_stream(r, l, json_object_get(msg, "id"));
-	const char *far = json_string_value(json_object_get(msg, "far"));
-	const char *rtcp = json_string_value(json_object_get(msg, "far_rtcp"));
-	struct sockaddr_storage a, b;
-	socklen_t al, bl;
-	struct side *d;
+	struct relay *r = sn->relay;
+	struct stream *s = owned_stream(r, l, req->use.id);
 
 	if (s == NULL) {
-		use_error(l, msg, "not_found", "no such relay stream");
-		return;
-	}
-	if ((far == NULL && !json_is_true(json_object_get(msg, "near_reset"))) ||
-	    (far != NULL && parse_target(far, &a, &al) < 0) ||
-	    (rtcp != NULL && parse_target(rtcp, &b, &bl) < 0)) {
-		use_error(l, msg, "bad_request", "far: want IP:PORT");
+		if (json_object_get(msg, "tid") != NULL)
+			olink_reply_error(l, msg, "not_found", "no such relay stream");
+		else
+			log_debug("relay_use refused: no such relay stream");
 		return;
 	}
 	s->last_ms = loop_ms(r);
@@ -523,54 +505,25 @@ static void c_use(struct relay *r, struct olink *l, json_t *msg)
 		s->active = 1;
 		r->active++;
 	}
-	if (json_is_true(json_object_get(msg, "near_reset"))) {
+	if (req->use.near_reset) {
 		/* The node's phone moved to another port (a re-INVITE): latch anew,
 		 * still only from the node's address. */
 		s->side[NEAR].latched[0] = s->side[NEAR].latched[1] = 0;
 		s->side[NEAR].have_peer[0] = s->side[NEAR].have_peer[1] = 0;
 	}
-	if (far == NULL) {
-		use_ok(l, msg);
-		return;
-	}
-	d = &s->side[FAR];
-	if (sdp_addr_is_private(far_ip(far))) {
-		/* A far end behind a NAT that gave its private address: nothing
-		 * to send to, nothing to check against; the first packet decides. */
-		d->want_set = 0;
-		d->have_peer[0] &= d->latched[0];
-		d->have_peer[1] &= d->latched[1];
-		use_ok(l, msg);
-		return;
-	}
-	if (rtcp == NULL) {
-		b = a;
-		bl = al;
-		set_port(&b, (uint16_t)(get_port(&a) + 1));
-	}
-	if (!d->want_set || !ip_eq(&d->want, &a)) {
-		d->latched[0] = d->latched[1] = 0; /* another far end: latch anew */
-		d->want = a;
-		d->want_set = 1;
-	}
-	for (int c = 0; c < 2; c++)
-		if (!d->latched[c]) {
-			d->peer[c] = c == 0 ? a : b;
-			d->plen[c] = c == 0 ? al : bl;
-			d->have_peer[c] = 1;
-		}
-	use_ok(l, msg);
+	if (req->use.has_far)
+		use_far(&s->side[FAR], &req->use);
+	if (json_object_get(msg, "tid") != NULL)
+		olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
 }
 
-static void c_free(struct relay *r, struct olink *l, json_t *msg)
+static void c_free(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	json_t *ids = json_object_get(msg, "ids"), *v;
-	size_t i;
+	struct relay *r = sn->relay;
 	int n = 0;
 
-	json_array_foreach(ids, i, v)
-	{
-		struct stream *s = owned_stream(r, l, v);
+	for (int i = 0; i < req->free.n; i++) {
+		struct stream *s = owned_stream(r, l, req->free.ids[i]);
 		if (s != NULL) {
 			stream_free(s);
 			r->st.freed++;
@@ -581,55 +534,76 @@ static void c_free(struct relay *r, struct olink *l, json_t *msg)
 		olink_reply(l, msg, json_pack("{s:b,s:i}", "ok", 1, "freed", n));
 }
 
-/* A media frame from a node whose site lets no UDP out. */
-static void c_media(struct relay *r, struct olink *l, json_t *msg)
+/* A media frame from a node whose site lets no UDP out. Nothing is
+ * answered: a frame that cannot be used is counted as dropped. */
+static void c_media(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	struct stream *s = owned_stream(r, l, json_object_get(msg, "id"));
-	const char *p = json_string_value(json_object_get(msg, "p"));
-	json_int_t ch = json_integer_value(json_object_get(msg, "c"));
-	uint8_t *b;
-	size_t n;
+	struct relay *r = sn->relay;
+	struct media_frame f;
+	enum media_rc rc = media_frame_parse(msg, &f, NULL, 0);
+	struct stream *s = rc != MEDIA_BAD ? owned_stream(r, l, f.id) : NULL;
 
-	if (s == NULL || !s->tunnel || p == NULL || (ch != 0 && ch != 1)) {
+	(void)req;
+	if (s == NULL || !s->tunnel) {
 		r->st.nopeer++;
 		return;
 	}
-	b = b64_decode(p, PKT_MAX, &n);
-	if (b == NULL || n == 0) {
-		free(b);
+	if (rc == MEDIA_TOO_BIG) {
 		r->st.toobig++;
 		return;
 	}
 	r->st.tunnel_in++;
-	forward(s, NEAR, (int)ch, b, n);
-	free(b);
+	forward(s, NEAR, f.ch, f.pkt, f.len);
 }
 
-int relay_client_message(struct sn *sn, struct olink *l, json_t *msg)
+static void c_unknown(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
-	struct relay *r = sn->relay;
-	const char *t = json_string_value(json_object_get(msg, "t"));
+	(void)sn, (void)req;
+	olink_reply_error(l, msg, "bad_request", "unknown operation");
+}
 
-	if (t == NULL || (strncmp(t, "relay_", 6) != 0 && strcmp(t, "media") != 0))
-		return 0;
-	if (r == NULL) {
-		if (json_object_get(msg, "tid") != NULL)
-			olink_reply_error(l, msg, "not_found", "this super node relays no media");
-		return 1;
-	}
-	if (strcmp(t, "media") == 0)
-		c_media(r, l, msg);
-	else if (strcmp(t, "relay_free") == 0)
-		c_free(r, l, msg);
-	else if (strcmp(t, "relay_use") == 0)
-		c_use(r, l, msg);
-	else if (json_object_get(msg, "tid") == NULL)
-		;
-	else if (strcmp(t, "relay_alloc") == 0)
-		c_alloc(r, l, msg);
-	else
-		olink_reply_error(l, msg, "bad_request", "unknown operation");
-	return 1;
+/* A super node without a relay says so to whoever asks. */
+static void c_off(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
+{
+	(void)sn, (void)req;
+	olink_reply_error(l, msg, "not_found", "this super node relays no media");
+}
+
+static int p_alloc(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return relay_alloc_parse(msg, &req->alloc, err, errlen);
+}
+
+static int p_use(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return relay_use_parse(msg, &req->use, err, errlen);
+}
+
+static int p_free(const json_t *msg, union sn_req *req, char *err, size_t errlen)
+{
+	return relay_free_parse(msg, &req->free, err, errlen);
+}
+
+/* Taken whether or not the super node has joined: calls in progress keep
+ * their media. */
+static const struct sn_handler relay_on[] = {
+	{"relay_alloc", SN_FROM_CLIENT, SN_NEEDS_TID, p_alloc, c_alloc},
+	{"relay_use", SN_FROM_CLIENT, 0, p_use, c_use},
+	{"relay_free", SN_FROM_CLIENT, 0, p_free, c_free},
+	{"media", SN_FROM_CLIENT, 0, NULL, c_media},
+	{"relay_*", SN_FROM_CLIENT, SN_NEEDS_TID, NULL, c_unknown},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+static const struct sn_handler relay_off[] = {
+	{"relay_*", SN_FROM_CLIENT, 0, NULL, c_off},
+	{"media", SN_FROM_CLIENT, 0, NULL, c_off},
+	{NULL, 0, 0, NULL, NULL},
+};
+
+const struct sn_handler *relay_frames(struct sn *sn)
+{
+	return sn->relay != NULL ? relay_on : relay_off;
 }
 
 void relay_client_gone(struct sn *sn, const struct rid *id)
@@ -648,15 +622,15 @@ void relay_client_gone(struct sn *sn, const struct rid *id)
 
 /* ---- expiry and advertisement ---- */
 
-static void on_advertised(json_t *reply, void *arg)
+/* The data of service:relay: where to ask, and how much room is left. */
+static int service_data(struct sn *sn, char *buf, size_t len)
 {
-	struct sn *sn = arg;
+	struct relay *r = sn->relay;
 
-	if (json_is_true(json_object_get(reply, "ok")))
-		return;
-	log_info("service:relay not stored: %s", json_string_value(json_object_get(reply, "msg")));
-	if (sn->relay != NULL)
-		sn->relay->next_adv = now_ms() + ADV_RETRY;
+	if (r == NULL)
+		return -1;
+	return service_relay_data(buf, len, r->host, r->lo, r->hi,
+				  (long long)(sn->cfg.relay_max - r->count));
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -665,7 +639,6 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct sn *sn = r->sn;
 	uint64_t now = loop_ms(r), idle = (uint64_t)sn->cfg.relay_idle * 1000;
 	struct stream *s, *nx;
-	char data[160];
 
 	(void)fd, (void)what;
 	for (s = r->all; s != NULL; s = nx) {
@@ -681,13 +654,17 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		r->st.expired++;
 		stream_free(s);
 	}
-	if (sn->state != SN_JOINED || now_ms() < r->next_adv || sn->cert == NULL)
-		return;
-	r->next_adv = now_ms() + ADV_EVERY;
-	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"ports\":\"%u-%u\",\"streams_free\":%lld}",
-		 r->host, r->lo, r->hi, (long long)(sn->cfg.relay_max - r->count));
-	if (service_store(sn, "service:relay", data, ADV_LIFE, on_advertised, sn) < 0)
-		r->next_adv = now_ms() + ADV_RETRY;
+}
+
+/* Four sockets per stream: as many descriptors as we are allowed. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 int relay_start(struct sn *sn, char *err, size_t errlen)
@@ -707,11 +684,7 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 			sn->cfg.relay_ports);
 		return -1;
 	}
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max; /* four sockets per stream */
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	raise_fd_limit();
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -1;
@@ -741,6 +714,10 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	}
 	sn->relay = r;
 	log_info("media relay on %s ports %u-%u, announced as %s", ip, r->lo, r->hi, r->host);
+	if (service_add(sn, "service:relay", service_data) < 0) {
+		err_set(err, errlen, "relay: cannot advertise service:relay");
+		return -1;
+	}
 	return 0;
 }
 

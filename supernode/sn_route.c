@@ -2,19 +2,17 @@
  * frame travels hop by hop towards the node responsible for a Resource-ID
  * (or towards a given Node-ID); each hop keeps the request pending and the
  * reply travels back the same way. A failed hop is dropped from the tables
- * and the next best one tried. */
+ * and the next best one tried. At the destination the table of routed
+ * requests (sn_handler.c) says which module answers. */
 #include "supernode.h"
 
-#include "jsonx.h"
 #include "log.h"
 #include "util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTE_TTL 32
 #define ROUTE_TRIES 3
 
 struct route {
@@ -28,22 +26,6 @@ struct route {
 	route_done_t done;
 	void *arg;
 };
-
-json_t *route_ok(json_t *res)
-{
-	return json_pack("{s:b,s:o}", "ok", 1, "res", res != NULL ? res : json_object());
-}
-
-json_t *route_error(const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b,s:s,s:s}", "ok", 0, "err", code, "msg", msg);
-}
 
 static void finish(struct route *rt, json_t *reply)
 {
@@ -74,8 +56,8 @@ static void on_hop_reply(json_t *reply, const char *err, void *arg)
 	}
 	rt->sn->stats.route_failures++;
 	log_debug("route via %s:%u failed: %s", rt->hop.host, rt->hop.port, err);
-	if (strncmp(err, "unreachable", 11) == 0)
-		chord_node_failed(rt->sn, &rt->hop.id);
+	if (strncmp(err, "unreachable", 11) == 0 && rt->sn->on_node_failed != NULL)
+		rt->sn->on_node_failed(rt->sn, &rt->hop.id);
 	if (rt->ntried < ROUTE_TRIES && rt->sn->state != SN_LEAVING) {
 		try_next(rt);
 		return;
@@ -129,7 +111,7 @@ static int deliver_here(struct route *rt)
 		return 0;
 here:
 	sn->stats.routed++;
-	data_handle(sn, json_incref(json_object_get(rt->env, "req")), local_done, rt);
+	handler_op(sn, json_incref(json_object_get(rt->env, "req")), local_done, rt);
 	return 1;
 }
 
@@ -283,54 +265,19 @@ static void answer(json_t *reply, void *arg)
 	free(in);
 }
 
-int route_envelope_check(const json_t *msg, char *err, size_t errlen)
+static int route_parse(const json_t *msg, union sn_req *req, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
-					   "ttl", "path", "req", "final", NULL};
-	const char *dest, *mode;
-	int64_t v;
-	struct rid r;
-	json_t *path = json_object_get(msg, "path");
-
-	if (!json_is_object(msg)) {
-		err_set(err, errlen, "route: not an object");
-		return -1;
-	}
-	if (jx_only(msg, keys, err, errlen) < 0 ||
-	    jx_str(msg, "dest", RID_HEX_LEN, JX_REQUIRED, &dest, err, errlen) < 0 ||
-	    jx_str(msg, "mode", 4, JX_REQUIRED, &mode, err, errlen) < 0 ||
-	    jx_int(msg, "hops", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0 ||
-	    jx_int(msg, "ttl", 0, ROUTE_TTL, JX_REQUIRED, &v, err, errlen) < 0)
-		return -1;
-	if (rid_parse(dest, &r) < 0) {
-		err_set(err, errlen, "dest: expected 32 hex digits");
-		return -1;
-	}
-	if (strcmp(mode, "res") != 0 && strcmp(mode, "node") != 0) {
-		err_set(err, errlen, "mode: expected res or node");
-		return -1;
-	}
-	if (!json_is_object(json_object_get(msg, "req"))) {
-		err_set(err, errlen, "req: expected an object");
-		return -1;
-	}
-	if (path != NULL && (!json_is_array(path) || json_array_size(path) > ROUTE_TTL)) {
-		err_set(err, errlen, "path: expected a list of at most %d hops", ROUTE_TTL);
-		return -1;
-	}
-	return 0;
+	(void)req; /* the envelope travels on as it is */
+	return route_envelope_check(msg, err, errlen);
 }
 
-void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
+/* A "route" frame from a peer, its envelope checked. */
+static void route_incoming(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct incoming *in;
-	char err[256];
 	json_t *env;
 
-	if (route_envelope_check(msg, err, sizeof(err)) < 0) {
-		olink_reply_error(l, msg, "bad_request", "%s", err);
-		return;
-	}
+	(void)req;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		olink_reply_error(l, msg, "busy", "out of memory");
@@ -354,3 +301,8 @@ void route_incoming(struct sn *sn, struct olink *l, json_t *msg)
 	}
 	route_run(sn, env, answer, in);
 }
+
+const struct sn_handler route_frames[] = {
+	{"route", SN_FROM_PEER, 0, route_parse, route_incoming},
+	{NULL, 0, 0, NULL, NULL},
+};

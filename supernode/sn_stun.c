@@ -4,14 +4,12 @@
  * and, asking two super nodes, whether its NAT maps per destination);
  * floods are held by a token bucket per source (an IPv4 address or an IPv6
  * /64) and one for the whole server, so the answers never exceed what the
- * operator allows. Responses are at most twice the request's size. Once
- * joined, the super node stores "service:stun" (data {"host", "port"},
- * signed by it, 15 minutes, renewed every 5) so that nodes can find STUN
- * servers in the DHT. */
+ * operator allows. Responses are at most twice the request's size. The
+ * server is advertised as "service:stun" (data {"host", "port"}) in the DHT
+ * through sn_service.c, so that nodes can find STUN servers. */
 #include "supernode.h"
 
 #include "log.h"
-#include "record.h"
 #include "stun.h"
 #include "util.h"
 
@@ -36,8 +34,7 @@ struct stun_srv {
 	struct sn *sn;
 	evutil_socket_t fd;
 	uint16_t port;
-	struct event *ev, *adv;
-	uint64_t next_adv;
+	struct event *ev;
 	struct bucket all, per[BUCKETS];
 };
 
@@ -132,59 +129,12 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-
-/* ---- service:stun: where to find this server, in the DHT ---- */
-
-#define ADV_LIFE 900      /* seconds */
-#define ADV_EVERY 300000  /* ms */
-#define ADV_RETRY 10000   /* ms */
-
-static void on_advertised(json_t *reply, void *arg)
+/* The data of service:stun: where to ask. */
+static int service_data(struct sn *sn, char *buf, size_t len)
 {
-	struct sn *sn = arg; /* not the server: it may be gone at shutdown */
-
-	if (json_is_true(json_object_get(reply, "ok"))) {
-		log_debug("service:stun stored");
-		return;
-	}
-	log_info("service:stun not stored: %s", json_string_value(json_object_get(reply, "msg")));
-	if (sn->stun != NULL)
-		sn->stun->next_adv = now_ms() + ADV_RETRY;
-}
-
-int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
-		  route_done_t done, void *arg)
-{
-	struct record r;
-	struct rid res;
-
-	if (record_init(&r, name, name + strlen("service:"), data, now_ms(), life, 0) < 0 ||
-	    record_sign(&r, sn->key, sn->cert) < 0) {
-		record_clear(&r);
-		log_warn("cannot sign %s", name);
+	if (sn->stun == NULL)
 		return -1;
-	}
-	rid_of_name(name, &res);
-	route_start(sn, &res, "res", json_pack("{s:s,s:o}", "op", "store", "val", record_to_json(&r)),
-		    0, NULL, done, arg);
-	record_clear(&r);
-	return 0;
-}
-
-static void on_adv_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct stun_srv *s = arg;
-	struct sn *sn = s->sn;
-	char data[128];
-	uint64_t now = now_ms();
-
-	(void)fd, (void)what;
-	if (sn->state != SN_JOINED || now < s->next_adv || sn->cert == NULL)
-		return;
-	s->next_adv = now + ADV_EVERY;
-	snprintf(data, sizeof(data), "{\"host\":\"%s\",\"port\":%u}", sn->self.host, s->port);
-	if (service_store(sn, "service:stun", data, ADV_LIFE, on_advertised, sn) < 0)
-		s->next_adv = now + ADV_RETRY;
+	return service_stun_data(buf, len, sn->self.host, sn->stun->port);
 }
 
 int stun_start(struct sn *sn, char *err, size_t errlen)
@@ -224,20 +174,20 @@ int stun_start(struct sn *sn, char *err, size_t errlen)
 	}
 	s->port = port;
 	s->ev = event_new(sn->base, s->fd, EV_READ | EV_PERSIST, on_read, s);
-	s->adv = event_new(sn->base, -1, EV_PERSIST, on_adv_tick, s);
-	if (s->ev == NULL || s->adv == NULL || event_add(s->ev, NULL) < 0 ||
-	    event_add(s->adv, &(struct timeval){1, 0}) < 0) {
+	if (s->ev == NULL || event_add(s->ev, NULL) < 0) {
 		err_set(err, errlen, "STUN: event set-up failed");
 		if (s->ev != NULL)
 			event_free(s->ev);
-		if (s->adv != NULL)
-			event_free(s->adv);
 		close(s->fd);
 		free(s);
 		return -1;
 	}
 	sn->stun = s;
 	log_info("STUN on UDP %s", addr);
+	if (service_add(sn, "service:stun", service_data) < 0) {
+		err_set(err, errlen, "STUN: cannot advertise service:stun");
+		return -1;
+	}
 	return 0;
 }
 
@@ -248,7 +198,6 @@ void stun_stop(struct sn *sn)
 	if (s == NULL)
 		return;
 	event_free(s->ev);
-	event_free(s->adv);
 	close(s->fd);
 	free(s);
 	sn->stun = NULL;

@@ -76,6 +76,26 @@ static int add_timer(struct sn *sn, struct event **ev, int64_t ms,
 	return *ev != NULL && event_add(*ev, &tv) == 0 ? 0 : -1;
 }
 
+/* Who handles what: each module's rows of the frame table and of the
+ * routed-request table (docs/map-supernode.md lists them), and whom the
+ * links and the routing tell about a dead node or a client gone. */
+static int wire(struct sn *sn)
+{
+	const struct sn_handler *frames[] = {route_frames, chord_frames, data_frames, client_frames,
+					     relay_frames(sn)};
+	const struct sn_op *ops[] = {data_ops, chord_ops, client_ops};
+
+	sn->on_node_failed = chord_node_failed;
+	sn->on_client_gone = relay_client_gone;
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		if (handler_add_frames(&sn->handlers, frames[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (handler_add_ops(&sn->handlers, ops[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int addresses(struct sn *sn, char *err, size_t errlen)
 {
 	if (addr_split(sn->cfg.listen, sn->listen_host, sizeof(sn->listen_host), &sn->listen_port) <
@@ -155,8 +175,8 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (data_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
 	    add_timer(sn, &sn->expire_timer, EXPIRE_SECS * 1000, on_expire) < 0)
 		return -1;
-	if (status_start(sn, err, errlen) < 0 || stun_start(sn, err, errlen) < 0 ||
-	    relay_start(sn, err, errlen) < 0)
+	if (status_start(sn, err, errlen) < 0 || service_start(sn) < 0 ||
+	    stun_start(sn, err, errlen) < 0 || relay_start(sn, err, errlen) < 0 || wire(sn) < 0)
 		return -1;
 	sn->on_left = on_left;
 	return boot_start(sn, on_booted);
@@ -177,6 +197,7 @@ static void cleanup(struct sn *sn)
 	if (sn->boot_timer != NULL)
 		event_free(sn->boot_timer);
 	statusd_free(sn->status);
+	service_stop(sn);
 	stun_stop(sn);
 	relay_stop(sn);
 	sdb_close(sn->db);

@@ -4,10 +4,14 @@
  *   sn_config.c   configuration
  *   sn_boot.c     certificate, bootstrapd (configuration, CRL, announce)
  *   sn_conn.c     links: listener, peers opened on demand, clients
+ *   sn_handler.c  which module handles which frame and routed request
  *   sn_route.c    routed requests along the ring
  *   sn_chord.c    join, stabilisation, fingers, failures, leave
  *   sn_data.c     store, fetch, replication, transfer and reconciliation
  *   sn_client.c   requests of attached clients and message delivery
+ *   sn_relay.c    the media relay for attached nodes
+ *   sn_stun.c     STUN Binding on UDP
+ *   sn_service.c  service:stun, service:relay advertised in the DHT
  *   sn_status.c   local /status and /metrics
  *   sn_ring.c, sn_store.c, sn_db.c, sn_proto.c: pure parts and SQLite. */
 #ifndef P2PSIP_SUPERNODE_H
@@ -19,6 +23,7 @@
 
 #include "olink.h"
 #include "record.h"
+#include "sn_proto.h"
 #include "sn_ring.h"
 #include "sn_store.h"
 
@@ -80,6 +85,57 @@ void sn_config_free(struct sn_config *cfg);
 enum sn_state { SN_STARTING, SN_JOINING, SN_JOINED, SN_LEAVING };
 
 struct conn;
+struct sn;
+
+/* The reply of a routed request ({"ok", "hops", "res"|"err"...}, borrowed). */
+typedef void (*route_done_t)(json_t *reply, void *arg);
+
+/* ---- sn_handler.c: which module handles which frame ---- */
+/* Which links may send a frame (a row's "from"). */
+enum { SN_FROM_PEER = 1, SN_FROM_CLIENT = 2 };
+/* A row's flags. SN_NEEDS_TID: requests only, a one-way frame of this type
+ * is dropped; SN_NEEDS_JOINED: answered "busy" until in the ring. */
+enum { SN_NEEDS_TID = 1, SN_NEEDS_JOINED = 2 };
+
+/* A row of the frame table: the frame's "t" ("x*": any type starting with
+ * x that has no row of its own; "*": any such type), the links it is taken
+ * from, and who reads and handles it. A frame that parse refuses is
+ * answered "bad_request" with parse's text; parse NULL: handle reads msg
+ * itself and gets req NULL. A table ends with a row whose type is NULL. */
+struct sn_handler {
+	const char *type;
+	unsigned from, flags;
+	int (*parse)(const json_t *msg, union sn_req *req, char *err, size_t errlen);
+	void (*handle)(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req);
+};
+
+/* A row of the routed-request table: who answers the "op" of a request
+ * that reached this node, its destination. handle calls done exactly once
+ * and does not keep inner. A table ends with a row whose op is NULL. */
+struct sn_op {
+	const char *op;
+	void (*handle)(struct sn *sn, json_t *inner, route_done_t done, void *arg);
+};
+
+#define SN_TABLES_MAX 8
+struct sn_handlers {
+	const struct sn_handler *frames[SN_TABLES_MAX];
+	const struct sn_op *ops[SN_TABLES_MAX];
+	int nframes, nops;
+};
+
+/* Adds a module's rows (kept, not copied). 0, or -1 when full. */
+int handler_add_frames(struct sn_handlers *h, const struct sn_handler *rows);
+int handler_add_ops(struct sn_handlers *h, const struct sn_op *rows);
+/* The row for a frame of this type from this kind of link: its own row,
+ * else the longest pattern that matches; NULL if none. */
+const struct sn_handler *handler_find_frame(const struct sn_handlers *h, const char *type,
+					    unsigned from);
+const struct sn_op *handler_find_op(const struct sn_handlers *h, const char *op);
+/* A frame from a link (from: SN_FROM_PEER or SN_FROM_CLIENT). */
+void handler_frame(struct sn *sn, struct olink *l, json_t *msg, unsigned from);
+/* A routed request that reached this node (inner consumed). */
+void handler_op(struct sn *sn, json_t *inner, route_done_t done, void *arg);
 
 struct sn_stats {
 	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
@@ -130,6 +186,12 @@ struct sn {
 	int closing;        /* links are being closed: open no new ones */
 	uint64_t started_ms;
 	struct sn_stats stats;
+	struct sn_handlers handlers;
+	/* A super node was found dead (links, routing tell the ring). */
+	void (*on_node_failed)(struct sn *sn, const struct rid *id);
+	/* The last link of an attached node closed. */
+	void (*on_client_gone)(struct sn *sn, const struct rid *id);
+	struct services *services;
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
 	struct stun_srv *stun;
 	struct relay *relay;
@@ -144,8 +206,9 @@ void stun_stop(struct sn *sn);
 struct relay;
 int relay_start(struct sn *sn, char *err, size_t errlen);
 void relay_stop(struct sn *sn);
-/* relay_alloc, relay_use, relay_free and media frames of a client. */
-int relay_client_message(struct sn *sn, struct olink *l, json_t *msg);
+/* The relay's frames (relay_alloc, relay_use, relay_free, media), or their
+ * refusal when this super node relays nothing. */
+const struct sn_handler *relay_frames(struct sn *sn);
 /* A client's link closed: its streams that carried nothing yet go. */
 void relay_client_gone(struct sn *sn, const struct rid *id);
 json_t *relay_status(struct sn *sn);
@@ -153,18 +216,26 @@ struct evbuffer;
 /* The relay's lines of /metrics. */
 void relay_metrics(struct sn *sn, struct evbuffer *out);
 
-/* Stores a "service:..." record signed by this super node (data: JSON). */
-typedef void (*route_done_t)(json_t *reply, void *arg);
-int service_store(struct sn *sn, const char *name, const char *data, uint32_t life,
-		  route_done_t done, void *arg);
-
-/* ---- sn_proto.c: node descriptors and ring lists in JSON (pure) ---- */
-json_t *node_to_json(const struct node *n);
-int node_from_json(const json_t *j, struct node *n);
-json_t *nodes_to_json(const struct node *list, int n);
-int nodes_from_json(const json_t *j, struct node *list, int max);
-/* The node at the other end of a super node link (from its hello). */
-int conn_peer_node(struct olink *l, struct node *n);
+/* ---- sn_service.c: this super node's services, advertised in the DHT ---- */
+#define SERVICE_LIFE 900        /* seconds a record lives */
+#define SERVICE_EVERY_MS 300000 /* renewed this often */
+#define SERVICE_RETRY_MS 10000  /* after a failed store */
+/* Writes the data of a service's record (JSON) into buf; 0, or -1 to skip
+ * this round. */
+typedef int (*service_data_t)(struct sn *sn, char *buf, size_t len);
+int service_start(struct sn *sn);
+void service_stop(struct sn *sn);
+/* Advertises "service:<kind>" with what data writes, once joined, every
+ * few minutes. 0, or -1 when the table is full. */
+int service_add(struct sn *sn, const char *name, service_data_t data);
+/* The data of service:stun and service:relay records (pure): JSON in buf;
+ * 0, or -1 when it does not fit. */
+int service_stun_data(char *buf, size_t len, const char *host, uint16_t port);
+int service_relay_data(char *buf, size_t len, const char *host, uint16_t lo, uint16_t hi,
+		       long long streams_free);
+/* The signed record that advertises a service (pure). 0 or -1. */
+int service_record(struct record *r, const char *name, const char *data, uint64_t now_ms,
+		   EVP_PKEY *key, X509 *cert);
 
 /* ---- sn_conn.c ---- */
 enum conn_kind { CONN_PEER, CONN_CLIENT, CONN_PROBE };
@@ -193,28 +264,25 @@ void conn_release(struct conn *c);
 struct olink *conn_link(const struct conn *c);
 /* Requests of a client in flight: adds delta, returns the new count. */
 int conn_inflight(struct conn *c, int delta);
+/* The node at the other end of a super node link (from its hello). */
+int conn_peer_node(struct olink *l, struct node *n);
 
 /* ---- sn_route.c ---- */
-/* reply is the route reply ({"ok", "hops", "res"|"err"...}, borrowed). */
-typedef void (*route_done_t)(json_t *reply, void *arg);
-
 /* Starts a routed request from here: to the node responsible for dest
  * (mode "res") or to the node dest (mode "node"). inner is consumed. at
  * (consumed, may be NULL) is the node dest with its address, tried first
  * as a direct hop in mode "node". */
 void route_start(struct sn *sn, const struct rid *dest, const char *mode, json_t *inner,
 		 int trace, json_t *at, route_done_t done, void *arg);
-/* Checks a "route" frame's envelope (pure; fuzzed). 0 or -1 with err. */
-int route_envelope_check(const json_t *msg, char *err, size_t errlen);
-/* A "route" frame from a peer. */
-void route_incoming(struct sn *sn, struct olink *l, json_t *msg);
-/* Builds the reply of a routed request handled here. */
-json_t *route_ok(json_t *res);
-json_t *route_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The "route" frame from other super nodes. */
+extern const struct sn_handler route_frames[];
 
 /* ---- sn_chord.c ---- */
 int chord_start(struct sn *sn, const struct node *seeds, int nseeds);
-void chord_peer_message(struct sn *sn, struct olink *l, json_t *msg);
+/* Frames of the ring's upkeep (neighbors, ping, notify, join, leave), and
+ * the routed find, ping and neighbors. */
+extern const struct sn_handler chord_frames[];
+extern const struct sn_op chord_ops[];
 /* A super node was found dead or left: drop it from the tables. */
 void chord_node_failed(struct sn *sn, const struct rid *id);
 /* Graceful leave: hand the records over, tell the neighbours; calls
@@ -226,9 +294,9 @@ json_t *chord_neighbors(struct sn *sn);
 int data_start(struct sn *sn);
 void data_stop(struct sn *sn);
 int data_load(struct sn *sn);
-/* Handles an inner routed request that reached its destination. */
-void data_handle(struct sn *sn, json_t *inner, route_done_t done, void *arg);
-void data_peer_message(struct sn *sn, struct olink *l, json_t *msg);
+/* The "rep" and "sync" frames, and the routed store and fetch. */
+extern const struct sn_handler data_frames[];
+extern const struct sn_op data_ops[];
 /* Membership changed: push our range to the successors as replicas. */
 void data_membership_changed(struct sn *sn);
 /* Pulls newer copies of our range from the successor (after a restart). */
@@ -243,10 +311,10 @@ void data_push(struct sn *sn, const struct node *n, const struct rid *from, cons
 void data_expire(struct sn *sn);
 
 /* ---- sn_client.c ---- */
-int client_ready(struct sn *sn, struct olink *l);
-void client_message(struct sn *sn, struct olink *l, json_t *msg);
-/* Delivers an application message to an attached client. */
-int client_deliver(struct sn *sn, const struct rid *to, json_t *inner);
+/* Requests of attached nodes (store, fetch, route, ping, neighbors, send),
+ * and the routed deliver that hands a message to one of them. */
+extern const struct sn_handler client_frames[];
+extern const struct sn_op client_ops[];
 
 /* ---- sn_boot.c ---- */
 /* Gets a certificate (renewing or logging in), the overlay configuration,
