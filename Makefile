@@ -93,6 +93,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 ORDINARYNODE_SRCS += ordinarynode/on_media.c
+ORDINARYNODE_SRCS += ordinarynode/on_db.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -124,8 +125,10 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
+UNIT_ORDINARYNODE := on_db
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
-	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
+	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
+	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
 
 BENCH_PROGS := $(B)/bench/login_bench $(B)/bench/dht_bench
 
@@ -134,6 +137,7 @@ COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
 BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
 SUPERNODE_LIB_OBJS := $(call obj,$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS)))
+ORDINARYNODE_LIB_OBJS := $(call obj,$(filter-out ordinarynode/ordinarynode.c,$(ORDINARYNODE_SRCS)))
 
 .PHONY: all check demo install fuzz bench format clean deps deps-check pkgs unit
 all: $(PROGS)
@@ -165,12 +169,17 @@ $(B)/libsupernode.a: $(SUPERNODE_LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)ar rcs $@ $^
 
+$(B)/libordinarynode.a: $(ORDINARYNODE_LIB_OBJS)
+	@rm -f $@
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
 $(B)/bin/supernode: $(call obj,supernode/supernode.c) $(B)/libsupernode.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/ordinarynode: $(call obj,$(ORDINARYNODE_SRCS)) $(B)/libcommon.a
+$(B)/bin/ordinarynode: $(call obj,ordinarynode/ordinarynode.c) $(B)/libordinarynode.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
@@ -205,6 +214,14 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(B)/tests/test_sipev: LDLIBS += $(SOFIA_LIBS)
+
+# The ordinary node's modules speak SIP: they link with sofia-sip.
+$(B)/obj/tests/unit/test_on_%.o: CFLAGS += -Iordinarynode
+$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%): $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o \
+		$(B)/obj/tests/unit/testutil.o $(B)/libordinarynode.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS) -lcmocka
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 	@mkdir -p $(dir $@)

@@ -10,7 +10,6 @@
 #include "ringid.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/url.h>
@@ -88,7 +87,7 @@ struct on {
 	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
-	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
+	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
 	struct on_media *media;
 };
@@ -96,6 +95,55 @@ struct on {
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
+
+/* ---- bindings: kept by on_sip.c ---- */
+#define ON_BINDINGS_MAX 8 /* per account */
+#define ON_URI_MAX 256
+#define ON_INSTANCE_MAX 128 /* +sip.instance: "<urn:uuid:...>" is 47 */
+#define ON_REG_ID_MAX 12
+
+struct on_binding {
+	char uri[ON_URI_MAX];
+	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
+	char instance[ON_INSTANCE_MAX]; /* RFC 5626 +sip.instance, or "" */
+	char reg_id[ON_REG_ID_MAX];     /* and reg-id, or "" */
+	/* Parsed once from uri and src: */
+	char user[64], host[80], port[8];
+	int nat;                    /* src is another host than uri names: requests go to src */
+	char dest[ON_URI_MAX + 32]; /* where requests for the phone go, with the transport */
+	char tp[4];                 /* that transport: "udp" or "tcp" */
+	char call_id[128];
+	uint32_t cseq;
+	uint64_t expires_ms; /* monotonic */
+};
+
+/* The bindings of one account. */
+struct on_reg {
+	struct on_binding b[ON_BINDINGS_MAX];
+	int n;
+};
+
+/* ---- on_db.c: the node's SQLite file ---- */
+struct on_db;
+struct on_db *on_db_open(const char *path, char *err, size_t errlen);
+void on_db_close(struct on_db *db);
+/* The super node just attached to goes first in the list of last good
+ * ones (16 kept). */
+void on_db_sn_remember(struct on_db *db, const char *host, uint16_t port, const char *node_id);
+/* The remembered super nodes, last good first: how many were put in out. */
+int on_db_sn_load(struct on_db *db, struct sn_addr *out, int max);
+struct on_db_account {
+	const char *name;
+	const struct on_reg *reg;
+};
+/* Replaces the bindings of these accounts in one transaction: 0 when it
+ * was tried (a failed commit is logged), -1 when nothing was written. */
+int on_db_bindings_save(struct on_db *db, const struct on_db_account *acc, int n);
+/* Calls fn with each binding not expired yet (expires_ms made monotonic,
+ * the parsed fields empty); returns how many rows were read, or -1. */
+int on_db_bindings_load(struct on_db *db,
+			void (*fn)(void *arg, const char *account, const struct on_binding *b),
+			void *arg);
 
 /* ---- on_sip.c: the registrar for the local phones ---- */
 struct crl;

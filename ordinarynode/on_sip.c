@@ -8,7 +8,6 @@
  * signed deletion. Calls through the overlay come next. */
 #include "on.h"
 
-#include "db.h"
 #include "keepcert.h"
 #include "log.h"
 #include "prom.h"
@@ -32,36 +31,20 @@
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/url.h>
 
-#define BINDINGS_MAX 8
+#define BINDINGS_MAX ON_BINDINGS_MAX
 #define EXPIRES_DEFAULT 3600
 #define EXPIRES_MAX 3600
 #define EXPIRES_MIN 60
-#define URI_MAX 256
+#define URI_MAX ON_URI_MAX
 /* Largest SIP message taken from a phone: a REGISTER or INVITE with SDP is a
  * few KiB; sofia's default would let one TCP peer make it buffer 2 MiB. */
 #define SIP_MSG_MAX 65536
 
-#define INSTANCE_MAX 128 /* +sip.instance: "<urn:uuid:...>" is 47 */
-#define REG_ID_MAX 12
-
-struct binding {
-	char uri[URI_MAX];
-	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
-	char instance[INSTANCE_MAX]; /* RFC 5626 +sip.instance, or "" */
-	char reg_id[REG_ID_MAX];     /* and reg-id, or "" */
-	/* Parsed once from uri and src: */
-	char user[64], host[80], port[8];
-	int nat;       /* src is another host than uri names: requests go to src */
-	char dest[URI_MAX + 32]; /* where requests for the phone go, with the transport */
-	char tp[4];    /* that transport: "udp" or "tcp" */
-	char call_id[128];
-	uint32_t cseq;
-	uint64_t expires_ms; /* monotonic */
-};
+#define INSTANCE_MAX ON_INSTANCE_MAX
+#define REG_ID_MAX ON_REG_ID_MAX
 
 struct reg {
-	struct binding b[BINDINGS_MAX];
-	int n;
+	struct on_reg g;
 	int published;       /* a live record is in the overlay (or on its way) */
 	int dirty;           /* changed since the last store */
 	int unsaved;         /* changed since the last write to the database */
@@ -114,26 +97,26 @@ static void publish(struct on_sip *s, int i)
 
 	if (on->state != ON_ATTACHED || !keepcert_ready(a->kc))
 		return; /* published when attached (on_sip_republish) */
-	if (g->n == 0 && !g->published) {
+	if (g->g.n == 0 && !g->published) {
 		g->dirty = 0; /* nothing in the overlay to remove */
 		return;
 	}
-	for (int k = 0; k < g->n; k++)
-		if (g->b[k].expires_ms > last)
-			last = g->b[k].expires_ms;
+	for (int k = 0; k < g->g.n; k++)
+		if (g->g.b[k].expires_ms > last)
+			last = g->g.b[k].expires_ms;
 	snprintf(name, sizeof(name), "user:%s@%s", a->conf->name, on->cfg.overlay);
 	node_id_from_key(keepcert_key(on->acc[0].kc), id);
 	node_id_hex(id, hex);
 	snprintf(sna, sizeof(sna), strchr(on->cur.host, ':') != NULL ? "[%s]:%u" : "%s:%u",
 		 on->cur.host, on->cur.port);
 	j = json_pack("{s:s,s:s,s:s,s:i,s:b}", "node", hex, "sn", on->sn_id, "sn_addr", sna,
-		      "contacts", g->n, "relay", on_nat_needs_relay(on->nat));
+		      "contacts", g->g.n, "relay", on_nat_needs_relay(on->nat));
 	data = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (data == NULL ||
-	    record_init(&r, name, "sip", g->n > 0 ? data : "", now_ms(),
-			g->n > 0 ? (uint32_t)((last - now) / 1000 + 1) : EXPIRES_MAX,
-			g->n == 0) < 0 ||
+	    record_init(&r, name, "sip", g->g.n > 0 ? data : "", now_ms(),
+			g->g.n > 0 ? (uint32_t)((last - now) / 1000 + 1) : EXPIRES_MAX,
+			g->g.n == 0) < 0 ||
 	    record_sign(&r, keepcert_key(a->kc), keepcert_cert(a->kc)) < 0) {
 		free(data);
 		log_error("cannot sign the record of %s", name);
@@ -142,7 +125,7 @@ static void publish(struct on_sip *s, int i)
 	free(data);
 	if (olink_request(on->link, json_pack("{s:s,s:o}", "t", "store", "val", record_to_json(&r)),
 			  10000, on_stored, strdup(name)) == 0) {
-		g->published = g->n > 0;
+		g->published = g->g.n > 0;
 		g->dirty = 0;
 		g->last_store = now;
 	}
@@ -177,7 +160,7 @@ static void publish_soon(struct on_sip *s, int i)
  * (a desk phone
  * that registered over UDP may not listen on TCP, a phone on TCP may not
  * listen on UDP), never switched by the size of a message. */
-static void binding_parse(struct binding *b)
+static void binding_parse(struct on_binding *b)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	url_t *c = url_hdup(home, (url_t *)url_make(home, b->uri));
@@ -197,7 +180,8 @@ static void binding_parse(struct binding *b)
 	if (b->nat)
 		str_copy(b->dest, b->src, sizeof(b->dest));
 	else
-		snprintf(b->dest, sizeof(b->dest), "sip:%s:%s;transport=%s", b->host, b->port, b->tp);
+		snprintf(b->dest, sizeof(b->dest), "sip:%s:%s;transport=%s", b->host, b->port,
+			 b->tp);
 	su_home_deinit(home);
 }
 
@@ -207,90 +191,52 @@ static void publish_node(struct on_sip *s);
 /* ---- bindings in the node's SQLite file ---- */
 
 /* Writes the accounts whose bindings changed, in one transaction a second
- * at most: a crash loses at most the last second of REGISTERs. Expiry is
- * kept as wall-clock time, so that it means the same after a restart. */
+ * at most: a crash loses at most the last second of REGISTERs. */
 static void save_bindings(struct on_sip *s)
 {
-	sqlite3 *db = s->on->db;
-	sqlite3_stmt *del, *ins;
-	uint64_t mono = time_mono_ms(), wall = now_ms();
-	int any = 0;
+	struct on_db_account acc[ON_ACCOUNTS_MAX];
+	int n = 0;
 
 	for (int i = 0; i < s->on->nacc; i++)
-		any |= s->regs[i].unsaved;
-	if (db == NULL || !any || db_begin(db) < 0)
+		if (s->regs[i].unsaved)
+			acc[n++] = (struct on_db_account){s->on->acc[i].conf->name, &s->regs[i].g};
+	if (n == 0 || on_db_bindings_save(s->on->db, acc, n) < 0)
 		return;
-	del = db_stmt(db, "DELETE FROM bindings WHERE account = ?");
-	ins = db_stmt(db, "INSERT OR REPLACE INTO bindings (account, uri, src, call_id, cseq, expires,"
-			  " instance, reg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	for (int i = 0; i < s->on->nacc && del != NULL && ins != NULL; i++) {
-		struct reg *g = &s->regs[i];
-		const char *name = s->on->acc[i].conf->name;
-		if (!g->unsaved)
-			continue;
-		sqlite3_bind_text(del, 1, name, -1, SQLITE_STATIC);
-		sqlite3_step(del);
-		sqlite3_reset(del);
-		for (int k = 0; k < g->n; k++) {
-			sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 2, g->b[k].uri, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 3, g->b[k].src, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 4, g->b[k].call_id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ins, 5, g->b[k].cseq);
-			sqlite3_bind_int64(ins, 6, (sqlite3_int64)(wall + (g->b[k].expires_ms - mono)));
-			sqlite3_bind_text(ins, 7, g->b[k].instance, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 8, g->b[k].reg_id, -1, SQLITE_STATIC);
-			sqlite3_step(ins);
-			sqlite3_reset(ins);
-		}
-		g->unsaved = 0;
-	}
-	sqlite3_finalize(del);
-	sqlite3_finalize(ins);
-	if (db_commit(db) < 0)
-		log_warn("bindings could not be saved");
+	for (int i = 0; i < s->on->nacc; i++)
+		s->regs[i].unsaved = 0;
+}
+
+struct loading {
+	struct on_sip *s;
+	int total;
+};
+
+static void load_one(void *arg, const char *account, const struct on_binding *b)
+{
+	struct loading *ld = arg;
+	struct on_sip *s = ld->s;
+	int i = account_of(s->on, account);
+	struct reg *g;
+
+	if (i < 0 || s->regs[i].g.n == BINDINGS_MAX)
+		return; /* an account no longer configured */
+	g = &s->regs[i];
+	g->g.b[g->g.n] = *b;
+	binding_parse(&g->g.b[g->g.n++]);
+	g->dirty = 1;
+	ld->total++;
 }
 
 /* The bindings that were live when the node stopped; published once the
  * node is attached. */
 static void load_bindings(struct on_sip *s)
 {
-	sqlite3 *db = s->on->db;
-	sqlite3_stmt *st;
-	uint64_t mono = time_mono_ms(), wall = now_ms();
-	int total = 0;
+	struct loading ld = {s, 0};
 
-	if (db == NULL)
-		return;
-	st = db_stmt(db, "SELECT account, uri, src, call_id, cseq, expires, instance, reg_id"
-			 " FROM bindings WHERE expires > ? ORDER BY expires DESC");
-	if (st == NULL)
-		return;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)wall);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char name[128];
-		int i;
-		struct binding *b;
-
-		db_col_text(st, 0, name, sizeof(name));
-		i = account_of(s->on, name);
-		if (i < 0 || s->regs[i].n == BINDINGS_MAX)
-			continue; /* an account no longer configured */
-		b = &s->regs[i].b[s->regs[i].n++];
-		db_col_text(st, 1, b->uri, sizeof(b->uri));
-		db_col_text(st, 2, b->src, sizeof(b->src));
-		db_col_text(st, 3, b->call_id, sizeof(b->call_id));
-		b->cseq = (uint32_t)sqlite3_column_int64(st, 4);
-		b->expires_ms = mono + (uint64_t)(sqlite3_column_int64(st, 5) - (sqlite3_int64)wall);
-		db_col_text(st, 6, b->instance, sizeof(b->instance));
-		db_col_text(st, 7, b->reg_id, sizeof(b->reg_id));
-		binding_parse(b);
-		s->regs[i].dirty = 1;
-		total++;
-	}
-	sqlite3_finalize(st);
-	if (total > 0)
-		log_info("%d binding%s kept from before the restart", total, total == 1 ? "" : "s");
+	on_db_bindings_load(s->on->db, load_one, &ld);
+	if (ld.total > 0)
+		log_info("%d binding%s kept from before the restart", ld.total,
+			 ld.total == 1 ? "" : "s");
 }
 
 /* Drops expired bindings; publishes accounts that changed. */
@@ -302,11 +248,11 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	for (int i = 0; i < s->on->nacc; i++) {
 		struct reg *g = &s->regs[i];
-		int k = 0, before = g->n;
-		for (int j = 0; j < g->n; j++)
-			if (g->b[j].expires_ms > now)
-				g->b[k++] = g->b[j];
-		g->n = k;
+		int k = 0, before = g->g.n;
+		for (int j = 0; j < g->g.n; j++)
+			if (g->g.b[j].expires_ms > now)
+				g->g.b[k++] = g->g.b[j];
+		g->g.n = k;
 		if (k != before) {
 			log_info("%s: %d binding%s expired", s->on->acc[i].conf->name, before - k,
 				 before - k == 1 ? "" : "s");
@@ -337,15 +283,16 @@ static int reply_bindings(struct on_sip *s, nta_incoming_t *irq, struct reg *g)
 	uint64_t now = time_mono_ms();
 
 	(void)s;
-	for (int k = 0; k < g->n; k++) {
-		const struct binding *b = &g->b[k];
+	for (int k = 0; k < g->g.n; k++) {
+		const struct on_binding *b = &g->g.b[k];
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s<%s>;expires=%llu%s%s%s%s",
 					k > 0 ? ", " : "", b->uri,
 					(unsigned long long)((b->expires_ms - now) / 1000),
 					b->instance[0] ? ";+sip.instance=" : "", b->instance,
 					b->reg_id[0] ? ";reg-id=" : "", b->reg_id);
 	}
-	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(g->n > 0, SIPTAG_CONTACT_STR(buf)), TAG_END());
+	nta_incoming_treply(irq, SIP_200_OK, TAG_IF(g->g.n > 0, SIPTAG_CONTACT_STR(buf)),
+			    TAG_END());
 	/* Answered here: the transaction is ours to release (nta keeps it for
 	 * retransmissions as long as SIP says). Returning 0 without this left
 	 * every REGISTER's transaction in nta for the life of the node. */
@@ -379,7 +326,8 @@ static void source_of(nta_incoming_t *irq, char *buf, size_t len)
  * the same +sip.instance and reg-id (RFC 5626: a phone that moved its
  * Contact, e.g. to the port it learnt from rport, is the same phone), else
  * the one with the same URI (RFC 3261 10.3); g->n when none. */
-static int binding_find(const struct reg *g, const char *uri, const char *inst, const char *reg_id)
+static int binding_find(const struct on_reg *g, const char *uri, const char *inst,
+			const char *reg_id)
 {
 	int k;
 
@@ -429,7 +377,7 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 		if (sip->sip_expires == NULL || sip->sip_expires->ex_delta != 0 ||
 		    sip->sip_contact->m_next != NULL)
 			return 400;
-		g->n = 0;
+		g->g.n = 0;
 		log_info("%s: all bindings removed", user);
 	} else {
 		for (const sip_contact_t *m = sip->sip_contact; m != NULL; m = m->m_next) {
@@ -437,7 +385,8 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			char uri[URI_MAX], inst[INSTANCE_MAX], reg_id[REG_ID_MAX];
 			int k;
 
-			if (url_e(uri, sizeof(uri), m->m_url) < 0 || strlen(uri) >= sizeof(uri) - 1 ||
+			if (url_e(uri, sizeof(uri), m->m_url) < 0 ||
+			    strlen(uri) >= sizeof(uri) - 1 ||
 			    contact_param(m, "+sip.instance=", inst, sizeof(inst)) < 0 ||
 			    contact_param(m, "reg-id=", reg_id, sizeof(reg_id)) < 0)
 				return 400;
@@ -449,29 +398,29 @@ static int do_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
 			}
 			if (ex > EXPIRES_MAX)
 				ex = EXPIRES_MAX;
-			k = binding_find(g, uri, inst, reg_id);
+			k = binding_find(&g->g, uri, inst, reg_id);
 			if (ex <= 0) {
-				if (k < g->n)
-					g->b[k] = g->b[--g->n];
+				if (k < g->g.n)
+					g->g.b[k] = g->g.b[--g->g.n];
 				continue;
 			}
-			if (k == g->n) {
-				if (g->n == BINDINGS_MAX)
+			if (k == g->g.n) {
+				if (g->g.n == BINDINGS_MAX)
 					return 503;
-				g->n++;
+				g->g.n++;
 			}
-			str_copy(g->b[k].uri, uri, sizeof(g->b[k].uri));
-			str_copy(g->b[k].src, src, sizeof(g->b[k].src));
-			str_copy(g->b[k].instance, inst, sizeof(g->b[k].instance));
-			str_copy(g->b[k].reg_id, reg_id, sizeof(g->b[k].reg_id));
-			binding_parse(&g->b[k]);
-			str_copy(g->b[k].call_id,
+			str_copy(g->g.b[k].uri, uri, sizeof(g->g.b[k].uri));
+			str_copy(g->g.b[k].src, src, sizeof(g->g.b[k].src));
+			str_copy(g->g.b[k].instance, inst, sizeof(g->g.b[k].instance));
+			str_copy(g->g.b[k].reg_id, reg_id, sizeof(g->g.b[k].reg_id));
+			binding_parse(&g->g.b[k]);
+			str_copy(g->g.b[k].call_id,
 				 sip->sip_call_id != NULL ? sip->sip_call_id->i_id : "",
-				 sizeof(g->b[k].call_id));
-			g->b[k].cseq = sip->sip_cseq != NULL ? sip->sip_cseq->cs_seq : 0;
-			g->b[k].expires_ms = now + 1000u * (uint64_t)ex;
+				 sizeof(g->g.b[k].call_id));
+			g->g.b[k].cseq = sip->sip_cseq != NULL ? sip->sip_cseq->cs_seq : 0;
+			g->g.b[k].expires_ms = now + 1000u * (uint64_t)ex;
 		}
-		log_info("%s: %d binding%s", user, g->n, g->n == 1 ? "" : "s");
+		log_info("%s: %d binding%s", user, g->g.n, g->g.n == 1 ? "" : "s");
 	}
 	/* Refreshes store too: the record's lifetime follows the bindings. */
 	publish_soon(s, i);
@@ -493,7 +442,7 @@ static int same_port(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "5060", b != NULL ? b : "5060") == 0;
 }
 
-static void contact_of(const struct binding *b, struct on_contact *c)
+static void contact_of(const struct on_binding *b, struct on_contact *c)
 {
 	c->uri = b->uri;
 	c->dest = b->dest;
@@ -509,9 +458,9 @@ int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, 
 	if (i < 0)
 		return -1;
 	g = &s->regs[i];
-	for (int k = 0; k < g->n && n < max; k++)
-		if (g->b[k].expires_ms > now && out != NULL)
-			contact_of(&g->b[k], &out[n++]);
+	for (int k = 0; k < g->g.n && n < max; k++)
+		if (g->g.b[k].expires_ms > now && out != NULL)
+			contact_of(&g->g.b[k], &out[n++]);
 	return n;
 }
 
@@ -521,8 +470,8 @@ int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out)
 		return -1;
 	for (int i = 0; i < s->on->nacc; i++) {
 		struct reg *g = &s->regs[i];
-		for (int k = 0; k < g->n; k++) {
-			const struct binding *b = &g->b[k];
+		for (int k = 0; k < g->g.n; k++) {
+			const struct on_binding *b = &g->g.b[k];
 			if (strcasecmp(b->host, uri->url_host) == 0 &&
 			    same_port(b->port, uri->url_port) &&
 			    strcmp(b->user, uri->url_user != NULL ? uri->url_user : "") == 0) {
@@ -542,25 +491,24 @@ json_t *on_sip_status(struct on_sip *s)
 
 	for (int i = 0; i < s->on->nacc; i++) {
 		struct reg *g = &s->regs[i];
-		for (int k = 0; k < g->n; k++)
+		for (int k = 0; k < g->g.n; k++)
 			json_array_append_new(
-				phones, json_pack("{s:s,s:s,s:s,s:I}", "account",
-						  s->on->acc[i].conf->name, "contact", g->b[k].uri,
-						  "source", g->b[k].src, "expires",
-						  (json_int_t)((g->b[k].expires_ms - now) / 1000)));
+				phones,
+				json_pack("{s:s,s:s,s:s,s:I}", "account", s->on->acc[i].conf->name,
+					  "contact", g->g.b[k].uri, "source", g->g.b[k].src,
+					  "expires",
+					  (json_int_t)((g->g.b[k].expires_ms - now) / 1000)));
 	}
-	return json_pack("{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-			 "phones", phones, "calls_setting_up",
-			 on_proxy_calls_setting_up(s->proxy), "calls_answered",
-			 on_proxy_calls_answered(s->proxy), "invite_transactions",
-			 (json_int_t)st->calls_active, "counters", "requests",
-			 (json_int_t)st->requests, "invites", (json_int_t)st->invites, "cancels",
-			 (json_int_t)st->cancels, "acks", (json_int_t)st->acks, "responses",
-			 (json_int_t)st->responses, "lookups", (json_int_t)st->lookups,
-			 "overlay_in", (json_int_t)st->overlay_in, "overlay_out",
-			 (json_int_t)st->overlay_out, "overlay_failed",
-			 (json_int_t)st->overlay_failed, "stray", (json_int_t)st->stray, "bad",
-			 (json_int_t)st->bad);
+	return json_pack(
+		"{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "phones",
+		phones, "calls_setting_up", on_proxy_calls_setting_up(s->proxy), "calls_answered",
+		on_proxy_calls_answered(s->proxy), "invite_transactions",
+		(json_int_t)st->calls_active, "counters", "requests", (json_int_t)st->requests,
+		"invites", (json_int_t)st->invites, "cancels", (json_int_t)st->cancels, "acks",
+		(json_int_t)st->acks, "responses", (json_int_t)st->responses, "lookups",
+		(json_int_t)st->lookups, "overlay_in", (json_int_t)st->overlay_in, "overlay_out",
+		(json_int_t)st->overlay_out, "overlay_failed", (json_int_t)st->overlay_failed,
+		"stray", (json_int_t)st->stray, "bad", (json_int_t)st->bad);
 }
 
 void on_sip_metrics(struct on_sip *s, struct evbuffer *out)
@@ -569,7 +517,7 @@ void on_sip_metrics(struct on_sip *s, struct evbuffer *out)
 	int phones = 0;
 
 	for (int i = 0; i < s->on->nacc; i++)
-		phones += s->regs[i].n;
+		phones += s->regs[i].g.n;
 	prom_gauge(out, "p2psip_on_phones", NULL, phones);
 	prom_gauge(out, "p2psip_on_calls_setting_up", NULL, on_proxy_calls_setting_up(s->proxy));
 	prom_gauge(out, "p2psip_on_calls_answered", NULL, on_proxy_calls_answered(s->proxy));
@@ -686,7 +634,7 @@ void on_sip_republish(struct on_sip *s)
 		return;
 	publish_node(s);
 	for (int i = 0; i < s->on->nacc; i++)
-		if (s->regs[i].n > 0)
+		if (s->regs[i].g.n > 0)
 			publish(s, i);
 }
 

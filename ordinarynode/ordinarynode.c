@@ -9,7 +9,6 @@
 
 #include "crl.h"
 #include "daemon.h"
-#include "db.h"
 #include "enroll.h"
 #include "httpc.h"
 #include "httpd.h"
@@ -95,56 +94,11 @@ static void on_list(int status, const uint8_t *body, size_t len, const char *err
 	attach_next(on);
 }
 
-/* ---- the node's SQLite file ---- */
-
-static const char *const migrations[] = {
-	"CREATE TABLE bindings (account TEXT NOT NULL, uri TEXT NOT NULL, src TEXT NOT NULL,"
-	" call_id TEXT NOT NULL, cseq INTEGER NOT NULL, expires INTEGER NOT NULL,"
-	" PRIMARY KEY (account, uri));"
-	"CREATE TABLE supernodes (host TEXT NOT NULL, port INTEGER NOT NULL,"
-	" node_id TEXT NOT NULL, last_ok INTEGER NOT NULL, PRIMARY KEY (host, port));",
-	/* RFC 5626 instance and reg-id of each binding (issue 11). */
-	"ALTER TABLE bindings ADD COLUMN instance TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE bindings ADD COLUMN reg_id TEXT NOT NULL DEFAULT '';",
-};
-
-/* The super node just attached to goes first in the list of last good
- * ones (16 kept), which the next start tries before bootstrapd's list. */
-static void remember_sn(struct on *on)
-{
-	sqlite3_stmt *st;
-
-	if (on->db == NULL)
-		return;
-	st = db_stmt(on->db, "INSERT OR REPLACE INTO supernodes (host, port, node_id, last_ok)"
-			     " VALUES (?, ?, ?, ?)");
-	if (st != NULL) {
-		sqlite3_bind_text(st, 1, on->cur.host, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, on->cur.port);
-		sqlite3_bind_text(st, 3, on->sn_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms());
-		db_run(on->db, st);
-	}
-	st = db_stmt(on->db, "DELETE FROM supernodes WHERE rowid NOT IN"
-			     " (SELECT rowid FROM supernodes ORDER BY last_ok DESC LIMIT 16)");
-	if (st != NULL)
-		db_run(on->db, st);
-}
-
+/* The super nodes this node was last attached to go first in the reserve:
+ * the next start tries them before bootstrapd's list. */
 static void load_sns(struct on *on)
 {
-	sqlite3_stmt *st = db_stmt(on->db, "SELECT host, port FROM supernodes ORDER BY last_ok DESC");
-
-	if (st == NULL)
-		return;
-	while (on->nreserve < ON_RESERVE_MAX && sqlite3_step(st) == SQLITE_ROW) {
-		struct sn_addr *a = &on->reserve[on->nreserve];
-		db_col_text(st, 0, a->host, sizeof(a->host));
-		a->port = (uint16_t)sqlite3_column_int(st, 1);
-		if (a->host[0] != '\0' && a->port != 0)
-			on->nreserve++;
-	}
-	sqlite3_finalize(st);
+	on->nreserve = on_db_sn_load(on->db, on->reserve, ON_RESERVE_MAX);
 	if (on->nreserve > 0)
 		log_info("%d super node%s from the last run to try first", on->nreserve,
 			 on->nreserve == 1 ? "" : "s");
@@ -169,7 +123,7 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	on->next_ping = now() + 1000u * (uint64_t)on->keepalive;
 	log_info("attached to super node %s at %s:%u%s", on->sn_name, on->cur.host, on->cur.port,
 		 on->cur.fallback ? " (its fall-back port)" : "");
-	remember_sn(on);
+	on_db_sn_remember(on->db, on->cur.host, on->cur.port, on->sn_id);
 	on_sip_republish(on->sip);
 	on_nat_probe(on->nat);
 	return 0;
@@ -183,7 +137,8 @@ static void link_message(struct olink *l, json_t *msg, void *arg)
 	(void)l;
 	if (on != NULL && t != NULL && strcmp(t, "msg") == 0)
 		on_sip_overlay(on->sip, msg);
-	else if (on != NULL && t != NULL && (strcmp(t, "media") == 0 || strcmp(t, "relay_gone") == 0))
+	else if (on != NULL && t != NULL &&
+		 (strcmp(t, "media") == 0 || strcmp(t, "relay_gone") == 0))
 		on_media_frame(on->media, msg);
 }
 
@@ -360,23 +315,22 @@ static json_t *status_json(void *arg)
 		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
 			node_id_hex(id, hex);
 		json_array_append_new(accs,
-				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name", on->acc[i].conf->name,
-						"node_id", hex, "cert",
+				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name",
+						on->acc[i].conf->name, "node_id", hex, "cert",
 						keepcert_ready(on->acc[i].kc), "cert_not_after",
-						(json_int_t)(c != NULL ? cert_not_after(c) : 0), "login",
-						keepcert_status(on->acc[i].kc)));
+						(json_int_t)(c != NULL ? cert_not_after(c) : 0),
+						"login", keepcert_status(on->acc[i].kc)));
 	}
 	if (on->state == ON_ATTACHED)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(now() - on->attached_ms));
 	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
-				  "state", state_name(on->state), "supernode", sn, "attaches",
-				  on->attaches, "reserve", on->nreserve - on->next, "accounts",
-				  accs, "crl_number",
-				  (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
-				  on_sip_status(on->sip), "middlebox", on_nat_status(on->nat), "media",
-				  on_media_status(on->media));
+			 "state", state_name(on->state), "supernode", sn, "attaches", on->attaches,
+			 "reserve", on->nreserve - on->next, "accounts", accs, "crl_number",
+			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
+			 on_sip_status(on->sip), "middlebox", on_nat_status(on->nat), "media",
+			 on_media_status(on->media));
 }
 
 static void metrics(void *arg, struct evbuffer *out)
@@ -429,7 +383,7 @@ static int start(struct on *on, char *err, size_t errlen)
 			  err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
-	on->db = db_open(path, 1, migrations, (int)ARRAY_LEN(migrations), err, errlen);
+	on->db = on_db_open(path, err, errlen);
 	if (on->db == NULL)
 		return -1;
 	load_sns(on);
@@ -478,7 +432,7 @@ static void cleanup(struct on *on)
 	on_media_free(on->media);
 	on_nat_free(on->nat);
 	sipev_free(on->sev);
-	db_close(on->db);
+	on_db_close(on->db);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_free(on->acc[i].kc);
 	crl_free(on->crl);
