@@ -94,6 +94,9 @@ ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 ORDINARYNODE_SRCS += ordinarynode/on_media.c
 ORDINARYNODE_SRCS += ordinarynode/on_db.c
+ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
+ORDINARYNODE_SRCS += ordinarynode/on_publish.c
+ORDINARYNODE_SRCS += ordinarynode/on_status.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -125,7 +128,7 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
-UNIT_ORDINARYNODE := on_db
+UNIT_ORDINARYNODE := on_db on_registrar
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)

@@ -87,6 +87,9 @@ struct on {
 	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
+	struct on_registrar *reg;
+	struct on_publish *pub;
+	struct on_proxy *proxy;
 	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
 	struct on_media *media;
@@ -96,7 +99,7 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
 
-/* ---- bindings: kept by on_sip.c ---- */
+/* ---- bindings: kept by on_registrar.c, read through struct on_bindings ---- */
 #define ON_BINDINGS_MAX 8 /* per account */
 #define ON_URI_MAX 256
 #define ON_INSTANCE_MAX 128 /* +sip.instance: "<urn:uuid:...>" is 47 */
@@ -107,7 +110,7 @@ struct on_binding {
 	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
 	char instance[ON_INSTANCE_MAX]; /* RFC 5626 +sip.instance, or "" */
 	char reg_id[ON_REG_ID_MAX];     /* and reg-id, or "" */
-	/* Parsed once from uri and src: */
+	/* Parsed once from uri and src (on_binding_parse): */
 	char user[64], host[80], port[8];
 	int nat;                    /* src is another host than uri names: requests go to src */
 	char dest[ON_URI_MAX + 32]; /* where requests for the phone go, with the transport */
@@ -121,6 +124,27 @@ struct on_binding {
 struct on_reg {
 	struct on_binding b[ON_BINDINGS_MAX];
 	int n;
+};
+
+struct on_contact {
+	const char *uri;  /* the Contact a phone registered */
+	const char *dest; /* where requests for it go: sip:HOST:PORT;transport=T (its
+			   * Contact, or where its REGISTER came from behind a NAT) */
+	const char *tp;   /* that transport, "udp" or "tcp" */
+};
+
+/* How the proxy, the target classifier and the publisher read bindings:
+ * given to them by the parent, so that none of them calls the registrar. */
+struct on_bindings {
+	void *arg;
+	/* The live bindings of account user (up to max into out, which may be
+	 * NULL); -1 when user is not an account of this node. */
+	int (*contacts)(void *arg, const char *user, struct on_contact *out, int max);
+	/* The binding whose Contact is uri (its strings live until the
+	 * bindings change): 0, or -1 when no phone registered it. */
+	int (*find)(void *arg, const url_t *uri, struct on_contact *out);
+	/* Account number i: how many bindings, and the latest expiry. */
+	int (*count)(void *arg, int i, uint64_t *last_expiry);
 };
 
 /* ---- on_db.c: the node's SQLite file ---- */
@@ -145,37 +169,48 @@ int on_db_bindings_load(struct on_db *db,
 			void (*fn)(void *arg, const char *account, const struct on_binding *b),
 			void *arg);
 
-/* ---- on_sip.c: the registrar for the local phones ---- */
-struct crl;
-struct on_sip;
-struct on_contact {
-	const char *uri;  /* the Contact a phone registered */
-	const char *dest; /* where requests for it go: sip:HOST:PORT;transport=T (its
-			   * Contact, or where its REGISTER came from behind a NAT) */
-	const char *tp;   /* that transport, "udp" or "tcp" */
-};
-struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
-/* The live bindings of account user (up to max into out, which may be
- * NULL); -1 when user is not an account of this node. */
-int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max);
-/* The binding whose Contact is uri (its strings live until the bindings
- * change): 0, or -1 when no phone registered it. */
-int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out);
-/* Status: the bindings of every account, and the proxy's counters. */
-json_t *on_sip_status(struct on_sip *s);
-/* The SIP lines of /metrics (Prometheus text). */
-struct evbuffer;
-void on_sip_metrics(struct on_sip *s, struct evbuffer *out);
-void on_sip_set_crl(struct on_sip *s, const struct crl *crl);
-/* A "msg" frame from the super node (SIP from another node). */
-void on_sip_overlay(struct on_sip *s, const json_t *frame);
-/* Attached (again): every account with live bindings is published anew. */
-void on_sip_republish(struct on_sip *s);
-void on_sip_free(struct on_sip *s);
+/* ---- on_registrar.c: REGISTER and the binding rules ---- */
+struct on_registrar;
+/* changed(arg, i): the bindings of account number i changed. */
+struct on_registrar *on_registrar_new(struct on *on, void (*changed)(void *arg, int i), void *arg,
+				      char *err, size_t errlen);
+/* The bindings that were live when the node stopped (from the database). */
+void on_registrar_load(struct on_registrar *r);
+/* A REGISTER: a status for nta to answer with, or 0 when answered. */
+int on_registrar_request(void *r, nta_incoming_t *irq, const sip_t *sip);
+void on_registrar_view(struct on_registrar *r, struct on_bindings *view);
+/* For the status: every binding, and how many there are. */
+json_t *on_registrar_phones(const struct on_registrar *r);
+int on_registrar_count(const struct on_registrar *r);
+void on_registrar_free(struct on_registrar *r); /* saves the bindings first */
+/* The binding rules (pure). */
+/* Parses a binding's uri and src into its other fields. */
+void on_binding_parse(struct on_binding *b);
+/* The binding that a Contact refreshes, replaces or removes; g->n when none. */
+int on_binding_find(const struct on_reg *g, const char *uri, const char *inst, const char *reg_id);
+/* Applies the Contacts of a REGISTER (not a query) that came from src at
+ * monotonic time now: 0, or the status to refuse it with (400, 423, 503).
+ * Contacts before a refused one stay applied, as they always did. */
+int on_reg_apply(struct on_reg *g, const sip_t *sip, const char *src, uint64_t now);
+#define ON_EXPIRES_MIN 60
+#define ON_EXPIRES_MAX 3600
+
+/* ---- on_publish.c: the accounts' records in the overlay ---- */
+struct on_publish;
+struct on_publish *on_publish_new(struct on *on, const struct on_bindings *view, char *err,
+				  size_t errlen);
+/* The bindings of account i changed: stored within a second. */
+void on_publish_soon(struct on_publish *p, int i);
+/* Attached (again), or the need of a relay changed: every account with
+ * live bindings is published anew, and the node record. */
+void on_publish_all(struct on_publish *p);
+void on_publish_free(struct on_publish *p);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;
-struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen);
+/* changed(arg): whether media needs a relay changed after a probe. */
+struct on_nat *on_nat_new(struct on *on, void (*changed)(void *arg), void *arg, char *err,
+			  size_t errlen);
 /* Starts a probe (attached: the current super node and another one). */
 void on_nat_probe(struct on_nat *t);
 /* Media needs a relay: a NAT, or UDP does not get out (after a probe). */
@@ -200,6 +235,18 @@ void on_media_frame(struct on_media *m, const json_t *frame);
 json_t *on_media_status(const struct on_media *m);
 void on_media_free(struct on_media *m);
 
+/* ---- on_sip.c: the SIP listener for the phones ---- */
+struct on_sip;
+/* A request from a phone: a status for nta to answer with, or 0 when the
+ * handler took the transaction. */
+typedef int (*on_sip_handler_t)(void *arg, nta_incoming_t *irq, const sip_t *sip);
+struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
+nta_agent_t *on_sip_agent(struct on_sip *s);
+/* Who takes REGISTER, and who every other request. */
+void on_sip_handlers(struct on_sip *s, on_sip_handler_t reg, void *reg_arg, on_sip_handler_t other,
+		     void *other_arg);
+void on_sip_free(struct on_sip *s);
+
 /* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
 struct on_proxy;
 struct on_proxy_stats {
@@ -207,18 +254,21 @@ struct on_proxy_stats {
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };
-struct on_proxy *on_proxy_new(struct on *on, struct on_sip *sip, nta_agent_t *agent, char *err,
-			      size_t errlen);
-/* A request from a phone that is not a REGISTER; returns a status for nta
- * to answer with, or 0 when the proxy took the transaction. */
-int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip);
+/* Bindings are read through view. */
+struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on_bindings *view,
+			      char *err, size_t errlen);
+/* A request from a phone that is not a REGISTER (on_sip_handler_t). */
+int on_proxy_request(void *p, nta_incoming_t *irq, const sip_t *sip);
 /* A "msg" frame from the super node: SIP from another node. */
 void on_proxy_overlay(struct on_proxy *p, const json_t *frame);
 void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl);
-const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p);
+void on_proxy_stats(const struct on_proxy *p, struct on_proxy_stats *out);
 int on_proxy_calls_setting_up(const struct on_proxy *p);
 /* Calls answered through this node and not hung up yet (by Call-ID). */
 int on_proxy_calls_answered(const struct on_proxy *p);
 void on_proxy_free(struct on_proxy *p);
+
+/* ---- on_status.c: GET /status and /metrics on status_listen ---- */
+int on_status_start(struct on *on, char *err, size_t errlen);
 
 #endif

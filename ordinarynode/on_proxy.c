@@ -58,12 +58,12 @@ struct branch {
 	char to[NODE_ID_HEX_LEN + 1]; /* overlay: the node, its super node */
 	char sn[NODE_ID_HEX_LEN + 1];
 	char sna[96];
-	char acct[64];   /* the node's first account (from its Record-Route) */
-	int relocating;  /* looking up where the node is attached now */
-	msg_t *sent;     /* overlay INVITE as sent (for a CANCEL), or any request
-			  * to a node named by a Route (to send it again) */
-	int status;      /* highest seen; >= 200 final */
-	int done;        /* final seen (or failed) */
+	char acct[64];  /* the node's first account (from its Record-Route) */
+	int relocating; /* looking up where the node is attached now */
+	msg_t *sent;    /* overlay INVITE as sent (for a CANCEL), or any request
+			 * to a node named by a Route (to send it again) */
+	int status;     /* highest seen; >= 200 final */
+	int done;       /* final seen (or failed) */
 	int canceled;
 	uint64_t started; /* monotonic ms */
 };
@@ -85,7 +85,7 @@ struct ptx {
 	int resolving;    /* a DHT fetch is out */
 	int adding;       /* branches being added: no verdict yet */
 	int empty_status; /* the answer when no branch could be made */
-	int final;     /* final status sent upstream; 0: none yet */
+	int final;        /* final status sent upstream; 0: none yet */
 	int canceled;
 	msg_t *best; /* best final so far (our Via removed), or NULL */
 	int best_status;
@@ -105,7 +105,7 @@ struct dlg {
 
 struct on_proxy {
 	struct on *on;
-	struct on_sip *sip;
+	struct on_bindings bind; /* the registrar's, read only */
 	nta_agent_t *agent;
 	struct certcheck *cc;
 	struct ptx *byid[BUCKETS], *bykey[BUCKETS];
@@ -138,7 +138,8 @@ static int is_hex_id(const char *s)
 	if (s == NULL || strlen(s) != NODE_ID_HEX_LEN)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
 			return 0;
 	return 1;
 }
@@ -395,12 +396,13 @@ static msg_t *make_response(struct ptx *x, int status, const char *phrase)
 		return NULL;
 	rs = sip_object(r);
 	RAND_bytes(rnd, sizeof(rnd));
-	snprintf(tag, sizeof(tag), "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-		 rnd[5]);
-	if (sip_add_tl(r, rs, SIPTAG_STATUS(sip_status_create(msg_home(r), (unsigned)status, phrase,
-							       NULL)),
-		       SIPTAG_VIA(rq->sip_via), SIPTAG_FROM(rq->sip_from), SIPTAG_TO(rq->sip_to),
-		       SIPTAG_CALL_ID(rq->sip_call_id), SIPTAG_CSEQ(rq->sip_cseq), TAG_END()) < 0 ||
+	snprintf(tag, sizeof(tag), "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+		 rnd[4], rnd[5]);
+	if (sip_add_tl(
+		    r, rs,
+		    SIPTAG_STATUS(sip_status_create(msg_home(r), (unsigned)status, phrase, NULL)),
+		    SIPTAG_VIA(rq->sip_via), SIPTAG_FROM(rq->sip_from), SIPTAG_TO(rq->sip_to),
+		    SIPTAG_CALL_ID(rq->sip_call_id), SIPTAG_CSEQ(rq->sip_cseq), TAG_END()) < 0 ||
 	    (rs->sip_to != NULL && rs->sip_to->a_tag == NULL &&
 	     sip_to_tag(msg_home(r), rs->sip_to, tag) < 0) ||
 	    sip_complete_message(r) < 0) {
@@ -492,8 +494,9 @@ static void cancel_branch(struct ptx *x, struct branch *b)
 		sip_t *s = sip_object(b->sent);
 		msg_t *c = nta_msg_create(p->agent, 0);
 		sip_t *cs = sip_object(c);
-		sip_request_t *rq = sip_request_create(msg_home(c), sip_method_cancel, "CANCEL",
-						       (url_string_t *)s->sip_request->rq_url, NULL);
+		sip_request_t *rq =
+			sip_request_create(msg_home(c), sip_method_cancel, "CANCEL",
+					   (url_string_t *)s->sip_request->rq_url, NULL);
 		sip_cseq_t *cseq = sip_cseq_create(msg_home(c), s->sip_cseq->cs_seq,
 						   sip_method_cancel, "CANCEL");
 		sip_via_t *v = sip_via_dup(msg_home(c), s->sip_via);
@@ -502,9 +505,9 @@ static void cancel_branch(struct ptx *x, struct branch *b)
 			v->v_next = NULL;
 		if (c == NULL || rq == NULL || cseq == NULL || v == NULL ||
 		    sip_add_tl(c, cs, SIPTAG_REQUEST(rq), SIPTAG_VIA(v), SIPTAG_FROM(s->sip_from),
-			       SIPTAG_TO(s->sip_to), SIPTAG_CALL_ID(s->sip_call_id), SIPTAG_CSEQ(cseq),
-			       SIPTAG_ROUTE(s->sip_route), SIPTAG_MAX_FORWARDS_STR("70"),
-			       TAG_END()) < 0 ||
+			       SIPTAG_TO(s->sip_to), SIPTAG_CALL_ID(s->sip_call_id),
+			       SIPTAG_CSEQ(cseq), SIPTAG_ROUTE(s->sip_route),
+			       SIPTAG_MAX_FORWARDS_STR("70"), TAG_END()) < 0 ||
 		    sip_complete_message(c) < 0 || ovl_send(p, b->to, b->sn, b->sna, c, 0, 0) < 0)
 			log_info("CANCEL towards %s could not be sent", b->to);
 		if (c != NULL)
@@ -534,10 +537,10 @@ static void check_done(struct ptx *x)
 		if (x->best_status == 503) {
 			/* 16.7.6: a 503 from downstream goes up as 500 */
 			sip_t *rs = sip_object(r);
-			msg_header_replace(r, (msg_pub_t *)rs, (msg_header_t *)rs->sip_status,
-					   (msg_header_t *)sip_status_create(msg_home(r), 500,
-									     "Server Internal Error",
-									     NULL));
+			msg_header_replace(
+				r, (msg_pub_t *)rs, (msg_header_t *)rs->sip_status,
+				(msg_header_t *)sip_status_create(msg_home(r), 500,
+								  "Server Internal Error", NULL));
 		}
 		send_up(x, r);
 		return;
@@ -564,8 +567,9 @@ static void branch_failed(struct ptx *x, struct branch *b, int status)
 		return;
 	b->done = 1;
 	b->status = status;
-	if (x->best == NULL && (x->best_status == 0 || response_rank(status) < response_rank(x->best_status) ||
-				(status == 408 && x->best_status == 480)))
+	if (x->best == NULL &&
+	    (x->best_status == 0 || response_rank(status) < response_rank(x->best_status) ||
+	     (status == 408 && x->best_status == 480)))
 		x->best_status = status;
 	check_done(x);
 }
@@ -716,8 +720,9 @@ static void own_rr(struct on_proxy *p, char *buf, size_t len, const char *tp, in
 	if (tp != NULL && (explicit || strcmp(tp, "udp") != 0))
 		snprintf(tpp, sizeof(tpp), ";transport=%s", tp);
 	snprintf(buf, len,
-		 strchr(on->cur.host, ':') != NULL ? "<sip:%s%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
-						   : "<sip:%s%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
+		 strchr(on->cur.host, ':') != NULL
+			 ? "<sip:%s%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
+			 : "<sip:%s%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
 		 p->host, tpp, self_id(p), on->sn_id, on->cur.host, on->cur.port,
 		 on->acc[0].conf->name);
 }
@@ -780,9 +785,9 @@ static msg_t *fwd_copy(struct on_proxy *p, msg_t *req, int record_route, const c
 static int set_ruri(msg_t *m, const char *uri)
 {
 	sip_t *sip = sip_object(m);
-	sip_request_t *rq = sip_request_create(msg_home(m), sip->sip_request->rq_method,
-					       sip->sip_request->rq_method_name,
-					       (url_string_t *)uri, NULL);
+	sip_request_t *rq =
+		sip_request_create(msg_home(m), sip->sip_request->rq_method,
+				   sip->sip_request->rq_method_name, (url_string_t *)uri, NULL);
 
 	if (rq == NULL)
 		return -1;
@@ -909,8 +914,7 @@ static void on_relocated(struct olink *l, json_t *reply, const char *err, void *
 		return;
 	}
 	b = &x->br[rl->idx];
-	json_array_foreach(vals, i, v)
-	{
+	json_array_foreach (vals, i, v) {
 		char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
 		if (b->done || use_value(rl->p, v, rl->name, to, sn, sna, sizeof(sna)) < 0 ||
 		    strcasecmp(to, b->to) != 0 || strcasecmp(sn, b->sn) == 0)
@@ -933,7 +937,8 @@ static int relocate(struct ptx *x, struct branch *b)
 	struct on_proxy *p = x->p;
 	struct reloc *rl;
 
-	if (p->on->state != ON_ATTACHED || p->on->link == NULL || (rl = calloc(1, sizeof(*rl))) == NULL)
+	if (p->on->state != ON_ATTACHED || p->on->link == NULL ||
+	    (rl = calloc(1, sizeof(*rl))) == NULL)
 		return -1;
 	*rl = (struct reloc){p, x->id, b->idx, ""};
 	snprintf(rl->name, sizeof(rl->name), "user:%s@%s/node", b->acct, p->on->cfg.overlay);
@@ -949,7 +954,13 @@ static int relocate(struct ptx *x, struct branch *b)
 
 /* ---- where a request goes ---- */
 
-enum target_kind { T_ERROR, T_SELF, T_USER, T_NODE, T_LOCAL };
+enum target_kind {
+	T_ERROR,
+	T_SELF,
+	T_USER,
+	T_NODE,
+	T_LOCAL
+};
 
 struct target {
 	enum target_kind kind;
@@ -1020,7 +1031,7 @@ static void target_of(struct on_proxy *p, const sip_t *sip, int from_overlay, st
 		t->kind = T_USER;
 		return;
 	}
-	if (on_sip_find(p->sip, u, &c) == 0) {
+	if (p->bind.find(p->bind.arg, u, &c) == 0) {
 		t->kind = T_LOCAL; /* a phone registered here */
 		str_copy(t->dest, c.dest, sizeof(t->dest));
 		str_copy(t->tp, c.tp, sizeof(t->tp));
@@ -1106,8 +1117,7 @@ static void on_fetched(struct olink *l, json_t *reply, const char *err, void *ar
 			x->empty_status = 503;
 	} else if (x->final == 0) {
 		x->adding = 1;
-		json_array_foreach(vals, i, v)
-		{
+		json_array_foreach (vals, i, v) {
 			char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
 
 			if (use_value(p, v, lk->name, to, sn, sna, sizeof(sna)) < 0)
@@ -1168,7 +1178,7 @@ static void route(struct ptx *x, const struct target *t, int from_overlay)
 		add_local(x, NULL, t->dest[0] != '\0' ? t->dest : NULL, t->tp[0] ? t->tp : NULL);
 		break;
 	case T_USER:
-		n = on_sip_contacts(p->sip, t->user, cs, BRANCHES_MAX);
+		n = p->bind.contacts(p->bind.arg, t->user, cs, BRANCHES_MAX);
 		for (int i = 0; i < n; i++)
 			add_local(x, cs[i].uri, cs[i].dest, cs[i].tp);
 		if (!from_overlay)
@@ -1212,9 +1222,9 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
 	} else {
-		nta_outgoing_t *o = nta_outgoing_mcreate(p->agent, NULL, NULL,
-							 t.dest[0] != '\0' ? (url_string_t *)t.dest : NULL,
-							 f, TAG_END());
+		nta_outgoing_t *o = nta_outgoing_mcreate(
+			p->agent, NULL, NULL, t.dest[0] != '\0' ? (url_string_t *)t.dest : NULL, f,
+			TAG_END());
 		if (o != NULL)
 			nta_outgoing_destroy(o);
 	}
@@ -1248,11 +1258,12 @@ static int from_is_account(struct on_proxy *p, const sip_t *sip)
 
 	return u != NULL && u->url_user != NULL && u->url_host != NULL &&
 	       strcasecmp(u->url_host, p->on->cfg.overlay) == 0 &&
-	       on_sip_contacts(p->sip, u->url_user, NULL, 0) >= 0;
+	       p->bind.contacts(p->bind.arg, u->url_user, NULL, 0) >= 0;
 }
 
-int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip)
+int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 {
+	struct on_proxy *p = arg;
 	sip_method_t method = sip->sip_request->rq_method;
 	struct target t;
 	struct ptx *x;
@@ -1503,8 +1514,8 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 
 /* ---- set-up ---- */
 
-struct on_proxy *on_proxy_new(struct on *on, struct on_sip *sip, nta_agent_t *agent, char *err,
-			      size_t errlen)
+struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on_bindings *view,
+			      char *err, size_t errlen)
 {
 	struct on_proxy *p = calloc(1, sizeof(*p));
 	struct timeval tv = {1, 0};
@@ -1516,7 +1527,7 @@ struct on_proxy *on_proxy_new(struct on *on, struct on_sip *sip, nta_agent_t *ag
 		return NULL;
 	}
 	p->on = on;
-	p->sip = sip;
+	p->bind = *view;
 	p->agent = agent;
 	p->cc = certcheck_new(on->ca);
 	p->sweep = event_new(on->base, -1, EV_PERSIST, sweep, p);
@@ -1538,9 +1549,9 @@ void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl)
 		certcheck_set_crl(p->cc, crl);
 }
 
-const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p)
+void on_proxy_stats(const struct on_proxy *p, struct on_proxy_stats *out)
 {
-	return &p->st;
+	*out = p->st;
 }
 
 int on_proxy_calls_answered(const struct on_proxy *p)

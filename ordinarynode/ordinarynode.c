@@ -16,7 +16,6 @@
 #include "keepcert.h"
 #include "log.h"
 #include "olink.h"
-#include "prom.h"
 #include "record.h"
 #include "sipev.h"
 #include "ringid.h"
@@ -124,7 +123,7 @@ static int link_ready(struct olink *l, const json_t *hello, void *arg)
 	log_info("attached to super node %s at %s:%u%s", on->sn_name, on->cur.host, on->cur.port,
 		 on->cur.fallback ? " (its fall-back port)" : "");
 	on_db_sn_remember(on->db, on->cur.host, on->cur.port, on->sn_id);
-	on_sip_republish(on->sip);
+	on_publish_all(on->pub);
 	on_nat_probe(on->nat);
 	return 0;
 }
@@ -135,10 +134,11 @@ static void link_message(struct olink *l, json_t *msg, void *arg)
 	const char *t = json_string_value(json_object_get(msg, "t"));
 
 	(void)l;
-	if (on != NULL && t != NULL && strcmp(t, "msg") == 0)
-		on_sip_overlay(on->sip, msg);
-	else if (on != NULL && t != NULL &&
-		 (strcmp(t, "media") == 0 || strcmp(t, "relay_gone") == 0))
+	if (on != NULL && t != NULL && strcmp(t, "msg") == 0) {
+		if (on->proxy != NULL)
+			on_proxy_overlay(on->proxy, msg);
+	} else if (on != NULL && t != NULL &&
+		   (strcmp(t, "media") == 0 || strcmp(t, "relay_gone") == 0))
 		on_media_frame(on->media, msg);
 }
 
@@ -198,7 +198,7 @@ static void install_crl(struct on *on, struct crl *c)
 	crl_free(on->crl);
 	on->crl = c;
 	tls_ctx_set_crl(on->anon_ctx, c);
-	on_sip_set_crl(on->sip, c);
+	on_proxy_set_crl(on->proxy, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -296,55 +296,47 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- status ---- */
+/* ---- the parts ---- */
 
-static const char *state_name(enum on_state s)
-{
-	return s == ON_ATTACHED ? "attached" : s == ON_ATTACHING ? "attaching" : "starting";
-}
-
-static json_t *status_json(void *arg)
-{
-	struct on *on = arg;
-	json_t *accs = json_array(), *sn = json_null();
-
-	for (int i = 0; i < on->nacc; i++) {
-		X509 *c = keepcert_cert(on->acc[i].kc);
-		uint8_t id[NODE_ID_LEN];
-		char hex[NODE_ID_HEX_LEN + 1] = "";
-		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
-			node_id_hex(id, hex);
-		json_array_append_new(accs,
-				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name",
-						on->acc[i].conf->name, "node_id", hex, "cert",
-						keepcert_ready(on->acc[i].kc), "cert_not_after",
-						(json_int_t)(c != NULL ? cert_not_after(c) : 0),
-						"login", keepcert_status(on->acc[i].kc)));
-	}
-	if (on->state == ON_ATTACHED)
-		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
-			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
-			       (json_int_t)(now() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
-			 "state", state_name(on->state), "supernode", sn, "attaches", on->attaches,
-			 "reserve", on->nreserve - on->next, "accounts", accs, "crl_number",
-			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
-			 on_sip_status(on->sip), "middlebox", on_nat_status(on->nat), "media",
-			 on_media_status(on->media));
-}
-
-static void metrics(void *arg, struct evbuffer *out)
+/* The bindings of account i changed (the registrar says): publish them. */
+static void bindings_changed(void *arg, int i)
 {
 	struct on *on = arg;
 
-	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
-	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
-	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
-		  "Failed attempts in a row to get the account's certificate (0: fine).");
-	for (int i = 0; i < on->nacc; i++)
-		prom_value(out, "p2psip_on_login_failures", "account", on->acc[i].conf->name,
-			   keepcert_failures(on->acc[i].kc));
-	on_sip_metrics(on->sip, out);
+	on_publish_soon(on->pub, i);
+}
+
+/* Whether media needs a relay changed (the middlebox probe says): the
+ * records say it. */
+static void relay_changed(void *arg)
+{
+	struct on *on = arg;
+
+	on_publish_all(on->pub);
+}
+
+/* The SIP side: the listener, the registrar, the publisher of its
+ * bindings, the proxy that reads them. */
+static int start_sip(struct on *on, char *err, size_t errlen)
+{
+	struct on_bindings view;
+
+	on->sip = on_sip_new(on, err, errlen);
+	if (on->sip == NULL)
+		return -1;
+	on->reg = on_registrar_new(on, bindings_changed, on, err, errlen);
+	if (on->reg == NULL)
+		return -1;
+	on_registrar_view(on->reg, &view);
+	on->pub = on_publish_new(on, &view, err, errlen);
+	if (on->pub == NULL)
+		return -1;
+	on->proxy = on_proxy_new(on, on_sip_agent(on->sip), &view, err, errlen);
+	if (on->proxy == NULL)
+		return -1;
+	on_registrar_load(on->reg);
+	on_sip_handlers(on->sip, on_registrar_request, on->reg, on_proxy_request, on->proxy);
+	return 0;
 }
 
 /* ---- start and stop ---- */
@@ -379,15 +371,14 @@ static int start(struct on *on, char *err, size_t errlen)
 			return -1;
 		on->nacc++;
 	}
-	if (statusd_start(on->base, on->cfg.status_listen, status_json, metrics, on, &on->status,
-			  err, errlen) < 0)
+	if (on_status_start(on, err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
 	on->db = on_db_open(path, err, errlen);
 	if (on->db == NULL)
 		return -1;
 	load_sns(on);
-	on->nat = on_nat_new(on, err, errlen);
+	on->nat = on_nat_new(on, relay_changed, on, err, errlen);
 	if (on->nat == NULL)
 		return -1;
 	on->sev = sipev_new(on->base, err, errlen);
@@ -396,8 +387,7 @@ static int start(struct on *on, char *err, size_t errlen)
 	on->media = on_media_new(on, err, errlen);
 	if (on->media == NULL)
 		return -1;
-	on->sip = on_sip_new(on, err, errlen);
-	if (on->sip == NULL)
+	if (start_sip(on, err, errlen) < 0)
 		return -1;
 	on->tick = event_new(on->base, -1, 0, on_tick, on);
 	if (on->tick == NULL)
@@ -428,6 +418,9 @@ static void cleanup(struct on *on)
 	if (on->tick != NULL)
 		event_free(on->tick);
 	statusd_free(on->status);
+	on_publish_free(on->pub);
+	on_registrar_free(on->reg); /* saves the bindings */
+	on_proxy_free(on->proxy);
 	on_sip_free(on->sip);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
