@@ -135,9 +135,12 @@ static int apply_contact(struct on_reg *g, const sip_contact_t *m, const sip_t *
 	long ex = contact_expires(m, sip);
 	char uri[ON_URI_MAX], inst[ON_INSTANCE_MAX], reg_id[ON_REG_ID_MAX];
 	struct on_binding *b;
+	/* url_e returns the whole length and leaves a URI that does not fit
+	 * unterminated: its length, not strlen, says it is too long. */
+	issize_t len = url_e(uri, sizeof(uri), m->m_url);
 	int k;
 
-	if (url_e(uri, sizeof(uri), m->m_url) < 0 || strlen(uri) >= sizeof(uri) - 1 ||
+	if (len < 0 || (size_t)len >= sizeof(uri) - 1 ||
 	    contact_param(m, "+sip.instance=", inst, sizeof(inst)) < 0 ||
 	    contact_param(m, "reg-id=", reg_id, sizeof(reg_id)) < 0)
 		return 400;

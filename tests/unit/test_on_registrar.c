@@ -141,6 +141,9 @@ static void test_oversized(void **state)
 	assert_int_equal(reg(&g, c, ""), 400);
 	snprintf(c, sizeof(c), "Contact: <sip:alice@192.0.2.5>;reg-id=1234567890123\r\n");
 	assert_int_equal(reg(&g, c, ""), 400);
+	/* a Contact URI longer than a binding holds (it was read past its end) */
+	snprintf(c, sizeof(c), "Contact: <sip:%s@192.0.2.5>\r\n", big);
+	assert_int_equal(reg(&g, c, ""), 400);
 	assert_int_equal(g.n, 0);
 }
 
