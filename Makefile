@@ -97,6 +97,8 @@ ORDINARYNODE_SRCS += ordinarynode/on_db.c
 ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
 ORDINARYNODE_SRCS += ordinarynode/on_publish.c
 ORDINARYNODE_SRCS += ordinarynode/on_status.c
+ORDINARYNODE_SRCS += ordinarynode/on_boot.c
+ORDINARYNODE_SRCS += ordinarynode/on_link.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -128,7 +130,7 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
-UNIT_ORDINARYNODE := on_db on_registrar
+UNIT_ORDINARYNODE := on_db on_registrar on_boot
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
@@ -257,6 +259,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd -Isupernode $(PKG_CFLAGS)
 FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
+FUZZ_TARGETS += on_boot
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -266,6 +269,13 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+# The ordinary node's pure parsers: on.h names sofia-sip's types (headers only).
+$(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
+		$(filter-out common/sipev.c,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iordinarynode $(shell pkg-config --cflags sofia-sip-ua \
+		2>/dev/null) -o $@ $^ $(LDLIBS)
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

@@ -71,12 +71,9 @@ struct on {
 	int nacc;
 	char *logind_url;
 	int64_t renew_before, keepalive;
-	enum on_state state;
 	int booted; /* config, CRL and certificates are there */
-	struct httpc_call *call;
-	struct event *tick;
-	uint64_t next_crl, next_list, next_ping;
-	/* the link and the reserve */
+	/* The link and the reserve: written by on_link.c only, read by all. */
+	enum on_state state;
 	struct olink *link;
 	struct sn_addr reserve[ON_RESERVE_MAX];
 	int nreserve, next;
@@ -84,6 +81,9 @@ struct on {
 	char sn_id[NODE_ID_HEX_LEN + 1], sn_name[64];
 	uint64_t attached_ms;
 	int attaches;
+	/* The parts, made by ordinarynode.c. */
+	struct on_boot *boot;
+	struct on_link *lnk;
 	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
@@ -98,6 +98,55 @@ struct on {
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
+
+/* ---- on_boot.c: what bootstrapd tells the node ---- */
+struct crl;
+struct on_boot;
+struct on_boot_config {
+	char *overlay;
+	char *logind_url;
+	int64_t renew_before; /* timers.cert_renew_before */
+	int64_t keepalive;    /* timers.keepalive_interval (0: none given) */
+};
+struct on_boot_ops {
+	/* The overlay's configuration, once (borrowed). */
+	void (*config)(void *arg, const struct on_boot_config *c);
+	/* After each CRL exchange: a newer CRL (the callee owns it), or NULL. */
+	void (*crl)(void *arg, struct crl *crl);
+	/* The super node list asked for with on_boot_want_list (n 0: none). */
+	void (*list)(void *arg, const struct sn_addr *list, int n);
+};
+/* Asks for the configuration at once and retries until it comes; then the
+ * CRL every crl_refresh seconds. One exchange at a time. */
+struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *arg, char *err,
+			    size_t errlen);
+/* Asks for the super node list when nothing else is out or due; 0 when it
+ * went, -1 when the caller should ask again later. */
+int on_boot_want_list(struct on_boot *b);
+void on_boot_free(struct on_boot *b);
+/* The parsers of bootstrapd's answers (pure): 0, or -1 when c lacks the
+ * overlay or logind_url; on_boot_config_clear frees what it holds. */
+int on_boot_parse_config(const uint8_t *buf, size_t len, struct on_boot_config *c);
+void on_boot_config_clear(struct on_boot_config *c);
+/* Each super node's main address, then its fall-back one; literal IPs only.
+ * Returns how many were put in out (at most max). */
+int on_boot_parse_list(const uint8_t *buf, size_t len, struct sn_addr *out, int max);
+
+/* ---- on_link.c: the link to a super node, the others in reserve ---- */
+struct on_link;
+struct on_link_ops {
+	void (*attached)(void *arg);                 /* attached (again) */
+	void (*frame)(void *arg, const json_t *msg); /* a message from the super node */
+	void (*want_list)(void *arg);                /* reserve used up: ask bootstrapd */
+};
+/* The reserve starts with the super nodes the database remembers. */
+struct on_link *on_link_new(struct on *on, const struct on_link_ops *ops, void *arg, char *err,
+			    size_t errlen);
+/* The certificates are in place: attach. */
+void on_link_go(struct on_link *l);
+/* A fresh list from bootstrapd (n 0: none; it is asked again later). */
+void on_link_set_list(struct on_link *l, const struct sn_addr *list, int n);
+void on_link_free(struct on_link *l);
 
 /* ---- bindings: kept by on_registrar.c, read through struct on_bindings ---- */
 #define ON_BINDINGS_MAX 8 /* per account */
