@@ -99,6 +99,11 @@ ORDINARYNODE_SRCS += ordinarynode/on_publish.c
 ORDINARYNODE_SRCS += ordinarynode/on_status.c
 ORDINARYNODE_SRCS += ordinarynode/on_boot.c
 ORDINARYNODE_SRCS += ordinarynode/on_link.c
+ORDINARYNODE_SRCS += ordinarynode/on_target.c
+ORDINARYNODE_SRCS += ordinarynode/on_msg.c
+ORDINARYNODE_SRCS += ordinarynode/on_lookup.c
+ORDINARYNODE_SRCS += ordinarynode/on_dialog.c
+ORDINARYNODE_SRCS += ordinarynode/on_forward.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c

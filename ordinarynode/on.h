@@ -89,6 +89,7 @@ struct on {
 	struct on_sip *sip;
 	struct on_registrar *reg;
 	struct on_publish *pub;
+	struct on_lookup *lookup;
 	struct on_proxy *proxy;
 	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
@@ -255,6 +256,102 @@ void on_publish_soon(struct on_publish *p, int i);
 void on_publish_all(struct on_publish *p);
 void on_publish_free(struct on_publish *p);
 
+/* ---- on_target.c: where a request goes ---- */
+/* Who this node is, as the proxy's messages name it. */
+struct on_self {
+	const char *id;      /* our Node-ID in hex ("" until the first certificate) */
+	const char *host;    /* our SIP host:port as phones reach it */
+	const char *overlay; /* the overlay's domain */
+	const char *acct;    /* our first account (the identity of the link) */
+	const char *sn_id;   /* the super node we are attached to */
+	const char *sn_host;
+	uint16_t sn_port;
+};
+enum on_target_kind {
+	ON_T_ERROR, /* refused: status and phrase */
+	ON_T_SELF,  /* this node itself (e.g. OPTIONS to its address) */
+	ON_T_USER,  /* sip:USER@OVERLAY: the user's phones here and the DHT */
+	ON_T_NODE,  /* a Route names another node of the overlay */
+	ON_T_LOCAL  /* a phone registered here, or a dialog we record-routed */
+};
+struct on_target {
+	enum on_target_kind kind;
+	int status;
+	const char *phrase;
+	char user[128];
+	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+	char acct[64];
+	char dest[300]; /* ON_T_LOCAL: where the phone is reached, or "" (its URI) */
+	char tp[4];
+};
+void on_target_of(const struct on_self *self, const struct on_bindings *bind, const sip_t *sip,
+		  int from_overlay, struct on_target *t);
+/* A phone may call out only as one of the node's accounts. */
+int on_target_from_account(const struct on_self *self, const struct on_bindings *bind,
+			   const sip_t *sip);
+/* A Route entry that names this node. */
+int on_route_is_ours(const struct on_self *self, const sip_route_t *r);
+/* A Via that this node put on (a loop). */
+int on_via_is_ours(const struct on_self *self, const sip_via_t *v);
+int on_is_hex_id(const char *s);
+/* A URI parameter's value into buf: 1 when it is there, else 0. */
+int on_url_param(const url_t *u, const char *name, char *buf, size_t len);
+
+/* ---- on_msg.c: SIP messages the proxy builds ---- */
+#define ON_P2P_BRANCH "z9hG4bKp2p" /* the Via branches of our overlay hops */
+/* The message as text (in its own home): NULL when it cannot be. */
+char *on_msg_text(msg_t *m, size_t *len);
+/* A response to req built here, with a random To tag. */
+msg_t *on_msg_response(nta_agent_t *agent, msg_t *req, int status, const char *phrase);
+/* The CANCEL of an INVITE as we sent it (RFC 3261 9.1). */
+msg_t *on_msg_cancel(nta_agent_t *agent, msg_t *sent);
+/* The request as it goes on: our own Route entries off, Max-Forwards
+ * counted down, our Record-Route on a request outside a dialog (with
+ * record_route; in_tp and out_tp are the transports of the phone sides,
+ * NULL for the overlay). */
+msg_t *on_msg_forward(const struct on_self *self, msg_t *req, int record_route, const char *in_tp,
+		      const char *out_tp);
+int on_msg_set_ruri(msg_t *m, const char *uri);
+/* Our Via for an overlay hop; its branch (into branch) names id and idx. */
+int on_msg_add_via(const struct on_self *self, msg_t *m, char *branch, size_t len, uint64_t id,
+		   int idx);
+/* The transport a request came over from a phone. */
+const char *on_msg_tp(msg_t *m);
+/* "tcp" when the URI (text, or else parsed) says transport=tcp, else "udp". */
+const char *on_uri_tp(const char *text, const url_t *u);
+
+/* ---- on_lookup.c: the DHT lookup of a callee ---- */
+struct on_lookup;
+/* Where a node is: its Node-ID, its super node's, that one's address. */
+struct on_place {
+	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+};
+/* vals: the values fetched (NULL when the fetch failed; why says why); id
+ * and idx are the caller's, handed back (a transaction and its branch). */
+typedef void (*on_lookup_done_t)(void *arg, uint64_t id, int idx, const char *name,
+				 const json_t *vals, const char *why);
+struct on_lookup *on_lookup_new(struct on *on, char *err, size_t errlen);
+/* Fetches name over the link: done(arg, ...) runs once, later. 0, or -1
+ * when not attached (done never runs then). */
+int on_lookup_fetch(struct on_lookup *lk, const char *name, on_lookup_done_t done, void *arg,
+		    uint64_t id, int idx);
+/* One value of a user or node record: checked as the super nodes check it,
+ * then its data {"node", "sn", "sn_addr"?}. 0, or -1 (logged). */
+int on_lookup_value(struct on_lookup *lk, const json_t *v, const char *name, struct on_place *out);
+void on_lookup_set_crl(struct on_lookup *lk, const struct crl *crl);
+uint64_t on_lookup_count(const struct on_lookup *lk); /* fetches sent */
+void on_lookup_free(struct on_lookup *lk);
+
+/* ---- on_dialog.c: calls answered and not hung up, for the status ---- */
+struct on_dialogs;
+struct on_dialogs *on_dialogs_new(void);
+void on_dialogs_add(struct on_dialogs *d, const char *call_id, uint64_t now);
+void on_dialogs_del(struct on_dialogs *d, const char *call_id);
+/* Forgets calls older than a day (all with all). */
+void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
+int on_dialogs_count(const struct on_dialogs *d);
+void on_dialogs_free(struct on_dialogs *d);
+
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;
 /* changed(arg): whether media needs a relay changed after a probe. */
@@ -296,21 +393,21 @@ void on_sip_handlers(struct on_sip *s, on_sip_handler_t reg, void *reg_arg, on_s
 		     void *other_arg);
 void on_sip_free(struct on_sip *s);
 
-/* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
+/* ---- on_proxy.c, on_forward.c: the stateful proxy between phones and the
+ * overlay ---- */
 struct on_proxy;
 struct on_proxy_stats {
 	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };
-/* Bindings are read through view. */
+/* Bindings are read through view, callees looked up with lk. */
 struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on_bindings *view,
-			      char *err, size_t errlen);
+			      struct on_lookup *lk, char *err, size_t errlen);
 /* A request from a phone that is not a REGISTER (on_sip_handler_t). */
 int on_proxy_request(void *p, nta_incoming_t *irq, const sip_t *sip);
 /* A "msg" frame from the super node: SIP from another node. */
 void on_proxy_overlay(struct on_proxy *p, const json_t *frame);
-void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl);
 void on_proxy_stats(const struct on_proxy *p, struct on_proxy_stats *out);
 int on_proxy_calls_setting_up(const struct on_proxy *p);
 /* Calls answered through this node and not hung up yet (by Call-ID). */

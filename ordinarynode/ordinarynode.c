@@ -78,7 +78,7 @@ static void install_crl(struct on *on, struct crl *c)
 	crl_free(on->crl);
 	on->crl = c;
 	tls_ctx_set_crl(on->anon_ctx, c);
-	on_proxy_set_crl(on->proxy, c);
+	on_lookup_set_crl(on->lookup, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -180,7 +180,7 @@ static void relay_changed(void *arg)
 /* ---- start and stop ---- */
 
 /* The SIP side: the listener, the registrar, the publisher of its
- * bindings, the proxy that reads them. */
+ * bindings, the lookup and the proxy that reads them. */
 static int start_sip(struct on *on, char *err, size_t errlen)
 {
 	struct on_bindings view;
@@ -195,7 +195,10 @@ static int start_sip(struct on *on, char *err, size_t errlen)
 	on->pub = on_publish_new(on, &view, err, errlen);
 	if (on->pub == NULL)
 		return -1;
-	on->proxy = on_proxy_new(on, on_sip_agent(on->sip), &view, err, errlen);
+	on->lookup = on_lookup_new(on, err, errlen);
+	if (on->lookup == NULL)
+		return -1;
+	on->proxy = on_proxy_new(on, on_sip_agent(on->sip), &view, on->lookup, err, errlen);
 	if (on->proxy == NULL)
 		return -1;
 	on_registrar_load(on->reg);
@@ -244,6 +247,7 @@ static void cleanup(struct on *on)
 	on_publish_free(on->pub);
 	on_registrar_free(on->reg); /* saves the bindings */
 	on_proxy_free(on->proxy);
+	on_lookup_free(on->lookup);
 	on_sip_free(on->sip);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
