@@ -135,7 +135,8 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
-UNIT_ORDINARYNODE := on_db on_registrar on_boot
+UNIT_ORDINARYNODE := on_db on_registrar on_boot on_target on_msg on_lookup on_dialog on_sip \
+	on_config
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
