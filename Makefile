@@ -265,7 +265,7 @@ FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -DP2PSIP_VERSION='"$(VERSION)"' -Icommon -Ilogind -Ibootstrapd -Isupernode $(PKG_CFLAGS)
 FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
-FUZZ_TARGETS += on_boot
+FUZZ_TARGETS += on_boot on_target
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -275,13 +275,14 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
-# The ordinary node's pure parsers: on.h names sofia-sip's types (headers only).
+# The ordinary node's pure parts, with sofia-sip (its parser for SIP text).
 $(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
 		$(filter-out common/sipev.c,$(COMMON_SRCS))
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iordinarynode $(shell pkg-config --cflags sofia-sip-ua \
-		2>/dev/null) -o $@ $^ $(LDLIBS)
+		2>/dev/null) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
+$(B)/fuzz/fuzz_on_target: ordinarynode/on_msg.c
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

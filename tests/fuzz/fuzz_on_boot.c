@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int max = size > 0 ? data[0] % (ON_RESERVE_MAX + 1) : ON_RESERVE_MAX;
 	int n;
 
-	if (on_boot_parse_config(data, size, &c) == 0 && (c.overlay == NULL || c.logind_url == NULL))
+	if (on_boot_parse_config(data, size, &c) == 0 &&
+	    (c.overlay == NULL || c.logind_url == NULL))
 		abort();
 	on_boot_config_clear(&c);
 	n = on_boot_parse_list(data, size, a, max);
