@@ -1,7 +1,25 @@
-/* The ordinary node: keeps a certificate per configured account, one
- * outbound link to a super node with the others bootstrapd listed in
- * reserve, and a SIP registrar for the local phones that publishes their
- * accounts into the overlay. */
+/* ordinarynode: an ordinary node of the overlay. Shared state of the daemon
+ * and the interfaces between its files (docs/map-ordinarynode.md):
+ *   ordinarynode.c  main, start-up and clean-up: creates every part, wires
+ *                   the callbacks, keeps one certificate per account
+ *   on_config.c     configuration
+ *   on_boot.c       bootstrapd: overlay configuration, CRL, super node list
+ *   on_link.c       the link to a super node and the others in reserve
+ *   on_db.c         the node's SQLite file (the only file touching SQLite)
+ *   on_sip.c        the SIP listener: REGISTER to the registrar, the rest to
+ *                   the proxy
+ *   on_registrar.c  REGISTER and the binding rules
+ *   on_publish.c    the accounts' records in the overlay
+ *   on_target.c     where a request goes (a pure function of the message)
+ *   on_msg.c        SIP messages the proxy builds
+ *   on_proxy.c      the proxy's transactions and branches
+ *   on_forward.c    the proxy's requests from phones and from the overlay
+ *   on_lookup.c     the DHT lookup of a callee
+ *   on_dialog.c     calls answered and not hung up (for the status)
+ *   on_media.c      relay streams and SDP for our side of each call
+ *   on_nat.c        middlebox detection
+ *   on_status.c     /status and /metrics
+ * Nothing calls upwards: the parent registers callbacks at start-up. */
 #ifndef P2PSIP_ON_H
 #define P2PSIP_ON_H
 
@@ -233,7 +251,9 @@ void on_registrar_view(struct on_registrar *r, struct on_bindings *view);
 json_t *on_registrar_phones(const struct on_registrar *r);
 int on_registrar_count(const struct on_registrar *r);
 void on_registrar_free(struct on_registrar *r); /* saves the bindings first */
-/* The binding rules (pure). */
+/* The binding rules (pure): */
+#define ON_EXPIRES_MIN 60   /* seconds; shorter is refused with 423 */
+#define ON_EXPIRES_MAX 3600 /* longer is cut to this */
 /* Parses a binding's uri and src into its other fields. */
 void on_binding_parse(struct on_binding *b);
 /* The binding that a Contact refreshes, replaces or removes; g->n when none. */
@@ -242,8 +262,6 @@ int on_binding_find(const struct on_reg *g, const char *uri, const char *inst, c
  * monotonic time now: 0, or the status to refuse it with (400, 423, 503).
  * Contacts before a refused one stay applied, as they always did. */
 int on_reg_apply(struct on_reg *g, const sip_t *sip, const char *src, uint64_t now);
-#define ON_EXPIRES_MIN 60
-#define ON_EXPIRES_MAX 3600
 
 /* ---- on_publish.c: the accounts' records in the overlay ---- */
 struct on_publish;
