@@ -96,6 +96,17 @@ ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 ORDINARYNODE_SRCS += ordinarynode/on_media.c
+ORDINARYNODE_SRCS += ordinarynode/on_db.c
+ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
+ORDINARYNODE_SRCS += ordinarynode/on_publish.c
+ORDINARYNODE_SRCS += ordinarynode/on_status.c
+ORDINARYNODE_SRCS += ordinarynode/on_boot.c
+ORDINARYNODE_SRCS += ordinarynode/on_link.c
+ORDINARYNODE_SRCS += ordinarynode/on_target.c
+ORDINARYNODE_SRCS += ordinarynode/on_msg.c
+ORDINARYNODE_SRCS += ordinarynode/on_lookup.c
+ORDINARYNODE_SRCS += ordinarynode/on_dialog.c
+ORDINARYNODE_SRCS += ordinarynode/on_forward.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -130,8 +141,11 @@ UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
+UNIT_ORDINARYNODE := on_db on_registrar on_boot on_target on_msg on_lookup on_dialog on_sip \
+	on_config
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
-	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%)
+	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
+	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
 
 BENCH_PROGS := $(B)/bench/login_bench $(B)/bench/dht_bench
 
@@ -140,6 +154,7 @@ COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 LOGIND_LIB_OBJS := $(call obj,$(filter-out logind/logind.c,$(LOGIND_SRCS)))
 BOOTSTRAPD_LIB_OBJS := $(call obj,$(filter-out bootstrapd/bootstrapd.c,$(BOOTSTRAPD_SRCS)))
 SUPERNODE_LIB_OBJS := $(call obj,$(filter-out supernode/supernode.c,$(SUPERNODE_SRCS)))
+ORDINARYNODE_LIB_OBJS := $(call obj,$(filter-out ordinarynode/ordinarynode.c,$(ORDINARYNODE_SRCS)))
 
 .PHONY: all check demo install fuzz bench format clean deps deps-check pkgs unit
 all: $(PROGS)
@@ -171,12 +186,17 @@ $(B)/libsupernode.a: $(SUPERNODE_LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)ar rcs $@ $^
 
+$(B)/libordinarynode.a: $(ORDINARYNODE_LIB_OBJS)
+	@rm -f $@
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
 $(B)/bin/supernode: $(call obj,supernode/supernode.c) $(B)/libsupernode.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/ordinarynode: $(call obj,$(ORDINARYNODE_SRCS)) $(B)/libcommon.a
+$(B)/bin/ordinarynode: $(call obj,ordinarynode/ordinarynode.c) $(B)/libordinarynode.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
@@ -212,6 +232,14 @@ $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(B)/obj/tests/unit/testutil.o \
 
 $(B)/tests/test_sipev: LDLIBS += $(SOFIA_LIBS)
 
+# The ordinary node's modules speak SIP: they link with sofia-sip.
+$(B)/obj/tests/unit/test_on_%.o: CFLAGS += -Iordinarynode
+$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%): $(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o \
+		$(B)/obj/tests/unit/testutil.o $(B)/libordinarynode.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS) -lcmocka
+
 $(B)/bench/%: $(B)/obj/bench/%.o $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
@@ -245,6 +273,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
 FUZZ_TARGETS += bootc crl
 FUZZ_TARGETS += sn_frames
+FUZZ_TARGETS += on_boot on_target
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -254,6 +283,14 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+# The ordinary node's pure parts, with sofia-sip (its parser for SIP text).
+$(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
+		$(filter-out common/sipev.c,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iordinarynode $(shell pkg-config --cflags sofia-sip-ua \
+		2>/dev/null) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
+$(B)/fuzz/fuzz_on_target: ordinarynode/on_msg.c
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

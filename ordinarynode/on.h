@@ -1,7 +1,25 @@
-/* The ordinary node: keeps a certificate per configured account, one
- * outbound link to a super node with the others bootstrapd listed in
- * reserve, and a SIP registrar for the local phones that publishes their
- * accounts into the overlay. */
+/* ordinarynode: an ordinary node of the overlay. Shared state of the daemon
+ * and the interfaces between its files (docs/map-ordinarynode.md):
+ *   ordinarynode.c  main, start-up and clean-up: creates every part, wires
+ *                   the callbacks, keeps one certificate per account
+ *   on_config.c     configuration
+ *   on_boot.c       bootstrapd: overlay configuration, CRL, super node list
+ *   on_link.c       the link to a super node and the others in reserve
+ *   on_db.c         the node's SQLite file (the only file touching SQLite)
+ *   on_sip.c        the SIP listener: REGISTER to the registrar, the rest to
+ *                   the proxy
+ *   on_registrar.c  REGISTER and the binding rules
+ *   on_publish.c    the accounts' records in the overlay
+ *   on_target.c     where a request goes (a pure function of the message)
+ *   on_msg.c        SIP messages the proxy builds
+ *   on_proxy.c      the proxy's transactions and branches
+ *   on_forward.c    the proxy's requests from phones and from the overlay
+ *   on_lookup.c     the DHT lookup of a callee
+ *   on_dialog.c     calls answered and not hung up (for the status)
+ *   on_media.c      relay streams and SDP for our side of each call
+ *   on_nat.c        middlebox detection
+ *   on_status.c     /status and /metrics
+ * Nothing calls upwards: the parent registers callbacks at start-up. */
 #ifndef P2PSIP_ON_H
 #define P2PSIP_ON_H
 
@@ -10,7 +28,6 @@
 #include "ringid.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/url.h>
@@ -72,12 +89,9 @@ struct on {
 	int nacc;
 	char *logind_url;
 	int64_t renew_before, keepalive;
-	enum on_state state;
 	int booted; /* config, CRL and certificates are there */
-	struct httpc_call *call;
-	struct event *tick;
-	uint64_t next_crl, next_list, next_ping;
-	/* the link and the reserve */
+	/* The link and the reserve: written by on_link.c only, read by all. */
+	enum on_state state;
 	struct olink *link;
 	struct sn_addr reserve[ON_RESERVE_MAX];
 	int nreserve, next;
@@ -85,10 +99,17 @@ struct on {
 	char sn_id[NODE_ID_HEX_LEN + 1], sn_name[64];
 	uint64_t attached_ms;
 	int attaches;
+	/* The parts, made by ordinarynode.c. */
+	struct on_boot *boot;
+	struct on_link *lnk;
 	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
-	sqlite3 *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
+	struct on_registrar *reg;
+	struct on_publish *pub;
+	struct on_lookup *lookup;
+	struct on_proxy *proxy;
+	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
 	struct on_media *media;
 };
@@ -97,37 +118,263 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
 
-/* ---- on_sip.c: the registrar for the local phones ---- */
+/* ---- on_boot.c: what bootstrapd tells the node ---- */
 struct crl;
-struct on_sip;
+struct on_boot;
+struct on_boot_config {
+	char *overlay;
+	char *logind_url;
+	int64_t renew_before; /* timers.cert_renew_before */
+	int64_t keepalive;    /* timers.keepalive_interval (0: none given) */
+};
+struct on_boot_ops {
+	/* The overlay's configuration, once (borrowed). */
+	void (*config)(void *arg, const struct on_boot_config *c);
+	/* After each CRL exchange: a newer CRL (the callee owns it), or NULL. */
+	void (*crl)(void *arg, struct crl *crl);
+	/* The super node list asked for with on_boot_want_list (n 0: none). */
+	void (*list)(void *arg, const struct sn_addr *list, int n);
+};
+/* Asks for the configuration at once and retries until it comes; then the
+ * CRL every crl_refresh seconds. One exchange at a time. */
+struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *arg, char *err,
+			    size_t errlen);
+/* Asks for the super node list when nothing else is out or due; 0 when it
+ * went, -1 when the caller should ask again later. */
+int on_boot_want_list(struct on_boot *b);
+void on_boot_free(struct on_boot *b);
+/* The parsers of bootstrapd's answers (pure): 0, or -1 when c lacks the
+ * overlay or logind_url; on_boot_config_clear frees what it holds. */
+int on_boot_parse_config(const uint8_t *buf, size_t len, struct on_boot_config *c);
+void on_boot_config_clear(struct on_boot_config *c);
+/* Each super node's main address, then its fall-back one; literal IPs only.
+ * Returns how many were put in out (at most max). */
+int on_boot_parse_list(const uint8_t *buf, size_t len, struct sn_addr *out, int max);
+
+/* ---- on_link.c: the link to a super node, the others in reserve ---- */
+struct on_link;
+struct on_link_ops {
+	void (*attached)(void *arg);                 /* attached (again) */
+	void (*frame)(void *arg, const json_t *msg); /* a message from the super node */
+	void (*want_list)(void *arg);                /* reserve used up: ask bootstrapd */
+};
+/* The reserve starts with the super nodes the database remembers. */
+struct on_link *on_link_new(struct on *on, const struct on_link_ops *ops, void *arg, char *err,
+			    size_t errlen);
+/* The certificates are in place: attach. */
+void on_link_go(struct on_link *l);
+/* A fresh list from bootstrapd (n 0: none; it is asked again later). */
+void on_link_set_list(struct on_link *l, const struct sn_addr *list, int n);
+void on_link_free(struct on_link *l);
+
+/* ---- bindings: kept by on_registrar.c, read through struct on_bindings ---- */
+#define ON_BINDINGS_MAX 8 /* per account */
+#define ON_URI_MAX 256
+#define ON_INSTANCE_MAX 128 /* +sip.instance: "<urn:uuid:...>" is 47 */
+#define ON_REG_ID_MAX 12
+
+struct on_binding {
+	char uri[ON_URI_MAX];
+	char src[160]; /* sip:IP:PORT;transport=udp|tcp, where the REGISTER came from */
+	char instance[ON_INSTANCE_MAX]; /* RFC 5626 +sip.instance, or "" */
+	char reg_id[ON_REG_ID_MAX];     /* and reg-id, or "" */
+	/* Parsed once from uri and src (on_binding_parse): */
+	char user[64], host[80], port[8];
+	int nat;                    /* src is another host than uri names: requests go to src */
+	char dest[ON_URI_MAX + 32]; /* where requests for the phone go, with the transport */
+	char tp[4];                 /* that transport: "udp" or "tcp" */
+	char call_id[128];
+	uint32_t cseq;
+	uint64_t expires_ms; /* monotonic */
+};
+
+/* The bindings of one account. */
+struct on_reg {
+	struct on_binding b[ON_BINDINGS_MAX];
+	int n;
+};
+
 struct on_contact {
 	const char *uri;  /* the Contact a phone registered */
 	const char *dest; /* where requests for it go: sip:HOST:PORT;transport=T (its
 			   * Contact, or where its REGISTER came from behind a NAT) */
 	const char *tp;   /* that transport, "udp" or "tcp" */
 };
-struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
-/* The live bindings of account user (up to max into out, which may be
- * NULL); -1 when user is not an account of this node. */
-int on_sip_contacts(struct on_sip *s, const char *user, struct on_contact *out, int max);
-/* The binding whose Contact is uri (its strings live until the bindings
- * change): 0, or -1 when no phone registered it. */
-int on_sip_find(struct on_sip *s, const url_t *uri, struct on_contact *out);
-/* Status: the bindings of every account, and the proxy's counters. */
-json_t *on_sip_status(struct on_sip *s);
-/* The SIP lines of /metrics (Prometheus text). */
-struct evbuffer;
-void on_sip_metrics(struct on_sip *s, struct evbuffer *out);
-void on_sip_set_crl(struct on_sip *s, const struct crl *crl);
-/* A "msg" frame from the super node (SIP from another node). */
-void on_sip_overlay(struct on_sip *s, const json_t *frame);
-/* Attached (again): every account with live bindings is published anew. */
-void on_sip_republish(struct on_sip *s);
-void on_sip_free(struct on_sip *s);
+
+/* How the proxy, the target classifier and the publisher read bindings:
+ * given to them by the parent, so that none of them calls the registrar. */
+struct on_bindings {
+	void *arg;
+	/* The live bindings of account user (up to max into out, which may be
+	 * NULL); -1 when user is not an account of this node. */
+	int (*contacts)(void *arg, const char *user, struct on_contact *out, int max);
+	/* The binding whose Contact is uri (its strings live until the
+	 * bindings change): 0, or -1 when no phone registered it. */
+	int (*find)(void *arg, const url_t *uri, struct on_contact *out);
+	/* Account number i: how many bindings, and the latest expiry. */
+	int (*count)(void *arg, int i, uint64_t *last_expiry);
+};
+
+/* ---- on_db.c: the node's SQLite file ---- */
+struct on_db;
+struct on_db *on_db_open(const char *path, char *err, size_t errlen);
+void on_db_close(struct on_db *db);
+/* The super node just attached to goes first in the list of last good
+ * ones (16 kept). */
+void on_db_sn_remember(struct on_db *db, const char *host, uint16_t port, const char *node_id);
+/* The remembered super nodes, last good first: how many were put in out. */
+int on_db_sn_load(struct on_db *db, struct sn_addr *out, int max);
+struct on_db_account {
+	const char *name;
+	const struct on_reg *reg;
+};
+/* Replaces the bindings of these accounts in one transaction: 0 when it
+ * was tried (a failed commit is logged), -1 when nothing was written. */
+int on_db_bindings_save(struct on_db *db, const struct on_db_account *acc, int n);
+/* Calls fn with each binding not expired yet (expires_ms made monotonic,
+ * the parsed fields empty); returns how many rows were read, or -1. */
+int on_db_bindings_load(struct on_db *db,
+			void (*fn)(void *arg, const char *account, const struct on_binding *b),
+			void *arg);
+
+/* ---- on_registrar.c: REGISTER and the binding rules ---- */
+struct on_registrar;
+/* changed(arg, i): the bindings of account number i changed. */
+struct on_registrar *on_registrar_new(struct on *on, void (*changed)(void *arg, int i), void *arg,
+				      char *err, size_t errlen);
+/* The bindings that were live when the node stopped (from the database). */
+void on_registrar_load(struct on_registrar *r);
+/* A REGISTER: a status for nta to answer with, or 0 when answered. */
+int on_registrar_request(void *r, nta_incoming_t *irq, const sip_t *sip);
+void on_registrar_view(struct on_registrar *r, struct on_bindings *view);
+/* For the status: every binding, and how many there are. */
+json_t *on_registrar_phones(const struct on_registrar *r);
+int on_registrar_count(const struct on_registrar *r);
+void on_registrar_free(struct on_registrar *r); /* saves the bindings first */
+/* The binding rules (pure): */
+#define ON_EXPIRES_MIN 60   /* seconds; shorter is refused with 423 */
+#define ON_EXPIRES_MAX 3600 /* longer is cut to this */
+/* Parses a binding's uri and src into its other fields. */
+void on_binding_parse(struct on_binding *b);
+/* The binding that a Contact refreshes, replaces or removes; g->n when none. */
+int on_binding_find(const struct on_reg *g, const char *uri, const char *inst, const char *reg_id);
+/* Applies the Contacts of a REGISTER (not a query) that came from src at
+ * monotonic time now: 0, or the status to refuse it with (400, 423, 503).
+ * Contacts before a refused one stay applied, as they always did. */
+int on_reg_apply(struct on_reg *g, const sip_t *sip, const char *src, uint64_t now);
+
+/* ---- on_publish.c: the accounts' records in the overlay ---- */
+struct on_publish;
+struct on_publish *on_publish_new(struct on *on, const struct on_bindings *view, char *err,
+				  size_t errlen);
+/* The bindings of account i changed: stored within a second. */
+void on_publish_soon(struct on_publish *p, int i);
+/* Attached (again), or the need of a relay changed: every account with
+ * live bindings is published anew, and the node record. */
+void on_publish_all(struct on_publish *p);
+void on_publish_free(struct on_publish *p);
+
+/* ---- on_target.c: where a request goes ---- */
+/* Who this node is, as the proxy's messages name it. */
+struct on_self {
+	const char *id;      /* our Node-ID in hex ("" until the first certificate) */
+	const char *host;    /* our SIP host:port as phones reach it */
+	const char *overlay; /* the overlay's domain */
+	const char *acct;    /* our first account (the identity of the link) */
+	const char *sn_id;   /* the super node we are attached to */
+	const char *sn_host;
+	uint16_t sn_port;
+};
+enum on_target_kind {
+	ON_T_ERROR, /* refused: status and phrase */
+	ON_T_SELF,  /* this node itself (e.g. OPTIONS to its address) */
+	ON_T_USER,  /* sip:USER@OVERLAY: the user's phones here and the DHT */
+	ON_T_NODE,  /* a Route names another node of the overlay */
+	ON_T_LOCAL  /* a phone registered here, or a dialog we record-routed */
+};
+struct on_target {
+	enum on_target_kind kind;
+	int status;
+	const char *phrase;
+	char user[128];
+	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+	char acct[64];
+	char dest[300]; /* ON_T_LOCAL: where the phone is reached, or "" (its URI) */
+	char tp[4];
+};
+void on_target_of(const struct on_self *self, const struct on_bindings *bind, const sip_t *sip,
+		  int from_overlay, struct on_target *t);
+/* A phone may call out only as one of the node's accounts. */
+int on_target_from_account(const struct on_self *self, const struct on_bindings *bind,
+			   const sip_t *sip);
+/* A Route entry that names this node. */
+int on_route_is_ours(const struct on_self *self, const sip_route_t *r);
+/* A Via that this node put on (a loop). */
+int on_via_is_ours(const struct on_self *self, const sip_via_t *v);
+int on_is_hex_id(const char *s);
+/* A URI parameter's value into buf: 1 when it is there, else 0. */
+int on_url_param(const url_t *u, const char *name, char *buf, size_t len);
+
+/* ---- on_msg.c: SIP messages the proxy builds ---- */
+#define ON_P2P_BRANCH "z9hG4bKp2p" /* the Via branches of our overlay hops */
+/* The message as text (in its own home): NULL when it cannot be. */
+char *on_msg_text(msg_t *m, size_t *len);
+/* A response to req built here, with a random To tag. */
+msg_t *on_msg_response(nta_agent_t *agent, msg_t *req, int status, const char *phrase);
+/* The CANCEL of an INVITE as we sent it (RFC 3261 9.1). */
+msg_t *on_msg_cancel(nta_agent_t *agent, msg_t *sent);
+/* The request as it goes on: our own Route entries off, Max-Forwards
+ * counted down, our Record-Route on a request outside a dialog (with
+ * record_route; in_tp and out_tp are the transports of the phone sides,
+ * NULL for the overlay). */
+msg_t *on_msg_forward(const struct on_self *self, msg_t *req, int record_route, const char *in_tp,
+		      const char *out_tp);
+int on_msg_set_ruri(msg_t *m, const char *uri);
+/* Our Via for an overlay hop; its branch (into branch) names id and idx. */
+int on_msg_add_via(const struct on_self *self, msg_t *m, char *branch, size_t len, uint64_t id,
+		   int idx);
+/* The transport a request came over from a phone. */
+const char *on_msg_tp(msg_t *m);
+/* "tcp" when the URI (text, or else parsed) says transport=tcp, else "udp". */
+const char *on_uri_tp(const char *text, const url_t *u);
+
+/* ---- on_lookup.c: the DHT lookup of a callee ---- */
+struct on_lookup;
+/* Where a node is: its Node-ID, its super node's, that one's address. */
+struct on_place {
+	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+};
+/* vals: the values fetched (NULL when the fetch failed; why says why); id
+ * and idx are the caller's, handed back (a transaction and its branch). */
+typedef void (*on_lookup_done_t)(void *arg, uint64_t id, int idx, const char *name,
+				 const json_t *vals, const char *why);
+struct on_lookup *on_lookup_new(struct on *on, char *err, size_t errlen);
+/* Fetches name over the link: done(arg, ...) runs once, later. 0, or -1
+ * when not attached (done never runs then). */
+int on_lookup_fetch(struct on_lookup *lk, const char *name, on_lookup_done_t done, void *arg,
+		    uint64_t id, int idx);
+/* One value of a user or node record: checked as the super nodes check it,
+ * then its data {"node", "sn", "sn_addr"?}. 0, or -1 (logged). */
+int on_lookup_value(struct on_lookup *lk, const json_t *v, const char *name, struct on_place *out);
+void on_lookup_set_crl(struct on_lookup *lk, const struct crl *crl);
+uint64_t on_lookup_count(const struct on_lookup *lk); /* fetches sent */
+void on_lookup_free(struct on_lookup *lk);
+
+/* ---- on_dialog.c: calls answered and not hung up, for the status ---- */
+struct on_dialogs;
+struct on_dialogs *on_dialogs_new(void);
+void on_dialogs_add(struct on_dialogs *d, const char *call_id, uint64_t now);
+void on_dialogs_del(struct on_dialogs *d, const char *call_id);
+/* Forgets calls older than a day (all with all). */
+void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
+int on_dialogs_count(const struct on_dialogs *d);
+void on_dialogs_free(struct on_dialogs *d);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;
-struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen);
+/* changed(arg): whether media needs a relay changed after a probe. */
+struct on_nat *on_nat_new(struct on *on, void (*changed)(void *arg), void *arg, char *err,
+			  size_t errlen);
 /* Starts a probe (attached: the current super node and another one). */
 void on_nat_probe(struct on_nat *t);
 /* Media needs a relay: a NAT, or UDP does not get out (after a probe). */
@@ -152,25 +399,40 @@ void on_media_frame(struct on_media *m, const json_t *frame);
 json_t *on_media_status(const struct on_media *m);
 void on_media_free(struct on_media *m);
 
-/* ---- on_proxy.c: the stateful proxy between phones and the overlay ---- */
+/* ---- on_sip.c: the SIP listener for the phones ---- */
+struct on_sip;
+/* A request from a phone: a status for nta to answer with, or 0 when the
+ * handler took the transaction. */
+typedef int (*on_sip_handler_t)(void *arg, nta_incoming_t *irq, const sip_t *sip);
+struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
+nta_agent_t *on_sip_agent(struct on_sip *s);
+/* Who takes REGISTER, and who every other request. */
+void on_sip_handlers(struct on_sip *s, on_sip_handler_t reg, void *reg_arg, on_sip_handler_t other,
+		     void *other_arg);
+void on_sip_free(struct on_sip *s);
+
+/* ---- on_proxy.c, on_forward.c: the stateful proxy between phones and the
+ * overlay ---- */
 struct on_proxy;
 struct on_proxy_stats {
 	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };
-struct on_proxy *on_proxy_new(struct on *on, struct on_sip *sip, nta_agent_t *agent, char *err,
-			      size_t errlen);
-/* A request from a phone that is not a REGISTER; returns a status for nta
- * to answer with, or 0 when the proxy took the transaction. */
-int on_proxy_request(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip);
+/* Bindings are read through view, callees looked up with lk. */
+struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on_bindings *view,
+			      struct on_lookup *lk, char *err, size_t errlen);
+/* A request from a phone that is not a REGISTER (on_sip_handler_t). */
+int on_proxy_request(void *p, nta_incoming_t *irq, const sip_t *sip);
 /* A "msg" frame from the super node: SIP from another node. */
 void on_proxy_overlay(struct on_proxy *p, const json_t *frame);
-void on_proxy_set_crl(struct on_proxy *p, const struct crl *crl);
-const struct on_proxy_stats *on_proxy_stats(const struct on_proxy *p);
+void on_proxy_stats(const struct on_proxy *p, struct on_proxy_stats *out);
 int on_proxy_calls_setting_up(const struct on_proxy *p);
 /* Calls answered through this node and not hung up yet (by Call-ID). */
 int on_proxy_calls_answered(const struct on_proxy *p);
 void on_proxy_free(struct on_proxy *p);
+
+/* ---- on_status.c: GET /status and /metrics on status_listen ---- */
+int on_status_start(struct on *on, char *err, size_t errlen);
 
 #endif

@@ -32,6 +32,8 @@
 
 struct on_nat {
 	struct on *on;
+	void (*changed)(void *arg); /* whether media needs a relay changed */
+	void *arg;
 	evutil_socket_t fd;
 	struct sockaddr_storage local;
 	struct event *rd, *timer;
@@ -56,7 +58,8 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	char h[INET6_ADDRSTRLEN + 2] = "?", p[8] = "?";
 
 	getnameinfo((const struct sockaddr *)ss,
-		    ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					      : sizeof(struct sockaddr_in),
 		    h, sizeof(h), p, sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
 }
@@ -97,10 +100,10 @@ static void finish(struct on_nat *t)
 	t->probed_ms = time_mono_ms();
 	t->next_ms = t->probed_ms + EVERY_MS;
 	if (!was_done || old != t->result)
-		log_info("middlebox: %s (%d of %d STUN servers answered)", stun_nat_name(t->result), k,
-			 t->n);
+		log_info("middlebox: %s (%d of %d STUN servers answered)", stun_nat_name(t->result),
+			 k, t->n);
 	if (before != on_nat_needs_relay(t))
-		on_sip_republish(t->on->sip); /* the records say whether media needs a relay */
+		t->changed(t->arg); /* the records say whether media needs a relay */
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -181,7 +184,8 @@ void on_nat_probe(struct on_nat *t)
 	send_requests(t);
 }
 
-struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen)
+struct on_nat *on_nat_new(struct on *on, void (*changed)(void *arg), void *arg, char *err,
+			  size_t errlen)
 {
 	struct on_nat *t = calloc(1, sizeof(*t));
 	char host[64];
@@ -192,6 +196,8 @@ struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen)
 	if (t == NULL)
 		return NULL;
 	t->on = on;
+	t->changed = changed;
+	t->arg = arg;
 	if (addr_split(on->cfg.sip_listen, host, sizeof(host), &port) < 0 ||
 	    addr_ip_port(host, 0, &t->local, NULL) < 0) {
 		err_set(err, errlen, "sip_listen: want IP:PORT, got %s", on->cfg.sip_listen);
@@ -200,11 +206,12 @@ struct on_nat *on_nat_new(struct on *on, char *err, size_t errlen)
 	}
 	t->fd = socket(t->local.ss_family, SOCK_DGRAM, 0);
 	if (t->fd < 0 || evutil_make_socket_nonblocking(t->fd) < 0 ||
-	    bind(t->fd, (struct sockaddr *)&t->local, t->local.ss_family == AF_INET6
-								 ? sizeof(struct sockaddr_in6)
-								 : sizeof(struct sockaddr_in)) < 0 ||
+	    bind(t->fd, (struct sockaddr *)&t->local,
+		 t->local.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						: sizeof(struct sockaddr_in)) < 0 ||
 	    getsockname(t->fd, (struct sockaddr *)&t->local, &sl) < 0) {
-		err_set(err, errlen, "middlebox detection: UDP socket on %s: %s", host, strerror(errno));
+		err_set(err, errlen, "middlebox detection: UDP socket on %s: %s", host,
+			strerror(errno));
 		if (t->fd >= 0)
 			close(t->fd);
 		free(t);
@@ -241,15 +248,15 @@ json_t *on_nat_status(const struct on_nat *t)
 	seen = json_array();
 	for (int i = 0; i < t->nseen; i++) {
 		addr_text(&t->seen[i], buf, sizeof(buf));
-		json_array_append_new(seen, json_pack("{s:s,s:s}", "server", t->seen_name[i], "mapped",
-						      buf));
+		json_array_append_new(
+			seen, json_pack("{s:s,s:s}", "server", t->seen_name[i], "mapped", buf));
 	}
 	addr_text(&t->local, local, sizeof(local));
 	return json_pack("{s:s,s:b,s:b,s:b,s:s,s:o,s:i,s:I}", "result", stun_nat_name(t->result),
 			 "udp", t->result != STUN_NAT_NO_ANSWER, "tcp_main_port",
 			 t->on->state == ON_ATTACHED && !t->on->cur.fallback, "tcp_fallback_port",
-			 t->on->state == ON_ATTACHED && t->on->cur.fallback,
-			 "local", local, "answers", seen, "asked", t->n, "probed_ms_ago",
+			 t->on->state == ON_ATTACHED && t->on->cur.fallback, "local", local,
+			 "answers", seen, "asked", t->n, "probed_ms_ago",
 			 (json_int_t)(time_mono_ms() - t->probed_ms));
 }
 

@@ -1,0 +1,527 @@
+/* Where the ordinary node's proxy takes requests from and where it sends
+ * them: a request from a phone (on_sip.c hands over all but REGISTER) or
+ * from another node (a "msg" frame) is checked, classified (on_target.c)
+ * and given branches: to phones registered here, to the node a Route
+ * names, or, for sip:USER@OVERLAY from a phone, to every node the user's
+ * record in the DHT names (on_lookup.c). Requests from the overlay go only
+ * to local phones or along dialogs we record-routed. A node that moved to
+ * another super node is looked up under "user:ACCT@OVERLAY/node" and sent
+ * the request again. ACK to a 2xx is forwarded without state. */
+#include "on_proxy.h"
+
+#include "log.h"
+#include "record.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tag.h>
+
+/* ---- branches ---- */
+
+/* A branch to a phone here: uri the Request-URI to use (NULL: keep), dest
+ * where to send it with its transport tp (NULL: resolve the URI). */
+static void add_local(struct ptx *x, const char *uri, const char *dest, const char *tp)
+{
+	struct on_proxy *p = x->p;
+	struct branch *b = branch_new(x, BR_PHONE);
+	struct on_self self;
+	msg_t *m;
+
+	if (b == NULL)
+		return;
+	if (tp == NULL) /* no binding: the transport the Request-URI names */
+		tp = on_uri_tp(uri, sip_object(x->req)->sip_request->rq_url);
+	proxy_self(p, &self);
+	m = on_msg_forward(&self, x->req, 1, x->in_tp, tp);
+	if (m != NULL && x->irq == NULL)
+		on_media_to_phone(p->on->media, m); /* the far end's offer */
+	if (m == NULL || (uri != NULL && on_msg_set_ruri(m, uri) < 0)) {
+		if (m != NULL)
+			msg_destroy(m);
+		branch_failed(x, b, 500);
+		return;
+	}
+	b->orq = nta_outgoing_mcreate(p->agent, branch_phone_response, (nta_outgoing_magic_t *)b,
+				      (url_string_t *)dest, m, TAG_END());
+	if (b->orq == NULL)
+		branch_failed(x, b, 503);
+}
+
+/* A branch over the overlay to node `to` attached to super node `sn`. */
+static void add_overlay(struct ptx *x, const char *to, const char *sn, const char *sna,
+			const char *acct)
+{
+	struct on_proxy *p = x->p;
+	struct on_self self;
+	struct branch *b;
+	msg_t *m;
+
+	for (int i = 0; i < x->nbr; i++)
+		if (x->br[i].kind == BR_OVERLAY && strcasecmp(x->br[i].to, to) == 0)
+			return; /* one branch per node */
+	b = branch_new(x, BR_OVERLAY);
+	if (b == NULL)
+		return;
+	str_copy(b->to, to, sizeof(b->to));
+	str_copy(b->sn, sn, sizeof(b->sn));
+	str_copy(b->sna, sna != NULL ? sna : "", sizeof(b->sna));
+	str_copy(b->acct, acct != NULL ? acct : "", sizeof(b->acct));
+	proxy_self(p, &self);
+	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
+	if (m != NULL && x->irq != NULL)
+		on_media_to_overlay(p->on->media, m); /* our phone's offer */
+	if (m == NULL || on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
+	    ovl_send(p, to, sn, sna, m, x->id, b->idx) < 0) {
+		if (m != NULL)
+			msg_destroy(m);
+		branch_failed(x, b, 480);
+		return;
+	}
+	if (x->method == sip_method_invite || b->acct[0] != '\0')
+		b->sent = m; /* for a CANCEL, or to send it again elsewhere */
+	else
+		msg_destroy(m);
+}
+
+/* ---- a node that moved to another super node ---- */
+
+static void relocated(void *arg, uint64_t id, int idx, const char *name, const json_t *vals,
+		      const char *why)
+{
+	struct on_proxy *p = arg;
+	struct ptx *x = ptx_find(p, id);
+	struct on_place at;
+	struct branch *b;
+	json_t *v;
+	size_t i;
+
+	(void)why;
+	if (x == NULL || idx >= x->nbr)
+		return;
+	b = &x->br[idx];
+	json_array_foreach (vals, i, v) {
+		if (b->state == BR_DONE || on_lookup_value(p->lk, v, name, &at) < 0 ||
+		    strcasecmp(at.to, b->to) != 0 || strcasecmp(at.sn, b->sn) == 0)
+			continue;
+		log_info("node %s moved to super node %s: sending again", b->to, at.sn);
+		str_copy(b->sn, at.sn, sizeof(b->sn));
+		str_copy(b->sna, at.sna, sizeof(b->sna));
+		if (ovl_send(p, b->to, b->sn, b->sna, b->sent, x->id, b->idx) == 0)
+			return;
+	}
+	branch_failed(x, b, 480);
+}
+
+int relocate(struct ptx *x, struct branch *b)
+{
+	char name[RECORD_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "user:%s@%s/node", b->acct, x->p->on->cfg.overlay);
+	if (on_lookup_fetch(x->p->lk, name, relocated, x->p, x->id, b->idx) < 0)
+		return -1;
+	b->relocated = 1;
+	return 0;
+}
+
+/* ---- the callee's lookup ---- */
+
+/* A branch to every node the user's record names, but this one. */
+static void add_found(struct ptx *x, const char *name, const json_t *vals)
+{
+	struct on_proxy *p = x->p;
+	struct on_self self;
+	struct on_place at;
+	int usable = 0;
+	json_t *v;
+	size_t i;
+
+	proxy_self(p, &self);
+	x->state = PTX_ROUTING;
+	json_array_foreach (vals, i, v) {
+		if (on_lookup_value(p->lk, v, name, &at) < 0)
+			continue;
+		usable++;
+		if (strcasecmp(at.to, self.id) != 0)
+			add_overlay(x, at.to, at.sn, at.sna, NULL);
+	}
+	if (x->state == PTX_ROUTING)
+		x->state = PTX_WAITING;
+	if (x->nbr == 0)
+		x->empty_status = usable > 0 ? 480 : 404;
+}
+
+static void found(void *arg, uint64_t id, int idx, const char *name, const json_t *vals,
+		  const char *why)
+{
+	struct ptx *x = ptx_find(arg, id);
+
+	(void)idx;
+	if (x == NULL)
+		return;
+	if (x->state == PTX_RESOLVING)
+		x->state = PTX_WAITING;
+	if (!json_is_array(vals)) {
+		log_info("lookup of %s failed: %s", name, why);
+		if (x->nbr == 0)
+			x->empty_status = 503;
+	} else if (x->state != PTX_ANSWERED) {
+		add_found(x, name, vals);
+	}
+	check_done(x);
+}
+
+/* 0 when the lookup is out; else the answer without branches is 503. */
+static int start_lookup(struct ptx *x, const char *user)
+{
+	char name[RECORD_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "user:%s@%s", user, x->p->on->cfg.overlay);
+	if (on_lookup_fetch(x->p->lk, name, found, x->p, x->id, 0) < 0) {
+		x->empty_status = 503;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- where a new transaction goes ---- */
+
+/* The user's phones here and, from a phone, the DHT: 1 when a lookup is
+ * out. */
+static int route_user(struct ptx *x, const char *user, int from_overlay)
+{
+	struct on_proxy *p = x->p;
+	struct on_contact cs[BRANCHES_MAX];
+	int n = p->bind.contacts(p->bind.arg, user, cs, BRANCHES_MAX);
+
+	for (int i = 0; i < n; i++)
+		add_local(x, cs[i].uri, cs[i].dest, cs[i].tp);
+	if (!from_overlay)
+		return start_lookup(x, user) == 0;
+	if (n < 0)
+		x->empty_status = 404;
+	else if (n == 0)
+		x->empty_status = 480;
+	return 0;
+}
+
+/* Branches for a new transaction; answers at once when there is none. */
+static void route(struct ptx *x, const struct on_target *t, int from_overlay)
+{
+	int resolving = 0;
+
+	x->state = PTX_ROUTING;
+	switch (t->kind) {
+	case ON_T_NODE:
+		add_overlay(x, t->to, t->sn, t->sna, t->acct);
+		break;
+	case ON_T_LOCAL:
+		add_local(x, NULL, t->dest[0] != '\0' ? t->dest : NULL, t->tp[0] ? t->tp : NULL);
+		break;
+	case ON_T_USER:
+		resolving = route_user(x, t->user, from_overlay);
+		break;
+	default:
+		break;
+	}
+	if (x->state == PTX_ROUTING)
+		x->state = resolving ? PTX_RESOLVING : PTX_WAITING;
+	check_done(x);
+}
+
+/* ACK to a 2xx: its own transaction, forwarded without state. m consumed. */
+static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
+{
+	struct on_self self;
+	struct on_target t;
+	msg_t *f;
+	char branch[64];
+
+	proxy_self(p, &self);
+	on_target_of(&self, &p->bind, sip_object(m), from_overlay, &t);
+	if (t.kind != ON_T_NODE && t.kind != ON_T_LOCAL) {
+		msg_destroy(m);
+		return; /* nowhere to go: dropped, as SIP has no answer to an ACK */
+	}
+	f = on_msg_forward(&self, m, 0, NULL, NULL);
+	msg_destroy(m);
+	if (f == NULL)
+		return;
+	p->st.acks++;
+	if (t.kind == ON_T_NODE && !from_overlay)
+		on_media_to_overlay(p->on->media, f); /* an answer in the ACK */
+	else if (t.kind == ON_T_LOCAL && from_overlay)
+		on_media_to_phone(p->on->media, f);
+	if (t.kind == ON_T_NODE) {
+		if (on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
+		    ovl_send(p, t.to, t.sn, t.sna, f, 0, 0) < 0)
+			log_info("ACK towards %s not sent", t.to);
+		msg_destroy(f);
+	} else {
+		nta_outgoing_t *o = nta_outgoing_mcreate(
+			p->agent, NULL, NULL, t.dest[0] != '\0' ? (url_string_t *)t.dest : NULL, f,
+			TAG_END());
+		if (o != NULL)
+			nta_outgoing_destroy(o);
+	}
+}
+
+/* A BYE: the call is no longer answered, its media streams go back. */
+static void call_ended(struct on_proxy *p, const char *call_id)
+{
+	on_dialogs_del(p->dlg, call_id);
+	on_media_release(p->on->media, call_id);
+}
+
+/* ---- requests from phones ---- */
+
+static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct ptx *x = (struct ptx *)magic;
+
+	(void)irq;
+	if (sip == NULL || sip->sip_request == NULL ||
+	    sip->sip_request->rq_method != sip_method_cancel)
+		return 0; /* an ACK to our non-2xx, or the end of the transaction */
+	x->canceled = 1;
+	x->p->st.cancels++;
+	cancel_all(x);
+	/* nta answers 487 itself when this returns */
+	if (x->state != PTX_ANSWERED)
+		ptx_answered(x, 487);
+	return 0;
+}
+
+static int answer(nta_incoming_t *irq, int status, const char *phrase)
+{
+	nta_incoming_treply(irq, status, phrase, TAG_END());
+	nta_incoming_destroy(irq);
+	return -1;
+}
+
+/* Where a phone's request goes: 0 with t filled, a status for nta to
+ * answer with, or -1 when it was answered here. */
+static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip,
+			struct on_target *t)
+{
+	struct on_self self;
+
+	proxy_self(p, &self);
+	for (const sip_via_t *v = sip->sip_via; v != NULL; v = v->v_next)
+		if (on_via_is_ours(&self, v))
+			return 482;
+	on_target_of(&self, &p->bind, sip, 0, t);
+	if (t->kind == ON_T_SELF)
+		return sip->sip_request->rq_method == sip_method_options ? 200 : 405;
+	if (sip->sip_max_forwards != NULL && sip->sip_max_forwards->mf_count == 0)
+		return 483;
+	if (t->kind == ON_T_ERROR)
+		return answer(irq, t->status, t->phrase);
+	if (t->kind == ON_T_USER && sip->sip_to->a_tag == NULL &&
+	    !on_target_from_account(&self, &p->bind, sip))
+		return answer(irq, 403, "From Is Not An Account Of This Node");
+	return 0;
+}
+
+int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct on_proxy *p = arg;
+	sip_method_t method = sip->sip_request->rq_method;
+	struct on_target t;
+	struct ptx *x;
+	int st;
+
+	p->st.requests++;
+	if (method == sip_method_bye && sip->sip_call_id != NULL)
+		call_ended(p, sip->sip_call_id->i_id);
+	if (method == sip_method_ack) {
+		forward_ack(p, nta_incoming_getrequest(irq), 0);
+		nta_incoming_destroy(irq);
+		return 0;
+	}
+	if (method == sip_method_cancel)
+		return 481; /* nta matched none of our INVITEs */
+	if ((st = phone_target(p, irq, sip, &t)) != 0)
+		return st < 0 ? 0 : st;
+	if (p->count >= PTX_MAX || (x = ptx_new(p, nta_incoming_getrequest(irq))) == NULL)
+		return 503;
+	x->irq = irq;
+	x->in_tp = on_msg_tp(x->req);
+	if (method == sip_method_invite) {
+		p->st.invites++;
+		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);
+		nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+	}
+	route(x, &t, 0);
+	return 0;
+}
+
+/* ---- SIP from the overlay ---- */
+
+static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
+{
+	sip_t *sip = sip_object(m);
+	const char *br = sip->sip_via->v_branch;
+	unsigned long long id;
+	int idx;
+	struct ptx *x;
+	struct branch *b;
+
+	if (br == NULL || strncmp(br, ON_P2P_BRANCH, strlen(ON_P2P_BRANCH)) != 0 ||
+	    sscanf(br + strlen(ON_P2P_BRANCH), "%llx.%d.", &id, &idx) != 2 ||
+	    (x = ptx_find(p, id)) == NULL || idx < 0 || idx >= x->nbr) {
+		p->st.stray++;
+		msg_destroy(m);
+		return;
+	}
+	b = &x->br[idx];
+	if (b->kind != BR_OVERLAY || strcmp(b->via, br) != 0 || strcasecmp(b->to, from) != 0) {
+		p->st.stray++;
+		msg_destroy(m);
+		return;
+	}
+	sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
+	if (sip->sip_via == NULL) {
+		msg_destroy(m);
+		return;
+	}
+	if (x->irq != NULL)
+		on_media_to_phone(p->on->media, m); /* the far end's answer */
+	branch_response(x, b, m);
+}
+
+/* The top Via is the sender's own: its responses are matched by it. */
+static int via_is_sender(const sip_t *sip, const char *from, size_t branch_max)
+{
+	const char *br = sip->sip_via->v_branch;
+	char host[NODE_ID_HEX_LEN + 16];
+
+	snprintf(host, sizeof(host), "%s.invalid", from);
+	return br != NULL && strlen(br) < branch_max && sip->sip_via->v_host != NULL &&
+	       strcasecmp(sip->sip_via->v_host, host) == 0;
+}
+
+static void ovl_cancel(struct on_proxy *p, const char *from, const char *br)
+{
+	struct ptx *x = ptx_find_up(p, from, br);
+
+	if (x != NULL && x->method == sip_method_invite && x->state != PTX_ANSWERED) {
+		p->st.cancels++;
+		x->canceled = 1;
+		cancel_all(x);
+		check_done(x);
+	}
+}
+
+/* The upstream of a request from node `from` (frame f). */
+static void ovl_upstream(struct ptx *x, const json_t *f, const char *from, const char *br)
+{
+	const char *sn = json_string_value(json_object_get(f, "from_sn"));
+	const char *sna = json_string_value(json_object_get(f, "from_sn_addr"));
+
+	str_copy(x->up, from, sizeof(x->up));
+	str_copy(x->up_sn, sn, sizeof(x->up_sn));
+	str_copy(x->up_sna, sna != NULL && strlen(sna) < sizeof(x->up_sna) ? sna : "",
+		 sizeof(x->up_sna));
+	str_copy(x->up_branch, br, sizeof(x->up_branch));
+	ptx_index_up(x);
+}
+
+/* Loops, hops and the target of a request from the overlay. */
+static void ovl_route(struct on_proxy *p, struct ptx *x, const sip_t *sip)
+{
+	struct on_self self;
+	struct on_target t;
+
+	proxy_self(p, &self);
+	for (const sip_via_t *v = sip->sip_via; v != NULL; v = v->v_next)
+		if (on_via_is_ours(&self, v)) {
+			reply_up(x, 482, "Loop Detected");
+			return;
+		}
+	if (sip->sip_max_forwards != NULL && sip->sip_max_forwards->mf_count == 0) {
+		reply_up(x, 483, "Too Many Hops");
+		return;
+	}
+	on_target_of(&self, &p->bind, sip, 1, &t);
+	if (t.kind == ON_T_ERROR || t.kind == ON_T_SELF) {
+		reply_up(x, t.kind == ON_T_SELF ? 200 : t.status,
+			 t.kind == ON_T_SELF ? "OK" : t.phrase);
+		return;
+	}
+	route(x, &t, 1);
+}
+
+static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, msg_t *m)
+{
+	sip_t *sip = sip_object(m);
+	sip_method_t method = sip->sip_request->rq_method;
+	const char *br = sip->sip_via->v_branch;
+	struct ptx *x;
+
+	if (!via_is_sender(sip, from, sizeof(x->up_branch))) {
+		p->st.bad++;
+		log_info("request from %s without its own Via: dropped", from);
+		msg_destroy(m);
+		return;
+	}
+	if (method == sip_method_ack) {
+		forward_ack(p, m, 1);
+		return;
+	}
+	if (method == sip_method_cancel) {
+		ovl_cancel(p, from, br);
+		msg_destroy(m);
+		return;
+	}
+	if (method == sip_method_bye)
+		call_ended(p, sip->sip_call_id->i_id);
+	if (ptx_find_up(p, from, br) != NULL) {
+		msg_destroy(m); /* a copy of one in progress */
+		return;
+	}
+	x = p->count < PTX_MAX ? ptx_new(p, m) : NULL;
+	if (x == NULL) {
+		msg_destroy(m);
+		return;
+	}
+	ovl_upstream(x, f, from, br);
+	if (method == sip_method_invite)
+		p->st.invites++;
+	ovl_route(p, x, sip);
+}
+
+void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
+{
+	const char *from = json_string_value(json_object_get(frame, "from"));
+	const char *sn = json_string_value(json_object_get(frame, "from_sn"));
+	json_t *body = json_object_get(frame, "body");
+	msg_t *m;
+	sip_t *sip;
+
+	p->st.overlay_in++;
+	if (!on_is_hex_id(from) || !on_is_hex_id(sn) || !json_is_string(body)) {
+		p->st.bad++;
+		return;
+	}
+	m = msg_make(sip_default_mclass(), 0, json_string_value(body), json_string_length(body));
+	sip = m != NULL ? sip_object(m) : NULL;
+	if (sip == NULL || sip->sip_error != NULL || sip->sip_via == NULL ||
+	    sip->sip_cseq == NULL || sip->sip_call_id == NULL || sip->sip_from == NULL ||
+	    sip->sip_to == NULL || (sip->sip_request == NULL) == (sip->sip_status == NULL)) {
+		p->st.bad++;
+		log_info("malformed SIP from node %s: dropped", from);
+		if (m != NULL)
+			msg_destroy(m);
+		return;
+	}
+	if (sip->sip_status != NULL)
+		ovl_response(p, from, m);
+	else
+		ovl_request(p, frame, from, m);
+}

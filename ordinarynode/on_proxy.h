@@ -1,0 +1,127 @@
+/* The ordinary node's proxy, inside: what on_proxy.c (transactions and
+ * branches) and on_forward.c (requests in, branches out) share. Nothing
+ * else includes it; the rest of the node sees on.h.
+ *
+ * A proxy transaction (ptx) has one upstream, a phone's nta server
+ * transaction or a node on the overlay, and up to BRANCHES_MAX branches,
+ * each to a phone here (an nta client transaction) or to a node over the
+ * overlay (our Via names the transaction and the branch; the link is
+ * reliable, so there are no retransmissions on that side). */
+#ifndef P2PSIP_ON_PROXY_H
+#define P2PSIP_ON_PROXY_H
+
+#include "on.h"
+
+#define BRANCHES_MAX 16
+#define BUCKETS 4096
+#define SEND_TIMEOUT_MS 10000
+#define PTX_MAX 20000 /* transactions in progress; beyond: 503 */
+
+enum branch_kind {
+	BR_PHONE,  /* to a phone registered here (nta) */
+	BR_OVERLAY /* to a node over the overlay */
+};
+
+enum branch_state {
+	BR_SENT,     /* out; provisional answers may have come (status) */
+	BR_CANCELED, /* a CANCEL went down it; its final answer is awaited */
+	BR_DONE      /* a final answer came, or it failed */
+};
+
+struct branch {
+	struct ptx *x;
+	int idx;
+	enum branch_kind kind;
+	enum branch_state state;
+	nta_outgoing_t *orq;          /* phone: the client transaction */
+	char via[64];                 /* overlay: our Via branch */
+	char to[NODE_ID_HEX_LEN + 1]; /* overlay: the node, its super node */
+	char sn[NODE_ID_HEX_LEN + 1];
+	char sna[96];
+	char acct[64];    /* the node's first account (from its Record-Route) */
+	int relocated;    /* where the node is now was looked up: not a second time */
+	msg_t *sent;      /* overlay INVITE as sent (for a CANCEL), or any request
+			   * to a node named by a Route (to send it again) */
+	int status;       /* highest seen; >= 200 final */
+	uint64_t started; /* monotonic ms */
+};
+
+enum ptx_state {
+	PTX_ROUTING,   /* branches being added: no verdict yet */
+	PTX_RESOLVING, /* the callee's DHT lookup is out */
+	PTX_WAITING,   /* branches out: the verdict when all have answered */
+	PTX_ANSWERED   /* final answer sent upstream; an INVITE lingers for more 2xx */
+};
+
+struct ptx {
+	struct on_proxy *p;
+	uint64_t id;
+	struct ptx *hnext, *onext; /* by id; overlay transactions by upstream key */
+	struct ptx *prev, *next;   /* all, for the sweep */
+	uint64_t okey;
+	sip_method_t method;
+	msg_t *req; /* the request as received */
+	/* upstream: a phone's transaction, or a node on the overlay */
+	nta_incoming_t *irq;
+	const char *in_tp; /* the phone's transport ("udp", "tcp"), NULL from the overlay */
+	char up[NODE_ID_HEX_LEN + 1], up_sn[NODE_ID_HEX_LEN + 1], up_sna[96], up_branch[128];
+	struct branch br[BRANCHES_MAX];
+	int nbr;
+	enum ptx_state state;
+	int empty_status; /* the answer when no branch could be made */
+	int final;        /* the final status sent upstream (PTX_ANSWERED) */
+	int canceled;     /* upstream sent CANCEL: without a better answer, 487 */
+	msg_t *best;      /* best final so far (our Via removed), or NULL */
+	int best_status;
+	uint64_t created, final_at;
+};
+
+struct on_proxy {
+	struct on *on;
+	struct on_bindings bind; /* the registrar's, read only */
+	struct on_lookup *lk;
+	nta_agent_t *agent;
+	struct ptx *byid[BUCKETS], *bykey[BUCKETS];
+	struct ptx *all;
+	int count;
+	struct on_dialogs *dlg;
+	uint64_t next_dlg_sweep;
+	uint64_t next_id;
+	struct event *sweep;
+	char self_id[NODE_ID_HEX_LEN + 1];
+	char host[80]; /* our SIP host[:port] as phones reach it */
+	struct on_proxy_stats st;
+};
+
+/* ---- on_proxy.c ---- */
+/* Who this node is now (its Node-ID once the first certificate is there,
+ * its super node). */
+void proxy_self(struct on_proxy *p, struct on_self *self);
+struct ptx *ptx_new(struct on_proxy *p, msg_t *req);
+struct ptx *ptx_find(struct on_proxy *p, uint64_t id);
+struct ptx *ptx_find_up(struct on_proxy *p, const char *from, const char *branch);
+void ptx_index_up(struct ptx *x);
+/* The final status is sent upstream (or about to be): PTX_ANSWERED. */
+void ptx_answered(struct ptx *x, int status);
+struct branch *branch_new(struct ptx *x, enum branch_kind kind);
+/* A branch ended without a response of its own (send failed, timeout). */
+void branch_failed(struct ptx *x, struct branch *b, int status);
+/* A response from a branch (r consumed, our Via on it removed already). */
+void branch_response(struct ptx *x, struct branch *b, msg_t *r);
+/* nta's callback for a branch to a phone. */
+int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip);
+void cancel_all(struct ptx *x);
+/* Every branch answered: the best final goes upstream (RFC 3261 16.7). */
+void check_done(struct ptx *x);
+void reply_up(struct ptx *x, int status, const char *phrase);
+/* Sends SIP text to node `to` at super node `sn` (address sna, may be "").
+ * A failure to deliver ends branch idx of transaction id (id 0: nothing
+ * waits; failures are logged). */
+int ovl_send(struct on_proxy *p, const char *to, const char *sn, const char *sna, msg_t *m,
+	     uint64_t id, int idx);
+
+/* ---- on_forward.c ---- */
+/* Looks up where the node of branch b is now; 0 when the lookup is out. */
+int relocate(struct ptx *x, struct branch *b);
+
+#endif

@@ -1,0 +1,112 @@
+/* The ordinary node's GET /status (JSON) and GET /metrics (Prometheus text)
+ * on status_listen: the accounts, the link, the phones, the proxy's
+ * counters, the middlebox and media. Reads the parts, changes nothing. */
+#include "on.h"
+
+#include "crl.h"
+#include "identity.h"
+#include "keepcert.h"
+#include "prom.h"
+#include "statusd.h"
+#include "util.h"
+
+#include <event2/buffer.h>
+
+static const char *state_name(enum on_state s)
+{
+	return s == ON_ATTACHED ? "attached" : s == ON_ATTACHING ? "attaching" : "starting";
+}
+
+static json_t *accounts_json(const struct on *on)
+{
+	json_t *accs = json_array();
+
+	for (int i = 0; i < on->nacc; i++) {
+		X509 *c = keepcert_cert(on->acc[i].kc);
+		uint8_t id[NODE_ID_LEN];
+		char hex[NODE_ID_HEX_LEN + 1] = "";
+		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
+			node_id_hex(id, hex);
+		json_array_append_new(accs,
+				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name",
+						on->acc[i].conf->name, "node_id", hex, "cert",
+						keepcert_ready(on->acc[i].kc), "cert_not_after",
+						(json_int_t)(c != NULL ? cert_not_after(c) : 0),
+						"login", keepcert_status(on->acc[i].kc)));
+	}
+	return accs;
+}
+
+/* The phones and the proxy's counters. */
+static json_t *sip_json(const struct on *on)
+{
+	struct on_proxy_stats st;
+
+	on_proxy_stats(on->proxy, &st);
+	return json_pack("{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+			 "phones", on_registrar_phones(on->reg), "calls_setting_up",
+			 on_proxy_calls_setting_up(on->proxy), "calls_answered",
+			 on_proxy_calls_answered(on->proxy), "invite_transactions",
+			 (json_int_t)st.calls_active, "counters", "requests",
+			 (json_int_t)st.requests, "invites", (json_int_t)st.invites, "cancels",
+			 (json_int_t)st.cancels, "acks", (json_int_t)st.acks, "responses",
+			 (json_int_t)st.responses, "lookups", (json_int_t)st.lookups, "overlay_in",
+			 (json_int_t)st.overlay_in, "overlay_out", (json_int_t)st.overlay_out,
+			 "overlay_failed", (json_int_t)st.overlay_failed, "stray",
+			 (json_int_t)st.stray, "bad", (json_int_t)st.bad);
+}
+
+static json_t *status_json(void *arg)
+{
+	struct on *on = arg;
+	json_t *sn = json_null();
+
+	if (on->state == ON_ATTACHED)
+		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
+			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
+			       (json_int_t)(time_mono_ms() - on->attached_ms));
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
+			 "state", state_name(on->state), "supernode", sn, "attaches", on->attaches,
+			 "reserve", on->nreserve - on->next, "accounts", accounts_json(on),
+			 "crl_number", (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
+			 sip_json(on), "middlebox", on_nat_status(on->nat), "media",
+			 on_media_status(on->media));
+}
+
+static void sip_metrics(const struct on *on, struct evbuffer *out)
+{
+	struct on_proxy_stats st;
+
+	on_proxy_stats(on->proxy, &st);
+	prom_gauge(out, "p2psip_on_phones", NULL, on_registrar_count(on->reg));
+	prom_gauge(out, "p2psip_on_calls_setting_up", NULL, on_proxy_calls_setting_up(on->proxy));
+	prom_gauge(out, "p2psip_on_calls_answered", NULL, on_proxy_calls_answered(on->proxy));
+	prom_counter(out, "p2psip_on_sip_requests_total", NULL, st.requests);
+	prom_counter(out, "p2psip_on_invites_total", NULL, st.invites);
+	prom_counter(out, "p2psip_on_cancels_total", NULL, st.cancels);
+	prom_counter(out, "p2psip_on_lookups_total", NULL, st.lookups);
+	prom_counter(out, "p2psip_on_overlay_in_total", NULL, st.overlay_in);
+	prom_counter(out, "p2psip_on_overlay_out_total", NULL, st.overlay_out);
+	prom_counter(out, "p2psip_on_overlay_failed_total", NULL, st.overlay_failed);
+	prom_counter(out, "p2psip_on_bad_sip_total", NULL, st.bad);
+}
+
+static void metrics(void *arg, struct evbuffer *out)
+{
+	struct on *on = arg;
+
+	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
+	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
+		  "Failed attempts in a row to get the account's certificate (0: fine).");
+	for (int i = 0; i < on->nacc; i++)
+		prom_value(out, "p2psip_on_login_failures", "account", on->acc[i].conf->name,
+			   keepcert_failures(on->acc[i].kc));
+	sip_metrics(on, out);
+}
+
+int on_status_start(struct on *on, char *err, size_t errlen)
+{
+	return statusd_start(on->base, on->cfg.status_listen, status_json, metrics, on, &on->status,
+			     err, errlen);
+}

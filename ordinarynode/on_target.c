@@ -1,0 +1,154 @@
+/* Where a call's target is decided: the classification of a request by its
+ * Route and Request-URI, a pure function of the SIP message, of who this
+ * node is (struct on_self) and of the registrar's bindings (read through
+ * struct on_bindings). No I/O, so it is unit-tested on parsed text.
+ *
+ * Routes first: our own entries (a Record-Route we put in, or a phone's
+ * pre-loaded outbound proxy route) are skipped; the next one must name a
+ * node of the overlay (ovl= and sn=), as the proxy is no open relay. Then
+ * the Request-URI: a user of the overlay's domain, a phone registered
+ * here, the far end of a dialog we record-routed, or this node itself. */
+#include "on.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int on_is_hex_id(const char *s)
+{
+	if (s == NULL || strlen(s) != NODE_ID_HEX_LEN)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
+			return 0;
+	return 1;
+}
+
+int on_url_param(const url_t *u, const char *name, char *buf, size_t len)
+{
+	if (u == NULL || u->url_params == NULL)
+		return 0;
+	return url_param(u->url_params, name, buf, len) > 0;
+}
+
+/* A Route entry that names this node: our ovl= Node-ID, or, without ovl,
+ * our SIP address (a phone's pre-loaded outbound proxy route). */
+int on_route_is_ours(const struct on_self *self, const sip_route_t *r)
+{
+	char v[80];
+	char hp[80];
+
+	if (on_url_param(r->r_url, "ovl", v, sizeof(v)))
+		return strcasecmp(v, self->id) == 0;
+	if (r->r_url->url_host == NULL)
+		return 0;
+	snprintf(hp, sizeof(hp), "%s:%s", r->r_url->url_host,
+		 r->r_url->url_port != NULL ? r->r_url->url_port : "5060");
+	return strcasecmp(hp, self->host) == 0;
+}
+
+int on_via_is_ours(const struct on_self *self, const sip_via_t *v)
+{
+	char host[NODE_ID_HEX_LEN + 16];
+
+	snprintf(host, sizeof(host), "%s.invalid", self->id);
+	return v->v_host != NULL && strcasecmp(v->v_host, host) == 0;
+}
+
+static void target_error(struct on_target *t, int status, const char *phrase)
+{
+	t->kind = ON_T_ERROR;
+	t->status = status;
+	t->phrase = phrase;
+}
+
+static int url_is_self(const struct on_self *self, const url_t *u)
+{
+	char hp[128];
+
+	if (u->url_host == NULL || (u->url_user != NULL && u->url_user[0] != '\0'))
+		return 0;
+	snprintf(hp, sizeof(hp), "%s:%s", u->url_host, u->url_port != NULL ? u->url_port : "5060");
+	return strcasecmp(hp, self->host) == 0;
+}
+
+/* The first Route that is not ours: another node (ON_T_NODE) or a refusal.
+ * Returns 1 when the Route decided, 0 when the Request-URI decides. */
+static int by_route(const sip_route_t *r, struct on_target *t)
+{
+	if (r == NULL)
+		return 0;
+	if (on_url_param(r->r_url, "ovl", t->to, sizeof(t->to)) &&
+	    on_url_param(r->r_url, "sn", t->sn, sizeof(t->sn)) && on_is_hex_id(t->to) &&
+	    on_is_hex_id(t->sn)) {
+		if (!on_url_param(r->r_url, "sna", t->sna, sizeof(t->sna)))
+			t->sna[0] = '\0';
+		if (!on_url_param(r->r_url, "acct", t->acct, sizeof(t->acct)))
+			t->acct[0] = '\0';
+		t->kind = ON_T_NODE;
+		return 1;
+	}
+	/* Not an open relay: routes lead only to overlay nodes. */
+	target_error(t, 403, "Route Outside The Overlay");
+	return 1;
+}
+
+/* The Request-URI, once no Route decided; popped: we were on the Route. */
+static void by_uri(const struct on_self *self, const struct on_bindings *bind, const url_t *u,
+		   int from_overlay, int popped, struct on_target *t)
+{
+	struct on_contact c;
+
+	if (u->url_host != NULL && strcasecmp(u->url_host, self->overlay) == 0) {
+		if (u->url_user == NULL || u->url_user[0] == '\0' ||
+		    strlen(u->url_user) >= sizeof(t->user)) {
+			target_error(t, 404, "Not Found");
+			return;
+		}
+		str_copy(t->user, u->url_user, sizeof(t->user));
+		t->kind = ON_T_USER;
+	} else if (bind->find(bind->arg, u, &c) == 0) {
+		t->kind = ON_T_LOCAL; /* a phone registered here */
+		str_copy(t->dest, c.dest, sizeof(t->dest));
+		str_copy(t->tp, c.tp, sizeof(t->tp));
+	} else if (popped) {
+		t->kind = ON_T_LOCAL; /* in a dialog we record-routed: the phone's contact */
+	} else if (url_is_self(self, u)) {
+		t->kind = ON_T_SELF;
+	} else {
+		target_error(t, from_overlay ? 404 : 403,
+			     from_overlay ? "Not Found" : "Domain Not Served");
+	}
+}
+
+void on_target_of(const struct on_self *self, const struct on_bindings *bind, const sip_t *sip,
+		  int from_overlay, struct on_target *t)
+{
+	const sip_route_t *r = sip->sip_route;
+	int popped = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (r != NULL && on_route_is_ours(self, r)) {
+		while (r != NULL && on_route_is_ours(self, r)) /* two with RFC 5658 */
+			r = r->r_next;
+		popped = 1;
+	} else if (r != NULL && from_overlay) {
+		target_error(t, 403, "Route Does Not Name This Node");
+		return;
+	}
+	if (!by_route(r, t))
+		by_uri(self, bind, sip->sip_request->rq_url, from_overlay, popped, t);
+}
+
+int on_target_from_account(const struct on_self *self, const struct on_bindings *bind,
+			   const sip_t *sip)
+{
+	const url_t *u = sip->sip_from != NULL ? sip->sip_from->a_url : NULL;
+
+	return u != NULL && u->url_user != NULL && u->url_host != NULL &&
+	       strcasecmp(u->url_host, self->overlay) == 0 &&
+	       bind->contacts(bind->arg, u->url_user, NULL, 0) >= 0;
+}

@@ -1,0 +1,235 @@
+/* on_target: where a request goes, on requests parsed by sofia-sip: users
+ * of the overlay, phones registered here, this node itself, foreign
+ * domains; Routes of ours (by Node-ID or SIP address, two with RFC 5658)
+ * skipped, Routes to other nodes followed, any other Route refused; the
+ * stricter rules for what comes from the overlay; From accounts, our Via,
+ * Node-IDs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "on.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/sip_header.h>
+
+#define SELF "00112233445566778899aabbccddeeff"
+#define PEER "ffeeddccbbaa99887766554433221100"
+#define PEER_SN "0123456789abcdef0123456789abcdef"
+
+static const struct on_self self = {
+	SELF, "127.0.0.1:5060", "overlay.example", "alice", PEER_SN, "192.0.2.1", 7000};
+
+/* The registrar as the classifier sees it: bob has a phone at
+ * 192.0.2.50:5062 over TCP; alice and bob are accounts. */
+static int contacts(void *arg, const char *user, struct on_contact *out, int max)
+{
+	(void)arg, (void)out, (void)max;
+	return strcmp(user, "alice") == 0 || strcmp(user, "bob") == 0 ? 0 : -1;
+}
+
+static int find(void *arg, const url_t *u, struct on_contact *out)
+{
+	(void)arg;
+	if (u->url_host == NULL || strcmp(u->url_host, "192.0.2.50") != 0 || u->url_port == NULL ||
+	    strcmp(u->url_port, "5062") != 0)
+		return -1;
+	out->uri = "sip:bob@192.0.2.50:5062;transport=tcp";
+	out->dest = "sip:192.0.2.50:5062;transport=tcp";
+	out->tp = "tcp";
+	return 0;
+}
+
+static const struct on_bindings view = {NULL, contacts, find, NULL};
+
+static msg_t *parse(const char *method, const char *ruri, const char *from, const char *extra)
+{
+	char buf[4096];
+	msg_t *m;
+
+	snprintf(buf, sizeof(buf),
+		 "%s %s SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <%s>;tag=1\r\n"
+		 "To: <%s>\r\n"
+		 "Call-ID: c1\r\n"
+		 "CSeq: 1 %s\r\n"
+		 "%s"
+		 "Content-Length: 0\r\n\r\n",
+		 method, ruri, from, ruri, method, extra);
+	m = msg_make(sip_default_mclass(), 0, buf, strlen(buf));
+	assert_non_null(m);
+	assert_null(sip_object(m)->sip_error);
+	return m;
+}
+
+/* The target of a request; its kind, and t filled. */
+static enum on_target_kind target(const char *ruri, const char *extra, int from_overlay,
+				  struct on_target *t)
+{
+	msg_t *m = parse("INVITE", ruri, "sip:alice@overlay.example", extra);
+
+	on_target_of(&self, &view, sip_object(m), from_overlay, t);
+	msg_destroy(m);
+	return t->kind;
+}
+
+static void test_user(void **state)
+{
+	struct on_target t;
+	char ruri[300];
+
+	(void)state;
+	assert_int_equal(target("sip:bob@overlay.example", "", 0, &t), ON_T_USER);
+	assert_string_equal(t.user, "bob");
+	assert_int_equal(target("sip:carol@OVERLAY.example", "", 1, &t), ON_T_USER);
+	assert_int_equal(target("sip:overlay.example", "", 0, &t), ON_T_ERROR);
+	assert_int_equal(t.status, 404);
+	memset(ruri, 0, sizeof(ruri));
+	strcpy(ruri, "sip:");
+	memset(ruri + 4, 'u', 130);
+	strcat(ruri, "@overlay.example");
+	assert_int_equal(target(ruri, "", 0, &t), ON_T_ERROR);
+	assert_int_equal(t.status, 404);
+}
+
+static void test_local_phone(void **state)
+{
+	struct on_target t;
+
+	(void)state;
+	assert_int_equal(target("sip:bob@192.0.2.50:5062", "", 1, &t), ON_T_LOCAL);
+	assert_string_equal(t.dest, "sip:192.0.2.50:5062;transport=tcp");
+	assert_string_equal(t.tp, "tcp");
+	/* not registered: a foreign domain */
+	assert_int_equal(target("sip:bob@192.0.2.50:5064", "", 0, &t), ON_T_ERROR);
+	assert_int_equal(t.status, 403);
+	assert_string_equal(t.phrase, "Domain Not Served");
+	assert_int_equal(target("sip:bob@example.com", "", 1, &t), ON_T_ERROR);
+	assert_int_equal(t.status, 404);
+}
+
+static void test_self(void **state)
+{
+	struct on_target t;
+
+	(void)state;
+	assert_int_equal(target("sip:127.0.0.1:5060", "", 0, &t), ON_T_SELF);
+	assert_int_equal(target("sip:127.0.0.1", "", 1, &t), ON_T_SELF);
+	assert_int_equal(target("sip:127.0.0.1:5061", "", 0, &t), ON_T_ERROR);
+	assert_int_equal(target("sip:x@127.0.0.1:5060", "", 0, &t), ON_T_ERROR);
+}
+
+/* In a dialog we record-routed: our entries go, the next names the node. */
+static void test_routes(void **state)
+{
+	struct on_target t;
+
+	(void)state;
+	assert_int_equal(target("sip:bob@10.0.0.9:5060",
+				"Route: <sip:127.0.0.1:5060;lr;ovl=" SELF ";sn=" PEER_SN ">, "
+				"<sip:127.0.0.1:5080;lr;ovl=" PEER ";sn=" PEER_SN
+				";sna=192.0.2.2:7001;acct=bob>\r\n",
+				0, &t),
+			 ON_T_NODE);
+	assert_string_equal(t.to, PEER);
+	assert_string_equal(t.sn, PEER_SN);
+	assert_string_equal(t.sna, "192.0.2.2:7001");
+	assert_string_equal(t.acct, "bob");
+	/* only ours (two of them: RFC 5658): the phone's Contact, as it is */
+	assert_int_equal(target("sip:bob@10.0.0.9:5060",
+				"Route: <sip:127.0.0.1:5060;transport=tcp;lr;ovl=" SELF ">\r\n"
+				"Route: <sip:127.0.0.1:5060;transport=udp;lr;ovl=" SELF ">\r\n",
+				1, &t),
+			 ON_T_LOCAL);
+	assert_string_equal(t.dest, "");
+	/* a phone's pre-loaded outbound proxy route: our SIP address */
+	assert_int_equal(target("sip:bob@overlay.example", "Route: <sip:127.0.0.1;lr>\r\n", 0, &t),
+			 ON_T_USER);
+	/* straight to another node, from a phone */
+	assert_int_equal(target("sip:bob@overlay.example",
+				"Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ">\r\n", 0, &t),
+			 ON_T_NODE);
+	assert_string_equal(t.sna, "");
+	assert_string_equal(t.acct, "");
+}
+
+static void test_routes_refused(void **state)
+{
+	struct on_target t;
+
+	(void)state;
+	/* not an open relay */
+	assert_int_equal(target("sip:bob@overlay.example", "Route: <sip:192.0.2.9;lr>\r\n", 0, &t),
+			 ON_T_ERROR);
+	assert_int_equal(t.status, 403);
+	assert_string_equal(t.phrase, "Route Outside The Overlay");
+	assert_int_equal(target("sip:bob@overlay.example",
+				"Route: <sip:x;lr;ovl=" PEER "00;sn=" PEER_SN ">\r\n", 0, &t),
+			 ON_T_ERROR);
+	assert_int_equal(
+		target("sip:bob@overlay.example", "Route: <sip:x;lr;ovl=" PEER ">\r\n", 0, &t),
+		ON_T_ERROR);
+	/* from the overlay, the first Route must be ours */
+	assert_int_equal(target("sip:bob@overlay.example",
+				"Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ">\r\n", 1, &t),
+			 ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Does Not Name This Node");
+}
+
+static void test_from_account(void **state)
+{
+	msg_t *m;
+
+	(void)state;
+	m = parse("INVITE", "sip:bob@overlay.example", "sip:alice@overlay.example", "");
+	assert_true(on_target_from_account(&self, &view, sip_object(m)));
+	msg_destroy(m);
+	m = parse("INVITE", "sip:bob@overlay.example", "sip:carol@overlay.example", "");
+	assert_false(on_target_from_account(&self, &view, sip_object(m)));
+	msg_destroy(m);
+	m = parse("INVITE", "sip:bob@overlay.example", "sip:alice@example.com", "");
+	assert_false(on_target_from_account(&self, &view, sip_object(m)));
+	msg_destroy(m);
+}
+
+static void test_ids(void **state)
+{
+	msg_t *m;
+	const sip_via_t *v;
+
+	(void)state;
+	assert_true(on_is_hex_id(SELF));
+	assert_true(on_is_hex_id("00112233445566778899AABBCCDDEEFF"));
+	assert_false(on_is_hex_id("00112233445566778899aabbccddeefg"));
+	assert_false(on_is_hex_id("00112233445566778899aabbccddeef"));
+	assert_false(on_is_hex_id(NULL));
+	m = parse("INVITE", "sip:bob@overlay.example", "sip:alice@overlay.example",
+		  "Via: SIP/2.0/TLS "
+		  "00112233445566778899AABBCCDDEEFF.invalid;branch=z9hG4bKp2p1.0.0\r\n");
+	v = sip_object(m)->sip_via;
+	assert_false(on_via_is_ours(&self, v));
+	assert_true(on_via_is_ours(&self, v->v_next));
+	msg_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_local_phone),
+		cmocka_unit_test(test_self),
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_routes_refused),
+		cmocka_unit_test(test_from_account),
+		cmocka_unit_test(test_ids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
