@@ -141,7 +141,7 @@ UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
-UNIT_ORDINARYNODE := on_db on_registrar on_boot on_target on_msg on_lookup on_dialog on_sip \
+UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
@@ -273,7 +273,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
 FUZZ_TARGETS += bootc crl
 FUZZ_TARGETS += sn_frames
-FUZZ_TARGETS += on_boot on_target
+FUZZ_TARGETS += on_target
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \

@@ -121,15 +121,10 @@ void on_config_free(struct on_config *cfg);
 /* ---- on_boot.c: what bootstrapd tells the node ---- */
 struct crl;
 struct on_boot;
-struct on_boot_config {
-	char *overlay;
-	char *logind_url;
-	int64_t renew_before; /* timers.cert_renew_before */
-	int64_t keepalive;    /* timers.keepalive_interval (0: none given) */
-};
+struct bootc_config;
 struct on_boot_ops {
 	/* The overlay's configuration, once (borrowed). */
-	void (*config)(void *arg, const struct on_boot_config *c);
+	void (*config)(void *arg, const struct bootc_config *c);
 	/* After each CRL exchange: a newer CRL (the callee owns it), or NULL. */
 	void (*crl)(void *arg, struct crl *crl);
 	/* The super node list asked for with on_boot_want_list (n 0: none). */
@@ -143,13 +138,6 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
  * went, -1 when the caller should ask again later. */
 int on_boot_want_list(struct on_boot *b);
 void on_boot_free(struct on_boot *b);
-/* The parsers of bootstrapd's answers (pure): 0, or -1 when c lacks the
- * overlay or logind_url; on_boot_config_clear frees what it holds. */
-int on_boot_parse_config(const uint8_t *buf, size_t len, struct on_boot_config *c);
-void on_boot_config_clear(struct on_boot_config *c);
-/* Each super node's main address, then its fall-back one; literal IPs only.
- * Returns how many were put in out (at most max). */
-int on_boot_parse_list(const uint8_t *buf, size_t len, struct sn_addr *out, int max);
 
 /* ---- on_link.c: the link to a super node, the others in reserve ---- */
 struct on_link;

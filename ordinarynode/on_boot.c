@@ -2,13 +2,12 @@
  * bootstrapd only: the overlay's configuration (logind's address, timers),
  * asked until it comes; then the CRL every crl_refresh seconds; and the
  * super node list when the link has used up its reserve. One exchange at a
- * time. Results go to the parent through callbacks. The only file that
- * talks to bootstrapd. */
+ * time, through common/bootc.c, which parses and checks the answers.
+ * Results go to the parent through callbacks. */
 #include "on.h"
 
+#include "bootc.h"
 #include "crl.h"
-#include "enroll.h"
-#include "httpc.h"
 #include "log.h"
 #include "util.h"
 
@@ -17,7 +16,6 @@
 #include <string.h>
 
 #define TICK_MS 500
-#define TIMEOUT_S 10
 
 enum boot_step {
 	BOOT_CONFIG, /* asking for the overlay's configuration */
@@ -29,121 +27,39 @@ struct on_boot {
 	const struct on_boot_ops *ops;
 	void *arg;
 	enum boot_step step;
-	struct httpc_call *call; /* the exchange out, or NULL */
+	struct bootc *bc; /* one exchange at a time */
 	struct event *tick;
 	uint64_t next_crl; /* monotonic ms */
 	int have_crl;
 	int64_t crl_number; /* of the last CRL handed on */
 };
 
-/* ---- parsers (pure) ---- */
-
-int on_boot_parse_config(const uint8_t *buf, size_t len, struct on_boot_config *c)
-{
-	json_t *j = json_loadb((const char *)buf, len, 0, NULL);
-	json_t *tm = json_object_get(j, "timers");
-	const char *url = json_string_value(json_object_get(j, "logind_url"));
-	const char *ov = json_string_value(json_object_get(j, "overlay"));
-
-	memset(c, 0, sizeof(*c));
-	if (url != NULL && ov != NULL) {
-		c->overlay = strdup(ov);
-		c->logind_url = strdup(url);
-		c->renew_before = json_integer_value(json_object_get(tm, "cert_renew_before"));
-		c->keepalive = json_integer_value(json_object_get(tm, "keepalive_interval"));
-	}
-	json_decref(j);
-	if (c->overlay == NULL || c->logind_url == NULL) {
-		on_boot_config_clear(c);
-		return -1;
-	}
-	return 0;
-}
-
-void on_boot_config_clear(struct on_boot_config *c)
-{
-	free(c->overlay);
-	free(c->logind_url);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Each super node's main address, then its fall-back one (a firewall that
- * lets only 443 out costs one failed attempt per super node). */
-int on_boot_parse_list(const uint8_t *buf, size_t len, struct sn_addr *out, int max)
-{
-	json_t *j = json_loadb((const char *)buf, len, 0, NULL);
-	json_t *v;
-	size_t i;
-	int n = 0;
-
-	json_array_foreach (json_object_get(j, "supernodes"), i, v) {
-		for (size_t k = 0; k < 2; k++) {
-			json_t *a = json_array_get(json_object_get(v, "addresses"), k);
-			const char *h = json_string_value(json_object_get(a, "host"));
-			json_int_t p = json_integer_value(json_object_get(a, "port"));
-			if (h != NULL && p > 0 && p < 65536 && n < max && addr_is_ip(h)) {
-				struct sn_addr *r = &out[n++];
-				str_copy(r->host, h, sizeof(r->host));
-				r->port = (uint16_t)p;
-				r->fallback = k > 0;
-			}
-		}
-	}
-	json_decref(j);
-	return n;
-}
-
 /* ---- the exchanges ---- */
 
-static int get(struct on_boot *b, const char *path, httpc_done_t cb)
-{
-	char *url = url_join(b->on->cfg.bootstrap_url, path);
-	char err[256];
-
-	if (url == NULL)
-		return -1;
-	b->call = httpc_request(b->on->base, b->on->anon_ctx, url, NULL, TIMEOUT_S, cb, b, err,
-				sizeof(err));
-	free(url);
-	if (b->call == NULL) {
-		log_warn("bootstrapd: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void got_config(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+static void got_config(enum bootc_res res, const struct bootc_config *cfg, const char *err,
+		       void *arg)
 {
 	struct on_boot *b = arg;
-	struct on_boot_config c;
 
-	b->call = NULL;
-	if (status != 200 || on_boot_parse_config(body, len, &c) < 0) {
+	if (res == BOOTC_WRONG_OVERLAY)
+		fatal("%s", err);
+	if (res != BOOTC_OK) {
 		log_warn("bootstrapd %s: no configuration (%s); retrying", b->on->cfg.bootstrap_url,
-			 status < 0 ? err : "bad answer");
+			 err);
 		return;
 	}
-	if (strcmp(c.overlay, b->on->cfg.overlay) != 0)
-		fatal("bootstrapd serves overlay %s, configured is %s", c.overlay,
-		      b->on->cfg.overlay);
 	b->step = BOOT_RUNNING;
 	b->next_crl = 0;
-	b->ops->config(b->arg, &c);
-	on_boot_config_clear(&c);
+	b->ops->config(b->arg, cfg);
 }
 
-static void got_crl(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+static void got_crl(enum bootc_res res, struct crl *c, const char *err, void *arg)
 {
 	struct on_boot *b = arg;
-	char why[256];
-	struct crl *c = status == 200 ? crl_parse(body, len, b->on->ca, why, sizeof(why)) : NULL;
 	struct crl *newer = NULL;
 
-	b->call = NULL;
 	if (c == NULL)
-		log_info("CRL from bootstrapd: %s", status == 200 ? why
-						    : status < 0  ? err
-								  : "none");
+		log_info("CRL from bootstrapd: %s", res == BOOTC_REFUSED ? "none" : err);
 	else if (!b->have_crl || c->number > b->crl_number) {
 		log_info("CRL %lld: %d revoked certificates", (long long)c->number, c->count);
 		b->have_crl = 1;
@@ -155,17 +71,35 @@ static void got_crl(int status, const uint8_t *body, size_t len, const char *err
 	b->ops->crl(b->arg, newer);
 }
 
-static void got_list(int status, const uint8_t *body, size_t len, const char *err, void *arg)
+/* Each super node's main address, then its fall-back one (a firewall that
+ * lets only 443 out costs one failed attempt per super node). */
+static int reserve_of(const struct bootc_list *list, struct sn_addr *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < list->n; i++)
+		for (int k = 0; k < BOOTC_SN_ADDRS; k++) {
+			const struct bootc_addr *a = &list->sn[i].addr[k];
+			if (a->port == 0 || n >= max)
+				continue;
+			str_copy(out[n].host, a->host, sizeof(out[n].host));
+			out[n].port = a->port;
+			out[n].fallback = k > 0;
+			n++;
+		}
+	return n;
+}
+
+static void got_list(enum bootc_res res, const struct bootc_list *list, const char *err, void *arg)
 {
 	struct on_boot *b = arg;
-	struct sn_addr list[ON_RESERVE_MAX];
-	int n = status == 200 ? on_boot_parse_list(body, len, list, ON_RESERVE_MAX) : 0;
+	struct sn_addr reserve[ON_RESERVE_MAX];
+	int n = res == BOOTC_OK ? reserve_of(list, reserve, ON_RESERVE_MAX) : 0;
 
-	b->call = NULL;
 	if (n == 0)
 		log_warn("bootstrapd lists no super node (%s); asking again",
-			 status < 0 ? err : "empty list");
-	b->ops->list(b->arg, list, n);
+			 res == BOOTC_OK ? "empty list" : err);
+	b->ops->list(b->arg, reserve, n);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -173,24 +107,35 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	struct on_boot *b = arg;
 	uint64_t t = time_mono_ms();
 	struct timeval tv = {0, TICK_MS * 1000};
+	char err[256];
+	int r = 0;
 
 	(void)fd, (void)what;
 	event_add(b->tick, &tv);
-	if (b->call != NULL)
+	if (bootc_busy(b->bc))
 		return; /* one exchange with bootstrapd at a time */
 	if (b->step == BOOT_CONFIG) {
-		get(b, "/v1/config", got_config);
+		r = bootc_get_config(b->bc, b->on->anon_ctx, got_config, b, err, sizeof(err));
 	} else if (t >= b->next_crl) {
 		b->next_crl = t + 1000u * (uint64_t)b->on->cfg.crl_refresh;
-		get(b, "/v1/crl", got_crl);
+		r = bootc_get_crl(b->bc, b->on->anon_ctx, got_crl, b, err, sizeof(err));
 	}
+	if (r < 0)
+		log_warn("bootstrapd: %s", err);
 }
 
 int on_boot_want_list(struct on_boot *b)
 {
-	if (b->call != NULL || b->step != BOOT_RUNNING || time_mono_ms() >= b->next_crl)
+	char err[256];
+
+	if (bootc_busy(b->bc) || b->step != BOOT_RUNNING || time_mono_ms() >= b->next_crl)
 		return -1; /* the CRL goes first, as the configuration does */
-	return get(b, "/v1/supernodes?count=16", got_list);
+	if (bootc_get_list(b->bc, b->on->anon_ctx, ON_RESERVE_MAX, got_list, b, err, sizeof(err)) <
+	    0) {
+		log_warn("bootstrapd: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *arg, char *err,
@@ -206,8 +151,10 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
 	b->on = on;
 	b->ops = ops;
 	b->arg = arg;
+	b->bc = bootc_new(on->base, on->cfg.bootstrap_url, on->cfg.overlay, on->ca,
+			  BOOTC_TIMEOUT_SECS);
 	b->tick = event_new(on->base, -1, 0, on_tick, b);
-	if (b->tick == NULL || event_add(b->tick, &tv) < 0) {
+	if (b->bc == NULL || b->tick == NULL || event_add(b->tick, &tv) < 0) {
 		err_set(err, errlen, "bootstrapd client: event set-up failed");
 		on_boot_free(b);
 		return NULL;
@@ -219,8 +166,7 @@ void on_boot_free(struct on_boot *b)
 {
 	if (b == NULL)
 		return;
-	if (b->call != NULL)
-		httpc_cancel(b->call);
+	bootc_free(b->bc);
 	if (b->tick != NULL)
 		event_free(b->tick);
 	free(b);

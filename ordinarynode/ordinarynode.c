@@ -4,6 +4,7 @@
  * once bootstrapd has said where logind is; and clean-up. */
 #include "on.h"
 
+#include "bootc.h"
 #include "crl.h"
 #include "daemon.h"
 #include "identity.h"
@@ -60,14 +61,14 @@ static int start_accounts(struct on *on, char *err, size_t errlen)
 
 /* ---- what bootstrapd says ---- */
 
-static void boot_config(void *arg, const struct on_boot_config *c)
+static void boot_config(void *arg, const struct bootc_config *c)
 {
 	struct on *on = arg;
 
 	on->logind_url = strdup(c->logind_url);
-	on->renew_before = c->renew_before;
+	on->renew_before = c->timers.renew_before;
 	if (on->keepalive == 0)
-		on->keepalive = c->keepalive;
+		on->keepalive = c->timers.keepalive;
 	if (on->keepalive <= 0)
 		on->keepalive = 25;
 }
