@@ -71,6 +71,11 @@ LOGIND_SRCS += logind/logind_status.c
 ADMIN_SRCS += admin/p2psip-admin.c
 
 CLI_SRCS += cli/p2psip.c
+CLI_SRCS += cli/p2p_link.c
+CLI_SRCS += cli/p2p_login.c
+CLI_SRCS += cli/p2p_cmds.c
+CLI_SRCS += cli/p2p_raw.c
+CLI_SRCS += cli/p2p_stun.c
 
 SUPERNODE_SRCS += supernode/supernode.c
 SUPERNODE_SRCS += supernode/sn_config.c
