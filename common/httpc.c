@@ -106,66 +106,80 @@ void httpc_cancel(struct httpc_call *c)
 	free(c);
 }
 
-struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url,
-				 const char *body, int timeout_secs, httpc_done_t cb, void *arg,
-				 char *err, size_t errlen)
-{
-	struct evhttp_uri *uri = evhttp_uri_parse(url);
-	struct httpc_call *c = calloc(1, sizeof(*c));
-	struct evhttp_request *req = NULL;
-	const char *scheme, *host, *path, *query;
-	char target[2048];
-	SSL *ssl = NULL;
+/* A URL taken apart; host points into uri, which frees it. */
+struct url_parts {
+	struct evhttp_uri *uri;
+	const char *host;
 	int port;
+	char target[2048];
+};
 
-	err_set(err, errlen, "cannot start request to %s", url);
+static int url_parse(struct url_parts *u, const char *url, int tls, char *err, size_t errlen)
+{
+	const char *scheme, *path, *query;
 
-	if (uri == NULL || c == NULL) {
+	u->uri = evhttp_uri_parse(url);
+	if (u->uri == NULL) {
 		err_set(err, errlen, "bad URL '%s'", url);
-		goto fail;
+		return -1;
 	}
-	scheme = evhttp_uri_get_scheme(uri);
-	host = evhttp_uri_get_host(uri);
-	path = evhttp_uri_get_path(uri);
-	query = evhttp_uri_get_query(uri);
-	port = evhttp_uri_get_port(uri);
-	if (scheme == NULL || host == NULL ||
-	    strcmp(scheme, ssl_ctx != NULL ? "https" : "http") != 0) {
+	scheme = evhttp_uri_get_scheme(u->uri);
+	u->host = evhttp_uri_get_host(u->uri);
+	path = evhttp_uri_get_path(u->uri);
+	query = evhttp_uri_get_query(u->uri);
+	u->port = evhttp_uri_get_port(u->uri);
+	if (scheme == NULL || u->host == NULL || strcmp(scheme, tls ? "https" : "http") != 0) {
 		err_set(err, errlen, "bad URL '%s' (want %s://host:port/...)", url,
-			ssl_ctx != NULL ? "https" : "http");
-		goto fail;
+			tls ? "https" : "http");
+		return -1;
 	}
-	if (port < 0)
-		port = ssl_ctx != NULL ? 443 : 80;
-	snprintf(target, sizeof(target), "%s%s%s", path != NULL && *path ? path : "/",
+	if (u->port < 0)
+		u->port = tls ? 443 : 80;
+	snprintf(u->target, sizeof(u->target), "%s%s%s", path != NULL && *path ? path : "/",
 		 query != NULL ? "?" : "", query != NULL ? query : "");
-	c->cb = cb;
-	c->arg = arg;
-	snprintf(c->where, sizeof(c->where), "%.180s:%d", host, port);
+	return 0;
+}
+
+/* The TLS bufferevent (with ssl_ctx) and the evhttp connection over it;
+ * on failure the caller frees whichever of c->bev, c->conn exists. */
+static int conn_open(struct httpc_call *c, struct event_base *base, SSL_CTX *ssl_ctx,
+		     const struct url_parts *u, int timeout_secs, char *err, size_t errlen)
+{
 	if (ssl_ctx != NULL) {
-		ssl = SSL_new(ssl_ctx);
-		if (ssl == NULL || tls_set_host(ssl, host) < 0) {
-			err_set(err, errlen, "TLS setup failed for %s", host);
-			goto fail;
+		SSL *ssl = SSL_new(ssl_ctx);
+		if (ssl == NULL || tls_set_host(ssl, u->host) < 0) {
+			err_set(err, errlen, "TLS setup failed for %s", u->host);
+			SSL_free(ssl);
+			return -1;
 		}
 		c->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 							BEV_OPT_CLOSE_ON_FREE |
 								BEV_OPT_DEFER_CALLBACKS);
-		if (c->bev == NULL)
-			goto fail;
-		ssl = NULL; /* owned by the bufferevent now */
+		if (c->bev == NULL) {
+			SSL_free(ssl);
+			return -1;
+		}
+		/* ssl is owned by the bufferevent now */
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	}
-	c->conn = evhttp_connection_base_bufferevent_new(base, NULL, c->bev, host,
-							 (unsigned short)port);
+	c->conn = evhttp_connection_base_bufferevent_new(base, NULL, c->bev, u->host,
+							 (unsigned short)u->port);
 	if (c->conn == NULL)
-		goto fail;
+		return -1;
 	evhttp_connection_set_timeout(c->conn, timeout_secs);
 	evhttp_connection_set_max_body_size(c->conn, HTTPC_BODY_MAX);
 	evhttp_connection_set_retries(c->conn, 0);
-	req = evhttp_request_new(on_done, c);
+	return 0;
+}
+
+/* A GET, or a POST of a JSON body, with the callbacks set. */
+static struct evhttp_request *request_build(struct httpc_call *c, const char *host,
+					    const char *body)
+{
+	struct evhttp_request *req = evhttp_request_new(on_done, c);
+
 	if (req == NULL)
-		goto fail;
+		return NULL;
 	evhttp_request_set_error_cb(req, on_error);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", host);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
@@ -174,24 +188,45 @@ struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, cons
 				  "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
 	}
-	if (evhttp_make_request(c->conn, req, body != NULL ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
-				target) < 0) {
-		req = NULL; /* freed by evhttp_make_request on failure */
+	return req;
+}
+
+struct httpc_call *httpc_request(struct event_base *base, SSL_CTX *ssl_ctx, const char *url,
+				 const char *body, int timeout_secs, httpc_done_t cb, void *arg,
+				 char *err, size_t errlen)
+{
+	struct httpc_call *c = calloc(1, sizeof(*c));
+	struct url_parts u = {0};
+	struct evhttp_request *req;
+
+	err_set(err, errlen, "cannot start request to %s", url);
+	if (c == NULL) {
+		err_set(err, errlen, "bad URL '%s'", url);
 		goto fail;
 	}
+	if (url_parse(&u, url, ssl_ctx != NULL, err, errlen) < 0)
+		goto fail;
+	c->cb = cb;
+	c->arg = arg;
+	snprintf(c->where, sizeof(c->where), "%.180s:%d", u.host, u.port);
+	if (conn_open(c, base, ssl_ctx, &u, timeout_secs, err, errlen) < 0)
+		goto fail;
+	req = request_build(c, u.host, body);
+	/* evhttp_make_request frees req itself when it fails */
+	if (req == NULL ||
+	    evhttp_make_request(c->conn, req, body != NULL ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
+				u.target) < 0)
+		goto fail;
 	no_delay(c);
-	evhttp_uri_free(uri);
+	evhttp_uri_free(u.uri);
 	return c;
 fail:
-	if (req != NULL)
-		evhttp_request_free(req);
 	if (c != NULL && c->conn != NULL)
 		evhttp_connection_free(c->conn);
 	else if (c != NULL && c->bev != NULL)
 		bufferevent_free(c->bev);
-	SSL_free(ssl);
 	free(c);
-	if (uri != NULL) /* libevent 2.1 does not accept NULL here */
-		evhttp_uri_free(uri);
+	if (u.uri != NULL) /* libevent 2.1 does not accept NULL here */
+		evhttp_uri_free(u.uri);
 	return NULL;
 }
