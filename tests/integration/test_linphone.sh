@@ -51,12 +51,7 @@ CONF
 }
 lp_cmd() { echo "$2" >&"${LP_FD[$1]}"; }
 lp_wait() { # NAME REGEXP [SECONDS]
-	local i
-	for i in $(seq 1 $((${3:-20} * 10))); do
-		grep -aqE "$2" "$T/lp_$1.log" && return 0
-		sleep 0.1
-	done
-	fail "linphone $1: no '$2' within ${3:-20}s"
+	wait_until "${3:-20}" "linphone $1: no '$2'" grep -aqE "$2" "$T/lp_$1.log"
 }
 
 lp_start alice alice on1

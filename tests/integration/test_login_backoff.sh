@@ -29,13 +29,10 @@ refusals() { grep -c "login: $1 from .* refused" "$T/logind.log"; }
 note "wrong passwords: one clear line each, naming the account and the file"
 snode_start sn1
 VG_DAEMONS=1 vg_on
-start_bg on_on1 $(vg_prefix on_on1) "$BIN/ordinarynode" -c "$T/on1/ordinarynode.conf"
-ON_PID[on1]=$LAST_PID
+on_launch on1
 VG_DAEMONS=0
-for _ in $(seq 1 150); do
-	grep -q "refused the password" "$T/sn_sn1.log" && grep -q "refused the password" "$T/on_on1.log" && break
-	sleep 0.1
-done
+both_refused() { grep -q "refused the password" "$T/sn_sn1.log" && grep -q "refused the password" "$T/on_on1.log"; }
+poll 15 both_refused
 t0=$(date +%s)
 line=$(grep "refused the password" "$T/on_on1.log") || fail "no refusal line from on1"
 assert_contains "$line" "alice: logind refused the password" "on1's line"
@@ -68,10 +65,7 @@ note "mended password files are used within 10 s, without a restart"
 echo "password of sn1" >"$T/sn1.pw"
 snode_wait sn1 20
 echo "password of alice" >"$T/alice.pw"
-for _ in $(seq 1 200); do
-	[ "$(on_status on1 | jq -r .state)" = attached ] && break
-	sleep 0.1
-done
+poll 20 on_has on1 '.state == "attached"'
 on_status on1 | jq -e '.state == "attached" and .accounts[0].cert and .accounts[0].login.state == "ok"' \
 	>/dev/null || fail "on1 after the mended password: $(on_status on1)"
 [ $(($(date +%s) - t0)) -lt 30 ] || fail "the mended passwords waited for the 30 s retry"
@@ -89,11 +83,8 @@ assert_eq 429 "$(login carol "password of carol" thief)" "carol after ten failur
 locked() { grep -c "login: carol from .* refused: too many failures" "$T/logind.log"; }
 before=$(locked)
 on_init on2 carol
-start_bg on_on2 "$BIN/ordinarynode" -c "$T/on2/ordinarynode.conf"
-for _ in $(seq 1 100); do
-	grep -q "locked this account or address out" "$T/on_on2.log" && break
-	sleep 0.1
-done
+on_launch on2
+poll 10 grep -q "locked this account or address out" "$T/on_on2.log"
 grep -q "carol: logind locked this account or address out" "$T/on_on2.log" || fail "no lock line from on2"
 on_status on2 | jq -e '.accounts[0].login | .state == "locked" and .next_try_in > 600' >/dev/null ||
 	fail "on2 status: $(on_status on2 | jq -c .accounts)"
