@@ -119,6 +119,11 @@ wait_file() { wait_until "${2:-10}" "$1 did not appear" test -e "$1"; } # PATH [
 
 # ---- checks ----
 
+# json_has TEXT FILTER [jq options]: true if TEXT is JSON and the jq FILTER
+# gives true for it. (jq 1.6 -e exits 0 when it reads nothing, as from a
+# daemon that is not up yet: hence the test for an empty TEXT.)
+json_has() { [ -n "$1" ] && jq -e "${@:3}" "$2" <<<"$1" >/dev/null 2>&1; }
+
 assert_eq() { # EXPECTED ACTUAL WHAT
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }
@@ -508,7 +513,7 @@ snode_status() { curl -s --max-time 5 "http://127.0.0.1:${SN_STATUS[$1]}/status"
 
 # snode_has NAME FILTER [jq options]: true if super node NAME's /status
 # passes the jq FILTER (e.g. '.relay.streams == 0').
-snode_has() { snode_status "$1" | jq -e "${@:3}" "$2" >/dev/null 2>&1; }
+snode_has() { json_has "$(snode_status "$1")" "${@:2}"; }
 
 # True if super node NAME says it has joined and bootstrapd lists it.
 snode_joined() {
@@ -584,7 +589,7 @@ on_status() { curl -s --max-time 5 "http://127.0.0.1:${ON_STATUS[$1]}/status"; }
 
 # on_has NAME FILTER [jq options]: true if ordinary node NAME's /status
 # passes the jq FILTER (e.g. '.media.pool >= 1').
-on_has() { on_status "$1" | jq -e "${@:3}" "$2" >/dev/null 2>&1; }
+on_has() { json_has "$(on_status "$1")" "${@:2}"; }
 
 # on_launch NAME: starts it (under valgrind with vg_on); on_start NAME also
 # waits until it is attached to a super node.

@@ -61,8 +61,8 @@ copies_ok() {
 wait_until 10 "some record is held by fewer than three nodes" copies_ok
 
 note "status and metrics"
-snode_status sn3 | jq -e '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' \
-	>/dev/null || fail "status of sn3"
+snode_has sn3 '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' ||
+	fail "status of sn3"
 scrape "${SN_STATUS[sn3]}"
 [ -n "$(mval "$T/metrics" p2psip_sn_values)" ] || fail "metrics: $(cat "$T/metrics")"
 

@@ -89,7 +89,7 @@ stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
 on_start on2
 assert_contains "$(cat "$T/on_on2.log")" "1 binding kept from before the restart" "on2 log"
 assert_contains "$(cat "$T/on_on2.log")" "super node from the last run to try first" "on2 log"
-jq -e '.sip.phones | length == 1' <<<"$(on_status on2)" >/dev/null || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
+on_has on2 '.sip.phones | length == 1' || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
 sleep 1.2 # published again once attached
 phone uas_restart "$SC/uas.xml" bob "$BOB2"
 p=$PHONE
@@ -198,7 +198,7 @@ sed 's|Contact: <sip:\[service\]@\[local_ip\]:|Contact: <sip:[service]@10.99.0.7
 NATP=$(free_port)
 sipp_run reg_nat on2 "$T/register_nat.xml" -s dave -key expires 300 -p "$NATP" -m 1 ||
 	fail "REGISTER with a private Contact: $(tail -n 5 "$T/sipp_reg_nat.out")"
-jq -e '.sip.phones[] | select(.account == "dave") | .contact | test("10.99.0.7")' <<<"$(on_status on2)" >/dev/null ||
+on_has on2 '.sip.phones[] | select(.account == "dave") | .contact | test("10.99.0.7")' ||
 	fail "dave's binding: $(on_status on2 | jq -c .sip.phones)"
 sleep 1.2
 phone uas_nat "$SC/uas.xml" dave "$NATP"
@@ -221,7 +221,7 @@ wait "$c" || fail "the BYE after the callee's node moved"
 phone_ok uas_move "$p"
 grep -q "moved to super node" "$T/on_on1.log" || fail "on1 did not look up where on2 went"
 
-jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
+on_has on1 '.sip.calls_setting_up == 0' ||
 	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"
 stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
 vg_check

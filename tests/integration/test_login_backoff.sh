@@ -41,10 +41,10 @@ assert_contains "$line" "$T/alice.pw" "on1's line"
 line=$(grep "refused the password" "$T/sn_sn1.log") || fail "no refusal line from sn1"
 assert_contains "$line" "sn1: logind refused the password" "sn1's line"
 assert_contains "$line" "[supernode] in $T/sn1/supernode.conf" "sn1's line"
-on_status on1 | jq -e '.accounts[0] | (.cert | not) and .login.state == "refused"
-	and .login.failures == 1 and .login.next_try_in > 15' >/dev/null ||
+on_has on1 '.accounts[0] | (.cert | not) and .login.state == "refused"
+	and .login.failures == 1 and .login.next_try_in > 15' ||
 	fail "on1 status: $(on_status on1 | jq -c .accounts)"
-snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 15' >/dev/null ||
+snode_has sn1 '.login.state == "refused" and .login.next_try_in > 15' ||
 	fail "sn1 status: $(snode_status sn1 | jq -c .login)"
 curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 1' ||
 	fail "on1 metrics: $(curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep login)"
@@ -66,13 +66,13 @@ echo "password of sn1" >"$T/sn1.pw"
 snode_wait sn1 20
 echo "password of alice" >"$T/alice.pw"
 poll 20 on_has on1 '.state == "attached"'
-on_status on1 | jq -e '.state == "attached" and .accounts[0].cert and .accounts[0].login.state == "ok"' \
-	>/dev/null || fail "on1 after the mended password: $(on_status on1)"
+on_has on1 '.state == "attached" and .accounts[0].cert and .accounts[0].login.state == "ok"' ||
+	fail "on1 after the mended password: $(on_status on1)"
 [ $(($(date +%s) - t0)) -lt 30 ] || fail "the mended passwords waited for the 30 s retry"
 grep -q "alice: $T/alice.pw changed: logging in again" "$T/on_on1.log" || fail "on1 did not see the change"
 grep -q "certificate obtained after 1 failed attempt" "$T/on_on1.log" || fail "on1 logged no recovery"
 assert_eq 1 "$(refusals alice)" "logins of alice refused in all"
-snode_status sn1 | jq -e '.login.state == "ok"' >/dev/null || fail "sn1 login state"
+snode_has sn1 '.login.state == "ok"' || fail "sn1 login state"
 curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 0' ||
 	fail "on1 metrics after the login"
 
@@ -86,7 +86,7 @@ on_init on2 carol
 on_launch on2
 poll 10 grep -q "locked this account or address out" "$T/on_on2.log"
 grep -q "carol: logind locked this account or address out" "$T/on_on2.log" || fail "no lock line from on2"
-on_status on2 | jq -e '.accounts[0].login | .state == "locked" and .next_try_in > 600' >/dev/null ||
+on_has on2 '.accounts[0].login | .state == "locked" and .next_try_in > 600' ||
 	fail "on2 status: $(on_status on2 | jq -c .accounts)"
 sleep 3
 assert_eq $((before + 1)) "$(locked)" "tries while locked (1 by on2)"

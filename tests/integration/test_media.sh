@@ -197,7 +197,7 @@ poll 30 on_has on2 '.state == "attached" and .media.pool >= 1'
 sleep 1 # the records name the new super node
 media_call moved alice bob on1 on2
 
-on_status on1 | jq -e '.state == "attached"' >/dev/null || fail "on1 not well"
+on_has on1 '.state == "attached"' || fail "on1 not well"
 kill -TERM "${ON_PID[on1]}"
 pid_gone "${ON_PID[on1]}" 30 || fail "on1 did not stop"
 vg_check

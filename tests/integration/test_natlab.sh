@@ -175,8 +175,8 @@ note "an ordinary node and a user per site"
 on_status_of() { nsx "h$1" curl -s --max-time 5 "http://127.0.0.1:7490/status"; }
 # site_ready SITE: its node is attached, has probed its middlebox and holds relay streams.
 site_ready() {
-	on_status_of "$1" | jq -e '.state == "attached" and .middlebox.result != "not probed yet" and
-		.media.pool >= 1' >/dev/null 2>&1
+	json_has "$(on_status_of "$1")" '.state == "attached" and .middlebox.result != "not probed yet" and
+		.media.pool >= 1'
 }
 for i in $(seq 1 8); do
 	add_user "u$i" "password of u$i"

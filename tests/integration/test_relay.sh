@@ -180,7 +180,7 @@ v=$(cat "$T/got.json")
 jq -e --arg r "$lo-$((lo + 39))" '.values[0].signer == "sn1" and (.values[0].data | fromjson | .host == "127.0.0.1" and .ports == $r)' \
 	<<<"$v" >/dev/null || fail "service:relay: $v"
 
-snode_status sn1 | jq -e '.state == "joined"' >/dev/null || fail "super node not well"
+snode_has sn1 '.state == "joined"' || fail "super node not well"
 kill -TERM "${SN_PID[sn1]}"
 pid_gone "${SN_PID[sn1]}" 30 || fail "super node did not stop"
 vg_check

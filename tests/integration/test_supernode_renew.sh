@@ -32,7 +32,7 @@ snode_start sn1
 poll 5 grep -q "sn1: logind refused the password" "$T/sn_sn1.log"
 grep -q "sn1: logind refused the password (logind answered 401.*\[supernode\] in $T/sn1/supernode.conf" \
 	"$T/sn_sn1.log" || fail "the refused login was not logged with the configuration file"
-snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 0' >/dev/null ||
+snode_has sn1 '.login.state == "refused" and .login.next_try_in > 0' ||
 	fail "the status does not say the login is refused: $(snode_status sn1 | jq -c .login)"
 [ "$(snode_status sn1 | jq -r .state 2>/dev/null)" != joined ] || fail "joined without a certificate"
 kill -0 "${SN_PID[sn1]}" || fail "sn1 gave up instead of retrying"
