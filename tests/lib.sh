@@ -348,7 +348,7 @@ scraped() {
 	local v
 	scrape "$1" "$2"
 	v=$(mval "$T/metrics" "$3")
-	[ -n "$v" ] && [ "$v" "$4" "$5" ]
+	[ -n "$v" ] && test "$v" "$4" "$5"
 }
 
 # conn_counted TLS-PORT STATUS-PORT PREFIX: an open TLS connection to the
