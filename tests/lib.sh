@@ -77,29 +77,52 @@ stop_pid() {
 	return $rc
 }
 
-# True once PID has exited (a zombie waiting for its reaper counts as exited).
-pid_gone() { # PID [SECONDS]
-	local pid=$1 secs=${2:-5} i st
-	for i in $(seq 1 $((secs * 20))); do
-		st=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-		[ -z "$st" ] || [ "$st" = Z ] && return 0
-		sleep 0.05
+# ---- waiting: poll is the one polling loop, the waits below are built on it ----
+
+# poll SECONDS CMD...: runs CMD until it succeeds, every 0.1 s, at most
+# SECONDS x 10 times after the first try; returns 0 once it succeeded, 1 if
+# it never did. The tries are counted, not the clock watched: a slow CMD
+# makes the wait longer rather than leaving it fewer tries. CMD runs in
+# this shell, so a function may leave what it saw in a variable (the
+# counters have names no CMD uses, since CMD sees them).
+poll() {
+	local _poll_tries=$(($1 * 10)) _poll_i
+	shift
+	for ((_poll_i = 0; ; _poll_i++)); do
+		"$@" && return 0
+		[ "$_poll_i" -lt "$_poll_tries" ] || return 1
+		sleep 0.1
 	done
-	return 1
 }
 
+# wait_until SECONDS WHAT CMD...: polls CMD; if it never succeeds, fails the
+# test with WHAT, which says what is wrong then ("sn1 did not join").
+wait_until() { poll "$1" "${@:3}" || fail "$2 (after ${1}s)"; }
+
+# True if PID has exited (a zombie waiting for its reaper counts as exited).
+pid_exited() {
+	local st
+	st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+# True once PID has exited, within SECONDS (default 5).
+pid_gone() { poll "${2:-5}" pid_exited "$1"; } # PID [SECONDS]
+
+# (port_ready comes with free_port from scripts/ports.sh, which the demo and
+# the benchmarks share.)
 wait_port() { # PORT [SECONDS]
 	port_ready "$1" "${2:-10}" || fail "nothing listens on port $1 after ${2:-10}s"
 }
 
-wait_file() { # PATH [SECONDS]
-	local f=$1 secs=${2:-10} i
-	for i in $(seq 1 $((secs * 20))); do
-		[ -e "$f" ] && return 0
-		sleep 0.05
-	done
-	fail "$f did not appear after ${secs}s"
-}
+wait_file() { wait_until "${2:-10}" "$1 did not appear" test -e "$1"; } # PATH [SECONDS]
+
+# ---- checks ----
+
+# json_has TEXT FILTER [jq options]: true if TEXT is JSON and the jq FILTER
+# gives true for it. (jq 1.6 -e exits 0 when it reads nothing, as from a
+# daemon that is not up yet: hence the test for an empty TEXT.)
+json_has() { [ -n "$1" ] && jq -e "${@:3}" "$2" <<<"$1" >/dev/null 2>&1; }
 
 assert_eq() { # EXPECTED ACTUAL WHAT
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
@@ -256,6 +279,13 @@ bootstrapd_start() {
 	wait_port "$BS_PORT" 30
 }
 
+# bs_crl_lists SERIAL: true if the CRL bootstrapd serves (left in $T/resp)
+# lists SERIAL.
+bs_crl_lists() {
+	https GET "$BS_URL/v1/crl" >/dev/null
+	openssl crl -inform DER -in "$T/resp" -noout -text 2>/dev/null | grep -q "$1"
+}
+
 # ---- local status ports: /status (JSON) and /metrics (Prometheus text) ----
 
 # prom_check FILE [PREFIX]: fails unless FILE is Prometheus text (format
@@ -309,14 +339,16 @@ scrape() {
 # sample's value satisfies [ value OP VALUE ] (OP: = or -ge), at most
 # SECONDS (default 10); the last scrape stays in $T/metrics.
 scrape_until() {
-	local i v
-	for i in $(seq 1 $((${6:-10} * 10))); do
-		scrape "$1" "$2"
-		v=$(mval "$T/metrics" "$3")
-		[ -n "$v" ] && [ "$v" "$4" "$5" ] && return 0
-		sleep 0.1
-	done
+	poll "${6:-10}" scraped "${@:1:5}"
 	return 0 # the caller's assertion on $T/metrics says what is wrong
+}
+# scraped PORT PREFIX SAMPLE OP VALUE: one scrape; true if the sample's value
+# satisfies [ value OP VALUE ].
+scraped() {
+	local v
+	scrape "$1" "$2"
+	v=$(mval "$T/metrics" "$3")
+	[ -n "$v" ] && test "$v" "$4" "$5"
 }
 
 # conn_counted TLS-PORT STATUS-PORT PREFIX: an open TLS connection to the
@@ -442,14 +474,26 @@ snode_start() { # NAME
 	SN_PID[$1]=$LAST_PID
 }
 
-# overlay_start N: logind, bootstrapd and super nodes sn1..snN with the
-# default configuration, all joined.
+# snode_up NAME [extra config lines]: super node NAME started (under
+# valgrind after vg_on) and joined.
+snode_up() {
+	snode_init "$@"
+	snode_start "$1"
+	snode_wait "$1" 60
+}
+
+# overlay_start N [BOOTSTRAPD-LINE...]: logind, bootstrapd with those extra
+# configuration lines, and super nodes sn1..snN (none for 0) with the
+# default configuration, all joined. A test that needs more (lines for
+# logind, valgrind, a check between two steps) calls the steps itself.
 overlay_start() {
+	local n=$1
+	shift
 	logind_init
 	logind_start
-	bootstrapd_init
+	bootstrapd_init "$@"
 	bootstrapd_start
-	snodes_start "$1"
+	[ "$n" = 0 ] || snodes_start "$n"
 }
 
 # snodes_start N [extra config lines]: super nodes sn1..snN, sn1 first so
@@ -467,30 +511,30 @@ snodes_start() {
 # GET the status of super node NAME into stdout.
 snode_status() { curl -s --max-time 5 "http://127.0.0.1:${SN_STATUS[$1]}/status"; }
 
+# snode_has NAME FILTER [jq options]: true if super node NAME's /status
+# passes the jq FILTER (e.g. '.relay.streams == 0').
+snode_has() { json_has "$(snode_status "$1")" "${@:2}"; }
+
+# True if super node NAME says it has joined and bootstrapd lists it.
+snode_joined() {
+	snode_has "$1" '.state == "joined"' &&
+		https GET "$BS_URL/v1/supernodes?count=1000" >/dev/null &&
+		jq -e --arg p "${SN_PORT[$1]}" '.supernodes[] | select(.addresses[0].port == ($p|tonumber))' \
+			"$T/resp" >/dev/null
+}
+
 # Waits until super node NAME has joined and is listed by bootstrapd.
-snode_wait() { # NAME [SECONDS]
-	local i
-	for i in $(seq 1 $((${2:-30} * 10))); do
-		if [ "$(snode_status "$1" | jq -r .state 2>/dev/null)" = joined ] &&
-			https GET "$BS_URL/v1/supernodes?count=1000" >/dev/null &&
-			jq -e --arg p "${SN_PORT[$1]}" '.supernodes[] | select(.addresses[0].port == ($p|tonumber))' \
-				"$T/resp" >/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "super node $1 did not join within ${2:-30}s"
+snode_wait() { wait_until "${2:-30}" "super node $1 did not join" snode_joined "$1"; } # NAME [SECONDS]
+
+# True if the ring that p2p walks has N members; the size seen is left in RING_SIZE.
+ring_has() {
+	RING_SIZE=$(p2p ring --json 2>/dev/null | jq .size 2>/dev/null)
+	[ "$RING_SIZE" = "$1" ]
 }
 
 # Waits until the ring seen from super node NAME has N members.
 ring_wait() { # NAME N [SECONDS]
-	local i n
-	for i in $(seq 1 $((${3:-30} * 5))); do
-		n=$(p2p ring --json 2>/dev/null | jq .size 2>/dev/null)
-		[ "$n" = "$2" ] && return 0
-		sleep 0.2
-	done
-	fail "ring did not reach $2 members (last seen: ${n:-none})"
+	poll "${3:-30}" ring_has "$2" || fail "ring did not reach $2 members (last seen: ${RING_SIZE:-none})"
 }
 
 # A user with a certificate for the p2psip client: $T/NAME.key, $T/NAME.crt.
@@ -506,6 +550,13 @@ p2p() {
 	local who=${CLI_USER:-alice} via=()
 	[ -n "${SN_ATTACH:-}" ] && via=(-s "127.0.0.1:${SN_PORT[$SN_ATTACH]}")
 	"$BIN/p2psip" -b "$BS_URL" -a "$CA" -k "$T/$who.key" -c "$T/$who.crt" "${via[@]}" "$@"
+}
+
+# p2p_has_values NAME N: true if p2p get (as above) finds N values under
+# NAME; its answer is left in $T/got.json.
+p2p_has_values() {
+	p2p --json get "$1" >"$T/got.json" 2>/dev/null
+	[ "$(jq '.values | length' "$T/got.json" 2>/dev/null)" = "$2" ]
 }
 
 # ---- ordinary nodes ----
@@ -536,18 +587,21 @@ CONF
 
 on_status() { curl -s --max-time 5 "http://127.0.0.1:${ON_STATUS[$1]}/status"; }
 
-# on_start NAME: starts it (under valgrind with vg_on) and waits until it
-# is attached to a super node.
-on_start() {
-	local i
+# on_has NAME FILTER [jq options]: true if ordinary node NAME's /status
+# passes the jq FILTER (e.g. '.media.pool >= 1').
+on_has() { json_has "$(on_status "$1")" "${@:2}"; }
+
+# on_launch NAME: starts it (under valgrind with vg_on); on_start NAME also
+# waits until it is attached to a super node.
+on_launch() {
 	# shellcheck disable=SC2046
 	start_bg "on_$1" $(vg_prefix "on_$1") "$BIN/ordinarynode" -c "$T/$1/ordinarynode.conf"
 	ON_PID[$1]=$LAST_PID
-	for i in $(seq 1 300); do
-		[ "$(on_status "$1" | jq -r .state 2>/dev/null)" = attached ] && return 0
-		sleep 0.1
-	done
-	fail "ordinary node $1 not attached after 30s: $(on_status "$1")"
+}
+on_start() {
+	on_launch "$1"
+	poll 30 on_has "$1" '.state == "attached"' ||
+		fail "ordinary node $1 not attached after 30s: $(on_status "$1")"
 }
 
 # sipp_run NAME ON SCENARIO [sipp args...]: one sipp towards ordinary node

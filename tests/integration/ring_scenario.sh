@@ -3,16 +3,8 @@
 # and join) set.
 
 
-logind_init
-logind_start
-bootstrapd_init "heartbeat_timeout = 4s" "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" \
+overlay_start "$N" "heartbeat_timeout = 4s" "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" \
 	"stabilize_interval = 1s" "[limits]" "records_per_user = 1000"
-bootstrapd_start
-for i in $(seq 1 $N); do snode_init "sn$i"; done
-snode_start sn1
-snode_wait sn1
-for i in $(seq 2 $N); do snode_start "sn$i"; done
-for i in $(seq 2 $N); do snode_wait "sn$i" 60; done
 cli_user alice
 
 # Super nodes alive now, as a list of names.
@@ -66,12 +58,11 @@ copies_ok() {
 		sqlite3 "$T/$n/records.db" "SELECT name FROM vals WHERE name LIKE 'user:%'" 2>/dev/null
 	done | sort | uniq -c | awk -v r=$R '$1 >= 3 {ok++} END {exit ok == r ? 0 : 1}'
 }
-for i in $(seq 1 50); do copies_ok && break; sleep 0.2; done
-copies_ok || fail "some record is held by fewer than three nodes"
+wait_until 10 "some record is held by fewer than three nodes" copies_ok
 
 note "status and metrics"
-snode_status sn3 | jq -e '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' \
-	>/dev/null || fail "status of sn3"
+snode_has sn3 '.state == "joined" and (.successors | length) >= 2 and .predecessor != null' ||
+	fail "status of sn3"
 scrape "${SN_STATUS[sn3]}"
 [ -n "$(mval "$T/metrics" p2psip_sn_values)" ] || fail "metrics: $(cat "$T/metrics")"
 
@@ -135,12 +126,9 @@ if [ "$FULL" = 1 ]; then
 	check_all "after sn6 left"
 
 	note "a new node joins the loaded ring and receives its share"
-	snode_init sn9
-	snode_start sn9
-	snode_wait sn9 30
+	snode_up sn9
 	SN_ATTACH=sn1 ring_wait sn1 $((N - 2)) 30
-	for i in $(seq 1 50); do [ "$(snode_status sn9 | jq .values)" -gt 0 ] && break; sleep 0.2; done
-	[ "$(snode_status sn9 | jq .values)" -gt 0 ] || fail "sn9 received no records"
+	wait_until 10 "sn9 received no records" snode_has sn9 '.values > 0'
 	check_all "after sn9 joined"
 fi
 echo ok

@@ -42,10 +42,9 @@ bs_cmd alice dial sip:bob@overlay.example >/dev/null
 bs_wait bob "answering call" 15
 sleep 2
 bs_cmd bob hangup >/dev/null
-for _ in $(seq 1 100); do
-	[ "$(grep -ac '^packets:' "$T/bs_alice.log")" = 2 ] && [ "$(grep -ac '^packets:' "$T/bs_bob.log")" = 2 ] && break
-	sleep 0.1
-done
+# Each phone prints its "packets:" line when a call ends.
+both_ended() { [ "$(grep -ac '^packets:' "$T/bs_alice.log")" = 2 ] && [ "$(grep -ac '^packets:' "$T/bs_bob.log")" = 2 ]; }
+poll 10 both_ended
 
 note "every SIP message of both phones went over TCP"
 for n in alice bob; do

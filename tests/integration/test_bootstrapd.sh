@@ -27,10 +27,8 @@ assert_eq 1 "$(jq .timers.heartbeat_interval "$T/resp")" "timers"
 assert_eq 4096 "$(jq .limits.record_value_max "$T/resp")" "limits"
 
 note "the CRL comes from logind"
-for i in $(seq 1 40); do
-	[ "$(https GET "$BS_URL/v1/crl")" = 200 ] && break
-	sleep 0.1
-done
+crl_served() { [ "$(https GET "$BS_URL/v1/crl")" = 200 ]; }
+poll 4 crl_served
 openssl crl -inform DER -in "$T/resp" -CAfile "$CA" -noout 2>&1 | grep -q "verify OK" || fail "CRL"
 
 note "announce: listed only after the return reachability test"
@@ -114,12 +112,7 @@ note "revocation reaches bootstrapd: the CRL, the list, the super node's request
 assert_eq 200 "$(sn_post sn1 "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$P1}]}")" "re-announce sn1"
 serial=$(serial_of "$T/sn1.crt")
 admin cert revoke "$serial" >/dev/null || fail "revoke sn1"
-for i in $(seq 1 50); do
-	https GET "$BS_URL/v1/crl" >/dev/null
-	openssl crl -inform DER -in "$T/resp" -noout -text | grep -q "$serial" && break
-	sleep 0.1
-done
-openssl crl -inform DER -in "$T/resp" -noout -text | grep -q "$serial" || fail "CRL not refreshed"
+wait_until 5 "CRL not refreshed" bs_crl_lists "$serial"
 https GET "$BS_URL/v1/supernodes?count=3" >/dev/null
 jq -e '[.supernodes[].name] | index("sn1") | not' "$T/resp" >/dev/null || fail "revoked sn1 listed"
 assert_eq 401 "$(sn_post sn1 '{}' v1/heartbeat)" "heartbeat with a revoked certificate"

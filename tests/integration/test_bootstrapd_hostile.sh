@@ -27,12 +27,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/
 openssl x509 -req -in "$T/evil.csr" -CA "$T/evil-ca.crt" -CAkey "$T/evil-ca.key" -CAcreateserial \
 	-days 1 -out "$T/evil.crt" 2>/dev/null || fail "foreign certificate"
 # bootstrapd must have the CRL with "rev" in it before the checks below.
-for i in $(seq 1 100); do
-	https GET "$BS_URL/v1/crl" >/dev/null
-	openssl crl -inform DER -in "$T/resp" -noout -text 2>/dev/null |
-		grep -q "$(serial_of "$T/rev.crt")" && break
-	sleep 0.2
-done
+poll 20 bs_crl_lists "$(serial_of "$T/rev.crt")"
 sleep 4 # "old" expires
 db=$T/data/bootstrapd.db
 digest=$(db_digest "$db")

@@ -17,12 +17,7 @@
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
-logind_init
-logind_start
-bootstrapd_init "heartbeat_timeout = 4s" "[timers]" "heartbeat_interval = 1s" \
-	"stabilize_interval = 1s"
-bootstrapd_start
-snodes_start 3
+overlay_start 3 "heartbeat_timeout = 4s" "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s"
 for u in alice bob carol dave; do add_user $u "password of $u"; done
 on_init on1 alice carol
 on_init on2 bob dave
@@ -38,6 +33,8 @@ variant() { # NAME FILE SED-EXPR: a derived scenario in $T
 	sed "$3" "$SC/$2" >"$T/$1.xml"
 }
 counter() { on_status "$1" | jq -r ".sip.counters.$2"; }
+# moved_from ON PORT: ON is attached again, to a super node other than the one at PORT.
+moved_from() { on_has "$1" '.state == "attached" and .supernode.port != $p' --argjson p "$2"; }
 
 BOB2=$(free_port)
 BOB3=$(free_port)
@@ -45,10 +42,7 @@ ALICE=$(free_port)
 DAVE=$(free_port)
 phone_register on2 bob "$BOB2"
 phone_register on1 alice "$ALICE"
-for _ in $(seq 1 30); do
-	[ "$(CLI_USER=carol p2p --json get user:bob@overlay.example 2>/dev/null | jq '.values | length')" = 1 ] && break
-	sleep 0.1
-done
+CLI_USER=carol poll 3 p2p_has_values user:bob@overlay.example 1
 
 note "basic call alice (on1) -> bob (on2), the caller hangs up"
 phone uas "$SC/uas.xml" bob "$BOB2"
@@ -64,12 +58,8 @@ phone uas_long "$SC/uas.xml" bob "$BOB2"
 p=$PHONE
 call long on1 "$T/uac_long.xml" alice bob &
 c=$!
-for _ in $(seq 1 40); do
-	[ "$(on_status on1 | jq .sip.calls_answered)" = 1 ] && [ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] && break
-	sleep 0.05
-done
-[ "$(on_status on1 | jq .sip.calls_answered)" = 1 ] || fail "call not shown: $(on_status on1 | jq -c .sip)"
-[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] || fail "call not shown on on2: $(on_status on2 | jq -c .sip)"
+poll 4 on_has on1 '.sip.calls_answered == 1' || fail "call not shown: $(on_status on1 | jq -c .sip)"
+poll 4 on_has on2 '.sip.calls_answered == 1' || fail "call not shown on on2: $(on_status on2 | jq -c .sip)"
 wait "$c" || fail "long call"
 phone_ok uas_long "$p"
 [ "$(on_status on1 | jq .sip.calls_answered)" = 0 ] || fail "hung-up call still shown: $(on_status on1 | jq -c .sip)"
@@ -99,7 +89,7 @@ stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
 on_start on2
 assert_contains "$(cat "$T/on_on2.log")" "1 binding kept from before the restart" "on2 log"
 assert_contains "$(cat "$T/on_on2.log")" "super node from the last run to try first" "on2 log"
-jq -e '.sip.phones | length == 1' <<<"$(on_status on2)" >/dev/null || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
+on_has on2 '.sip.phones | length == 1' || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
 sleep 1.2 # published again once attached
 phone uas_restart "$SC/uas.xml" bob "$BOB2"
 p=$PHONE
@@ -144,10 +134,7 @@ phone_ok uas_message "$p"
 
 note "forking: bob also on on3; on2's phone answers, on3's is cancelled"
 phone_register on3 bob "$BOB3"
-for _ in $(seq 1 30); do
-	[ "$(CLI_USER=carol p2p --json get user:bob@overlay.example 2>/dev/null | jq '.values | length')" = 2 ] && break
-	sleep 0.1
-done
+CLI_USER=carol poll 3 p2p_has_values user:bob@overlay.example 2
 variant uas_slow uas.xml 's|<pause milliseconds="100"/>|<pause milliseconds="600"/>|'
 phone fork_answer "$T/uas_slow.xml" bob "$BOB2"
 pa=$PHONE
@@ -159,10 +146,7 @@ phone_ok fork_cancel "$pc"
 
 note "480 when the callee's node is gone"
 phone_register on3 dave "$DAVE"
-for _ in $(seq 1 30); do
-	[ -n "$(CLI_USER=carol p2p --json get user:dave@overlay.example 2>/dev/null | jq -r '.values[0].data // empty')" ] && break
-	sleep 0.1
-done
+CLI_USER=carol poll 3 p2p_has_values user:dave@overlay.example 1
 { kill -9 "${ON_PID[on3]}" && wait "${ON_PID[on3]}"; } 2>/dev/null
 variant uac_480 uac_fail.xml 's/response="486"/response="480"/'
 call gone on1 "$T/uac_480.xml" alice dave
@@ -177,11 +161,8 @@ sn_port=$(on_status on1 | jq -r .supernode.port)
 for n in sn1 sn2 sn3; do [ "${SN_PORT[$n]}" = "$sn_port" ] && victim=$n; done
 { kill -9 "${SN_PID[$victim]}" && wait "${SN_PID[$victim]}"; } 2>/dev/null
 for on in on1 on2; do
-	for _ in $(seq 1 100); do
-		st=$(on_status $on)
-		[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] && break
-		sleep 0.1
-	done
+	poll 10 moved_from $on "$sn_port"
+	st=$(on_status $on)
 	[ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] || fail "$on did not move: $st"
 done
 sleep 1.5 # the republished records (at most one store a second per account)
@@ -217,7 +198,7 @@ sed 's|Contact: <sip:\[service\]@\[local_ip\]:|Contact: <sip:[service]@10.99.0.7
 NATP=$(free_port)
 sipp_run reg_nat on2 "$T/register_nat.xml" -s dave -key expires 300 -p "$NATP" -m 1 ||
 	fail "REGISTER with a private Contact: $(tail -n 5 "$T/sipp_reg_nat.out")"
-jq -e '.sip.phones[] | select(.account == "dave") | .contact | test("10.99.0.7")' <<<"$(on_status on2)" >/dev/null ||
+on_has on2 '.sip.phones[] | select(.account == "dave") | .contact | test("10.99.0.7")' ||
 	fail "dave's binding: $(on_status on2 | jq -c .sip.phones)"
 sleep 1.2
 phone uas_nat "$SC/uas.xml" dave "$NATP"
@@ -231,24 +212,16 @@ phone uas_move "$SC/uas.xml" bob "$BOB2"
 p=$PHONE
 call move on1 "$T/uac_move.xml" alice bob &
 c=$!
-for _ in $(seq 1 60); do
-	[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] && break
-	sleep 0.05
-done
-[ "$(on_status on2 | jq .sip.calls_answered)" = 1 ] || fail "the call was not answered: $(on_status on2 | jq -c .sip)"
+poll 6 on_has on2 '.sip.calls_answered == 1' || fail "the call was not answered: $(on_status on2 | jq -c .sip)"
 sn_port=$(on_status on2 | jq -r .supernode.port)
 for n in sn1 sn2 sn3; do [ "${SN_PORT[$n]}" = "$sn_port" ] && victim=$n; done
 { kill -9 "${SN_PID[$victim]}" && wait "${SN_PID[$victim]}"; } 2>/dev/null
-for _ in $(seq 1 50); do
-	st=$(on_status on2)
-	[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq -r .supernode.port <<<"$st")" != "$sn_port" ] && break
-	sleep 0.1
-done
+poll 5 moved_from on2 "$sn_port"
 wait "$c" || fail "the BYE after the callee's node moved"
 phone_ok uas_move "$p"
 grep -q "moved to super node" "$T/on_on1.log" || fail "on1 did not look up where on2 went"
 
-jq -e '.sip.calls_setting_up == 0' <<<"$(on_status on1)" >/dev/null ||
+on_has on1 '.sip.calls_setting_up == 0' ||
 	fail "calls still in set-up on on1: $(on_status on1 | jq -c .sip)"
 stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
 vg_check

@@ -11,11 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
-logind_init
-logind_start
-bootstrapd_init "[timers]" "stabilize_interval = 1s"
-bootstrapd_start
-snodes_start 2
+overlay_start 2 "[timers]" "stabilize_interval = 1s"
 for u in alice bob dave; do add_user $u "password of $u"; done
 cli_user carol
 on_init on1 alice

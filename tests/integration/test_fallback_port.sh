@@ -26,14 +26,9 @@ if [ "${1:-}" != inside ]; then
 fi
 . "$(dirname "$0")/../lib.sh"
 
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
+overlay_start 0
 FB=$(free_port)
-snode_init sn1 "fallback_listen = 127.0.0.1:$FB"
-snode_start sn1
-snode_wait sn1 60
+snode_up sn1 "fallback_listen = 127.0.0.1:$FB"
 https GET "$BS_URL/v1/supernodes" >/dev/null
 jq -e --argjson fb "$FB" '.supernodes[0].addresses | length == 2 and .[1].port == $fb' "$T/resp" >/dev/null ||
 	fail "bootstrapd does not list the fall-back address: $(cat "$T/resp")"
@@ -45,10 +40,7 @@ on_init on1 alice
 on_start on1
 st=$(on_status on1)
 [ "$(jq .supernode.port <<<"$st")" = "$FB" ] || fail "not attached through the fall-back port: $st"
-for _ in $(seq 1 50); do
-	[ "$(on_status on1 | jq -r .middlebox.result)" != "not probed yet" ] && break
-	sleep 0.1
-done
+poll 5 on_has on1 '.middlebox.result != "not probed yet"'
 mb=$(on_status on1 | jq -c .middlebox)
 jq -e '.tcp_fallback_port and (.tcp_main_port | not) and .udp and .result == "none"' <<<"$mb" >/dev/null ||
 	fail "middlebox: $mb"

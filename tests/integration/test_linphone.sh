@@ -51,12 +51,7 @@ CONF
 }
 lp_cmd() { echo "$2" >&"${LP_FD[$1]}"; }
 lp_wait() { # NAME REGEXP [SECONDS]
-	local i
-	for i in $(seq 1 $((${3:-20} * 10))); do
-		grep -aqE "$2" "$T/lp_$1.log" && return 0
-		sleep 0.1
-	done
-	fail "linphone $1: no '$2' within ${3:-20}s"
+	wait_until "${3:-20}" "linphone $1: no '$2'" grep -aqE "$2" "$T/lp_$1.log"
 }
 
 lp_start alice alice on1
@@ -64,7 +59,7 @@ lp_start bob bob on2 -a
 lp_wait alice "Registration on .* successful|registered" 20
 lp_wait bob "Registration on .* successful|registered" 20
 sleep 3 # a second REGISTER with the Contact learnt from rport, if it comes
-on_status on2 | jq -e '[.sip.phones[] | select(.account == "bob")] | length == 1' >/dev/null ||
+on_has on2 '[.sip.phones[] | select(.account == "bob")] | length == 1' ||
 	fail "bob's Linphone is more than one binding: $(on_status on2 | jq -c .sip.phones)"
 
 note "alice's Linphone calls bob's, which answers by itself; alice hangs up"

@@ -29,13 +29,10 @@ refusals() { grep -c "login: $1 from .* refused" "$T/logind.log"; }
 note "wrong passwords: one clear line each, naming the account and the file"
 snode_start sn1
 VG_DAEMONS=1 vg_on
-start_bg on_on1 $(vg_prefix on_on1) "$BIN/ordinarynode" -c "$T/on1/ordinarynode.conf"
-ON_PID[on1]=$LAST_PID
+on_launch on1
 VG_DAEMONS=0
-for _ in $(seq 1 150); do
-	grep -q "refused the password" "$T/sn_sn1.log" && grep -q "refused the password" "$T/on_on1.log" && break
-	sleep 0.1
-done
+both_refused() { grep -q "refused the password" "$T/sn_sn1.log" && grep -q "refused the password" "$T/on_on1.log"; }
+poll 15 both_refused
 t0=$(date +%s)
 line=$(grep "refused the password" "$T/on_on1.log") || fail "no refusal line from on1"
 assert_contains "$line" "alice: logind refused the password" "on1's line"
@@ -44,10 +41,10 @@ assert_contains "$line" "$T/alice.pw" "on1's line"
 line=$(grep "refused the password" "$T/sn_sn1.log") || fail "no refusal line from sn1"
 assert_contains "$line" "sn1: logind refused the password" "sn1's line"
 assert_contains "$line" "[supernode] in $T/sn1/supernode.conf" "sn1's line"
-on_status on1 | jq -e '.accounts[0] | (.cert | not) and .login.state == "refused"
-	and .login.failures == 1 and .login.next_try_in > 15' >/dev/null ||
+on_has on1 '.accounts[0] | (.cert | not) and .login.state == "refused"
+	and .login.failures == 1 and .login.next_try_in > 15' ||
 	fail "on1 status: $(on_status on1 | jq -c .accounts)"
-snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 15' >/dev/null ||
+snode_has sn1 '.login.state == "refused" and .login.next_try_in > 15' ||
 	fail "sn1 status: $(snode_status sn1 | jq -c .login)"
 curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 1' ||
 	fail "on1 metrics: $(curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep login)"
@@ -68,17 +65,14 @@ note "mended password files are used within 10 s, without a restart"
 echo "password of sn1" >"$T/sn1.pw"
 snode_wait sn1 20
 echo "password of alice" >"$T/alice.pw"
-for _ in $(seq 1 200); do
-	[ "$(on_status on1 | jq -r .state)" = attached ] && break
-	sleep 0.1
-done
-on_status on1 | jq -e '.state == "attached" and .accounts[0].cert and .accounts[0].login.state == "ok"' \
-	>/dev/null || fail "on1 after the mended password: $(on_status on1)"
+poll 20 on_has on1 '.state == "attached"'
+on_has on1 '.state == "attached" and .accounts[0].cert and .accounts[0].login.state == "ok"' ||
+	fail "on1 after the mended password: $(on_status on1)"
 [ $(($(date +%s) - t0)) -lt 30 ] || fail "the mended passwords waited for the 30 s retry"
 grep -q "alice: $T/alice.pw changed: logging in again" "$T/on_on1.log" || fail "on1 did not see the change"
 grep -q "certificate obtained after 1 failed attempt" "$T/on_on1.log" || fail "on1 logged no recovery"
 assert_eq 1 "$(refusals alice)" "logins of alice refused in all"
-snode_status sn1 | jq -e '.login.state == "ok"' >/dev/null || fail "sn1 login state"
+snode_has sn1 '.login.state == "ok"' || fail "sn1 login state"
 curl -s "http://127.0.0.1:${ON_STATUS[on1]}/metrics" | grep -qx 'p2psip_on_login_failures{account="alice"} 0' ||
 	fail "on1 metrics after the login"
 
@@ -89,13 +83,10 @@ assert_eq 429 "$(login carol "password of carol" thief)" "carol after ten failur
 locked() { grep -c "login: carol from .* refused: too many failures" "$T/logind.log"; }
 before=$(locked)
 on_init on2 carol
-start_bg on_on2 "$BIN/ordinarynode" -c "$T/on2/ordinarynode.conf"
-for _ in $(seq 1 100); do
-	grep -q "locked this account or address out" "$T/on_on2.log" && break
-	sleep 0.1
-done
+on_launch on2
+poll 10 grep -q "locked this account or address out" "$T/on_on2.log"
 grep -q "carol: logind locked this account or address out" "$T/on_on2.log" || fail "no lock line from on2"
-on_status on2 | jq -e '.accounts[0].login | .state == "locked" and .next_try_in > 600' >/dev/null ||
+on_has on2 '.accounts[0].login | .state == "locked" and .next_try_in > 600' ||
 	fail "on2 status: $(on_status on2 | jq -c .accounts)"
 sleep 3
 assert_eq $((before + 1)) "$(locked)" "tries while locked (1 by on2)"

@@ -17,21 +17,14 @@ need sipp
 UDPX=$TOP/build/tests/udpx
 [ -x "$UDPX" ] || fail "build first: $UDPX missing"
 
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
+overlay_start 0
 r1=$(($(free_port) / 2 * 2))
 r2=$(($(free_port) / 2 * 2))
 # the relays' ports are not handed out to phones (sipp binds -mp and -mp + 2)
 seq "$((r1 - 2))" "$((r1 + 99))" >>"$PORTS_FILE"
 seq "$((r2 - 2))" "$((r2 + 99))" >>"$PORTS_FILE"
-snode_init sn1 "[relay]" "ports = $r1-$((r1 + 99))"
-snode_start sn1
-snode_wait sn1 60
-snode_init sn2 "[relay]" "ports = $r2-$((r2 + 99))"
-snode_start sn2
-snode_wait sn2 60
+snode_up sn1 "[relay]" "ports = $r1-$((r1 + 99))"
+snode_up sn2 "[relay]" "ports = $r2-$((r2 + 99))"
 for u in alice bob carol dave erin; do add_user $u "password of $u"; done
 # on_media NAME MODE ACCOUNT SUPERNODE: an ordinary node attached to that
 # super node (its bootstrap list is bypassed through the reserve order).
@@ -66,8 +59,7 @@ relay_range() { # ON: the relay port range of its super node
 	done
 }
 for n in on1 on2 on5; do
-	for _ in $(seq 1 50); do [ "$(on_status $n | jq .media.pool)" -ge 1 ] && break; sleep 0.1; done
-	[ "$(on_status $n | jq .media.pool)" -ge 1 ] || fail "$n has no relay streams ready: $(on_status $n | jq -c .media)"
+	poll 5 on_has $n '.media.pool >= 1' || fail "$n has no relay streams ready: $(on_status $n | jq -c .media)"
 done
 
 # media_call NAME CALLER CALLEE ON_CALLER ON_CALLEE: a 5 s call with RTP both ways.
@@ -117,8 +109,7 @@ in_range "$pb_m" "$(relay_range on2)" || fail "bob was told port $pb_m, not his 
 total=$(($(snode_status sn1 | jq .relay.packets) + $(snode_status sn2 | jq .relay.packets)))
 [ "$total" -ge 500 ] || fail "the relays forwarded $total packets (expected about 600)"
 for n in on1 on2; do
-	for _ in $(seq 1 30); do [ "$(on_status $n | jq .media.calls)" = 0 ] && break; sleep 0.1; done
-	[ "$(on_status $n | jq .media.calls)" = 0 ] || fail "$n keeps the call's media after BYE: $(on_status $n | jq -c .media)"
+	poll 3 on_has $n '.media.calls == 0' || fail "$n keeps the call's media after BYE: $(on_status $n | jq -c .media)"
 done
 
 note "carol (never) -> dave (never): SDP untouched, media direct"
@@ -160,8 +151,7 @@ sipp_run rej_caller on1 "$T/uac_fail_sdp.xml" -s bob -key caller alice -p "$(fre
 	fail "486 call: $(tail -n 20 "$T/sipp_rej_caller.out")"
 wait "$PHONE" || fail "rejecting phone: $(tail -n 20 "$T/sipp_rej.out")"
 [ "$(on_status on1 | jq .media.relayed)" -gt "$before" ] || fail "the failed call took no stream"
-for _ in $(seq 1 30); do [ "$(on_status on1 | jq .media.calls)" = 0 ] && break; sleep 0.1; done
-[ "$(on_status on1 | jq .media.calls)" = 0 ] || fail "failed call keeps its media: $(on_status on1 | jq -c .media)"
+poll 3 on_has on1 '.media.calls == 0' || fail "failed call keeps its media: $(on_status on1 | jq -c .media)"
 
 note "malformed SDP passes unchanged; the next call works"
 sed 's|m=audio \[media_port\] RTP/AVP 0|m=audio sixty RTP/AVP 0|' "$SC/uac.xml" >"$T/uac_badsdp.xml"
@@ -201,21 +191,13 @@ note "the super node of alice's node is killed: she moves, and the next call has
 old=$(sn_of on1)
 for s in sn1 sn2; do [ "${SN_PORT[$s]}" = "$old" ] && victim=$s; done
 kill -9 "${SN_PID[$victim]}"
-for _ in $(seq 1 300); do
-	st=$(on_status on1)
-	[ "$(jq -r .state <<<"$st")" = attached ] && [ "$(jq .supernode.port <<<"$st")" != "$old" ] &&
-		[ "$(jq .media.pool <<<"$st")" -ge 1 ] && break
-	sleep 0.1
-done
+poll 30 on_has on1 '.state == "attached" and .supernode.port != $old and .media.pool >= 1' --argjson old "$old"
 [ "$(on_status on1 | jq .media.pool)" -ge 1 ] || fail "alice's node has no relay after the move: $(on_status on1 | jq -c '{state, supernode, media}')"
-for _ in $(seq 1 300); do
-	[ "$(on_status on2 | jq -r .state)" = attached ] && [ "$(on_status on2 | jq .media.pool)" -ge 1 ] && break
-	sleep 0.1
-done
+poll 30 on_has on2 '.state == "attached" and .media.pool >= 1'
 sleep 1 # the records name the new super node
 media_call moved alice bob on1 on2
 
-on_status on1 | jq -e '.state == "attached"' >/dev/null || fail "on1 not well"
+on_has on1 '.state == "attached"' || fail "on1 not well"
 kill -TERM "${ON_PID[on1]}"
 pid_gone "${ON_PID[on1]}" 30 || fail "on1 did not stop"
 vg_check

@@ -5,15 +5,7 @@
 # and for a super node that does not exist.
 . "$(dirname "$0")/../lib.sh"
 
-logind_init
-logind_start
-bootstrapd_init "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s"
-bootstrapd_start
-for n in sn1 sn2 sn3 sn4; do snode_init $n; done
-snode_start sn1
-snode_wait sn1
-for n in sn2 sn3 sn4; do snode_start $n; done
-for n in sn2 sn3 sn4; do snode_wait $n 30; done
+overlay_start 4 "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s"
 cli_user alice
 cli_user bob
 SN_ATTACH=sn1 ring_wait sn1 4 30
@@ -26,10 +18,7 @@ BOB=$(node_id "$T/bob.crt")
 note "bob listens on sn3; alice, on sn1, sends him messages"
 CLI_USER=bob SN_ATTACH=sn3 p2p --json listen --count 2 >"$T/bob.out" 2>"$T/bob.err" &
 listener=$!
-for i in $(seq 1 50); do
-	[ "$(snode_status sn3 | jq .clients)" -ge 1 ] && break
-	sleep 0.1
-done
+poll 5 snode_has sn3 '.clients >= 1'
 CLI_USER=alice SN_ATTACH=sn1 p2p --json send "$BOB" "INVITE sip:bob@overlay.example SIP/2.0" \
 	--via "$(sn_id sn3)" >"$T/send1" || fail "send 1: $(cat "$T/send1")"
 jq -e '.delivered == true' "$T/send1" >/dev/null || fail "not delivered: $(cat "$T/send1")"

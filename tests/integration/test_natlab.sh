@@ -163,16 +163,21 @@ ports = 40000-40999
 CONF
 done
 sn_status() { nsx pub curl -s --max-time 5 "http://127.0.0.1:748$1/status"; }
+sn_joined() { [ "$(sn_status "$1" | jq -r .state 2>/dev/null)" = joined ]; }
 start_bg sn_sn1 ip netns exec "${P}pub" "$BIN/supernode" -c "$T/sn1/supernode.conf"
-for _ in $(seq 1 300); do [ "$(sn_status 1 | jq -r .state 2>/dev/null)" = joined ] && break; sleep 0.1; done
+poll 30 sn_joined 1
 start_bg sn_sn2 ip netns exec "${P}pub" "$BIN/supernode" -c "$T/sn2/supernode.conf"
 for s in 1 2; do
-	for _ in $(seq 1 300); do [ "$(sn_status $s | jq -r .state 2>/dev/null)" = joined ] && break; sleep 0.1; done
-	[ "$(sn_status $s | jq -r .state 2>/dev/null)" = joined ] || fail "sn$s did not join: $(sn_status $s)"
+	poll 30 sn_joined $s || fail "sn$s did not join: $(sn_status $s)"
 done
 
 note "an ordinary node and a user per site"
 on_status_of() { nsx "h$1" curl -s --max-time 5 "http://127.0.0.1:7490/status"; }
+# site_ready SITE: its node is attached, has probed its middlebox and holds relay streams.
+site_ready() {
+	json_has "$(on_status_of "$1")" '.state == "attached" and .middlebox.result != "not probed yet" and
+		.media.pool >= 1'
+}
 for i in $(seq 1 8); do
 	add_user "u$i" "password of u$i"
 	mkdir -p "$T/on$i"
@@ -191,13 +196,7 @@ CONF
 	start_bg "on_on$i" ip netns exec "${P}h$i" "$BIN/ordinarynode" -c "$T/on$i/ordinarynode.conf"
 done
 for i in $(seq 1 8); do
-	for _ in $(seq 1 600); do
-		st=$(on_status_of "$i")
-		[ "$(jq -r .state <<<"$st" 2>/dev/null)" = attached ] &&
-			[ "$(jq -r .middlebox.result <<<"$st")" != "not probed yet" ] &&
-			[ "$(jq .media.pool <<<"$st")" -ge 1 ] && break
-		sleep 0.1
-	done
+	poll 60 site_ready "$i"
 	st=$(on_status_of "$i")
 	[ "$(jq .media.pool <<<"$st")" -ge 1 ] || fail "site $i ($(kind_of "$i")) not ready: $(jq -c '{state, middlebox, media}' <<<"$st")"
 done

@@ -16,7 +16,8 @@
 need sipp
 
 overlay_start 2
-for u in alice bob carol dave; do add_user $u "password of $u"; done
+for u in bob carol dave; do add_user $u "password of $u"; done
+cli_user alice
 on_init on1 alice carol
 on_init on2 bob dave
 vg_on
@@ -51,14 +52,8 @@ contacts() { # ON USER: the user's registered Contacts, sorted, one line
 	on_status "$1" | jq -r --arg u "$2" '[.sip.phones[] | select(.account == $u) | .contact] | sort | join(" ")'
 }
 wait_published() { # USER N: the user's record has N values
-	for _ in $(seq 1 40); do
-		[ "$(CLI_USER=alice p2p --json get "user:$1@overlay.example" 2>/dev/null | jq '.values | length')" = "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "user:$1 not published with $2 values"
+	CLI_USER=alice wait_until 4 "user:$1 not published with $2 values" p2p_has_values "user:$1@overlay.example" "$2"
 }
-echo "password of alice" | "$BIN/p2psip" -b "$BS_URL" -a "$CA" -u alice -k "$T/alice.key" \
-	-c "$T/alice.crt" --password-stdin login >/dev/null || fail "p2psip login alice"
 
 note "a TCP caller: its node's Record-Route says transport=tcp, the UDP callee's does not"
 BOBU=$(free_port)

@@ -57,13 +57,11 @@ note "revoke it and see it in bootstrapd's CRL"
 serial=$(openssl x509 -in alice.crt -noout -serial | cut -d= -f2)
 "$BIN/p2psip-admin" -s "$ADMIN_SOCK" cert revoke "$serial" || fail "revoke"
 kill -HUP "$BS_PID"
-for i in $(seq 1 50); do
+crl_lists() { # SERIAL: bootstrapd's CRL, fetched into crl.pem, lists it
 	curl -s --cacert "$CA" "https://127.0.0.1:$BS_PORT/v1/crl.pem" >crl.pem
-	openssl crl -in crl.pem -noout -text 2>/dev/null | grep -q "Serial Number: $serial" && break
-	sleep 0.1
-done
-openssl crl -in crl.pem -noout -text | grep -q "Serial Number: $serial" ||
-	fail "revoked serial not in bootstrapd's CRL"
+	openssl crl -in crl.pem -noout -text 2>/dev/null | grep -q "Serial Number: $1"
+}
+wait_until 5 "revoked serial not in bootstrapd's CRL" crl_lists "$serial"
 openssl verify -crl_check -CAfile "$CA" -CRLfile crl.pem alice.crt 2>&1 | grep -q "certificate revoked" ||
 	fail "openssl does not reject the revoked certificate"
 echo ok

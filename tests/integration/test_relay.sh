@@ -16,21 +16,18 @@ UDPX=$TOP/build/tests/udpx
 base=$(free_port)
 lo=$(((base / 2) * 2 + 2))
 seq "$lo" "$((lo + 39))" >>"$PORTS_FILE" # not handed out to the phones
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
+overlay_start 0
 vg_on
-snode_init sn1 "[relay]" "ports = $lo-$((lo + 39))" "idle_timeout = 8s" "max_streams = 8" \
+snode_up sn1 "[relay]" "ports = $lo-$((lo + 39))" "idle_timeout = 8s" "max_streams = 8" \
 	"max_streams_per_node = 4"
-snode_start sn1
-snode_wait sn1 60
 VG_DAEMONS=0
 cli_user alice
 cli_user bob
 export SN_ATTACH=sn1
 relay() { snode_status sn1 | jq -c .relay; }
+streams_are() { snode_has sn1 '.relay.streams == $n' --argjson n "$1"; } # N
 
+lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; } # FILE N
 declare -A HOLDS
 # hold USER NAME REQUEST...: a link of USER that sends the requests, then
 # stays attached; replies in $T/NAME.out.
@@ -43,11 +40,7 @@ hold() {
 	HOLD_PID=$!
 	PIDS+=("$HOLD_PID")
 	HOLDS[$who]="${HOLDS[$who]:-} $HOLD_PID"
-	for _ in $(seq 1 100); do
-		[ "$(wc -l <"$T/$name.out")" -ge $# ] && return 0
-		sleep 0.1
-	done
-	fail "no replies for $name: $(cat "$T/$name.err")"
+	poll 10 lines_at_least "$T/$name.out" $# || fail "no replies for $name: $(cat "$T/$name.err")"
 }
 rtp() { "$UDPX" "$@"; }
 recv_of() { sed -n 's/.*recv=\([0-9]*\).*/\1/p' <<<"$1"; }
@@ -149,17 +142,15 @@ hold carol free "{\"t\":\"relay_free\",\"ids\":[$c_first]}"
 jq -e '.freed == 1' "$T/free.out" >/dev/null || fail "relay_free: $(cat "$T/free.out")"
 [ "$(relay | jq .streams)" = 7 ] || fail "after relay_free: $(relay)"
 kill "$bob_pid"
-for _ in $(seq 1 50); do [ "$(relay | jq .streams)" = 3 ] && break; sleep 0.1; done
-[ "$(relay | jq .streams)" = 3 ] || fail "bob's unused streams stay after his link closed: $(relay)"
+poll 5 streams_are 3 || fail "bob's unused streams stay after his link closed: $(relay)"
 hold carol use3 "{\"t\":\"relay_use\",\"id\":$c_second,\"far\":\"127.0.0.1:9\"}"
 jq -e '.ok' "$T/use3.out" >/dev/null || fail "relay_use: $(cat "$T/use3.out")"
 kill "$carol_pid"
 sleep 1
 [ "$(relay | jq .streams)" = 3 ] || fail "carol's streams went with one of her two links: $(relay)"
 kill ${HOLDS[carol]} 2>/dev/null
-for _ in $(seq 1 50); do [ "$(relay | jq .streams)" = 1 ] && break; sleep 0.1; done
-[ "$(relay | jq .streams)" = 1 ] || fail "carol's used stream should stay until idle: $(relay)"
-for _ in $(seq 1 100); do [ "$(relay | jq .streams)" = 0 ] && break; sleep 0.1; done
+poll 5 streams_are 1 || fail "carol's used stream should stay until idle: $(relay)"
+poll 10 streams_are 0
 r=$(relay)
 jq -e '.streams == 0 and .expired >= 1 and .freed >= 3' <<<"$r" >/dev/null || fail "idle stream not released: $r"
 scrape "${SN_STATUS[sn1]}"
@@ -184,15 +175,12 @@ jq -e '.ok' <<<"$out" >/dev/null || fail "the link did not survive hostile frame
 [ "$(relay | jq .streams)" = "$n0" ] || fail "hostile frames changed the streams: $(relay)"
 
 note "service:relay in the DHT"
-for _ in $(seq 1 50); do
-	v=$(p2p --json get service:relay 2>/dev/null)
-	[ "$(jq '.values | length' <<<"$v" 2>/dev/null)" = 1 ] && break
-	sleep 0.2
-done
+poll 10 p2p_has_values service:relay 1
+v=$(cat "$T/got.json")
 jq -e --arg r "$lo-$((lo + 39))" '.values[0].signer == "sn1" and (.values[0].data | fromjson | .host == "127.0.0.1" and .ports == $r)' \
 	<<<"$v" >/dev/null || fail "service:relay: $v"
 
-snode_status sn1 | jq -e '.state == "joined"' >/dev/null || fail "super node not well"
+snode_has sn1 '.state == "joined"' || fail "super node not well"
 kill -TERM "${SN_PID[sn1]}"
 pid_gone "${SN_PID[sn1]}" 30 || fail "super node did not stop"
 vg_check

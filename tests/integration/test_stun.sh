@@ -11,21 +11,12 @@
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
-logind_init
-logind_start
-bootstrapd_init
-bootstrapd_start
+overlay_start 0
 vg_on
-snode_init sn1 "[stun]" "rate_per_addr = 20"
-snode_start sn1
-snode_wait sn1 60
+snode_up sn1 "[stun]" "rate_per_addr = 20"
 VG_DAEMONS=0
-snode_init sn2 "[stun]" "listen = off"
-snode_start sn2
-snode_wait sn2 60
-snode_init sn3
-snode_start sn3
-snode_wait sn3 60
+snode_up sn2 "[stun]" "listen = off"
+snode_up sn3
 port=${SN_PORT[sn1]}
 stun() { "$BIN/p2psip" --timeout 3 "$@"; }
 
@@ -57,11 +48,8 @@ stun stun "127.0.0.1:$port" >/dev/null || fail "no answer after the flood"
 
 note "service:stun in the DHT names the STUN servers of sn1 and sn3 (not sn2: it is off)"
 cli_user carol
-for _ in $(seq 1 50); do
-	v=$(CLI_USER=carol p2p --json get service:stun 2>/dev/null)
-	[ "$(jq '.values | length' <<<"$v" 2>/dev/null)" = 2 ] && break
-	sleep 0.2
-done
+CLI_USER=carol poll 10 p2p_has_values service:stun 2
+v=$(cat "$T/got.json")
 jq -e --argjson p "$port" '.values | length == 2 and all(.signer != "sn2") and
 	any(.signer == "sn1" and (.data | fromjson | .host == "127.0.0.1" and .port == $p))' \
 	<<<"$v" >/dev/null || fail "service:stun: $v"
@@ -74,19 +62,13 @@ note "the ordinary node's middlebox detection: on loopback, no NAT, no relay"
 add_user alice "password of alice"
 on_init on1 alice
 on_start on1
-for _ in $(seq 1 50); do
-	[ "$(on_status on1 | jq -r .middlebox.result)" != "not probed yet" ] && break
-	sleep 0.1
-done
+poll 5 on_has on1 '.middlebox.result != "not probed yet"'
 mb=$(on_status on1 | jq -c .middlebox)
 jq -e '.result == "none" and .udp and .tcp_main_port and (.answers | length) >= 1 and
 	(.answers[0].mapped == .local)' <<<"$mb" >/dev/null || fail "middlebox: $mb"
 phone_register on1 alice "$(free_port)"
-for _ in $(seq 1 50); do
-	d=$(CLI_USER=carol p2p --json get user:alice@overlay.example 2>/dev/null | jq -r '.values[0].data // empty')
-	[ -n "$d" ] && break
-	sleep 0.1
-done
+CLI_USER=carol poll 5 p2p_has_values user:alice@overlay.example 1
+d=$(jq -r '.values[0].data // empty' "$T/got.json" 2>/dev/null)
 jq -e '.relay == false' <<<"$d" >/dev/null || fail "alice's record: $d"
 
 stop_pid "${SN_PID[sn1]}" || fail "sn1 exit status $?"

@@ -7,20 +7,13 @@
 . "$(dirname "$0")/../lib.sh"
 need nc
 
-logind_init
-logind_start
-bootstrapd_init "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s" \
+overlay_start 0 "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s" \
 	"[limits]" "record_value_max = 256" "values_per_resource = 2" "records_per_user = 4" \
 	"record_lifetime_max = 1h"
-bootstrapd_start
-snode_init sn1 "crl_refresh = 1s" "[limits]" "client_rate = 50"
-snode_init sn2 "crl_refresh = 1s"
 VG_DAEMONS=1 vg_on
-snode_start sn1
+snode_up sn1 "crl_refresh = 1s" "[limits]" "client_rate = 50"
 VG_DAEMONS=0
-snode_wait sn1 60
-snode_start sn2
-snode_wait sn2 30
+snode_up sn2 "crl_refresh = 1s"
 cli_user alice
 cli_user bob
 cli_user carol
@@ -163,19 +156,12 @@ CLI_USER=bob p2p ping >/dev/null || fail "another client refused during the floo
 note "revoked certificates: links refused, their signatures too"
 p2p sign "user:alice@overlay.example/late" "x" >"$T/late.json"
 admin cert revoke "$(serial_of "$T/alice.crt")" >/dev/null || fail "revoke"
-for i in $(seq 1 60); do
-	p2p ping >/dev/null 2>&1 || break
-	sleep 0.2
-done
-p2p ping >/dev/null 2>&1 && fail "revoked certificate still attaches"
+ping_refused() { ! p2p ping >/dev/null 2>&1; }
+wait_until 12 "revoked certificate still attaches" ping_refused
 crl=$(https GET "$BS_URL/v1/crl" >/dev/null; openssl crl -inform DER -in "$T/resp" -noout -crlnumber |
 	cut -d= -f2)
 for n in sn1 sn2; do
-	for i in $(seq 1 60); do
-		[ "$(snode_status $n | jq .crl_number)" -ge "$((crl))" ] && break
-		sleep 0.2
-	done
-	[ "$(snode_status $n | jq .crl_number)" -ge "$((crl))" ] || fail "$n did not get CRL $crl"
+	wait_until 12 "$n did not get CRL $crl" snode_has $n '.crl_number >= $c' --argjson c "$((crl))"
 done
 jq -c '{t: "store", val: .}' "$T/late.json" | CLI_USER=alice2 p2p raw >"$T/r"
 assert_contains "$(cat "$T/r")" "revoked" "store signed with a revoked certificate"

@@ -7,14 +7,7 @@
 # file, and keeps retrying (less and less often: test_login_backoff.sh).
 . "$(dirname "$0")/../lib.sh"
 
-logind_init
-logind_start
-bootstrapd_init "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s" \
-	"cert_renew_before = 30d"
-bootstrapd_start
-snode_init sn1
-snode_start sn1
-snode_wait sn1 30
+overlay_start 1 "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s" "cert_renew_before = 30d"
 grep -q "logging in to .* as sn1" "$T/sn_sn1.log" || fail "first start did not log in"
 serial1=$(serial_of "$T/sn1/node.crt")
 
@@ -36,13 +29,10 @@ stop_pid "${SN_PID[sn1]}" TERM || fail "sn1 did not stop"
 rm -f "$T/sn1/node.crt"
 : >"$T/sn_sn1.log"
 snode_start sn1
-for _ in $(seq 1 50); do
-	grep -q "sn1: logind refused the password" "$T/sn_sn1.log" && break
-	sleep 0.1
-done
+poll 5 grep -q "sn1: logind refused the password" "$T/sn_sn1.log"
 grep -q "sn1: logind refused the password (logind answered 401.*\[supernode\] in $T/sn1/supernode.conf" \
 	"$T/sn_sn1.log" || fail "the refused login was not logged with the configuration file"
-snode_status sn1 | jq -e '.login.state == "refused" and .login.next_try_in > 0' >/dev/null ||
+snode_has sn1 '.login.state == "refused" and .login.next_try_in > 0' ||
 	fail "the status does not say the login is refused: $(snode_status sn1 | jq -c .login)"
 [ "$(snode_status sn1 | jq -r .state 2>/dev/null)" != joined ] || fail "joined without a certificate"
 kill -0 "${SN_PID[sn1]}" || fail "sn1 gave up instead of retrying"
