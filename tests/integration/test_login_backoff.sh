@@ -28,7 +28,7 @@ refusals() { grep -c "login: $1 from .* refused" "$T/logind.log"; }
 
 note "wrong passwords: one clear line each, naming the account and the file"
 snode_start sn1
-VG_DAEMONS=1 vg_on
+vg_on
 on_launch on1
 VG_DAEMONS=0
 both_refused() { grep -q "refused the password" "$T/sn_sn1.log" && grep -q "refused the password" "$T/on_on1.log"; }

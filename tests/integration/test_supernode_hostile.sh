@@ -10,7 +10,7 @@ need nc
 overlay_start 0 "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" "stabilize_interval = 1s" \
 	"[limits]" "record_value_max = 256" "values_per_resource = 2" "records_per_user = 4" \
 	"record_lifetime_max = 1h"
-VG_DAEMONS=1 vg_on
+vg_on
 snode_up sn1 "crl_refresh = 1s" "[limits]" "client_rate = 50"
 VG_DAEMONS=0
 snode_up sn2 "crl_refresh = 1s"
