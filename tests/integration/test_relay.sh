@@ -152,7 +152,10 @@ kill ${HOLDS[carol]} 2>/dev/null
 poll 5 streams_are 1 || fail "carol's used stream should stay until idle: $(relay)"
 poll 10 streams_are 0
 r=$(relay)
-jq -e '.streams == 0 and .expired >= 1 and .freed >= 3' <<<"$r" >/dev/null || fail "idle stream not released: $r"
+# alice's two streams are freed by her relay_free, or expire first when the
+# steps between took more than 8 s (a loaded machine): count both ways out.
+jq -e '.streams == 0 and .expired >= 1 and .expired + .freed >= 4' <<<"$r" >/dev/null ||
+	fail "idle stream not released: $r"
 scrape "${SN_STATUS[sn1]}"
 metrics=$(cat "$T/metrics")
 assert_contains "$metrics" "p2psip_sn_relay_packets_total " "relay packets in /metrics"
