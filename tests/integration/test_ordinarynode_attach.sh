@@ -66,5 +66,12 @@ on_start on
 [ -n "$(on_attached)" ] || fail "not attached after the restart"
 grep -q "logging in" "$T/on_on.log" && fail "logged in again instead of using its certificates"
 stop_pid "${ON_PID[on]}" TERM || fail "ordinarynode did not stop cleanly"
+note "a node configured for another overlay stops at start-up and says why"
+on_init other alice
+sed -i 's/^overlay = overlay.example$/overlay = other.example/' "$T/other/ordinarynode.conf"
+on_launch other
+pid_gone "${ON_PID[other]}" 15 || fail "a node of another overlay kept running"
+assert_contains "$(cat "$T/on_other.log")" "bootstrapd serves overlay overlay.example, configured is other.example" \
+	"the mismatch in the log"
 vg_check
 echo ok
