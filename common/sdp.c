@@ -111,13 +111,69 @@ static int rtcp_attr(const struct line *l, struct sdp_media *m)
 	return 0;
 }
 
+/* Where sdp_parse is: the session's address, the current media (-1:
+ * none yet) and which media had their own c= line. */
+struct parse_state {
+	char sess[SDP_ADDR_MAX];
+	int cur;
+	int have_c[SDP_MEDIA_MAX];
+};
+
+/* One line after v=0 into out; -1 with err set when it is refused. */
+static int parse_line(struct parse_state *ps, const struct line *l, struct sdp *out, char *err,
+		      size_t errlen)
+{
+	if (starts(l, "m=")) {
+		if (out->nmedia == SDP_MEDIA_MAX) {
+			err_set(err, errlen, "more than %d media", SDP_MEDIA_MAX);
+			return -1;
+		}
+		ps->cur = out->nmedia++;
+		if (media_port(l, &out->m[ps->cur].port) < 0) {
+			err_set(err, errlen, "bad media line: %.40s", l->p);
+			return -1;
+		}
+	} else if (starts(l, "c=")) {
+		char a[SDP_ADDR_MAX];
+		if (conn_addr(l, a) < 0) {
+			err_set(err, errlen, "bad connection line: %.40s", l->p);
+			return -1;
+		}
+		if (ps->cur < 0)
+			strcpy(ps->sess, a);
+		else {
+			strcpy(out->m[ps->cur].addr, a);
+			ps->have_c[ps->cur] = 1;
+		}
+	} else if (starts(l, "a=rtcp:") && ps->cur >= 0) {
+		if (rtcp_attr(l, &out->m[ps->cur]) < 0) {
+			err_set(err, errlen, "bad rtcp attribute: %.40s", l->p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Media without a c= line of their own take the session's. */
+static int fill_addrs(const struct parse_state *ps, struct sdp *out, char *err, size_t errlen)
+{
+	for (int i = 0; i < out->nmedia; i++) {
+		if (!ps->have_c[i])
+			strcpy(out->m[i].addr, ps->sess);
+		if (out->m[i].port != 0 && out->m[i].addr[0] == '\0') {
+			err_set(err, errlen, "media %d has no connection address", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int sdp_parse(const char *body, size_t len, struct sdp *out, char *err, size_t errlen)
 {
 	const char *s = body, *end = body + len;
 	struct line l;
-	char sess[SDP_ADDR_MAX] = "";
-	int first = 1, cur = -1;
-	int have_c[SDP_MEDIA_MAX] = {0};
+	struct parse_state ps = {.sess = "", .cur = -1};
+	int first = 1;
 
 	memset(out, 0, sizeof(*out));
 	if (len > SDP_BODY_MAX) {
@@ -137,50 +193,14 @@ int sdp_parse(const char *body, size_t len, struct sdp *out, char *err, size_t e
 				return -1;
 			}
 			first = 0;
-			continue;
-		}
-		if (starts(&l, "m=")) {
-			if (out->nmedia == SDP_MEDIA_MAX) {
-				err_set(err, errlen, "more than %d media", SDP_MEDIA_MAX);
-				return -1;
-			}
-			cur = out->nmedia++;
-			if (media_port(&l, &out->m[cur].port) < 0) {
-				err_set(err, errlen, "bad media line: %.40s", l.p);
-				return -1;
-			}
-		} else if (starts(&l, "c=")) {
-			char a[SDP_ADDR_MAX];
-			if (conn_addr(&l, a) < 0) {
-				err_set(err, errlen, "bad connection line: %.40s", l.p);
-				return -1;
-			}
-			if (cur < 0)
-				strcpy(sess, a);
-			else {
-				strcpy(out->m[cur].addr, a);
-				have_c[cur] = 1;
-			}
-		} else if (starts(&l, "a=rtcp:") && cur >= 0) {
-			if (rtcp_attr(&l, &out->m[cur]) < 0) {
-				err_set(err, errlen, "bad rtcp attribute: %.40s", l.p);
-				return -1;
-			}
-		}
+		} else if (parse_line(&ps, &l, out, err, errlen) < 0)
+			return -1;
 	}
 	if (first) {
 		err_set(err, errlen, "empty SDP");
 		return -1;
 	}
-	for (int i = 0; i < out->nmedia; i++) {
-		if (!have_c[i])
-			strcpy(out->m[i].addr, sess);
-		if (out->m[i].port != 0 && out->m[i].addr[0] == '\0') {
-			err_set(err, errlen, "media %d has no connection address", i);
-			return -1;
-		}
-	}
-	return 0;
+	return fill_addrs(&ps, out, err, errlen);
 }
 
 struct out {
@@ -223,8 +243,48 @@ static void putf(struct out *o, const char *fmt, ...)
 		put(o, buf, (size_t)k);
 }
 
-char *sdp_rewrite(const char *body, size_t len, const char *host, const uint16_t *ports,
-		  int nports, size_t *outlen)
+/* o=user sess-id version IN IP4 addr: the last two fields become ours.
+ * 0 when the line has not that shape (it is then copied as it is). */
+static int rewrite_origin(struct out *o, const struct line *l, const char *at, const char *host)
+{
+	const char *sp = l->p + l->n;
+	int k = 0;
+
+	while (sp > l->p && k < 2)
+		if (*--sp == ' ')
+			k++;
+	if (k != 2)
+		return 0;
+	put(o, l->p, (size_t)(sp - l->p));
+	putf(o, " %s %s\r\n", at, host);
+	return 1;
+}
+
+/* m=kind port rest: the port becomes ours (sdp_parse checked the shape). */
+static void rewrite_media(struct out *o, const struct line *l, uint16_t port)
+{
+	const char *sp = memchr(l->p, ' ', l->n);
+	const char *rest = memchr(sp + 1, ' ', (size_t)(l->p + l->n - sp - 1));
+
+	if (rest == NULL) {
+		o->bad = 1;
+		return;
+	}
+	put(o, l->p, (size_t)(sp - l->p));
+	putf(o, " %u", port);
+	put(o, rest, (size_t)(l->p + l->n - rest));
+	put(o, "\r\n", 2);
+}
+
+/* ICE lines name the phone's own candidates: they go. */
+static int is_ice_line(const struct line *l)
+{
+	return starts(l, "a=candidate") || starts(l, "a=remote-candidates") ||
+	       starts(l, "a=end-of-candidates") || starts(l, "a=ice-");
+}
+
+char *sdp_rewrite(const char *body, size_t len, const char *host, const uint16_t *ports, int nports,
+		  size_t *outlen)
 {
 	struct sdp d;
 	const char *s = body, *end = body + len;
@@ -235,56 +295,30 @@ char *sdp_rewrite(const char *body, size_t len, const char *host, const uint16_t
 
 	if (sdp_parse(body, len, &d, NULL, 0) < 0)
 		return NULL;
-	while (next_line(&s, end, &l)) {
+	while (next_line(&s, end, &l) && !o.bad) {
 		uint16_t port = cur >= 0 && cur < nports ? ports[cur] : 0;
 
-		if (l.n == 0)
+		if (l.n == 0 || is_ice_line(&l))
 			continue;
-		if (starts(&l, "o=")) {
-			/* o=user sess-id version IN IP4 addr: the last two fields */
-			const char *sp = l.p + l.n;
-			int k = 0;
-			while (sp > l.p && k < 2)
-				if (*--sp == ' ')
-					k++;
-			if (k == 2) {
-				put(&o, l.p, (size_t)(sp - l.p));
-				putf(&o, " %s %s\r\n", at, host);
-				continue;
-			}
-		} else if (starts(&l, "c=")) {
+		if (starts(&l, "o=") && rewrite_origin(&o, &l, at, host))
+			continue;
+		if (starts(&l, "c=")) {
 			putf(&o, "c=IN %s %s\r\n", at, host);
 			continue;
-		} else if (starts(&l, "m=")) {
-			cur++;
-			port = cur < nports ? ports[cur] : 0;
+		}
+		if (starts(&l, "m=")) {
+			port = ++cur < nports ? ports[cur] : 0;
 			if (d.m[cur].port != 0 && port != 0) {
-				const char *sp = memchr(l.p, ' ', l.n);
-				const char *rest = memchr(sp + 1, ' ', (size_t)(l.p + l.n - sp - 1));
-				if (rest == NULL) {
-					o.bad = 1;
-					break;
-				}
-				put(&o, l.p, (size_t)(sp - l.p));
-				putf(&o, " %u", port);
-				put(&o, rest, (size_t)(l.p + l.n - rest));
-				put(&o, "\r\n", 2);
+				rewrite_media(&o, &l, port);
 				continue;
 			}
 		} else if (starts(&l, "a=rtcp:")) {
 			if (cur >= 0 && port != 0)
 				putf(&o, "a=rtcp:%u IN %s %s\r\n", port + 1, at, host);
 			continue;
-		} else if (starts(&l, "a=candidate") || starts(&l, "a=remote-candidates") ||
-			   starts(&l, "a=end-of-candidates") || starts(&l, "a=ice-")) {
-			continue;
 		}
 		put(&o, l.p, l.n);
 		put(&o, "\r\n", 2);
-	}
-	if (o.bad) {
-		free(o.b);
-		return NULL;
 	}
 	put(&o, "", 1); /* NUL, not counted */
 	if (o.bad) {

@@ -100,6 +100,51 @@ static int parse_addr(const uint8_t *v, size_t len, int xor, const uint8_t *tid,
 	return -1;
 }
 
+/* One attribute at b + off (type at, value v of len bytes) into m. */
+static int parse_attr(const uint8_t *b, size_t off, uint16_t at, const uint8_t *v, uint16_t len,
+		      struct stun_msg *m, int *have_xor)
+{
+	switch (at) {
+	case ATTR_MAPPED:
+	case ATTR_XOR_MAPPED: {
+		struct sockaddr_storage ss;
+		if (parse_addr(v, len, at == ATTR_XOR_MAPPED, m->tid, &ss) < 0)
+			return -1;
+		if (at == ATTR_XOR_MAPPED || !*have_xor)
+			m->mapped = ss; /* XOR-MAPPED-ADDRESS wins */
+		*have_xor |= at == ATTR_XOR_MAPPED;
+		m->has_mapped = 1;
+		return 0;
+	}
+	case ATTR_ERROR_CODE:
+		if (len < 4)
+			return -1;
+		m->error_code = (v[2] & 7) * 100 + v[3];
+		return 0;
+	case ATTR_FINGERPRINT:
+		if (len != 4 || get32(v) != (stun_crc32(b, off) ^ FINGERPRINT_XOR))
+			return -1;
+		m->has_fingerprint = 1;
+		return 0;
+	case ATTR_USERNAME:
+	case ATTR_INTEGRITY:
+	case ATTR_UNKNOWN:
+	case ATTR_REALM:
+	case ATTR_NONCE:
+	case ATTR_PRIORITY:
+	case ATTR_USE_CANDIDATE:
+	case ATTR_SOFTWARE:
+	case ATTR_ALTERNATE:
+	case ATTR_ICE_CONTROLLED:
+	case ATTR_ICE_CONTROLLING:
+		return 0; /* known; nothing a Binding without credentials needs */
+	default:
+		if (at < 0x8000 && m->nunknown < STUN_UNKNOWN_MAX)
+			m->unknown[m->nunknown++] = at;
+		return 0;
+	}
+}
+
 int stun_parse(const uint8_t *b, size_t n, struct stun_msg *m)
 {
 	size_t off = STUN_HEADER;
@@ -112,7 +157,6 @@ int stun_parse(const uint8_t *b, size_t n, struct stun_msg *m)
 	memcpy(m->tid, b + 8, STUN_TID_LEN);
 	while (off < n) {
 		uint16_t at, len;
-		const uint8_t *v;
 		size_t padded;
 
 		if (n - off < 4)
@@ -122,48 +166,10 @@ int stun_parse(const uint8_t *b, size_t n, struct stun_msg *m)
 		padded = ((size_t)len + 3) & ~(size_t)3;
 		if (padded > n - off - 4)
 			return -1;
-		v = b + off + 4;
 		if (m->has_fingerprint)
 			return -1; /* FINGERPRINT must be the last attribute */
-		switch (at) {
-		case ATTR_MAPPED:
-		case ATTR_XOR_MAPPED: {
-			struct sockaddr_storage ss;
-			if (parse_addr(v, len, at == ATTR_XOR_MAPPED, m->tid, &ss) < 0)
-				return -1;
-			if (at == ATTR_XOR_MAPPED || !have_xor)
-				m->mapped = ss; /* XOR-MAPPED-ADDRESS wins */
-			have_xor |= at == ATTR_XOR_MAPPED;
-			m->has_mapped = 1;
-			break;
-		}
-		case ATTR_ERROR_CODE:
-			if (len < 4)
-				return -1;
-			m->error_code = (v[2] & 7) * 100 + v[3];
-			break;
-		case ATTR_FINGERPRINT:
-			if (len != 4 || get32(v) != (stun_crc32(b, off) ^ FINGERPRINT_XOR))
-				return -1;
-			m->has_fingerprint = 1;
-			break;
-		case ATTR_USERNAME:
-		case ATTR_INTEGRITY:
-		case ATTR_UNKNOWN:
-		case ATTR_REALM:
-		case ATTR_NONCE:
-		case ATTR_PRIORITY:
-		case ATTR_USE_CANDIDATE:
-		case ATTR_SOFTWARE:
-		case ATTR_ALTERNATE:
-		case ATTR_ICE_CONTROLLED:
-		case ATTR_ICE_CONTROLLING:
-			break; /* known; nothing a Binding without credentials needs */
-		default:
-			if (at < 0x8000 && m->nunknown < STUN_UNKNOWN_MAX)
-				m->unknown[m->nunknown++] = at;
-			break;
-		}
+		if (parse_attr(b, off, at, b + off + 4, len, m, &have_xor) < 0)
+			return -1;
 		off += 4 + padded;
 	}
 	return 0;
