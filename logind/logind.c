@@ -115,17 +115,10 @@ static void fingerprint(X509 *cert, char *out, size_t outlen)
 		pos += (size_t)snprintf(out + pos, outlen - pos, "%s%02X", i ? ":" : "", md[i]);
 }
 
-static int do_init(struct logind_config *cfg)
+/* --init never replaces an overlay's CA or database: 1 (logged) if one is
+ * there already. */
+static int init_would_overwrite(const struct logind_config *cfg)
 {
-	char err[512], fp[128];
-	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
-	X509 *ca_cert = NULL, *tls_cert = NULL;
-	sqlite3 *db = NULL;
-	char serial[SERIAL_HEX_LEN + 1];
-	struct cert_spec s = {0};
-	int64_t now = time_now();
-	int rc = 1;
-
 	if (file_exists(cfg->ca_key) || file_exists(cfg->ca_cert)) {
 		log_error("%s already exists: refusing to overwrite the overlay CA",
 			  file_exists(cfg->ca_key) ? cfg->ca_key : cfg->ca_cert);
@@ -135,11 +128,20 @@ static int do_init(struct logind_config *cfg)
 		log_error("%s already exists: refusing to reuse it for a new CA", cfg->database);
 		return 1;
 	}
-	ca_key = key_generate();
-	tls_key = key_generate();
-	if (ca_key == NULL || tls_key == NULL || x509_serial_new(serial) < 0) {
-		log_error("key generation failed");
-		goto out;
+	return 0;
+}
+
+/* The overlay's self-signed CA certificate for ca_key. */
+static X509 *ca_cert_build(const struct logind_config *cfg, EVP_PKEY *ca_key, char *err,
+			   size_t errlen)
+{
+	char serial[SERIAL_HEX_LEN + 1];
+	struct cert_spec s = {0};
+	int64_t now = time_now();
+
+	if (x509_serial_new(serial) < 0) {
+		err_set(err, errlen, "no random serial number");
+		return NULL;
 	}
 	s.pubkey = ca_key;
 	s.serial_hex = serial;
@@ -148,7 +150,49 @@ static int do_init(struct logind_config *cfg)
 	s.is_ca = 1;
 	s.not_before = now - CLOCK_SKEW;
 	s.not_after = now + cfg->ca_lifetime;
-	ca_cert = x509_build(&s, ca_key, NULL, err, sizeof(err));
+	return x509_build(&s, ca_key, NULL, err, errlen);
+}
+
+/* What --init made, for the operator (the fingerprint to compare). */
+static void init_report(const struct logind_config *cfg, X509 *ca_cert)
+{
+	char fp[128];
+
+	fingerprint(ca_cert, fp, sizeof(fp));
+	printf("overlay %s: CA created\n  CA key          %s (mode 0600)\n"
+	       "  CA certificate  %s\n  SHA-256         %s\n  logind TLS      %s\n"
+	       "  database        %s\n",
+	       cfg->overlay, cfg->ca_key, cfg->ca_cert, fp, cfg->tls_cert, cfg->database);
+}
+
+/* A failed --init leaves nothing behind: the next one starts afresh. */
+static void init_undo(const struct logind_config *cfg, sqlite3 *db)
+{
+	unlink(cfg->ca_key);
+	unlink(cfg->ca_cert);
+	if (db != NULL) {
+		db_close(db);
+		unlink(cfg->database);
+	}
+}
+
+static int do_init(struct logind_config *cfg)
+{
+	char err[512];
+	EVP_PKEY *ca_key = NULL, *tls_key = NULL;
+	X509 *ca_cert = NULL, *tls_cert = NULL;
+	sqlite3 *db = NULL;
+	int rc = 1;
+
+	if (init_would_overwrite(cfg))
+		return 1;
+	ca_key = key_generate();
+	tls_key = key_generate();
+	if (ca_key == NULL || tls_key == NULL) {
+		log_error("key generation failed");
+		goto out;
+	}
+	ca_cert = ca_cert_build(cfg, ca_key, err, sizeof(err));
 	if (ca_cert == NULL)
 		goto fail;
 	/* The key is written first and exclusively: it claims the CA. */
@@ -165,21 +209,12 @@ static int do_init(struct logind_config *cfg)
 	if (tls_cert == NULL || cert_write_pem(tls_cert, cfg->tls_cert, err, sizeof(err)) < 0 ||
 	    (unlink(cfg->tls_key), key_write_pem(tls_key, cfg->tls_key, err, sizeof(err))) < 0)
 		goto undo;
-	fingerprint(ca_cert, fp, sizeof(fp));
-	printf("overlay %s: CA created\n  CA key          %s (mode 0600)\n"
-	       "  CA certificate  %s\n  SHA-256         %s\n  logind TLS      %s\n"
-	       "  database        %s\n",
-	       cfg->overlay, cfg->ca_key, cfg->ca_cert, fp, cfg->tls_cert, cfg->database);
+	init_report(cfg, ca_cert);
 	rc = 0;
 	goto out;
 undo:
-	unlink(cfg->ca_key);
-	unlink(cfg->ca_cert);
-	if (db != NULL) {
-		db_close(db);
-		db = NULL;
-		unlink(cfg->database);
-	}
+	init_undo(cfg, db);
+	db = NULL;
 fail:
 	log_error("init: %s", err);
 out:

@@ -33,41 +33,69 @@ enum cert_role_ix cert_role_ix(const char *role)
 	return ROLE_IX_USER;
 }
 
+/* What the certificate for r says; uri (512 bytes) holds its SIP URI. */
+static void spec_fill(struct logind *ld, const struct issue_req *r, const char *serial,
+		      int64_t now, char *uri, struct cert_spec *s)
+{
+	s->pubkey = r->pubkey;
+	s->serial_hex = serial;
+	s->overlay = ld->cfg.overlay;
+	s->role = r->role;
+	s->name = r->name;
+	if (strcmp(r->role, ROLE_SERVER) != 0) {
+		snprintf(uri, 512, "sip:%s@%s", r->name, ld->cfg.overlay);
+		s->san_uri = uri;
+	}
+	for (int i = 0; i < r->ndns && i < SAN_MAX; i++)
+		s->dns[s->ndns++] = r->dns[i];
+	for (int i = 0; i < r->nips && i < SAN_MAX; i++)
+		s->ips[s->nips++] = r->ips[i];
+	s->not_before = now - CLOCK_SKEW;
+	s->not_after = now + lifetime_for(ld, r->role);
+	/* Never past the CA's own expiry. */
+	if (s->not_after > cert_not_after(ld->ca_cert))
+		s->not_after = cert_not_after(ld->ca_cert);
+}
+
+/* The certificate exists only once it is recorded: a crash before the
+ * commit loses nothing that was handed out. */
+static int record(struct logind *ld, const struct cert_spec *s, const uint8_t *nid, int64_t now,
+		  struct issued *out)
+{
+	struct cert_rec rec = {0};
+
+	str_copy(rec.serial, s->serial_hex, sizeof(rec.serial));
+	str_copy(rec.name, s->name, sizeof(rec.name));
+	str_copy(rec.role, s->role, sizeof(rec.role));
+	node_id_hex(nid, rec.node_id);
+	rec.not_before = s->not_before;
+	rec.not_after = s->not_after;
+	rec.issued = now;
+	rec.pem = out->pem;
+	if (ldb_cert_add(ld->db, &rec) != LDB_OK)
+		return -1;
+	str_copy(out->serial, s->serial_hex, sizeof(out->serial));
+	str_copy(out->node_id, rec.node_id, sizeof(out->node_id));
+	out->not_after = s->not_after;
+	return 0;
+}
+
 int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out, char *err,
 		size_t errlen)
 {
 	struct cert_spec s = {0};
-	struct cert_rec rec = {0};
 	char serial[SERIAL_HEX_LEN + 1];
 	char uri[512];
 	uint8_t nid[NODE_ID_LEN];
 	int64_t now = time_now();
 	X509 *cert = NULL;
-	enum ldb_rc rc;
 
 	memset(out, 0, sizeof(*out));
 	if (x509_serial_new(serial) < 0 || node_id_from_key(r->pubkey, nid) < 0) {
 		err_set(err, errlen, "cannot derive serial or Node-ID");
 		return -1;
 	}
-	s.pubkey = r->pubkey;
-	s.serial_hex = serial;
-	s.overlay = ld->cfg.overlay;
-	s.role = r->role;
-	s.name = r->name;
-	if (strcmp(r->role, ROLE_SERVER) != 0) {
-		snprintf(uri, sizeof(uri), "sip:%s@%s", r->name, ld->cfg.overlay);
-		s.san_uri = uri;
-	}
-	for (int i = 0; i < r->ndns && i < SAN_MAX; i++)
-		s.dns[s.ndns++] = r->dns[i];
-	for (int i = 0; i < r->nips && i < SAN_MAX; i++)
-		s.ips[s.nips++] = r->ips[i];
-	s.not_before = now - CLOCK_SKEW;
-	s.not_after = now + lifetime_for(ld, r->role);
-	/* Never past the CA's own expiry. */
-	if (s.not_after > cert_not_after(ld->ca_cert))
-		s.not_after = cert_not_after(ld->ca_cert);
+	spec_fill(ld, r, serial, now, uri, &s);
 	cert = ca_issue(ld->ca, &s, err, errlen);
 	if (cert == NULL)
 		return -1;
@@ -77,28 +105,14 @@ int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out
 		err_set(err, errlen, "out of memory");
 		return -1;
 	}
-	/* The certificate exists only once it is recorded: a crash before the
-	 * commit loses nothing that was handed out. */
-	str_copy(rec.serial, serial, sizeof(rec.serial));
-	str_copy(rec.name, r->name, sizeof(rec.name));
-	str_copy(rec.role, r->role, sizeof(rec.role));
-	node_id_hex(nid, rec.node_id);
-	rec.not_before = s.not_before;
-	rec.not_after = s.not_after;
-	rec.issued = now;
-	rec.pem = out->pem;
-	rc = ldb_cert_add(ld->db, &rec);
-	if (rc != LDB_OK) {
+	if (record(ld, &s, nid, now, out) < 0) {
 		err_set(err, errlen, "cannot record certificate");
 		issued_free(out);
 		return -1;
 	}
-	str_copy(out->serial, serial, sizeof(out->serial));
-	str_copy(out->node_id, rec.node_id, sizeof(out->node_id));
-	out->not_after = s.not_after;
 	ld->st.issued[cert_role_ix(r->role)]++;
 	log_info("issued %s certificate %s to %s (Node-ID %s, until %lld)", r->role, serial,
-		 r->name, rec.node_id, (long long)s.not_after);
+		 r->name, out->node_id, (long long)s.not_after);
 	return 0;
 }
 
