@@ -119,6 +119,27 @@ wait_file() { wait_until "${2:-10}" "$1 did not appear" test -e "$1"; } # PATH [
 
 # ---- checks ----
 
+# jq 1.6 with -e exits 0 when it reads no input at all (a daemon that did
+# not answer, an empty file), so `... | jq -e FILTER || fail` could not
+# fail then. In the tests, jq -e also fails when it printed nothing.
+jq() {
+	local a out rc e=0
+	for a in "$@"; do
+		case "$a" in
+		-e | --exit-status | -[!-]*e*) e=1 ;;
+		esac
+	done
+	[ "$e" = 1 ] || {
+		command jq "$@"
+		return
+	}
+	out=$(command jq "$@")
+	rc=$?
+	[ -n "$out" ] || return 5
+	printf '%s\n' "$out"
+	return "$rc"
+}
+
 # json_has TEXT FILTER [jq options]: true if TEXT is JSON and the jq FILTER
 # gives true for it. (jq 1.6 -e exits 0 when it reads nothing, as from a
 # daemon that is not up yet: hence the test for an empty TEXT.)
