@@ -30,8 +30,6 @@ struct on_boot {
 	struct bootc *bc; /* one exchange at a time */
 	struct event *tick;
 	uint64_t next_crl; /* monotonic ms */
-	int have_crl;
-	int64_t crl_number; /* of the last CRL handed on */
 };
 
 /* ---- the exchanges ---- */
@@ -60,10 +58,8 @@ static void got_crl(enum bootc_res res, struct crl *c, const char *err, void *ar
 
 	if (c == NULL)
 		log_info("CRL from bootstrapd: %s", res == BOOTC_REFUSED ? "none" : err);
-	else if (!b->have_crl || c->number > b->crl_number) {
+	else if (bootc_crl_is_newer(b->on->crl, c)) {
 		log_info("CRL %lld: %d revoked certificates", (long long)c->number, c->count);
-		b->have_crl = 1;
-		b->crl_number = c->number;
 		newer = c;
 		c = NULL;
 	}
