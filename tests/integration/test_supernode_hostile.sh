@@ -125,6 +125,23 @@ sleep 0.5
 p2p ping >/dev/null || fail "not served while 40 connections stay silent"
 for p in "${idle[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 
+note "an attached node cannot speak as a super node: peer frames are unknown operations"
+peer_name=user:alice@overlay.example/as-peer
+CLI_USER=alice p2p sign "$peer_name" "pushed by a client" >"$T/aspeer.json" || fail "sign"
+{
+	jq -c '{t: "rep", vals: [.]}' "$T/aspeer.json"
+	echo '{"t":"join","node":{"id":"00000000000000000000000000000001","host":"127.0.0.1","port":9}}'
+	echo '{"t":"notify","node":{"id":"00000000000000000000000000000001","host":"127.0.0.1","port":9}}'
+	echo '{"t":"leave"}'
+	echo '{"t":"sync","ranges":[]}'
+} | p2p raw >"$T/r" || fail "raw"
+jq -s -e 'length == 5 and all(.[]; .ok == false and .err == "bad_request")' "$T/r" >/dev/null ||
+	fail "peer frames from a client: $(cat "$T/r")"
+assert_eq 0 "$(stored "$peer_name")" "values stored by a client's rep frame"
+snode_has sn1 '[.predecessor, .successors[]] | map(select(. != null and
+	.id == "00000000000000000000000000000001")) | length == 0' ||
+	fail "a client's join or notify changed the ring: $(snode_status sn1)"
+
 note "copies pushed by a rogue super node are checked like stores"
 sn_make rogue
 rogue_id=$(jq -r .node_id "$T/resp")
