@@ -1,6 +1,7 @@
 /* A one-shot HTTPS client request on evhttp. */
 #include "httpc.h"
 
+#include "identity.h"
 #include "tls.h"
 #include "util.h"
 
@@ -35,8 +36,15 @@ static void on_error(enum evhttp_request_error e, void *arg)
 	struct httpc_call *c = arg;
 	unsigned long ossl = c->bev != NULL ? bufferevent_get_openssl_error(c->bev) : 0;
 	int se = EVUTIL_SOCKET_ERROR();
+	const char *role_why =
+		c->bev != NULL ? tls_role_error(bufferevent_openssl_get_ssl(c->bev)) : NULL;
 
 	c->failed = 1;
+	if (role_why != NULL) {
+		snprintf(c->why, sizeof(c->why), "%s at %s: not logind or bootstrapd", role_why,
+			 c->where);
+		return;
+	}
 	if (ossl > 255) {
 		ERR_error_string_n(ossl, c->why, sizeof(c->why));
 		return;
@@ -147,7 +155,10 @@ static int conn_open(struct httpc_call *c, struct event_base *base, SSL_CTX *ssl
 {
 	if (ssl_ctx != NULL) {
 		SSL *ssl = SSL_new(ssl_ctx);
-		if (ssl == NULL || tls_set_host(ssl, u->host) < 0) {
+		/* Our HTTPS servers are logind and bootstrapd, both with server
+		 * certificates issued by the overlay CA. */
+		if (ssl == NULL || tls_set_host(ssl, u->host) < 0 ||
+		    tls_require_role(ssl, ROLE_SERVER) < 0) {
 			err_set(err, errlen, "TLS setup failed for %s", u->host);
 			SSL_free(ssl);
 			return -1;

@@ -2,6 +2,7 @@
 #include "tls.h"
 
 #include "crl.h"
+#include "identity.h"
 #include "util.h"
 
 #include <openssl/err.h>
@@ -15,6 +16,15 @@ struct tls_extra {
 
 static int extra_idx = -1;
 
+/* Per connection (client side): the role the peer's certificate must carry,
+ * and why it did not, for the caller's error message. */
+struct tls_want {
+	char role[ROLE_MAX];
+	char why[160];
+};
+
+static int want_idx = -1;
+
 static void extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	struct tls_extra *x = ptr;
@@ -24,6 +34,46 @@ static void extra_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lon
 		return;
 	X509_CRL_free(x->crl);
 	OPENSSL_free(x);
+}
+
+static void want_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	OPENSSL_free(ptr);
+}
+
+static struct tls_want *want_get(SSL *ssl)
+{
+	return want_idx < 0 || ssl == NULL ? NULL : SSL_get_ex_data(ssl, want_idx);
+}
+
+/* The leaf's role (OU) against the wanted one; a user's or a super node's
+ * certificate from the same CA must never pass for a server's. */
+static int role_ok(struct tls_want *w, X509 *cert)
+{
+	char role[ROLE_MAX];
+
+	if (cert_role(cert, role, sizeof(role)) < 0)
+		str_copy(role, "none", sizeof(role));
+	if (strcmp(role, w->role) == 0)
+		return 1;
+	snprintf(w->why, sizeof(w->why), "server certificate has role '%s', not '%s'", role,
+		 w->role);
+	return 0;
+}
+
+/* The role is checked on the CA's own leaf: when the chain verified, or
+ * when only the name did not match (a user's certificate names no server,
+ * and the role is the clearer reason to give). */
+static int role_checked(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	int e = X509_STORE_CTX_get_error(sctx);
+
+	if (want_get(ssl) == NULL || X509_STORE_CTX_get_current_cert(sctx) == NULL ||
+	    X509_STORE_CTX_get_error_depth(sctx) != 0)
+		return 0;
+	return ok || e == X509_V_ERR_HOSTNAME_MISMATCH || e == X509_V_ERR_IP_ADDRESS_MISMATCH;
 }
 
 static struct tls_extra *extra_get(SSL_CTX *ctx)
@@ -66,6 +116,10 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 	    X509_CRL_get0_by_serial(x->crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(cert)) ==
 		    1) {
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REVOKED);
+		ok = 0;
+	}
+	if (role_checked(ok, sctx) && !role_ok(want_get(ssl), cert)) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_APPLICATION_VERIFICATION);
 		ok = 0;
 	}
 	if (x != NULL && x->mode == TLS_VERIFY_REPORT)
@@ -171,6 +225,10 @@ int tls_ctx_set_crl(SSL_CTX *ctx, const struct crl *crl)
 int tls_set_host(SSL *ssl, const char *host)
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+	/* A name counts only in a subjectAltName: a CN is a user's account
+	 * name, and an account called "localhost" must not match. */
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	if (addr_is_ip(host)) {
 		/* No SNI for addresses (RFC 6066). */
 		return X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1 ? 0 : -1;
@@ -178,6 +236,33 @@ int tls_set_host(SSL *ssl, const char *host)
 	if (SSL_set_tlsext_host_name(ssl, host) != 1)
 		return -1;
 	return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+int tls_require_role(SSL *ssl, const char *role)
+{
+	struct tls_want *w;
+
+	if (want_idx < 0) {
+		want_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, want_free);
+		if (want_idx < 0)
+			return -1;
+	}
+	w = OPENSSL_zalloc(sizeof(*w));
+	if (w == NULL)
+		return -1;
+	str_copy(w->role, role, sizeof(w->role));
+	if (SSL_set_ex_data(ssl, want_idx, w) != 1) {
+		OPENSSL_free(w);
+		return -1;
+	}
+	return 0;
+}
+
+const char *tls_role_error(SSL *ssl)
+{
+	struct tls_want *w = want_get(ssl);
+
+	return w != NULL && w->why[0] != '\0' ? w->why : NULL;
 }
 
 int tls_peer_check(SSL *ssl, X509 **cert, const char **why)

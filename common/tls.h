@@ -28,6 +28,14 @@ int tls_ctx_set_crl(SSL_CTX *ctx, const struct crl *crl);
 /* Client side: SNI and host name (or IP address) verification. */
 int tls_set_host(SSL *ssl, const char *host);
 
+/* Client side: the server's certificate must carry this role (its OU, see
+ * cert_role), or the handshake fails; tls_role_error then says which role
+ * came instead. Call before the handshake. */
+int tls_require_role(SSL *ssl, const char *role);
+/* After a failed handshake: a sentence naming the wrong role the server
+ * presented, or NULL when the role was not the reason. Owned by ssl. */
+const char *tls_role_error(SSL *ssl);
+
 /* After a handshake: 0 if the peer presented a valid, unrevoked certificate
  * (borrowed in *cert), -1 with a short reason otherwise. */
 int tls_peer_check(SSL *ssl, X509 **cert, const char **why);

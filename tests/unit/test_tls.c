@@ -86,6 +86,9 @@ static int setup(void **state)
 	/* An issuer the overlay has never heard of. */
 	rc |= write_cert(f, "foreign.pem", &f->other, f->ckey, "user", "alice", now - 3600,
 			 now + 86400, CLIENT_SERIAL + 4);
+	/* A user's certificate naming the server's host, from the overlay CA. */
+	rc |= write_cert(f, "server_user.pem", &f->ca, f->skey, "user", "localhost", now - 3600,
+			 now + 86400, SERVER_SERIAL + 2);
 	rc |= write_cert(f, "server_twin.pem", &f->twin, f->skey, "server", "localhost", now - 3600,
 			 now + 86400, SERVER_SERIAL + 1);
 	return rc == 0 ? 0 : -1;
@@ -481,6 +484,62 @@ static void test_client_checks_the_server_host_name(void **state)
 	SSL_CTX_free(c);
 }
 
+/* tls_require_role on the client: only a certificate of that role passes,
+ * and the error names the role that came. */
+static void role_handshake(struct fx *f, const char *cert, struct hs *h, SSL_CTX **s, SSL_CTX **c)
+{
+	char err[256] = "";
+	int idle = 0;
+
+	*s = tls_server_ctx_new(P(f, "ca.pem"), P(f, cert), P(f, "server.key"), TLS_VERIFY_NONE,
+				err, sizeof(err));
+	*c = client_ctx(f, NULL);
+	assert_non_null(*s);
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, h->fd), 0);
+	fcntl(h->fd[0], F_SETFL, O_NONBLOCK);
+	fcntl(h->fd[1], F_SETFL, O_NONBLOCK);
+	h->c = SSL_new(*c);
+	h->s = SSL_new(*s);
+	SSL_set_fd(h->c, h->fd[0]);
+	SSL_set_fd(h->s, h->fd[1]);
+	SSL_set_connect_state(h->c);
+	SSL_set_accept_state(h->s);
+	assert_int_equal(tls_set_host(h->c, "localhost"), 0);
+	assert_int_equal(tls_require_role(h->c, "server"), 0);
+	for (int i = 0; i < 500 && (h->c_rc == 0 || h->s_rc == 0) && idle < 20; i++) {
+		if (h->c_rc == 0)
+			h->c_rc = step(h->c);
+		if (h->s_rc == 0)
+			h->s_rc = step(h->s);
+		idle += h->c_rc < 0 || h->s_rc < 0;
+	}
+	ERR_clear_error();
+}
+
+static void test_client_requires_the_server_role(void **state)
+{
+	struct fx *f = *state;
+	SSL_CTX *s, *c;
+	struct hs h;
+
+	role_handshake(f, "server_user.pem", &h, &s, &c);
+	assert_int_equal(h.c_rc, -1);
+	assert_non_null(tls_role_error(h.c));
+	assert_string_equal(tls_role_error(h.c),
+			    "server certificate has role 'user', not 'server'");
+	hs_free(&h);
+	SSL_CTX_free(s);
+	SSL_CTX_free(c);
+
+	role_handshake(f, "server.pem", &h, &s, &c);
+	assert_int_equal(h.c_rc, 1);
+	assert_null(tls_role_error(h.c));
+	hs_free(&h);
+	SSL_CTX_free(s);
+	SSL_CTX_free(c);
+}
+
 static void test_client_refuses_a_server_of_another_ca(void **state)
 {
 	struct fx *f = *state;
@@ -620,6 +679,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_client_certificate_passes_peer_check),
+		cmocka_unit_test(test_client_requires_the_server_role),
 		cmocka_unit_test(test_no_client_certificate_is_reported),
 		cmocka_unit_test(test_expired_certificate_is_reported),
 		cmocka_unit_test(test_not_yet_valid_certificate_is_reported),

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A valid overlay certificate of the wrong role cannot pose as logind or
+# bootstrapd: a user called "localhost" serves its own certificate (same CA,
+# CN=localhost) with openssl s_server, and the p2psip CLI and bootstrapd,
+# sent there, refuse it with a clear error naming the role.
+. "$(dirname "$0")/../lib.sh"
+
+logind_init
+logind_start
+add_user localhost "password of localhost"
+add_user alice "password of alice"
+make_csr fake
+assert_eq 200 "$(login localhost "password of localhost" fake)" "login of the user localhost"
+openssl x509 -in "$T/fake.crt" -noout -subject | grep -q "OU = user" || fail "not a user certificate"
+
+FAKE=$(free_port)
+start_bg s_server openssl s_server -accept "127.0.0.1:$FAKE" -cert "$T/fake.crt" \
+	-key "$T/fake.key" -www -quiet
+wait_port "$FAKE" 10
+note "the chain and the name (CN) are good: only the role gives it away"
+echo | openssl s_client -connect "127.0.0.1:$FAKE" -CAfile "$CA" -verify_hostname localhost \
+	2>/dev/null | grep -q "Verify return code: 0" || fail "the attacker's certificate does not verify"
+
+note "the CLI, sent to the impostor as bootstrapd, refuses it"
+make_csr alice
+out=$(echo "password of alice" | "$BIN/p2psip" -b "https://localhost:$FAKE" -a "$CA" -u alice \
+	-k "$T/alice.key" -c "$T/alice.crt" --password-stdin login 2>&1) && fail "CLI accepted: $out"
+assert_contains "$out" "server certificate has role 'user', not 'server'" "CLI error"
+[ -e "$T/alice.crt" ] && fail "a certificate was written"
+
+note "bootstrapd, sent to the impostor as logind, refuses it and says why"
+bootstrapd_init
+sed -i "s|^logind_url = .*|logind_url = https://localhost:$FAKE|" "$T/bootstrapd.conf"
+bootstrapd_start
+wait_until 15 "bootstrapd logged no role error" \
+	grep -q "server certificate has role 'user', not 'server'" "$T/bootstrapd.log"
+assert_eq 503 "$(https GET "$BS_URL/v1/crl")" "bootstrapd took no CRL from the impostor"
+echo ok
