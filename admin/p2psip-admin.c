@@ -53,7 +53,7 @@ static void usage(FILE *f)
 		"  user list               every account with its role, status, live certificates\n"
 		"  user passwd NAME [--password-stdin]\n"
 		"  user disable NAME       refuse logins, revoke live certificates\n"
-		"  user enable NAME        allow logins again, lift a login lockout\n"
+		"  user enable NAME        allow logins again, end a login slow-down\n"
 		"  cert list [--user NAME] every certificate issued (or only NAME's)\n"
 		"  cert revoke SERIAL [--reason REASON]\n"
 		"                          REASON: unspecified (default), keyCompromise,\n"

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,10 +296,14 @@ static int start(struct logind *ld, char *err, size_t errlen)
 	ld->wq = workq_new(ld->base, (int)ld->cfg.workers, (size_t)ld->cfg.queue);
 	struct rl_policy pol = {(int)ld->cfg.rl_slow_after, (int)ld->cfg.rl_lockout_after,
 				ld->cfg.rl_window, ld->cfg.rl_lockout, ld->cfg.rl_max_delay};
-	ld->rl = rl_new(&pol, 65536);
+	ld->rl = rl_new(&pol, RL_TABLE_MAX);
+	/* A user name is only ever slowed: anyone can fail as anyone, and a
+	 * lock on the name would lock the real user out with the attacker. */
+	pol.lockout_after = INT_MAX;
+	ld->rl_user = rl_new(&pol, RL_TABLE_MAX);
 	ld->ssl_ctx = tls_server_ctx_new(ld->cfg.ca_cert, ld->cfg.tls_cert, ld->cfg.tls_key,
 					 TLS_VERIFY_REPORT, err, errlen);
-	if (ld->wq == NULL || ld->rl == NULL || ld->ssl_ctx == NULL)
+	if (ld->wq == NULL || ld->rl == NULL || ld->rl_user == NULL || ld->ssl_ctx == NULL)
 		return -1;
 	if (certs_refresh_crl(ld, err, errlen) < 0 || certs_start_crl_timer(ld) < 0)
 		return -1;
@@ -320,6 +325,7 @@ static void stop(struct logind *ld)
 		event_free(ld->crl_timer);
 	SSL_CTX_free(ld->ssl_ctx);
 	rl_free(ld->rl);
+	rl_free(ld->rl_user);
 	crl_free(ld->crl);
 	db_close(ld->db);
 	ca_stop(ld->ca);

@@ -70,10 +70,11 @@ enum cert_role_ix {
 struct logind_stats {
 	uint64_t logins_ok;
 	uint64_t failed_wrong, failed_unknown, failed_disabled; /* answered 401 */
-	uint64_t logins_refused; /* 429: the user or the address is locked */
+	uint64_t logins_refused; /* 429: the source address is locked */
 	uint64_t logins_delayed; /* answers the rate limit held back */
 	uint64_t logins_busy;    /* 503: the hash queue was full */
-	uint64_t lockouts_user, lockouts_addr;
+	uint64_t lockouts_addr;
+	uint64_t users_slowed; /* a user name reached slow_after failures */
 	uint64_t renewals, renewals_refused;
 	uint64_t issued[ROLE_IX_COUNT];
 	uint64_t revoked;
@@ -92,7 +93,8 @@ struct logind {
 	struct statusd *status; /* the local status port, or NULL */
 	struct admin_server *admin;
 	struct workq *wq;
-	struct ratelimit *rl;
+	struct ratelimit *rl;      /* failed logins per source (address, IPv6 /64) */
+	struct ratelimit *rl_user; /* failed logins per user name: slowed, never locked */
 	struct pw_params pw;
 	char dummy_hash[PW_HASH_MAX]; /* verified for unknown users */
 	void *ssl_ctx;                /* SSL_CTX of the HTTPS API */

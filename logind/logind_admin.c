@@ -212,9 +212,9 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 		ld->users_known = 0;
 	refresh_crl_if(ld, revoked);
 	if (r->op == ADMIN_USER_ENABLE) {
-		/* Enabling also lifts a lockout from failed logins. */
+		/* Enabling also ends the slow-down from failed logins. */
 		snprintf(key, sizeof(key), "u:%s", r->name);
-		rl_success(ld->rl, key);
+		rl_success(ld->rl_user, key);
 	}
 	log_info("admin: %s %s (%d certificates revoked)",
 		 r->op == ADMIN_USER_DEL       ? "deleted"

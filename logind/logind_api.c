@@ -134,23 +134,29 @@ static json_t *cert_reply(struct logind *ld, const struct issued *is, const char
 			 "not_after", (json_int_t)is->not_after);
 }
 
+/* A failure counts against the source (which backs off, then locks) and
+ * against the user name (which only slows: whoever fails as alice must not
+ * lock alice out). */
 static void record_failure(struct login_job *j, const char *why)
 {
 	struct logind *ld = j->ld;
 	char key[RL_KEY_MAX];
-	int locked_u = 0, locked_a = 0, n;
+	int locked_u = 0, locked_a = 0, n, na;
 	int64_t now = time_now();
 
 	key_user(key, sizeof(key), j->lr.user);
-	n = rl_fail(ld->rl, key, now, &locked_u);
+	n = rl_fail(ld->rl_user, key, now, &locked_u);
 	key_addr(key, sizeof(key), j->addr);
-	rl_fail(ld->rl, key, now, &locked_a);
-	log_warn("login: %s from %s refused: %s (%d recent failures)", j->lr.user, j->addr, why, n);
-	ld->st.lockouts_user += locked_u != 0;
+	na = rl_fail(ld->rl, key, now, &locked_a);
+	log_warn("login: %s from %s refused: %s (%d recent failures of the user, %d of the "
+		 "address)",
+		 j->lr.user, j->addr, why, n, na);
+	if (n == ld->cfg.rl_slow_after) {
+		ld->st.users_slowed++;
+		log_warn("login: user %s slowed: answers delayed up to %llds (never locked)",
+			 j->lr.user, (long long)ld->cfg.rl_max_delay);
+	}
 	ld->st.lockouts_addr += locked_a != 0;
-	if (locked_u)
-		log_warn("login: user %s locked out for %llds", j->lr.user,
-			 (long long)ld->cfg.rl_lockout);
 	if (locked_a)
 		log_warn("login: address %s locked out for %llds", j->addr,
 			 (long long)ld->cfg.rl_lockout);
@@ -186,7 +192,7 @@ static void login_issue(struct login_job *j)
 		return;
 	}
 	key_user(key, sizeof(key), j->user.name);
-	rl_success(ld->rl, key);
+	rl_success(ld->rl_user, key);
 	ld->st.logins_ok++;
 	log_info("login: %s from %s: certificate %s", j->user.name, j->addr, is.serial);
 	send_reply(j, 200, cert_reply(ld, &is, j->user.name));
@@ -220,32 +226,33 @@ static void login_done(void *arg, int cancelled)
 	send_reply(j, 401, json_pack("{s:s}", "error", FAIL_MSG));
 }
 
-/* The rate-limit state of both keys: refuses locked ones (429) and sets the
- * delay of slowed ones. Returns 0 to go on. */
+/* The rate-limit state of both keys: refuses a locked source (429) and sets
+ * the delay of a slowed source or user name. Returns 0 to go on. */
 static int login_throttle(struct login_job *j)
 {
 	struct logind *ld = j->ld;
 	char key[RL_KEY_MAX];
 	int64_t su, sa, now = time_now();
-	enum rl_state u, a;
 
 	key_user(key, sizeof(key), j->lr.user);
-	u = rl_check(ld->rl, key, now, &su);
+	rl_check(ld->rl_user, key, now, &su);
 	key_addr(key, sizeof(key), j->addr);
-	a = rl_check(ld->rl, key, now, &sa);
-	if (u == RL_LOCKED || a == RL_LOCKED) {
-		int64_t wait = u == RL_LOCKED && (a != RL_LOCKED || su > sa) ? su : sa;
+	if (rl_check(ld->rl, key, now, &sa) == RL_LOCKED) {
+		int64_t wait = sa;
 		char ra[32], msg[96];
 		ld->st.logins_refused++;
-		log_warn("login: %s from %s refused: too many failures (locked %llds more)",
+		log_warn("login: %s from %s refused: too many failures from this address (locked "
+			 "%llds more)",
 			 j->lr.user, j->addr, (long long)wait);
 		snprintf(ra, sizeof(ra), "%lld", (long long)wait);
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", ra);
-		snprintf(msg, sizeof(msg), "too many failed logins; try again in %llds",
+		snprintf(msg, sizeof(msg),
+			 "too many failed logins from this address; try again in %llds",
 			 (long long)wait);
 		/* retry_after in the body too: nodes read JSON, not headers. */
-		http_reply_json(j->req, 429,
-				json_pack("{s:s,s:I}", "error", msg, "retry_after", (json_int_t)wait));
+		http_reply_json(
+			j->req, 429,
+			json_pack("{s:s,s:I}", "error", msg, "retry_after", (json_int_t)wait));
 		return -1;
 	}
 	j->deadline_ms = time_mono_ms() + 1000u * (uint64_t)(su > sa ? su : sa);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define RL_KEY_MAX 96
+#define RL_TABLE_MAX 65536 /* keys per table; the stalest go first */
 
 struct rl_policy {
 	int slow_after;    /* failures before responses are delayed */

@@ -57,17 +57,18 @@ static json_t *status_full(void *arg)
 	json_t *j;
 
 	j = logind_status_json(ld);
-	json_object_update_new(
-		j, json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:{s:I,s:I},s:I,s:I,s:I}",
-			     "logins_failed_by", "wrong_password", (json_int_t)st->failed_wrong,
-			     "unknown_user", (json_int_t)st->failed_unknown, "disabled",
-			     (json_int_t)st->failed_disabled, "logins_delayed",
-			     (json_int_t)st->logins_delayed, "logins_busy",
-			     (json_int_t)st->logins_busy, "lockouts", "user",
-			     (json_int_t)st->lockouts_user, "address",
-			     (json_int_t)st->lockouts_addr, "ratelimit_keys",
-			     (json_int_t)rl_count(ld->rl), "renewals", (json_int_t)st->renewals,
-			     "renewals_refused", (json_int_t)st->renewals_refused));
+	json_object_update_new(j, json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:{s:I},s:I,s:I,s:I,s:I}",
+					    "logins_failed_by", "wrong_password",
+					    (json_int_t)st->failed_wrong, "unknown_user",
+					    (json_int_t)st->failed_unknown, "disabled",
+					    (json_int_t)st->failed_disabled, "logins_delayed",
+					    (json_int_t)st->logins_delayed, "logins_busy",
+					    (json_int_t)st->logins_busy, "lockouts", "address",
+					    (json_int_t)st->lockouts_addr, "users_slowed",
+					    (json_int_t)st->users_slowed, "ratelimit_keys",
+					    (json_int_t)(rl_count(ld->rl) + rl_count(ld->rl_user)),
+					    "renewals", (json_int_t)st->renewals,
+					    "renewals_refused", (json_int_t)st->renewals_refused));
 	json_object_update_new(j, json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:i}", "certs_issued", "user",
 					    (json_int_t)st->issued[ROLE_IX_USER], "supernode",
 					    (json_int_t)st->issued[ROLE_IX_SUPERNODE], "server",
@@ -95,7 +96,7 @@ static void metrics_logins(struct evbuffer *out, const struct logind *ld)
 	prom_count(out, M("logins_failed_total"), "why", "unknown_user", st->failed_unknown);
 	prom_count(out, M("logins_failed_total"), "why", "disabled", st->failed_disabled);
 	prom_counter(out, M("logins_refused_total"),
-		     "Logins answered 429: the user name or the address was locked out.",
+		     "Logins answered 429: the source address (IPv6: its /64) was locked out.",
 		     st->logins_refused);
 	prom_counter(out, M("logins_delayed_total"),
 		     "Login answers the rate limit held back (user name or address slowed "
@@ -104,13 +105,16 @@ static void metrics_logins(struct evbuffer *out, const struct logind *ld)
 	prom_counter(out, M("logins_busy_total"), "Logins answered 503: the hash queue was full.",
 		     st->logins_busy);
 	prom_head(out, M("lockouts_total"), PROM_COUNTER,
-		  "Lockouts started: a user name or a client address reached lockout_after "
-		  "failures.");
-	prom_count(out, M("lockouts_total"), "key", "user", st->lockouts_user);
+		  "Lockouts started: a client address (IPv6: its /64) reached lockout_after "
+		  "failures. User names are never locked.");
 	prom_count(out, M("lockouts_total"), "key", "address", st->lockouts_addr);
+	prom_counter(out, M("users_slowed_total"),
+		     "A user name reached slow_after failures: its answers are delayed, its "
+		     "logins never refused.",
+		     st->users_slowed);
 	prom_gauge(out, M("ratelimit_keys"),
 		   "User names and addresses with recent failures held by the rate limit.",
-		   (int64_t)rl_count(ld->rl));
+		   (int64_t)(rl_count(ld->rl) + rl_count(ld->rl_user)));
 	prom_counter(out, M("renewals_total"), "Renewals answered with a certificate.",
 		     st->renewals);
 	prom_counter(out, M("renewals_refused_total"),
@@ -161,8 +165,8 @@ static void metrics(void *arg, struct evbuffer *out)
 
 int logind_status_start(struct logind *ld, char *err, size_t errlen)
 {
-	return statusd_start(ld->base, ld->cfg.status_listen, status_full, metrics, ld,
-			     &ld->status, err, errlen);
+	return statusd_start(ld->base, ld->cfg.status_listen, status_full, metrics, ld, &ld->status,
+			     err, errlen);
 }
 
 void logind_status_stop(struct logind *ld)

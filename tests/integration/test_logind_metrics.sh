@@ -24,7 +24,7 @@ cp "$T/metrics" "$T/m0"
 for m in logins_ok_total 'logins_failed_total{why="wrong_password"}' \
 	'logins_failed_total{why="unknown_user"}' 'logins_failed_total{why="disabled"}' \
 	logins_refused_total logins_delayed_total logins_busy_total \
-	'lockouts_total{key="user"}' 'lockouts_total{key="address"}' ratelimit_keys renewals_total \
+	users_slowed_total 'lockouts_total{key="address"}' ratelimit_keys renewals_total \
 	renewals_refused_total 'certs_issued_total{role="user"}' 'certs_issued_total{role="supernode"}' \
 	'certs_issued_total{role="server"}' certs_revoked_total crl_number crl_age_seconds crl_entries \
 	'users{role="user"}' 'users{role="supernode"}' hash_queue connections; do
@@ -81,11 +81,11 @@ assert_eq 429 "$(login carol guess5 x --interface 127.0.0.5)" "carol while locke
 scrape "$LD_STATUS" $P
 assert_delta "$T/m2" "${P}logins_failed_total{why=\"unknown_user\"}" 4
 assert_delta "$T/m2" "${P}logins_delayed_total" 2
-assert_delta "$T/m2" "${P}lockouts_total{key=\"user\"}" 1
+assert_delta "$T/m2" "${P}users_slowed_total" 1
 assert_delta "$T/m2" "${P}lockouts_total{key=\"address\"}" 1
 assert_delta "$T/m2" "${P}logins_refused_total" 1
 assert_delta "$T/m2" "${P}logins_ok_total" 0
-# carol and 127.0.0.5 locked; alice, nobody, bob and 127.0.0.2-4 still counted.
+# 127.0.0.5 locked, carol slowed; alice, nobody, bob and 127.0.0.2-4 still counted.
 [ "$(mval "$T/metrics" "${P}ratelimit_keys")" -ge 2 ] || fail "ratelimit_keys"
 
 note "renewals, and a server certificate through the admin socket"
@@ -146,7 +146,8 @@ assert_eq 5 "$(st .logins_failed_by.unknown_user)" "failed: unknown user"
 assert_eq 1 "$(st .logins_failed_by.disabled)" "failed: disabled"
 assert_eq 1 "$(st .logins_refused)" "logins_refused"
 assert_eq 2 "$(st .logins_delayed)" "logins_delayed"
-assert_eq '{"user":1,"address":1}' "$(jq -c .lockouts "$T/status.json")" "lockouts"
+assert_eq '{"address":1}' "$(jq -c .lockouts "$T/status.json")" "lockouts (users are never locked)"
+assert_eq 1 "$(st .users_slowed)" "users_slowed"
 assert_eq 1 "$(st .renewals)" "renewals"
 assert_eq 2 "$(st .renewals_refused)" "renewals_refused"
 assert_eq '{"user":2,"supernode":1,"server":1}' "$(jq -c .certs_issued "$T/status.json")" \

@@ -7,6 +7,7 @@
 
 #include "logind_ratelimit.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,6 +112,26 @@ static void the_key_locks_at_lockout_after_with_the_remaining_time(void **state)
 	assert_int_equal(locked, 0);
 	assert_int_equal(check(rl, "user:bob", 1200, &secs), RL_LOCKED);
 	assert_int_equal(secs, 105);
+	rl_free(rl);
+}
+
+/* logind's table of user names: slowed without end, never locked. */
+static void a_policy_without_lockout_only_slows(void **state)
+{
+	struct rl_policy p = pol;
+	struct ratelimit *rl;
+	int64_t secs;
+	int locked;
+
+	(void)state;
+	p.lockout_after = INT_MAX;
+	rl = rl_new(&p, 16);
+	for (int i = 1; i <= 1000; i++) {
+		assert_int_equal(fail_at(rl, "u:alice", 1000, &locked), i);
+		assert_int_equal(locked, 0);
+	}
+	assert_int_equal(check(rl, "u:alice", 1000, &secs), RL_SLOW);
+	assert_int_equal(secs, 8);
 	rl_free(rl);
 }
 
@@ -368,6 +389,7 @@ int main(void)
 		cmocka_unit_test(failures_below_slow_after_leave_the_key_ok),
 		cmocka_unit_test(delays_double_from_slow_after_up_to_max_delay),
 		cmocka_unit_test(the_key_locks_at_lockout_after_with_the_remaining_time),
+		cmocka_unit_test(a_policy_without_lockout_only_slows),
 		cmocka_unit_test(a_lock_ends_after_lockout_and_the_count_starts_afresh),
 		cmocka_unit_test(a_failure_just_after_the_lock_counts_from_one),
 		cmocka_unit_test(a_lock_shorter_than_the_window_ends_with_no_delay),
