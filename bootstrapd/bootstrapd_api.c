@@ -113,7 +113,6 @@ static void h_supernodes(struct evhttp_request *req, void *arg)
 	struct bootstrapd *bd = arg;
 	struct sn_rec *all = NULL;
 	size_t n = 0, got, *idx = NULL;
-	int64_t *loads = NULL;
 	int64_t want = bd->cfg.list_default;
 	char q[16];
 	json_t *list;
@@ -136,15 +135,8 @@ static void h_supernodes(struct evhttp_request *req, void *arg)
 		return;
 	}
 	list = json_array();
-	loads = malloc((n ? n : 1) * sizeof(*loads));
 	idx = malloc((n ? n : 1) * sizeof(*idx));
-	if (loads == NULL || idx == NULL) {
-		got = 0;
-	} else {
-		for (size_t i = 0; i < n; i++)
-			loads[i] = all[i].load;
-		got = sn_select(loads, n, (size_t)want, uniform, NULL, idx);
-	}
+	got = idx != NULL ? sn_select(n, (size_t)want, uniform, NULL, idx) : 0;
 	for (size_t k = 0; k < got; k++) {
 		struct sn_rec *r = &all[idx[k]];
 		json_t *addrs = json_loads(r->addresses, 0, NULL);
@@ -154,7 +146,6 @@ static void h_supernodes(struct evhttp_request *req, void *arg)
 						      (json_int_t)r->load, "last_seen",
 						      (json_int_t)r->last_seen));
 	}
-	free(loads);
 	free(idx);
 	bdb_sn_free(all, n);
 	http_reply_json(req, 200,

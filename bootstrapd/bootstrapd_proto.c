@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,33 +145,33 @@ char *announce_addrs_json(const struct announce *a)
 	return s;
 }
 
-/* Weighted sampling without replacement (Efraimidis and Spirakis): each
- * candidate draws the key ln(u) * (1 + load), the largest keys win. */
-size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *), void *ctx,
-		 size_t *out)
+/* A uniform sample without replacement (the first want steps of a
+ * Fisher-Yates shuffle). The load a super node reports is its own word: a
+ * weight by it let one node claim zero load and draw every newcomer. */
+size_t sn_select(size_t n, size_t want, double (*uniform)(void *), void *ctx, size_t *out)
 {
-	double *keys;
-	size_t got = 0;
+	size_t *ix;
 
 	if (want > n)
 		want = n;
 	if (want == 0)
 		return 0;
-	keys = malloc(n * sizeof(*keys));
-	if (keys == NULL)
+	ix = malloc(n * sizeof(*ix));
+	if (ix == NULL)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		keys[i] = log(uniform(ctx)) * (1.0 + (double)loads[i]);
-	for (; got < want; got++) {
-		size_t best = n;
-		for (size_t i = 0; i < n; i++)
-			if (keys[i] > -INFINITY && (best == n || keys[i] > keys[best]))
-				best = i;
-		if (best == n)
-			break;
-		out[got] = best;
-		keys[best] = -INFINITY;
+		ix[i] = i;
+	for (size_t k = 0; k < want; k++) {
+		/* uniform() is in (0,1], so 1 - u is in [0,1). */
+		size_t j = k + (size_t)((1.0 - uniform(ctx)) * (double)(n - k));
+		size_t t;
+		if (j >= n)
+			j = n - 1;
+		t = ix[k];
+		ix[k] = ix[j];
+		ix[j] = t;
+		out[k] = ix[k];
 	}
-	free(keys);
-	return got;
+	free(ix);
+	return want;
 }

@@ -34,11 +34,9 @@ char *announce_addrs_json(const struct announce *a);
  * unspecified, multicast or documentation ranges). */
 int ip_is_public(const char *ip);
 
-/* Picks up to want of n candidates without repetition, each with weight
- * 1/(1+load), so that lightly loaded super nodes are handed out more often
- * and no single one gets every newcomer. uniform() returns (0,1]. Writes
- * indexes into out; returns how many. */
-size_t sn_select(const int64_t *loads, size_t n, size_t want, double (*uniform)(void *), void *ctx,
-		 size_t *out);
+/* Picks up to want of n candidates without repetition, uniformly at random:
+ * nothing a super node says about itself (its load) moves its chances.
+ * uniform() returns (0,1]. Writes indexes into out; returns how many. */
+size_t sn_select(size_t n, size_t want, double (*uniform)(void *), void *ctx, size_t *out);
 
 #endif

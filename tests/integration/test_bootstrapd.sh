@@ -64,23 +64,30 @@ assert_eq 403 "$code" "user certificate announcing"
 code=$(https POST "$BS_URL/v1/announce" "$T/sn_body")
 assert_eq 401 "$code" "announce without certificate"
 
-note "the list: live, verified, at most count, spread by load"
+note "the list: live, verified, at most count, a uniform sample whatever the load claimed"
 sn_post sn2 "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$P2}],\"load\":1000}" >/dev/null
 sn_serve sn3 "$P3"
 assert_eq 200 "$(sn_post sn3 "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$P3}],\"load\":0}")" "sn3"
-assert_eq 200 "$(sn_post sn1 "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$P1}],\"load\":0}")" "sn1 again"
+assert_eq 200 "$(sn_post sn1 "{\"addresses\":[{\"host\":\"127.0.0.1\",\"port\":$P1}],\"load\":1000}")" "sn1 again"
 https GET "$BS_URL/v1/supernodes?count=10" >/dev/null
 assert_eq 3 "$(jq '.supernodes | length' "$T/resp")" "count capped by list_max"
 https GET "$BS_URL/v1/supernodes" >/dev/null
 assert_eq 2 "$(jq '.supernodes | length' "$T/resp")" "list_default"
-# sn2 carries load 1000 against 0 for the others: with count=1 it must
-# come up far less often than each of them.
-n2=0
-for i in $(seq 1 30); do
+# sn3 plays the attacker: its heartbeats claim load 0 against 1000 for the
+# others, to be handed to every newcomer (the old weighting 1/(1+load) gave
+# it about 999 of 1000). Over 60 lists of one, each should come first about
+# 20 times; the bounds are more than 3 standard deviations out.
+assert_eq 200 "$(sn_post sn3 '{"load":0}' v1/heartbeat)" "sn3 claims no load"
+assert_eq 200 "$(sn_post sn2 '{"load":1000}' v1/heartbeat)" "sn2 busy"
+declare -A first=([sn1]=0 [sn2]=0 [sn3]=0)
+for i in $(seq 1 60); do
 	https GET "$BS_URL/v1/supernodes?count=1" >/dev/null
-	[ "$(jq -r '.supernodes[0].name' "$T/resp")" = sn2 ] && n2=$((n2 + 1))
+	n=$(jq -r '.supernodes[0].name' "$T/resp")
+	first[$n]=$((${first[$n]:-0} + 1))
 done
-[ "$n2" -le 3 ] || fail "loaded super node handed out $n2 times of 30"
+note "first in 60 lists: sn1 ${first[sn1]}, sn2 ${first[sn2]}, sn3 (claims load 0) ${first[sn3]}"
+[ "${first[sn3]}" -le 35 ] || fail "the node claiming no load came first ${first[sn3]} times of 60"
+[ "${first[sn1]}" -ge 8 ] && [ "${first[sn2]}" -ge 8 ] || fail "honest nodes starved: ${first[*]}"
 assert_eq 400 "$(https GET "$BS_URL/v1/supernodes?count=abc")" "bad count"
 
 note "heartbeats keep a node listed; silence drops it"

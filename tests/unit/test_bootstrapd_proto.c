@@ -433,47 +433,34 @@ static double prng(void *ctx)
 	return ((double)((*x * 2685821657736338717ull) >> 11) + 1.0) / 9007199254740992.0;
 }
 
-static void sn_select_follows_the_drawn_keys(void **state)
+static void sn_select_follows_the_draws(void **state)
 {
-	const int64_t zero[3] = {0, 0, 0};
-	const double u1[] = {0.1, 0.9, 0.5};
-	const int64_t loads[2] = {0, 9};
-	const double u2[] = {0.5, 0.99}, u3[] = {0.9, 0.5};
+	/* 1 - u picks the position among those left: 0.9 -> 0 of 3, then
+	 * 0.1 -> last of 2, then the one left. */
+	const double u1[] = {0.9, 0.1, 0.5};
 	struct seq s = {u1, 3, 0};
 	size_t out[3];
 
 	(void)state;
-	/* Equal loads: the largest draw wins, then the next. */
-	assert_int_equal(sn_select(zero, 3, 3, seq_next, &s, out), 3);
-	assert_int_equal(out[0], 1);
-	assert_int_equal(out[1], 2);
-	assert_int_equal(out[2], 0);
-	/* Key ln(u)*(1+load): 0.5 at load 0 (-0.69) loses to 0.99 at load 9
-	 * (-0.10), but 0.9 at load 0 (-0.11) beats 0.5 at load 9 (-6.9). */
-	s = (struct seq){u2, 2, 0};
-	assert_int_equal(sn_select(loads, 2, 1, seq_next, &s, out), 1);
-	assert_int_equal(out[0], 1);
-	s = (struct seq){u3, 2, 0};
-	assert_int_equal(sn_select(loads, 2, 1, seq_next, &s, out), 1);
+	assert_int_equal(sn_select(3, 3, seq_next, &s, out), 3);
 	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 2);
+	assert_int_equal(out[2], 1);
 }
 
 static void sn_select_returns_min_of_want_and_n_without_repeats(void **state)
 {
-	int64_t loads[20];
 	size_t out[20];
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
 	(void)state;
-	for (int i = 0; i < 20; i++)
-		loads[i] = i % 4 == 0 ? 0 : i * 1000;
 	for (size_t n = 0; n <= 20; n++) {
 		for (size_t want = 0; want <= 22; want++) {
 			size_t got, expect = want < n ? want : n;
 			int seen[20] = {0};
 			for (size_t i = 0; i < 20; i++)
 				out[i] = 999;
-			got = sn_select(loads, n, want, prng, &x, out);
+			got = sn_select(n, want, prng, &x, out);
 			assert_int_equal(got, expect);
 			for (size_t i = 0; i < got; i++) {
 				assert_true(out[i] < n);
@@ -487,52 +474,35 @@ static void sn_select_returns_min_of_want_and_n_without_repeats(void **state)
 	}
 }
 
-static void sn_select_copes_with_ties_and_extreme_draws(void **state)
+static void sn_select_copes_with_extreme_draws(void **state)
 {
-	const int64_t loads[4] = {0, SN_LOAD_MAX, 5, SN_LOAD_MAX};
 	const double tiny[] = {4.9406564584124654e-324, 2.2250738585072014e-308, 1e-300, 1.0};
 	struct seq s = {tiny, 4, 0};
 	size_t out[4];
 	int seen[4] = {0};
 
 	(void)state;
-	assert_int_equal(sn_select(loads, 4, 4, always_one, NULL, out), 4);
+	assert_int_equal(sn_select(4, 4, always_one, NULL, out), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(out[i], (size_t)i);
+	/* The smallest doubles in (0,1] pick the last place, never past it. */
+	assert_int_equal(sn_select(4, 4, seq_next, &s, out), 4);
 	for (int i = 0; i < 4; i++)
 		seen[out[i]]++;
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(seen[i], 1);
-	/* The smallest doubles in (0,1] still give every candidate a place. */
-	assert_int_equal(sn_select(loads, 4, 4, seq_next, &s, out), 4);
 	assert_int_equal(out[0], 3);
-}
-
-static void sn_select_prefers_lightly_loaded_nodes(void **state)
-{
-	const int64_t loads[2] = {0, 9};
-	uint64_t x = 12345;
-	size_t out[1];
-	int picked[2] = {0, 0};
-
-	(void)state;
-	for (int i = 0; i < 10000; i++) {
-		assert_int_equal(sn_select(loads, 2, 1, prng, &x, out), 1);
-		picked[out[0]]++;
-	}
-	/* Weights 1 and 1/10: about 9091 against 909. */
-	assert_true(picked[0] > picked[1]);
-	assert_in_range(picked[0], 8800, 9350);
 }
 
 static void sn_select_spreads_newcomers_over_equal_nodes(void **state)
 {
-	int64_t loads[5] = {3, 3, 3, 3, 3};
 	uint64_t x = 777;
 	size_t out[2];
 	int picked[5] = {0};
 
 	(void)state;
 	for (int i = 0; i < 5000; i++) {
-		assert_int_equal(sn_select(loads, 5, 2, prng, &x, out), 2);
+		assert_int_equal(sn_select(5, 2, prng, &x, out), 2);
 		picked[out[0]]++;
 		picked[out[1]]++;
 	}
@@ -558,10 +528,9 @@ int main(void)
 		cmocka_unit_test(heartbeat_parse_refuses_hostile_bodies),
 		cmocka_unit_test(ip_is_public_knows_the_special_ranges),
 		cmocka_unit_test(announce_addrs_json_renders_the_stored_array),
-		cmocka_unit_test(sn_select_follows_the_drawn_keys),
+		cmocka_unit_test(sn_select_follows_the_draws),
 		cmocka_unit_test(sn_select_returns_min_of_want_and_n_without_repeats),
-		cmocka_unit_test(sn_select_copes_with_ties_and_extreme_draws),
-		cmocka_unit_test(sn_select_prefers_lightly_loaded_nodes),
+		cmocka_unit_test(sn_select_copes_with_extreme_draws),
 		cmocka_unit_test(sn_select_spreads_newcomers_over_equal_nodes),
 	};
 
