@@ -38,6 +38,8 @@ struct logind_config {
 	int64_t server_lifetime;
 	int64_t ca_lifetime;
 	int64_t crl_lifetime;
+	int64_t max_live_user; /* live Node-IDs per account of each role */
+	int64_t max_live_supernode;
 	int allow_ed25519;
 	int64_t scrypt_n;
 	int64_t scrypt_r;
@@ -78,6 +80,7 @@ struct logind_stats {
 	uint64_t renewals, renewals_refused;
 	uint64_t issued[ROLE_IX_COUNT];
 	uint64_t revoked;
+	uint64_t superseded; /* of those, revoked to keep an account within its cap */
 };
 
 struct logind {
@@ -115,6 +118,9 @@ struct issue_req {
 	int ndns;
 	const char *const *ips;
 	int nips;
+	/* Renewal: the Node-ID (hex) of the certificate presented; if the new
+	 * key differs, its certificates are superseded. NULL for a login. */
+	const char *replaces;
 };
 
 struct issued {

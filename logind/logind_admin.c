@@ -228,7 +228,7 @@ static json_t *op_issue_server(struct logind *ld, struct admin_req *r)
 {
 	struct issue_req ir = {r->dns[0], ROLE_SERVER, X509_REQ_get0_pubkey(r->csr),
 			       r->dns,    r->ndns,     r->ips,
-			       r->nips};
+			       r->nips,   NULL};
 	struct issued is;
 	char err[256];
 	json_t *rep;

@@ -178,7 +178,7 @@ static void login_work(void *arg)
 static void login_issue(struct login_job *j)
 {
 	struct logind *ld = j->ld;
-	struct issue_req ir = {j->user.name, j->user.role, j->lr.pubkey, NULL, 0, NULL, 0};
+	struct issue_req ir = {j->user.name, j->user.role, j->lr.pubkey, NULL, 0, NULL, 0, NULL};
 	struct issued is;
 	char key[RL_KEY_MAX];
 	char err[256];
@@ -306,8 +306,8 @@ static void h_login(struct evhttp_request *req, void *arg)
 }
 
 /* Renewal: the current certificate stands in for the password. */
-static int renew_check(struct logind *ld, struct evhttp_request *req, struct user_rec *u, char *err,
-		       size_t errlen)
+static int renew_check(struct logind *ld, struct evhttp_request *req, struct user_rec *u,
+		       char *node_id, char *err, size_t errlen)
 {
 	SSL *ssl = http_ssl(req);
 	X509 *peer = NULL;
@@ -338,6 +338,7 @@ static int renew_check(struct logind *ld, struct evhttp_request *req, struct use
 		err_set(err, errlen, "account unknown, disabled or changed");
 		return -1;
 	}
+	str_copy(node_id, c.node_id, sizeof(c.node_id));
 	return 0;
 }
 
@@ -348,7 +349,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 	struct user_rec u;
 	struct issued is;
 	char err[256];
-	char addr[64];
+	char addr[64], node_id[33];
 	uint8_t *body;
 	size_t len;
 	int rc;
@@ -356,7 +357,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 	if (!http_method_is(req, EVHTTP_REQ_POST))
 		return;
 	http_peer_addr(req, addr, sizeof(addr));
-	if (renew_check(ld, req, &u, err, sizeof(err)) < 0) {
+	if (renew_check(ld, req, &u, node_id, err, sizeof(err)) < 0) {
 		ld->st.renewals_refused++;
 		log_warn("renew from %s refused: %s", addr, err);
 		http_reply_error(req, 401, "%s", err);
@@ -370,7 +371,7 @@ static void h_renew(struct evhttp_request *req, void *arg)
 		http_reply_error(req, 400, "%s", err);
 		return;
 	}
-	struct issue_req ir = {u.name, u.role, lr.pubkey, NULL, 0, NULL, 0};
+	struct issue_req ir = {u.name, u.role, lr.pubkey, NULL, 0, NULL, 0, node_id};
 	if (certs_issue(ld, &ir, &is, err, sizeof(err)) < 0) {
 		log_error("renew: %s: %s", u.name, err);
 		http_reply_error(req, 500, "cannot issue certificate");

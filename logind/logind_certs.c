@@ -34,8 +34,8 @@ enum cert_role_ix cert_role_ix(const char *role)
 }
 
 /* What the certificate for r says; uri (512 bytes) holds its SIP URI. */
-static void spec_fill(struct logind *ld, const struct issue_req *r, const char *serial,
-		      int64_t now, char *uri, struct cert_spec *s)
+static void spec_fill(struct logind *ld, const struct issue_req *r, const char *serial, int64_t now,
+		      char *uri, struct cert_spec *s)
 {
 	s->pubkey = r->pubkey;
 	s->serial_hex = serial;
@@ -80,6 +80,100 @@ static int record(struct logind *ld, const struct cert_spec *s, const uint8_t *n
 	return 0;
 }
 
+/* A certificate and the one it renewed, during the change-over. */
+#define LIVE_PER_NODE_ID 2
+
+/* Whether c, in an account's live list walked newest first, goes over the
+ * cap: the account's Node-IDs ranked by their newest certificate, ids[]
+ * collecting those seen and per[] how many certificates each had. evict:
+ * a Node-ID that goes whatever its rank (or NULL). */
+static int over_cap(const struct cert_rec *c, const char *evict, int64_t cap, char (*ids)[33],
+		    int *per, size_t *nids)
+{
+	size_t k = 0;
+
+	if (evict != NULL && strcmp(c->node_id, evict) == 0)
+		return 1;
+	while (k < *nids && strcmp(ids[k], c->node_id) != 0)
+		k++;
+	if (k == *nids)
+		str_copy(ids[(*nids)++], c->node_id, 33);
+	per[k]++;
+	return (int64_t)k >= cap || per[k] > LIVE_PER_NODE_ID;
+}
+
+static void supersede(struct logind *ld, const struct cert_rec *c, int64_t now)
+{
+	if (ldb_cert_revoke(ld->db, c->serial, REASON_SUPERSEDED, now) != LDB_OK) {
+		log_error("cannot revoke certificate %s of %s", c->serial, c->name);
+		return;
+	}
+	ld->st.revoked++;
+	ld->st.superseded++;
+	log_warn("%s: over its cap of live Node-IDs: revoked certificate %s (Node-ID %s, issued "
+		 "%lld) as superseded",
+		 c->name, c->serial, c->node_id, (long long)c->issued);
+}
+
+/* A renewal to a new key that takes the account over its cap gives up the
+ * Node-ID it renewed, rather than another device's: that one goes first. */
+static const char *evict_first(const struct cert_rec *c, size_t n, const char *replaces,
+			       const char *new_id, int64_t cap)
+{
+	int64_t distinct = 0;
+	int present = 0;
+
+	if (replaces == NULL || strcmp(replaces, new_id) == 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < i && strcmp(c[k].node_id, c[i].node_id) != 0)
+			k++;
+		distinct += k == i;
+		present |= strcmp(c[i].node_id, replaces) == 0;
+	}
+	return present && distinct > cap ? replaces : NULL;
+}
+
+/* Keeps an account at no more than its cap of live Node-IDs, and each at
+ * LIVE_PER_NODE_ID certificates: a fresh key is a fresh Node-ID, so
+ * otherwise one password would buy any number of ring identities. The
+ * oldest Node-ID (by its newest certificate) goes, so that a reinstalled
+ * device is never locked out by the one it replaced. */
+static void enforce_cap(struct logind *ld, const struct issue_req *r, const char *new_id)
+{
+	int64_t now = time_now();
+	int64_t cap = strcmp(r->role, ROLE_SUPERNODE) == 0 ? ld->cfg.max_live_supernode
+							   : ld->cfg.max_live_user;
+	struct cert_rec *c = NULL;
+	char(*ids)[33] = NULL;
+	const char *evict;
+	int *per = NULL;
+	size_t n = 0, nids = 0;
+	int revoked = 0;
+	char err[256];
+
+	if (ldb_certs_live(ld->db, r->name, now, &c, &n) < 0 ||
+	    (ids = calloc(n + 1, sizeof(*ids))) == NULL ||
+	    (per = calloc(n + 1, sizeof(*per))) == NULL) {
+		log_error("%s: cannot read live certificates: cap not applied", r->name);
+		goto out;
+	}
+	evict = evict_first(c, n, r->replaces, new_id, cap);
+	for (size_t i = 0; i < n; i++) {
+		if (over_cap(&c[i], evict, cap, ids, per, &nids)) {
+			supersede(ld, &c[i], now);
+			revoked++;
+		}
+	}
+	if (revoked > 0 && certs_refresh_crl(ld, err, sizeof(err)) < 0)
+		log_error("CRL refresh: %s", err);
+out:
+	free(c);
+	free(ids);
+	free(per);
+}
+
 int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out, char *err,
 		size_t errlen)
 {
@@ -113,6 +207,8 @@ int certs_issue(struct logind *ld, const struct issue_req *r, struct issued *out
 	ld->st.issued[cert_role_ix(r->role)]++;
 	log_info("issued %s certificate %s to %s (Node-ID %s, until %lld)", r->role, serial,
 		 r->name, out->node_id, (long long)s.not_after);
+	if (strcmp(r->role, ROLE_SERVER) != 0)
+		enforce_cap(ld, r, out->node_id);
 	return 0;
 }
 

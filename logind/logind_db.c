@@ -304,6 +304,43 @@ json_t *ldb_cert_list(sqlite3 *db, const char *name)
 	return list;
 }
 
+int ldb_certs_live(sqlite3 *db, const char *name, int64_t now, struct cert_rec **out, size_t *n)
+{
+	/* rowid breaks ties between certificates issued in the same second. */
+	sqlite3_stmt *st = db_stmt(db, "SELECT " CERT_COLS " FROM certs WHERE name = ? AND "
+				       "revoked IS NULL AND not_after > ? ORDER BY issued DESC, "
+				       "rowid DESC");
+	size_t cap = 8;
+	int s;
+
+	*n = 0;
+	*out = malloc(cap * sizeof(**out));
+	if (st == NULL || *out == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			struct cert_rec *nb = realloc(*out, 2 * cap * sizeof(**out));
+			if (nb == NULL)
+				goto fail;
+			*out = nb;
+			cap *= 2;
+		}
+		cert_from_row(st, &(*out)[(*n)++]);
+	}
+	if (s != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
 enum ldb_rc ldb_cert_revoke(sqlite3 *db, const char *serial, int reason, int64_t now)
 {
 	struct cert_rec c;

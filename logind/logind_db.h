@@ -17,7 +17,8 @@ enum ldb_rc {
 	LDB_ERROR
 };
 
-#define REASON_CESSATION 5 /* CRLReason used when a user is deleted or disabled */
+#define REASON_SUPERSEDED 4 /* CRLReason of certificates over an account's cap */
+#define REASON_CESSATION 5  /* CRLReason used when a user is deleted or disabled */
 
 struct user_rec {
 	char name[65];
@@ -58,6 +59,9 @@ enum ldb_rc ldb_cert_add(sqlite3 *db, const struct cert_rec *c);
 enum ldb_rc ldb_cert_get(sqlite3 *db, const char *serial, struct cert_rec *out);
 /* [{serial, name, role, node_id, not_before, not_after, issued, revoked, reason}] */
 json_t *ldb_cert_list(sqlite3 *db, const char *name);
+/* Live (unrevoked, unexpired) certificates of name, newest first; caller
+ * frees *out. */
+int ldb_certs_live(sqlite3 *db, const char *name, int64_t now, struct cert_rec **out, size_t *n);
 /* LDB_EXISTS when already revoked. */
 enum ldb_rc ldb_cert_revoke(sqlite3 *db, const char *serial, int reason, int64_t now);
 

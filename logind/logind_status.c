@@ -76,6 +76,7 @@ static json_t *status_full(void *arg)
 					    (json_int_t)st->revoked, "crl_age",
 					    (json_int_t)crl_age(ld), "crl_entries",
 					    ld->crl != NULL ? ld->crl->count : 0));
+	json_object_set_new(j, "certs_superseded", json_integer((json_int_t)st->superseded));
 	json_object_set_new(j, "users",
 			    users_count(ld) == 0
 				    ? json_pack("{s:I,s:I}", "user", (json_int_t)ld->users[0],
@@ -131,8 +132,13 @@ static void metrics_certs(struct evbuffer *out, struct logind *ld)
 	for (int i = 0; i < ROLE_IX_COUNT; i++)
 		prom_count(out, M("certs_issued_total"), "role", role_names[i], ld->st.issued[i]);
 	prom_counter(out, M("certs_revoked_total"),
-		     "Certificates revoked (cert revoke, and user disable and del).",
+		     "Certificates revoked (cert revoke, user disable and del, and over an "
+		     "account's cap).",
 		     ld->st.revoked);
+	prom_counter(out, M("certs_superseded_total"),
+		     "Certificates revoked because their account went over max_live_user or "
+		     "max_live_supernode Node-IDs (a subset of certs_revoked_total).",
+		     ld->st.superseded);
 	if (ld->crl != NULL) {
 		prom_gauge(out, M("crl_number"), "CRL number of the current CRL.", ld->crl->number);
 		prom_gauge(out, M("crl_age_seconds"),

@@ -371,6 +371,30 @@ static void ldb_cert_list_lists_all_or_one_users_certificates(void **state)
 	json_decref(list);
 }
 
+static void ldb_certs_live_lists_one_accounts_live_certificates_newest_first(void **state)
+{
+	struct fx *f = *state;
+	struct cert_rec *c = NULL;
+	size_t n = 0;
+
+	/* issued = NOW + n: 12 is the newest. */
+	for (int i = 1; i <= 12; i++)
+		add_cert(f->db, i, i == 5 ? "bob" : "alice", i == 7 ? NOW - 1 : NOW + 86400);
+	assert_int_equal(ldb_cert_revoke(f->db, serial_of(3), 4, NOW), LDB_OK);
+	assert_int_equal(ldb_certs_live(f->db, "alice", NOW, &c, &n), 0);
+	/* 12 minus bob's, the expired 7 and the revoked 3; past the first
+	 * allocation of 8. */
+	assert_int_equal(n, 9);
+	assert_string_equal(c[0].serial, serial_of(12));
+	assert_string_equal(c[8].serial, serial_of(1));
+	for (size_t i = 1; i < n; i++)
+		assert_true(c[i - 1].issued > c[i].issued);
+	free(c);
+	assert_int_equal(ldb_certs_live(f->db, "nobody", NOW, &c, &n), 0);
+	assert_int_equal(n, 0);
+	free(c);
+}
+
 static void ldb_cert_revoke_revokes_once(void **state)
 {
 	struct fx *f = *state;
@@ -585,6 +609,7 @@ int main(void)
 		T(ldb_user_count_counts_each_role_disabled_ones_included),
 		T(a_certificate_is_added_and_read_back),
 		T(ldb_cert_list_lists_all_or_one_users_certificates),
+		T(ldb_certs_live_lists_one_accounts_live_certificates_newest_first),
 		T(ldb_cert_revoke_revokes_once),
 		T(ldb_crl_entries_lists_revoked_certificates_not_yet_expired),
 		T(ldb_crl_entries_grows_past_its_first_allocation),
