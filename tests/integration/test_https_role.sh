@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A valid overlay certificate of the wrong role cannot pose as logind or
 # bootstrapd: a user called "localhost" serves its own certificate (same CA,
-# CN=localhost) with openssl s_server, and the p2psip CLI and bootstrapd,
-# sent there, refuse it with a clear error naming the role.
+# CN=localhost) with openssl s_server, and the p2psip CLI, an ordinary node
+# and bootstrapd, sent there, refuse it with a clear error naming the role.
 . "$(dirname "$0")/../lib.sh"
 
 logind_init
@@ -27,6 +27,16 @@ out=$(echo "password of alice" | "$BIN/p2psip" -b "https://localhost:$FAKE" -a "
 	-k "$T/alice.key" -c "$T/alice.crt" --password-stdin login 2>&1) && fail "CLI accepted: $out"
 assert_contains "$out" "server certificate has role 'user', not 'server'" "CLI error"
 [ -e "$T/alice.crt" ] && fail "a certificate was written"
+
+note "an ordinary node, sent to the impostor as bootstrapd, refuses it and says why"
+real_bs=${BS_URL:-}
+BS_URL=https://localhost:$FAKE
+on_init on1 alice
+BS_URL=$real_bs
+on_launch on1
+wait_until 15 "the ordinary node logged no role error" \
+	grep -q "server certificate has role 'user', not 'server'" "$T/on_on1.log"
+on_has on1 '.state != "attached"' || fail "on1 attached through the impostor"
 
 note "bootstrapd, sent to the impostor as logind, refuses it and says why"
 bootstrapd_init
