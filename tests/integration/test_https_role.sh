@@ -41,8 +41,11 @@ on_has on1 '.state != "attached"' || fail "on1 attached through the impostor"
 note "bootstrapd, sent to the impostor as logind, refuses it and says why"
 bootstrapd_init
 sed -i "s|^logind_url = .*|logind_url = https://localhost:$FAKE|" "$T/bootstrapd.conf"
+vg_on
 bootstrapd_start
 wait_until 15 "bootstrapd logged no role error" \
 	grep -q "server certificate has role 'user', not 'server'" "$T/bootstrapd.log"
 assert_eq 503 "$(https GET "$BS_URL/v1/crl")" "bootstrapd took no CRL from the impostor"
+stop_pid "$BS_PID" || fail "bootstrapd did not stop cleanly"
+vg_check
 echo ok

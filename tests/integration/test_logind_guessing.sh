@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 logind_init "[ratelimit]" "max_delay = 1s"
+vg_on
 logind_start
 add_user alice "alice password"
 make_csr thief
@@ -38,4 +39,6 @@ assert_eq '{"address":1}' "$(jq -c .lockouts "$T/status.json")" "lockouts"
 assert_eq 1 "$(jq .users_slowed "$T/status.json")" "users_slowed"
 [ "$(jq .logins_refused "$T/status.json")" -ge 11 ] || fail "logins_refused: $(jq .logins_refused "$T/status.json")"
 grep -q "user alice locked" "$T/logind.log" && fail "the user was locked"
+stop_pid "$LD_PID" || fail "logind did not stop cleanly"
+vg_check
 echo ok
