@@ -220,7 +220,7 @@ static void failed(struct keepcert *kc, enum keepcert_fail kind, int64_t retry_a
 			first = KEEPCERT_PW_POLL;
 		break;
 	case KC_LOCKED:
-		log_error("%s: logind locked this account or address out (%s); next try in %s",
+		log_error("%s: logind locked this address out (%s); next try in %s",
 			  kc->conf.account, why, in);
 		break;
 	default:

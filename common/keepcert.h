@@ -40,7 +40,7 @@ struct keepcert_conf {
 enum keepcert_fail {
 	KC_OK,      /* nothing failed (or a certificate came) */
 	KC_REFUSED, /* logind refused the password (401) */
-	KC_LOCKED,  /* logind locked the account or address for a while (429) */
+	KC_LOCKED,  /* logind refused this source address for a while (429) */
 	KC_ERROR    /* anything else: logind unreachable or failing, no password file */
 };
 

@@ -84,8 +84,8 @@ locked() { grep -c "login: carol from .* refused: too many failures" "$T/logind.
 before=$(locked)
 on_init on2 carol
 on_launch on2
-poll 10 grep -q "locked this account or address out" "$T/on_on2.log"
-grep -q "carol: logind locked this account or address out" "$T/on_on2.log" || fail "no lock line from on2"
+poll 10 grep -q "locked this address out" "$T/on_on2.log"
+grep -q "carol: logind locked this address out" "$T/on_on2.log" || fail "no lock line from on2"
 on_has on2 '.accounts[0].login | .state == "locked" and .next_try_in > 600' ||
 	fail "on2 status: $(on_status on2 | jq -c .accounts)"
 sleep 3
