@@ -876,6 +876,26 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The relay's addresses from the configuration: where it binds, whom it
+ * may send to besides the public Internet, what it announces. */
+static int relay_addresses(struct relay *r, const char *ip, char *err, size_t errlen)
+{
+	struct sn *sn = r->sn;
+
+	if (addr_ip_port(ip, 0, &r->ip, &r->iplen) < 0) {
+		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
+		return -1;
+	}
+	if (relay_nets_parse(sn->cfg.relay_allow, &r->allow, err, errlen) < 0)
+		return -1; /* (sn_config.c checked it: cannot happen) */
+	str_copy(r->host,
+		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'
+			 ? sn->cfg.relay_public
+			 : sn->self.host,
+		 sizeof(r->host));
+	return 0;
+}
+
 int relay_start(struct sn *sn, char *err, size_t errlen)
 {
 	struct relay *r;
@@ -898,24 +918,14 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	if (r == NULL)
 		return -1;
 	r->sn = sn;
-	if (addr_ip_port(ip, 0, &r->ip, &r->iplen) < 0) {
-		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
+	if (relay_addresses(r, ip, err, errlen) < 0) {
 		free(r);
-		return -1;
-	}
-	if (relay_nets_parse(sn->cfg.relay_allow, &r->allow, err, errlen) < 0) {
-		free(r); /* (sn_config.c checked it: cannot happen) */
 		return -1;
 	}
 	r->lo = (uint16_t)(lo + (lo & 1));
 	r->hi = (uint16_t)hi;
 	r->nslots = (unsigned)(r->hi - r->lo + 1) / 2;
 	r->used = calloc(r->nslots, 1);
-	str_copy(r->host,
-		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'
-			 ? sn->cfg.relay_public
-			 : sn->self.host,
-		 sizeof(r->host));
 	r->sweep = event_new(sn->base, -1, EV_PERSIST, on_sweep, r);
 	if (r->used == NULL || r->sweep == NULL || event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
 		err_set(err, errlen, "relay: out of memory");
