@@ -248,22 +248,21 @@ size_t stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID
 }
 
 size_t stun_binding_success(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
-			    const struct sockaddr *mapped, const char *software)
+			    const struct sockaddr *mapped, int with_fingerprint)
 {
 	size_t off = header(out, cap, STUN_BINDING_SUCCESS, tid), n;
 	uint8_t v[20];
 
 	if ((n = addr_value(v, mapped, 1, tid)) == 0 ||
 	    attr(out, cap, &off, ATTR_XOR_MAPPED, v, n) < 0 ||
-	    attr(out, cap, &off, ATTR_MAPPED, v, addr_value(v, mapped, 0, tid)) < 0 ||
-	    (software != NULL && attr(out, cap, &off, ATTR_SOFTWARE, software, strlen(software)) < 0) ||
-	    fingerprint(out, cap, &off) < 0)
+	    (with_fingerprint && fingerprint(out, cap, &off) < 0))
 		return 0;
 	return off;
 }
 
 size_t stun_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN], int code,
-			  const char *reason, const uint16_t *unknown, int nunknown)
+			  const char *reason, const uint16_t *unknown, int nunknown,
+			  int with_fingerprint)
 {
 	size_t off = header(out, cap, STUN_BINDING_ERROR, tid), rl = strlen(reason);
 	uint8_t v[4 + 128], u[2 * STUN_UNKNOWN_MAX];
@@ -280,7 +279,7 @@ size_t stun_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_L
 		put16(u + 2 * i, unknown[i]);
 	if (nunknown > 0 && attr(out, cap, &off, ATTR_UNKNOWN, u, 2 * (size_t)nunknown) < 0)
 		return 0;
-	return fingerprint(out, cap, &off) < 0 ? 0 : off;
+	return with_fingerprint && fingerprint(out, cap, &off) < 0 ? 0 : off;
 }
 
 /* ---- what the answers say ---- */

@@ -38,13 +38,17 @@ int stun_is_stun(const uint8_t *b, size_t n);
 int stun_parse(const uint8_t *b, size_t n, struct stun_msg *m);
 /* Builders: return the length written, 0 when cap is too small. */
 size_t stun_binding_request(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN]);
-/* A success response with XOR-MAPPED-ADDRESS (and MAPPED-ADDRESS for RFC
- * 3489 clients), SOFTWARE (may be NULL) and FINGERPRINT. */
+/* A success response: XOR-MAPPED-ADDRESS, and FINGERPRINT when asked for
+ * (the request had one). Nothing else: an answer larger than needed makes
+ * the server an amplifier (no MAPPED-ADDRESS: RFC 3489 clients, who would
+ * read it, send no magic cookie and get no answer; no SOFTWARE). */
 size_t stun_binding_success(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN],
-			    const struct sockaddr *mapped, const char *software);
-/* An error response (420 lists the unknown attributes). */
+			    const struct sockaddr *mapped, int fingerprint);
+/* An error response (420 lists the unknown attributes); reason may be "",
+ * FINGERPRINT when asked for. */
 size_t stun_binding_error(uint8_t *out, size_t cap, const uint8_t tid[STUN_TID_LEN], int code,
-			  const char *reason, const uint16_t *unknown, int nunknown);
+			  const char *reason, const uint16_t *unknown, int nunknown,
+			  int fingerprint);
 uint32_t stun_crc32(const uint8_t *b, size_t n);
 
 /* What the answers of up to two STUN servers, asked from one local socket,

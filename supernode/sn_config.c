@@ -2,6 +2,7 @@
 #include "supernode.h"
 
 #include "conf.h"
+#include "sn_relaypol.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -49,11 +50,31 @@ static const struct conf_item items[] = {
 	{"relay", "ports", CONF_STRING, F(relay_ports), "40000-49999", 0, 0, 0, ""},
 	D("relay", "idle_timeout", relay_idle, "60s", 5, 86400),
 	I("relay", "max_streams", relay_max, "2500", 0, 100000),
-	I("relay", "max_streams_per_node", relay_max_per_node, "64", 1, 100000),
+	I("relay", "max_streams_per_account", relay_max_per_account, "64", 1, 100000),
+	I("relay", "max_streams_per_node", relay_max_per_node, "0", 0, 100000),
+	I("relay", "max_packet_rate", relay_rate, "500", 10, 1000000),
+	{"relay", "allow_networks", CONF_STRING, F(relay_allow), "", 0, 0, 0, ""},
 	{"stun", "listen", CONF_STRING, F(stun_listen), "", 0, 0, 0, ""},
 	I("stun", "rate", stun_rate, "20000", 1, 10000000),
 	I("stun", "rate_per_addr", stun_rate_per_addr, "50", 1, 10000000),
 };
+
+/* [relay]: max_streams_per_node, the key's name before limits were per
+ * account, is still read as max_streams_per_account; allow_networks must
+ * parse. */
+static int relay_config_check(struct sn_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct relay_nets nets;
+	char why[160];
+
+	if (cfg->relay_max_per_node > 0)
+		cfg->relay_max_per_account = cfg->relay_max_per_node;
+	if (relay_nets_parse(cfg->relay_allow, &nets, why, sizeof(why)) < 0) {
+		err_set(err, errlen, "%s: [relay] allow_networks: %s", path, why);
+		return -1;
+	}
+	return 0;
+}
 
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -63,6 +84,8 @@ int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t er
 		err_set(err, errlen, "%s: give password or password_file for the account", path);
 		return -1;
 	}
+	if (relay_config_check(cfg, path, err, errlen) < 0)
+		return -1;
 	if (cfg->replicas >= cfg->successors + 1) {
 		err_set(err, errlen, "%s: [ring] replicas must be at most successors", path);
 		return -1;

@@ -5,7 +5,6 @@
 
 #include "jsonx.h"
 #include "record.h"
-#include "sdp.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -178,7 +177,6 @@ int relay_use_parse(const json_t *msg, struct relay_use_req *out, char *err, siz
 		err_set(err, errlen, "far: want IP:PORT");
 		return -1;
 	}
-	out->far_private = far != NULL && sdp_addr_is_private(host);
 	return 0;
 }
 

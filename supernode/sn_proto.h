@@ -51,7 +51,6 @@ struct relay_use_req {
 	uint32_t id; /* 0: not a stream id (no stream has it) */
 	int near_reset;
 	int has_far, has_rtcp;
-	int far_private; /* the far address is a private one (RFC 1918, ...) */
 	struct sockaddr_storage far, rtcp;
 	socklen_t far_len, rtcp_len;
 };

@@ -19,7 +19,18 @@
  * A used stream lives while packets flow and goes after [relay]
  * idle_timeout of silence, or when the node frees it ("relay_free", sent at
  * BYE, CANCEL or a failed call). Limits: [relay] max_streams for the super
- * node, max_streams_per_node per attached node.
+ * node, max_streams_per_account per account (the name in the certificate:
+ * an account may hold several certificates, each a Node-ID of its own).
+ *
+ * The relay is no proxy into the super node's networks: it never sends to
+ * a loopback, unspecified, multicast, broadcast or link-local address, nor
+ * to this host's own addresses (but for the relay's own ports: both ends of
+ * a call may relay here), and to a private network's address only once a
+ * packet came from there, unless [relay] allow_networks says otherwise
+ * (sn_relaypol.c); relay_use naming such a place is refused. Until the far
+ * end has sent something, at most RELAY_BLIND_MAX packets go towards it;
+ * each side of a stream takes at most [relay] max_packet_rate packets a
+ * second. What is dropped is counted in /status and /metrics.
  *
  * The frames of attached nodes come through relay_frames() (the frame
  * table, sn_handler.c), read by sn_proto.c; "service:relay" is advertised
@@ -28,10 +39,14 @@
 
 #include "log.h"
 #include "prom.h"
+#include "sn_relaypol.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +61,12 @@
 #define BATCH 1
 #define PKT_MAX 2048    /* larger datagrams are dropped */
 #define BUCKETS 4096
+/* Packets sent towards a far end that has not sent one itself: a phone
+ * answers within a second or two, so 10 s of 50 packets/s is a call's
+ * start with room to spare, and all that a relay_use can aim at a victim. */
+#define RELAY_BLIND_MAX 500
+#define OWN_MAX 64           /* this host's addresses kept */
+#define OWN_REFRESH_MS 30000 /* interfaces are read again after this long */
 
 enum { NEAR = 0, FAR = 1 };
 
@@ -68,12 +89,16 @@ struct side {
 	struct sockaddr_storage want; /* only packets from this IP latch */
 	int want_set;
 	uint64_t pkts, bytes; /* came in on this side */
+	double tokens;        /* of max_packet_rate, for packets that come in here */
+	uint64_t tokens_ms;
+	uint32_t blind; /* sent out of here before anyone here spoke */
 };
 
 struct stream {
 	uint32_t id;
 	struct relay *r;
 	struct rid owner;
+	char account[NAME_MAX_LEN + 1]; /* of the owner's certificate */
 	int tunnel, active;
 	uint64_t created_ms, last_ms;
 	struct side side[2];
@@ -83,6 +108,8 @@ struct stream {
 struct relay_stats {
 	uint64_t packets, bytes, hijack, foreign, nopeer, toobig, allocated, refused, expired,
 		freed, tunnel_in, tunnel_out;
+	uint64_t rate, unlatched, forbidden_src; /* dropped */
+	uint64_t forbidden;                      /* relay_use refused */
 };
 
 struct relay {
@@ -98,6 +125,10 @@ struct relay {
 	uint32_t next_id;
 	struct event *sweep;
 	struct relay_stats st;
+	struct relay_nets allow;      /* [relay] allow_networks */
+	struct relay_ip own[OWN_MAX]; /* this host's addresses */
+	int nown;
+	uint64_t own_ms;
 };
 
 static uint64_t loop_ms(struct relay *r)
@@ -144,6 +175,114 @@ static uint16_t get_port(const struct sockaddr_storage *ss)
 					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
+/* ---- where the relay may send ---- */
+
+static void own_add(struct relay *r, const struct sockaddr *sa)
+{
+	if (sa != NULL && r->nown < OWN_MAX && relay_ip_of(sa, &r->own[r->nown]) == 0)
+		r->nown++;
+}
+
+static void own_add_host(struct relay *r, const char *host)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (host != NULL && addr_ip_port(host, 0, &ss, &len) == 0)
+		own_add(r, (struct sockaddr *)&ss);
+}
+
+/* This host's addresses: what the super node listens on and announces,
+ * and every interface's address and broadcast address, read again now and
+ * then (an interface may come or change). */
+static void own_refresh(struct relay *r)
+{
+	struct sn *sn = r->sn;
+	uint64_t now = loop_ms(r);
+	struct ifaddrs *ifs, *i;
+
+	if (r->own_ms != 0 && now - r->own_ms < OWN_REFRESH_MS)
+		return;
+	r->own_ms = now != 0 ? now : 1;
+	r->nown = 0;
+	own_add(r, (struct sockaddr *)&r->ip);
+	own_add_host(r, sn->listen_host);
+	own_add_host(r, sn->self.host);
+	own_add_host(r, sn->cfg.public_host);
+	own_add_host(r, sn->cfg.relay_public);
+	own_add_host(r, sn->fallback_host);
+	own_add_host(r, sn->fallback_public);
+	if (getifaddrs(&ifs) < 0)
+		return;
+	for (i = ifs; i != NULL; i = i->ifa_next) {
+		own_add(r, i->ifa_addr);
+		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr != NULL)
+			own_add(r, i->ifa_broadaddr);
+	}
+	freeifaddrs(ifs);
+}
+
+static int is_own(struct relay *r, const struct relay_ip *ip)
+{
+	own_refresh(r);
+	for (int i = 0; i < r->nown; i++)
+		if (relay_ip_eq(&r->own[i], ip))
+			return 1;
+	return 0;
+}
+
+enum verdict {
+	SEND_OK,
+	SEND_LATCH_ONLY, /* only once a packet came from there */
+	SEND_NEVER
+};
+
+/* Whether the relay may send to ss (sn_relaypol.c has the classes); why
+ * gets the words for a refusal. The operator's allow_networks come first:
+ * a lab on loopback, a LAN deployment. */
+static enum verdict dest_check(struct relay *r, const struct sockaddr_storage *ss, const char **why)
+{
+	struct relay_ip ip;
+	enum relay_addr_class c;
+	uint16_t port = get_port(ss);
+
+	if (relay_ip_of((const struct sockaddr *)ss, &ip) < 0) {
+		*why = "not an IP address";
+		return SEND_NEVER;
+	}
+	if (relay_nets_has(&r->allow, &ip))
+		return SEND_OK;
+	c = relay_addr_class(&ip);
+	*why = relay_addr_class_name(c);
+	if (c == RELAY_ADDR_SPECIAL)
+		return SEND_NEVER;
+	if (is_own(r, &ip)) {
+		if (port >= r->lo && port <= r->hi + 1)
+			return SEND_OK; /* another stream here: both ends of a call relay here */
+		*why = "this super node's own address";
+		return SEND_NEVER;
+	}
+	return c == RELAY_ADDR_PRIVATE ? SEND_LATCH_ONLY : SEND_OK;
+}
+
+/* A token of side d's max_packet_rate (a second's worth may come at once). */
+static int rate_take(struct relay *r, struct side *d, uint64_t now)
+{
+	double rate = (double)r->sn->cfg.relay_rate;
+
+	if (d->tokens_ms == 0)
+		d->tokens = rate;
+	else
+		d->tokens += rate * (double)(now - d->tokens_ms) / 1000.0;
+	if (d->tokens > rate)
+		d->tokens = rate;
+	d->tokens_ms = now != 0 ? now : 1;
+	if (d->tokens < 1)
+		return 0;
+	d->tokens -= 1;
+	return 1;
+}
+
 /* ---- forwarding ---- */
 
 static void tunnel_out(struct stream *s, int ch, const uint8_t *b, size_t n)
@@ -171,11 +310,16 @@ static void tunnel_out(struct stream *s, int ch, const uint8_t *b, size_t n)
 static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t n)
 {
 	struct relay *r = s->r;
-	struct side *out = &s->side[!from];
+	struct side *in = &s->side[from], *out = &s->side[!from];
+	uint64_t now = loop_ms(r);
 
-	s->side[from].pkts++;
-	s->side[from].bytes += n;
-	s->last_ms = loop_ms(r);
+	if (!rate_take(r, in, now)) {
+		r->st.rate++;
+		return;
+	}
+	in->pkts++;
+	in->bytes += n;
+	s->last_ms = now;
 	if (!s->active) {
 		s->active = 1;
 		r->active++;
@@ -188,6 +332,13 @@ static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t
 		r->st.nopeer++;
 		return;
 	}
+	if (!out->latched[0] && !out->latched[1]) {
+		if (out->blind >= RELAY_BLIND_MAX) {
+			r->st.unlatched++;
+			return;
+		}
+		out->blind++;
+	}
 	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) < 0) {
 		r->st.nopeer++;
 		return;
@@ -197,11 +348,14 @@ static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t
 }
 
 /* Latching: the first packet from the expected IP decides where this side
- * is; packets from anywhere else are dropped. */
+ * is; packets from anywhere else are dropped. A side that expects no IP
+ * (a far end that gave a private address) latches only onto a source the
+ * relay may send to. */
 static int admit(struct stream *s, struct side *in, int ch, const struct sockaddr_storage *from,
 		 socklen_t flen)
 {
 	struct relay *r = s->r;
+	const char *why;
 
 	if (in->latched[ch]) {
 		if (addr_eq(from, &in->peer[ch]))
@@ -211,6 +365,10 @@ static int admit(struct stream *s, struct side *in, int ch, const struct sockadd
 	}
 	if (in->want_set && !ip_eq(from, &in->want)) {
 		r->st.hijack++;
+		return 0;
+	}
+	if (!in->want_set && dest_check(r, from, &why) != SEND_OK) {
+		r->st.forbidden_src++;
 		return 0;
 	}
 	memcpy(&in->peer[ch], from, flen);
@@ -345,7 +503,7 @@ static int open_side(struct relay *r, struct stream *s, int which)
 	return -1;
 }
 
-static struct stream *stream_new(struct relay *r, const struct rid *owner, int tunnel,
+static struct stream *stream_new(struct relay *r, const struct olink_peer *owner, int tunnel,
 				 const struct sockaddr_storage *near_ip)
 {
 	struct stream *s = calloc(1, sizeof(*s));
@@ -356,7 +514,8 @@ static struct stream *stream_new(struct relay *r, const struct rid *owner, int t
 		for (int c = 0; c < 2; c++)
 			s->side[d].sock[c].fd = -1;
 	s->r = r;
-	s->owner = *owner;
+	s->owner = owner->id;
+	str_copy(s->account, owner->name, sizeof(s->account));
 	s->tunnel = tunnel;
 	if (near_ip != NULL) {
 		s->side[NEAR].want = *near_ip;
@@ -382,12 +541,13 @@ static struct stream *stream_new(struct relay *r, const struct rid *owner, int t
 	return s;
 }
 
-static int owned(struct relay *r, const struct rid *owner)
+/* Streams of an account, whichever of its certificates asked. */
+static int owned(struct relay *r, const char *account)
 {
 	int n = 0;
 
 	for (struct stream *s = r->all; s != NULL; s = s->next)
-		n += rid_eq(&s->owner, owner);
+		n += strcmp(s->account, account) == 0;
 	return n;
 }
 
@@ -417,10 +577,11 @@ static void c_alloc(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	json_t *list;
 
 	if (r->count + n > sn->cfg.relay_max ||
-	    owned(r, &peer->id) + n > sn->cfg.relay_max_per_node) {
+	    owned(r, peer->name) + n > sn->cfg.relay_max_per_account) {
 		r->st.refused++;
-		olink_reply_error(l, msg, "busy", "relay streams exhausted (%d here, limit %lld per node)",
-				  r->count, (long long)sn->cfg.relay_max_per_node);
+		olink_reply_error(l, msg, "busy",
+				  "relay streams exhausted (%d here, limit %lld per account)",
+				  r->count, (long long)sn->cfg.relay_max_per_account);
 		return;
 	}
 	if (addr_ip_port(peer->addr, 0, &want, &wl) < 0) {
@@ -429,7 +590,7 @@ static void c_alloc(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	}
 	list = json_array();
 	for (int i = 0; i < n; i++) {
-		struct stream *s = stream_new(r, &peer->id, req->alloc.tunnel, &want);
+		struct stream *s = stream_new(r, peer, req->alloc.tunnel, &want);
 		if (s == NULL) {
 			undo_alloc(r, list);
 			r->st.refused++;
@@ -456,12 +617,12 @@ static struct stream *owned_stream(struct relay *r, struct olink *l, uint32_t id
 
 /* The far end's address from its SDP: where to send before it speaks, and
  * the only IP its packets are taken from. */
-static void use_far(struct side *d, const struct relay_use_req *u)
+static void use_far(struct side *d, const struct relay_use_req *u, int latch_only, int rtcp_ok)
 {
 	struct sockaddr_storage rtcp = u->rtcp;
 	socklen_t rtcp_len = u->rtcp_len;
 
-	if (u->far_private) {
+	if (latch_only) {
 		/* A far end behind a NAT that gave its private address: nothing
 		 * to send to, nothing to check against; the first packet decides. */
 		d->want_set = 0;
@@ -469,7 +630,7 @@ static void use_far(struct side *d, const struct relay_use_req *u)
 		d->have_peer[1] &= d->latched[1];
 		return;
 	}
-	if (!u->has_rtcp) {
+	if (!u->has_rtcp || !rtcp_ok) {
 		rtcp = u->far;
 		rtcp_len = u->far_len;
 		set_port(&rtcp, (uint16_t)(get_port(&u->far) + 1));
@@ -487,11 +648,57 @@ static void use_far(struct side *d, const struct relay_use_req *u)
 		}
 }
 
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, ip, sizeof(ip));
+	snprintf(buf, len, ss->ss_family == AF_INET ? "%s:%u" : "[%s]:%u", ip, get_port(ss));
+}
+
+/* Whether relay_use may aim the far side at its addresses: SEND_NEVER
+ * (refused, answered and logged), SEND_LATCH_ONLY (a private address:
+ * nothing is sent until the far end speaks) or SEND_OK. An RTCP address
+ * that may not be used is left out: RTCP goes to the RTP port + 1. */
+static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
+			      const struct relay_use_req *u, int *rtcp_ok)
+{
+	const struct olink_peer *peer = olink_peer(l);
+	const char *why = "";
+	enum verdict v = dest_check(r, &u->far, &why);
+	const struct sockaddr_storage *bad = &u->far;
+	char at[80];
+
+	*rtcp_ok = 1;
+	if (v != SEND_NEVER && u->has_rtcp) {
+		enum verdict vr = dest_check(r, &u->rtcp, &why);
+		*rtcp_ok = vr == SEND_OK;
+		if (vr == SEND_NEVER) {
+			v = SEND_NEVER;
+			bad = &u->rtcp;
+		}
+	}
+	if (v != SEND_NEVER)
+		return v;
+	r->st.forbidden++;
+	addr_text(bad, at, sizeof(at));
+	log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at, why);
+	if (json_object_get(msg, "tid") != NULL)
+		olink_reply_error(l, msg, "not_allowed", "%s is %s: this relay does not send there",
+				  at, why);
+	return SEND_NEVER;
+}
+
 /* relay_use may come as a request or as a one-way message. */
 static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct relay *r = sn->relay;
 	struct stream *s = owned_stream(r, l, req->use.id);
+	enum verdict v = SEND_OK;
+	int rtcp_ok = 1;
 
 	if (s == NULL) {
 		if (json_object_get(msg, "tid") != NULL)
@@ -500,6 +707,8 @@ static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_re
 			log_debug("relay_use refused: no such relay stream");
 		return;
 	}
+	if (req->use.has_far && (v = use_check(r, l, msg, &req->use, &rtcp_ok)) == SEND_NEVER)
+		return;
 	s->last_ms = loop_ms(r);
 	if (!s->active) {
 		s->active = 1;
@@ -512,7 +721,7 @@ static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_re
 		s->side[NEAR].have_peer[0] = s->side[NEAR].have_peer[1] = 0;
 	}
 	if (req->use.has_far)
-		use_far(&s->side[FAR], &req->use);
+		use_far(&s->side[FAR], &req->use, v == SEND_LATCH_ONLY, rtcp_ok);
 	if (json_object_get(msg, "tid") != NULL)
 		olink_reply(l, msg, json_pack("{s:b}", "ok", 1));
 }
@@ -667,6 +876,26 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The relay's addresses from the configuration: where it binds, whom it
+ * may send to besides the public Internet, what it announces. */
+static int relay_addresses(struct relay *r, const char *ip, char *err, size_t errlen)
+{
+	struct sn *sn = r->sn;
+
+	if (addr_ip_port(ip, 0, &r->ip, &r->iplen) < 0) {
+		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
+		return -1;
+	}
+	if (relay_nets_parse(sn->cfg.relay_allow, &r->allow, err, errlen) < 0)
+		return -1; /* (sn_config.c checked it: cannot happen) */
+	str_copy(r->host,
+		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'
+			 ? sn->cfg.relay_public
+			 : sn->self.host,
+		 sizeof(r->host));
+	return 0;
+}
+
 int relay_start(struct sn *sn, char *err, size_t errlen)
 {
 	struct relay *r;
@@ -689,8 +918,7 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	if (r == NULL)
 		return -1;
 	r->sn = sn;
-	if (addr_ip_port(ip, 0, &r->ip, &r->iplen) < 0) {
-		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
+	if (relay_addresses(r, ip, err, errlen) < 0) {
 		free(r);
 		return -1;
 	}
@@ -698,11 +926,6 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	r->hi = (uint16_t)hi;
 	r->nslots = (unsigned)(r->hi - r->lo + 1) / 2;
 	r->used = calloc(r->nslots, 1);
-	str_copy(r->host,
-		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'
-			 ? sn->cfg.relay_public
-			 : sn->self.host,
-		 sizeof(r->host));
 	r->sweep = event_new(sn->base, -1, EV_PERSIST, on_sweep, r);
 	if (r->used == NULL || r->sweep == NULL || event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
 		err_set(err, errlen, "relay: out of memory");
@@ -713,7 +936,8 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 		return -1;
 	}
 	sn->relay = r;
-	log_info("media relay on %s ports %u-%u, announced as %s", ip, r->lo, r->hi, r->host);
+	log_info("media relay on %s ports %u-%u, announced as %s%s%s", ip, r->lo, r->hi, r->host,
+		 r->allow.n > 0 ? "; may send to " : "", r->allow.n > 0 ? sn->cfg.relay_allow : "");
 	if (service_add(sn, "service:relay", service_data) < 0) {
 		err_set(err, errlen, "relay: cannot advertise service:relay");
 		return -1;
@@ -739,18 +963,23 @@ json_t *relay_status(struct sn *sn)
 {
 	struct relay *r = sn->relay;
 	char ports[32];
+	json_t *dropped;
 
 	if (r == NULL)
 		return json_pack("{s:b}", "on", 0);
 	snprintf(ports, sizeof(ports), "%u-%u", r->lo, r->hi);
-	return json_pack("{s:b,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I},s:I,s:I,s:I,s:I}",
-			 "on", 1, "host", r->host, "ports", ports, "streams", r->count, "active",
-			 r->active, "allocated", (json_int_t)r->st.allocated, "packets",
+	dropped = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "hijack", (json_int_t)r->st.hijack,
+			    "foreign", (json_int_t)r->st.foreign, "no_peer",
+			    (json_int_t)r->st.nopeer, "too_big", (json_int_t)r->st.toobig, "rate",
+			    (json_int_t)r->st.rate, "unlatched", (json_int_t)r->st.unlatched,
+			    "forbidden", (json_int_t)r->st.forbidden_src);
+	return json_pack("{s:b,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "on", 1,
+			 "host", r->host, "ports", ports, "streams", r->count, "active", r->active,
+			 "allocated", (json_int_t)r->st.allocated, "packets",
 			 (json_int_t)r->st.packets, "bytes", (json_int_t)r->st.bytes, "dropped",
-			 "hijack", (json_int_t)r->st.hijack, "foreign", (json_int_t)r->st.foreign,
-			 "no_peer", (json_int_t)r->st.nopeer, "too_big", (json_int_t)r->st.toobig,
-			 "refused", (json_int_t)r->st.refused, "expired", (json_int_t)r->st.expired,
-			 "freed", (json_int_t)r->st.freed, "tunnelled",
+			 dropped, "refused", (json_int_t)r->st.refused, "forbidden",
+			 (json_int_t)r->st.forbidden, "expired", (json_int_t)r->st.expired, "freed",
+			 (json_int_t)r->st.freed, "tunnelled",
 			 (json_int_t)(r->st.tunnel_in + r->st.tunnel_out));
 }
 
@@ -772,6 +1001,10 @@ void relay_metrics(struct sn *sn, struct evbuffer *out)
 	prom_count(out, drops, "why", "foreign", r->st.foreign);
 	prom_count(out, drops, "why", "no_peer", r->st.nopeer);
 	prom_count(out, drops, "why", "too_big", r->st.toobig);
+	prom_count(out, drops, "why", "rate", r->st.rate);
+	prom_count(out, drops, "why", "unlatched", r->st.unlatched);
+	prom_count(out, drops, "why", "forbidden", r->st.forbidden_src);
 	prom_counter(out, "p2psip_sn_relay_refused_total", NULL, r->st.refused);
+	prom_counter(out, "p2psip_sn_relay_forbidden_total", NULL, r->st.forbidden);
 	prom_counter(out, "p2psip_sn_relay_expired_total", NULL, r->st.expired);
 }

@@ -71,7 +71,10 @@ struct sn_config {
 	char *relay_ports;
 	int64_t relay_idle;
 	int64_t relay_max;
-	int64_t relay_max_per_node;
+	int64_t relay_max_per_node; /* the old name of relay_max_per_account; 0: not given */
+	int64_t relay_max_per_account;
+	int64_t relay_rate;
+	char *relay_allow;
 	char *stun_listen;
 	char *fallback_listen;
 	int64_t stun_rate;

@@ -463,6 +463,7 @@ sn_post() {
 
 # snode_init NAME [extra config lines]: a supernode account NAME and the
 # configuration $T/NAME/supernode.conf; ports in SN_PORT[NAME], SN_STATUS[NAME].
+# Its relay may send to SN_RELAY_ALLOW (default 127.0.0.0/8; empty: nowhere special).
 declare -A SN_PORT SN_STATUS SN_PID
 snode_init() {
 	local name=$1
@@ -486,6 +487,7 @@ listen = 127.0.0.1:${SN_PORT[$name]}
 status_listen = 127.0.0.1:${SN_STATUS[$name]}
 CONF
 		printf '%s\n' "$@"
+		printf '[relay]\nallow_networks = %s\n' "${SN_RELAY_ALLOW-127.0.0.0/8}" # all on loopback
 	} >"$T/$name/supernode.conf"
 }
 

@@ -51,7 +51,7 @@ static void relay(const json_t *j)
 		abort();
 	if (said(relay_use_parse(j, &u, err, sizeof(err))) == 0 &&
 	    ((!u.has_far && !u.near_reset) || (u.has_far && !family_ok(&u.far)) ||
-	     (u.has_rtcp && !family_ok(&u.rtcp)) || (u.far_private && !u.has_far)))
+	     (u.has_rtcp && !family_ok(&u.rtcp))))
 		abort();
 	if (said(relay_free_parse(j, &f, err, sizeof(err))) == 0) {
 		if (f.n < 0 || f.n > RELAY_FREE_MAX)

@@ -33,12 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	from.sin6_port = htons(3478);
 	memcpy(from.sin6_addr.s6_addr, data, size < 16 ? size : 16);
 	if (m.nunknown > 0)
-		n = stun_binding_error(out, sizeof(out), m.tid, 420, "Unknown Attribute", m.unknown,
-				       m.nunknown);
+		n = stun_binding_error(out, sizeof(out), m.tid, 420, "", m.unknown, m.nunknown,
+				       m.has_fingerprint);
 	else
-		n = stun_binding_success(out, sizeof(out), m.tid, (struct sockaddr *)&from, "p2psip");
+		n = stun_binding_success(out, sizeof(out), m.tid, (struct sockaddr *)&from,
+					 m.has_fingerprint);
+	/* parses back, FINGERPRINT as asked, never more than 2.2 times the
+	 * request (an IPv6 address for a bare header) */
 	if (n == 0 || stun_parse(out, n, &r) < 0 || memcmp(r.tid, m.tid, STUN_TID_LEN) != 0 ||
-	    !r.has_fingerprint)
+	    r.has_fingerprint != m.has_fingerprint || 10 * n > 22 * size)
 		abort();
 	if (m.nunknown == 0 &&
 	    (!r.has_mapped ||

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The super node's STUN server: p2psip stun gets a Binding answer on UDP at
-# the super node's port with the address it sent from; garbage, truncated
+# the super node's port with the address it sent from, in an answer no
+# larger than needed (1.6 times a bare request at most); garbage, truncated
 # and oversized datagrams are counted and not answered; a flood from one
 # address is held at its rate (burst 2 x rate) and the server answers again
 # once the flood stops; the super node advertises itself as service:stun
@@ -26,6 +27,26 @@ case "$out" in 127.0.0.1:[0-9]*) ;; *) fail "mapped address: $out" ;; esac
 jq -e '.mapped | startswith("127.0.0.1:")' <<<"$(stun --json stun "127.0.0.1:$port")" >/dev/null ||
 	fail "--json output"
 [ "$(snode_status sn1 | jq .stun.requests)" -ge 2 ] || fail "requests not counted: $(snode_status sn1 | jq -c .stun)"
+
+note "no amplifier: answers to a bare 20-byte request and to our nodes' 28-byte one"
+sizes=$(python3 - "$port" <<'PY'
+import os, socket, struct, sys, zlib
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+def ask(req):
+    s.sendto(req, ("127.0.0.1", int(sys.argv[1])))
+    return len(s.recv(2048))
+bare = struct.pack("!HHI", 1, 0, 0x2112A442) + os.urandom(12)
+fp = bytearray(struct.pack("!HHI", 1, 8, 0x2112A442) + os.urandom(12))
+fp += struct.pack("!HHI", 0x8028, 4, (zlib.crc32(fp) ^ 0x5354554E) & 0xFFFFFFFF)
+print(len(bare), ask(bare), len(fp), ask(bytes(fp)))
+PY
+) || fail "no answer to the size probes"
+read -r q1 a1 q2 a2 <<<"$sizes"
+echo "   request $q1 B -> answer $a1 B; request $q2 B -> answer $a2 B"
+# XOR-MAPPED-ADDRESS alone (32 B, 1.6x); with FINGERPRINT when asked (40 B, 1.43x)
+[ "$q1" = 20 ] && [ $((a1 * 10)) -le $((q1 * 16)) ] && [ $((a2 * 10)) -le $((q2 * 15)) ] ||
+	fail "STUN answers too large: $sizes (request, answer bytes)"
 
 note "garbage, a truncated request, an oversized datagram: counted, not answered"
 bad0=$(snode_status sn1 | jq .stun.bad)

@@ -64,7 +64,7 @@ static void test_fingerprint_checked(void **state)
 	assert_int_equal(stun_parse(b, sizeof(b), &m), -1);
 }
 
-static void roundtrip(const struct sockaddr *sa)
+static void roundtrip(const struct sockaddr *sa, int with_fingerprint)
 {
 	uint8_t b[STUN_MSG_MAX], tid[12];
 	struct stun_msg m;
@@ -72,19 +72,19 @@ static void roundtrip(const struct sockaddr *sa)
 
 	for (int i = 0; i < 12; i++)
 		tid[i] = (uint8_t)(i * 37 + 5);
-	n = stun_binding_success(b, sizeof(b), tid, sa, "p2psip");
+	n = stun_binding_success(b, sizeof(b), tid, sa, with_fingerprint);
 	assert_true(n > STUN_HEADER);
 	assert_int_equal(stun_parse(b, n, &m), 0);
 	assert_int_equal(m.type, STUN_BINDING_SUCCESS);
 	assert_memory_equal(m.tid, tid, 12);
-	assert_true(m.has_fingerprint);
+	assert_int_equal(m.has_fingerprint, with_fingerprint);
 	if (sa->sa_family == AF_INET)
 		assert_memory_equal(&m.mapped, sa, sizeof(struct sockaddr_in));
 	else
 		assert_memory_equal(&((struct sockaddr_in6 *)&m.mapped)->sin6_addr,
 				    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	/* too small a buffer: nothing */
-	assert_int_equal(stun_binding_success(b, n - 1, tid, sa, "p2psip"), 0);
+	assert_int_equal(stun_binding_success(b, n - 1, tid, sa, with_fingerprint), 0);
 }
 
 static void test_roundtrips(void **state)
@@ -99,11 +99,13 @@ static void test_roundtrips(void **state)
 	in.sin_family = AF_INET;
 	in.sin_port = htons(40000);
 	inet_pton(AF_INET, "203.0.113.77", &in.sin_addr);
-	roundtrip((struct sockaddr *)&in);
+	roundtrip((struct sockaddr *)&in, 1);
+	roundtrip((struct sockaddr *)&in, 0);
 	in6.sin6_family = AF_INET6;
 	in6.sin6_port = htons(5);
 	inet_pton(AF_INET6, "2001:db8:1234:5678:11:2233:4455:6677", &in6.sin6_addr);
-	roundtrip((struct sockaddr *)&in6);
+	roundtrip((struct sockaddr *)&in6, 1);
+	roundtrip((struct sockaddr *)&in6, 0);
 	n = stun_binding_request(b, sizeof(b), tid);
 	assert_int_equal(n, STUN_HEADER + 8);
 	assert_int_equal(stun_parse(b, n, &m), 0);
@@ -119,12 +121,44 @@ static void test_error_response(void **state)
 	size_t n;
 
 	(void)state;
-	n = stun_binding_error(b, sizeof(b), tid, 420, "Unknown Attribute", unk, 2);
+	n = stun_binding_error(b, sizeof(b), tid, 420, "Unknown Attribute", unk, 2, 1);
 	assert_true(n > 0);
 	assert_int_equal(stun_parse(b, n, &m), 0);
 	assert_int_equal(m.type, STUN_BINDING_ERROR);
 	assert_int_equal(m.error_code, 420);
-	assert_int_equal(stun_binding_error(b, sizeof(b), tid, 200, "no", NULL, 0), 0);
+	assert_true(m.has_fingerprint);
+	n = stun_binding_error(b, sizeof(b), tid, 420, "", unk, 1, 0);
+	assert_int_equal(n, STUN_HEADER + 8 + 8); /* ERROR-CODE, UNKNOWN-ATTRIBUTES */
+	assert_int_equal(stun_parse(b, n, &m), 0);
+	assert_int_equal(m.error_code, 420);
+	assert_false(m.has_fingerprint);
+	assert_int_equal(stun_binding_error(b, sizeof(b), tid, 200, "no", NULL, 0, 1), 0);
+}
+
+/* A Binding answer is no amplifier: the super node's answer to the
+ * smallest request (a bare 20-byte header) and to what our nodes send
+ * (header and FINGERPRINT, 28 bytes). Before issue 13 both got 72 bytes
+ * (MAPPED-ADDRESS and SOFTWARE too): 3.6 and 2.57 times. */
+static void test_answers_are_small(void **state)
+{
+	struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = 7};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = 7};
+	uint8_t req[64], out[STUN_MSG_MAX], tid[12] = {4, 2};
+	size_t nreq = stun_binding_request(req, sizeof(req), tid);
+
+	(void)state;
+	assert_int_equal(nreq, 28);
+	/* IPv4: 32 bytes for 20 (1.6), 40 for 28 (1.43) */
+	assert_int_equal(stun_binding_success(out, sizeof(out), tid, (struct sockaddr *)&in, 0),
+			 32);
+	assert_int_equal(stun_binding_success(out, sizeof(out), tid, (struct sockaddr *)&in, 1),
+			 40);
+	/* IPv6: 44 for 20 (2.2), 52 for 28 (1.86) */
+	assert_int_equal(stun_binding_success(out, sizeof(out), tid, (struct sockaddr *)&in6, 0),
+			 44);
+	assert_int_equal(stun_binding_success(out, sizeof(out), tid, (struct sockaddr *)&in6, 1),
+			 52);
+	assert_true(10 * 44 <= 22 * STUN_HEADER && 10 * 52 <= 19 * nreq);
 }
 
 static void test_unknown_attributes(void **state)
@@ -134,8 +168,9 @@ static void test_unknown_attributes(void **state)
 
 	(void)state;
 	/* a comprehension-required 0x7001 (len 1, padded) and an optional 0xC001 */
-	memcpy(b + 20, (const uint8_t[]){0x70, 0x01, 0x00, 0x01, 0xAA, 0, 0, 0, 0xC0, 0x01, 0x00,
-					 0x02, 1, 2, 0, 0},
+	memcpy(b + 20,
+	       (const uint8_t[]){0x70, 0x01, 0x00, 0x01, 0xAA, 0, 0, 0, 0xC0, 0x01, 0x00, 0x02, 1,
+				 2, 0, 0},
 	       16);
 	assert_int_equal(stun_parse(b, 36, &m), 0);
 	assert_int_equal(m.nunknown, 1);
@@ -173,9 +208,11 @@ static void test_hostile(void **state)
 	/* XOR-MAPPED-ADDRESS of family 3, and of a wrong size for IPv4 */
 	{
 		uint8_t x[32] = {0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42};
-		memcpy(x + 20, (const uint8_t[]){0x00, 0x20, 0x00, 0x08, 0, 3, 1, 2, 3, 4, 5, 6}, 12);
+		memcpy(x + 20, (const uint8_t[]){0x00, 0x20, 0x00, 0x08, 0, 3, 1, 2, 3, 4, 5, 6},
+		       12);
 		assert_int_equal(stun_parse(x, 32, &m), -1);
-		memcpy(x + 20, (const uint8_t[]){0x00, 0x20, 0x00, 0x04, 0, 1, 1, 2, 0, 0, 0, 0}, 12);
+		memcpy(x + 20, (const uint8_t[]){0x00, 0x20, 0x00, 0x04, 0, 1, 1, 2, 0, 0, 0, 0},
+		       12);
 		x[3] = 0x08;
 		assert_int_equal(stun_parse(x, 28, &m), -1);
 	}
@@ -214,10 +251,14 @@ static void test_classify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc5769_ipv4),   cmocka_unit_test(test_fingerprint_checked),
-		cmocka_unit_test(test_roundtrips),     cmocka_unit_test(test_error_response),
-		cmocka_unit_test(test_unknown_attributes), cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_rfc5769_ipv4),
+		cmocka_unit_test(test_fingerprint_checked),
+		cmocka_unit_test(test_roundtrips),
+		cmocka_unit_test(test_error_response),
+		cmocka_unit_test(test_unknown_attributes),
+		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_answers_are_small),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
