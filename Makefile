@@ -98,6 +98,7 @@ SUPERNODE_SRCS += supernode/sn_service.c
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
+ORDINARYNODE_SRCS += ordinarynode/on_auth.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 ORDINARYNODE_SRCS += ordinarynode/on_media.c
@@ -147,7 +148,7 @@ UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
-	on_config
+	on_config on_auth
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)

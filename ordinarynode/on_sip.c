@@ -1,7 +1,9 @@
 /* The SIP listener for the phones next to the ordinary node: one sofia-sip
  * nta agent on UDP and TCP at sip_listen, driven by libevent through
- * sipev. Where a phone's request goes first: REGISTER to the registrar
- * (on_registrar.c), every other request to the proxy (on_forward.c). */
+ * sipev. Where a phone's request goes first: past the allow-list of source
+ * networks and digest authentication (on_auth.c), then REGISTER to the
+ * registrar (on_registrar.c), every other request to the proxy
+ * (on_forward.c). */
 #include "on.h"
 
 #include "log.h"
@@ -12,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_tag.h>
 #include <sofia-sip/su_tag.h>
 
 /* Largest SIP message taken from a phone: a REGISTER or INVITE with SDP is a
@@ -27,13 +32,86 @@ struct on_sip {
 	void *reg_arg, *other_arg;
 };
 
+/* The address a request came from, as text ("" when nta does not say). */
+static void source_ip(nta_incoming_t *irq, char *ip, size_t len)
+{
+	msg_t *m = nta_incoming_getrequest(irq);
+	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
+
+	ip[0] = '\0';
+	if (ai != NULL && ai->ai_addr != NULL) {
+		const su_sockaddr_t *su = (const su_sockaddr_t *)ai->ai_addr;
+		su_inet_ntop(su->su_family, SU_ADDR(su), ip, len);
+	}
+	if (m != NULL)
+		msg_destroy(m);
+}
+
+/* A source outside phone_networks: refused, and said in the log at most
+ * once a second so that a flood does not fill it. */
+static int not_allowed(const char *ip)
+{
+	static uint64_t last;
+	uint64_t now = time_mono_ms();
+
+	if (now - last >= 1000) {
+		last = now;
+		log_info("SIP from %s refused: not in phone_networks", ip);
+	}
+	return 403;
+}
+
+/* 401 or 407 with a challenge per algorithm, SHA-256 first by default. */
+static int send_challenge(struct on_sip *s, nta_incoming_t *irq, const struct on_auth_result *r)
+{
+	char ch[2][ON_CHALLENGE_MAX];
+	int n = on_auth_challenges(s->on->auth, r->stale, time_mono_ms(), ch, 2);
+	int www = r->status == 401;
+	tag_type_t t = www ? siptag_www_authenticate_str : siptag_proxy_authenticate_str;
+
+	nta_incoming_treply(irq, r->status, r->phrase, t, (tag_value_t)ch[0], n > 1 ? t : tag_skip,
+			    (tag_value_t)ch[1], TAG_END());
+	nta_incoming_destroy(irq);
+	return 0;
+}
+
+/* Whether the request may go on: 0, or the status it got (or 0 with the
+ * answer sent, and then *done set). */
+static int admit(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip, int *done)
+{
+	char ip[64];
+	struct on_auth_result r;
+
+	*done = 0;
+	source_ip(irq, ip, sizeof(ip));
+	if (!on_nets_allow(s->on->cfg.nets, s->on->cfg.nnets, ip)) {
+		r.status = not_allowed(ip);
+		r.phrase = "Forbidden";
+	} else if (on_auth_check(s->on->auth, sip, ip, time_mono_ms(), &r) == 0) {
+		return 0;
+	}
+	*done = 1;
+	if (sip->sip_request->rq_method == sip_method_ack) {
+		nta_incoming_destroy(irq); /* an ACK gets no answer: dropped */
+		return 0;
+	}
+	if (r.status == 401 || r.status == 407)
+		return send_challenge(s, irq, &r);
+	nta_incoming_treply(irq, r.status, r.phrase, TAG_END());
+	nta_incoming_destroy(irq);
+	return 0;
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
 {
 	struct on_sip *s = (struct on_sip *)magic;
+	int st, done;
 
 	(void)leg;
-	if (s->reg == NULL || s->other == NULL)
+	if (s->reg == NULL || s->other == NULL || s->on->auth == NULL)
 		return 503; /* not serving yet */
+	if ((st = admit(s, irq, sip, &done)) != 0 || done)
+		return st;
 	if (sip->sip_request->rq_method == sip_method_register)
 		return s->reg(s->reg_arg, irq, sip);
 	return s->other(s->other_arg, irq, sip);
