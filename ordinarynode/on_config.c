@@ -26,6 +26,9 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "auth_fail_window", CONF_DURATION, F(auth_fail_window), "10m", 1, 86400, 0, ""},
 	{"ordinarynode", "auth_block_time", CONF_DURATION, F(auth_block_time), "10m", 1, 86400, 0, "a source over the limit gets 403"},
 	{"ordinarynode", "phone_networks", CONF_STRING, F(phone_networks), "", 0, 0, 0, "IP[/BITS] list; empty: any"},
+	{"ordinarynode", "sip_tls_listen", CONF_STRING, F(sip_tls_listen), "", 0, 0, 0, "SIP over TLS for the phones; empty: none"},
+	{"ordinarynode", "sip_tls_cert", CONF_STRING, F(sip_tls_cert), "", 0, 0, 0, "PEM, the chain after it"},
+	{"ordinarynode", "sip_tls_key", CONF_STRING, F(sip_tls_key), "", 0, 0, 0, "PEM"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 };
@@ -70,6 +73,11 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		}
 	}
 	struct on_auth_params ap;
+	if (cfg->sip_tls_listen[0] != '\0' &&
+	    (cfg->sip_tls_cert[0] == '\0' || cfg->sip_tls_key[0] == '\0')) {
+		err_set(err, errlen, "%s: sip_tls_listen needs sip_tls_cert and sip_tls_key", path);
+		return -1;
+	}
 	if (on_auth_algs_parse(cfg->digest_algorithms, &ap) < 0) {
 		err_set(err, errlen, "%s: digest_algorithms: want SHA-256 and/or MD5, got %s", path,
 			cfg->digest_algorithms);

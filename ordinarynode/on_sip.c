@@ -14,15 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/su_tag.h>
+#include <sofia-sip/tport_tag.h>
 
 /* Largest SIP message taken from a phone: a REGISTER or INVITE with SDP is a
  * few KiB; sofia's default would let one TCP peer make it buffer 2 MiB. */
 #define SIP_MSG_MAX 65536
+/* A PEM key or certificate chain for TLS. */
+#define ON_TLS_FILE_MAX (256 * 1024)
 
 struct on_sip {
 	struct on *on;
@@ -117,6 +122,68 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 	return s->other(s->other_arg, irq, sip);
 }
 
+/* sofia-sip's TLS takes a directory holding agent.pem (key and certificate)
+ * and cafile.pem: made in state_dir/sip-tls from the operator's files. */
+static int tls_dir(const struct on_config *c, char *dir, size_t len, char *err, size_t errlen)
+{
+	char path[700];
+	size_t nk = 0, nc = 0;
+	char *key = NULL, *cert = NULL, *both = NULL;
+	int rc = -1;
+
+	snprintf(dir, len, "%s/sip-tls", c->state_dir);
+	snprintf(path, sizeof(path), "%s/agent.pem", dir);
+	if (mkdir_parents(path, 0700, err, errlen) < 0 ||
+	    (key = file_read(c->sip_tls_key, ON_TLS_FILE_MAX, &nk, err, errlen)) == NULL ||
+	    (cert = file_read(c->sip_tls_cert, ON_TLS_FILE_MAX, &nc, err, errlen)) == NULL ||
+	    (both = malloc(nk + nc + 2)) == NULL)
+		goto out;
+	memcpy(both, key, nk);
+	both[nk] = '\n';
+	memcpy(both + nk + 1, cert, nc);
+	if (file_write(path, both, nk + 1 + nc, 0600, 0, err, errlen) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+	rc = file_write(path, cert, nc, 0600, 0, err, errlen);
+out:
+	if (key != NULL)
+		OPENSSL_cleanse(key, nk);
+	if (both != NULL)
+		OPENSSL_cleanse(both, nk + nc + 2);
+	free(key);
+	free(cert);
+	free(both);
+	return rc;
+}
+
+/* SIP over TLS for the phones (sips: and transport=tls) at sip_tls_listen,
+ * with the operator's certificate; phones are not asked for one. */
+static int tls_listen(struct on_sip *s, char *err, size_t errlen)
+{
+	const struct on_config *c = &s->on->cfg;
+	char host[64], url[128], dir[600];
+	uint16_t port;
+
+	if (c->sip_tls_listen == NULL || c->sip_tls_listen[0] == '\0')
+		return 0;
+	if (addr_split(c->sip_tls_listen, host, sizeof(host), &port) < 0 || !addr_is_ip(host)) {
+		err_set(err, errlen, "sip_tls_listen: want IP:PORT, got %s", c->sip_tls_listen);
+		return -1;
+	}
+	if (tls_dir(c, dir, sizeof(dir), err, errlen) < 0)
+		return -1;
+	snprintf(url, sizeof(url), strchr(host, ':') ? "sips:[%s]:%u" : "sips:%s:%u", host, port);
+	if (nta_agent_add_tport(s->agent, (url_string_t *)url, TPTAG_CERTIFICATE(dir),
+				TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE), TAG_END()) < 0) {
+		err_set(err, errlen,
+			"cannot listen for SIP over TLS on %s (sip_tls_cert, sip_tls_key?)",
+			c->sip_tls_listen);
+		return -1;
+	}
+	log_info("SIP over TLS for the phones on %s", c->sip_tls_listen);
+	return 0;
+}
+
 struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 {
 	struct on_sip *s = calloc(1, sizeof(*s));
@@ -145,6 +212,10 @@ struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen)
 		err_set(err, errlen, "cannot listen for SIP on %s (UDP and TCP)",
 			on->cfg.sip_listen);
 		free(s);
+		return NULL;
+	}
+	if (tls_listen(s, err, errlen) < 0) {
+		on_sip_free(s);
 		return NULL;
 	}
 	s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
