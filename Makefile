@@ -280,6 +280,7 @@ FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
 FUZZ_TARGETS += bootc crl
 FUZZ_TARGETS += sn_frames
 FUZZ_TARGETS += on_target
+FUZZ_TARGETS += on_auth
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
