@@ -461,13 +461,12 @@ static const char *speaks_for(const sip_t *sip)
 }
 
 /* Whether the response in d is the right one (whatever the nonce). */
-static int response_ok(struct on_auth *a, const sip_t *sip, const struct on_digest *d,
-		       enum on_digest_alg alg, const char *pw)
+static int response_ok(const sip_t *sip, const struct on_digest *d, enum on_digest_alg alg,
+		       const char *pw)
 {
 	char want[ON_DIGEST_HEX_MAX], got[ON_DIGEST_HEX_MAX];
 	size_t n = strlen(d->response);
 
-	(void)a;
 	if (n >= sizeof(got) ||
 	    on_digest_expected(alg, pw, sip->sip_request->rq_method_name, d, want) < 0 ||
 	    n != strlen(want))
@@ -498,7 +497,7 @@ static int digest_check(struct on_auth *a, const sip_t *sip, const struct on_dig
 		return fail(a, r, ip, d, "not an account of this node", now);
 	if (!uri_is_request(sip, d->uri))
 		return fail(a, r, ip, d, "uri is not the Request-URI", now);
-	if (!response_ok(a, sip, d, alg, pw))
+	if (!response_ok(sip, d, alg, pw))
 		return fail(a, r, ip, d, "wrong password", now);
 	slot = nonce_find(a, d->nonce);
 	if (slot == NULL || now - slot->born_ms > (uint64_t)a->prm.nonce_lifetime * 1000)
