@@ -99,6 +99,7 @@ SUPERNODE_SRCS += supernode/sn_relaypol.c
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
+ORDINARYNODE_SRCS += ordinarynode/on_auth.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
 ORDINARYNODE_SRCS += ordinarynode/on_nat.c
 ORDINARYNODE_SRCS += ordinarynode/on_media.c
@@ -149,7 +150,7 @@ UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
 UNIT_SUPERNODE += sn_relaypol
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
-	on_config
+	on_config on_auth
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
@@ -282,6 +283,7 @@ FUZZ_TARGETS += bootc crl
 FUZZ_TARGETS += sn_frames
 FUZZ_TARGETS += on_target
 FUZZ_TARGETS += relay_nets
+FUZZ_TARGETS += on_auth
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \

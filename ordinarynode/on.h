@@ -7,7 +7,9 @@
  *   on_link.c       the link to a super node and the others in reserve
  *   on_db.c         the node's SQLite file (the only file touching SQLite)
  *   on_sip.c        the SIP listener: REGISTER to the registrar, the rest to
- *                   the proxy
+ *                   the proxy, once on_auth.c let them through
+ *   on_auth.c       digest authentication of phones, failures per source,
+ *                   the allow-list of source networks
  *   on_registrar.c  REGISTER and the binding rules
  *   on_publish.c    the accounts' records in the overlay
  *   on_target.c     where a request goes (a pure function of the message)
@@ -39,8 +41,18 @@
 
 struct on_account_conf {
 	char *name;
-	char *password;
+	char *password;      /* the overlay's (logind) */
 	char *password_file;
+	char *sip_password;  /* its phones' (digest), never the overlay's */
+	char *sip_password_file;
+};
+
+#define ON_NETS_MAX 32        /* networks in phone_networks */
+#define ON_NETS_TEXT_MAX 1024 /* CONF_VALUE_MAX */
+struct on_net {
+	int family;
+	uint8_t addr[16];
+	int bits;
 };
 
 struct on_config {
@@ -55,6 +67,13 @@ struct on_config {
 	int64_t keepalive;
 	char *media_relay;
 	int64_t media_pool;
+	/* The phones' side: digest, limits on failures, who may talk to us. */
+	char *digest_algorithms;
+	int64_t auth_nonce_lifetime, auth_fail_max, auth_fail_window, auth_block_time;
+	char *phone_networks;
+	struct on_net nets[ON_NETS_MAX]; /* phone_networks parsed */
+	int nnets;
+	char *sip_tls_listen, *sip_tls_cert, *sip_tls_key;
 	struct on_account_conf *accounts;
 	int naccounts;
 };
@@ -105,6 +124,7 @@ struct on {
 	struct statusd *status;
 	struct sipev *sev;
 	struct on_sip *sip;
+	struct on_auth *auth;
 	struct on_registrar *reg;
 	struct on_publish *pub;
 	struct on_lookup *lookup;
@@ -386,6 +406,77 @@ void on_media_release(struct on_media *m, const char *call_id);
 void on_media_frame(struct on_media *m, const json_t *frame);
 json_t *on_media_status(const struct on_media *m);
 void on_media_free(struct on_media *m);
+
+/* ---- on_auth.c: phones prove who they are ---- */
+enum on_digest_alg { ON_DIGEST_MD5, ON_DIGEST_SHA256 };
+#define ON_DIGEST_TEXT_MAX 2048 /* an Authorization header's value */
+#define ON_DIGEST_HEX_MAX 65    /* a SHA-256 in hex and its NUL */
+#define ON_NONCE_BUF 40
+#define ON_CHALLENGE_MAX 256
+#define ON_AUTH_NONCES_MAX 4096 /* nonces out at once; the oldest goes first */
+#define ON_AUTH_SOURCES_MAX 1024 /* sources whose failures are counted */
+#define ON_PASSWORD_MAX 256
+/* The parameters of Digest credentials (RFC 3261 25.1, RFC 7616 3.4). */
+struct on_digest {
+	char username[128], realm[128], nonce[128], uri[512], response[130];
+	char cnonce[128], qop[16], nc[16], opaque[128], algorithm[32];
+};
+/* "Digest k=v, k2="v2"" into out: 0, or -1 when it is malformed, too long
+ * or lacks username, realm, nonce, uri or response. */
+int on_digest_parse(const uint8_t *buf, size_t len, struct on_digest *out);
+/* The response d should carry for this password and method, in hex. */
+int on_digest_expected(enum on_digest_alg alg, const char *password, const char *method,
+		       const struct on_digest *d, char out[ON_DIGEST_HEX_MAX]);
+const char *on_digest_alg_name(enum on_digest_alg a);
+int on_digest_alg_parse(const char *s, enum on_digest_alg *out);
+
+struct on_auth_params {
+	const char *realm; /* borrowed: lives as long as the table */
+	unsigned algs;     /* 1 << enum on_digest_alg, accepted */
+	enum on_digest_alg alg_order[2]; /* challenges offered, in this order */
+	int nalg_order;
+	int64_t nonce_lifetime, fail_window, block_time; /* seconds */
+	int fail_max;
+};
+struct on_auth_user {
+	char name[64];
+	char password[ON_PASSWORD_MAX];
+};
+struct on_auth_result {
+	int status; /* 0: let it through; else answer with it */
+	const char *phrase;
+	int stale; /* 401/407: the credentials were right, the nonce old */
+	char user[64]; /* the account it authenticated as */
+};
+struct on_auth;
+struct on_auth *on_auth_new(const struct on_auth_params *prm, const struct on_auth_user *users,
+			    int n);
+/* A phone's request from ip: let through (0), or the status to answer
+ * with; 401/407 carry on_auth_challenges. Failures are counted and logged. */
+int on_auth_check(struct on_auth *a, const sip_t *sip, const char *ip, uint64_t now,
+		  struct on_auth_result *r);
+/* The challenge header values (a fresh nonce, one per algorithm). */
+int on_auth_challenges(struct on_auth *a, int stale, uint64_t now, char out[][ON_CHALLENGE_MAX],
+		       int max);
+void on_auth_nonce_new(struct on_auth *a, uint64_t now, char out[ON_NONCE_BUF]);
+int on_auth_is_blocked(struct on_auth *a, const char *ip, uint64_t now);
+void on_auth_failed(struct on_auth *a, const char *ip, const char *user, const char *why,
+		    uint64_t now);
+/* A dialog this node saw created (from the overlay to one of our phones,
+ * or by an authenticated phone): its requests are not challenged. */
+void on_auth_dialog_add(struct on_auth *a, const char *call_id);
+int on_auth_dialog_known(const struct on_auth *a, const char *call_id);
+const char *on_auth_password(const struct on_auth *a, const char *user);
+void on_auth_counts(const struct on_auth *a, uint64_t *failures, uint64_t *blocked);
+void on_auth_free(struct on_auth *a);
+/* The table for this configuration: realm, algorithms, limits and every
+ * account's SIP password (files read now). */
+struct on_auth *on_auth_from_config(const struct on_config *cfg, char *err, size_t errlen);
+int on_auth_algs_parse(const char *s, struct on_auth_params *p);
+/* phone_networks: "IP[/BITS] ..." into out (how many), or -1 (err). */
+int on_nets_parse(const char *s, struct on_net *out, int max, char *err, size_t errlen);
+/* Whether ip is in one of the networks (all are when n is 0). */
+int on_nets_allow(const struct on_net *nets, int n, const char *ip);
 
 /* ---- on_sip.c: the SIP listener for the phones ---- */
 struct on_sip;

@@ -20,6 +20,15 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "log_level", CONF_STRING, F(log_level), "info", 0, 0, 0, ""},
 	{"ordinarynode", "crl_refresh", CONF_DURATION, F(crl_refresh), "1m", 1, 86400, 0, ""},
 	{"ordinarynode", "keepalive", CONF_DURATION, F(keepalive), "0", 0, 3600, 0, "0: bootstrapd's"},
+	{"ordinarynode", "digest_algorithms", CONF_STRING, F(digest_algorithms), "SHA-256 MD5", 0, 0, 0, "challenges offered, in order"},
+	{"ordinarynode", "auth_nonce_lifetime", CONF_DURATION, F(auth_nonce_lifetime), "5m", 10, 3600, 0, "then stale=true"},
+	{"ordinarynode", "auth_fail_max", CONF_INT, F(auth_fail_max), "5", 1, 1000, 0, "failures per source within auth_fail_window"},
+	{"ordinarynode", "auth_fail_window", CONF_DURATION, F(auth_fail_window), "10m", 1, 86400, 0, ""},
+	{"ordinarynode", "auth_block_time", CONF_DURATION, F(auth_block_time), "10m", 1, 86400, 0, "a source over the limit gets 403"},
+	{"ordinarynode", "phone_networks", CONF_STRING, F(phone_networks), "", 0, 0, 0, "IP[/BITS] list; empty: any"},
+	{"ordinarynode", "sip_tls_listen", CONF_STRING, F(sip_tls_listen), "", 0, 0, 0, "SIP over TLS for the phones; empty: none"},
+	{"ordinarynode", "sip_tls_cert", CONF_STRING, F(sip_tls_cert), "", 0, 0, 0, "PEM, the chain after it"},
+	{"ordinarynode", "sip_tls_key", CONF_STRING, F(sip_tls_key), "", 0, 0, 0, "PEM"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 };
@@ -27,6 +36,8 @@ static const struct conf_item items[] = {
 static const struct conf_item account_items[] = {
 	{"", "password", CONF_STRING, A(password), NULL, 0, 0, CONF_SECRET, ""},
 	{"", "password_file", CONF_STRING, A(password_file), NULL, 0, 0, 0, ""},
+	{"", "sip_password", CONF_STRING, A(sip_password), NULL, 0, 0, CONF_SECRET, "its phones' digest password"},
+	{"", "sip_password_file", CONF_STRING, A(sip_password_file), NULL, 0, 0, 0, ""},
 };
 static const struct conf_group groups[] = {
 	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),
@@ -46,12 +57,35 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 				path, a->name);
 			return -1;
 		}
+		/* Secure by default: a phone never gets in without a password. */
+		if ((a->sip_password == NULL) == (a->sip_password_file == NULL)) {
+			err_set(err, errlen,
+				"%s: [account %s]: give sip_password or sip_password_file (what "
+				"its "
+				"phones authenticate with; not the overlay password)",
+				path, a->name);
+			return -1;
+		}
 		if (!name_is_valid(a->name)) {
 			err_set(err, errlen, "%s: [account %s]: not a valid account name", path,
 				a->name);
 			return -1;
 		}
 	}
+	struct on_auth_params ap;
+	if (cfg->sip_tls_listen[0] != '\0' &&
+	    (cfg->sip_tls_cert[0] == '\0' || cfg->sip_tls_key[0] == '\0')) {
+		err_set(err, errlen, "%s: sip_tls_listen needs sip_tls_cert and sip_tls_key", path);
+		return -1;
+	}
+	if (on_auth_algs_parse(cfg->digest_algorithms, &ap) < 0) {
+		err_set(err, errlen, "%s: digest_algorithms: want SHA-256 and/or MD5, got %s", path,
+			cfg->digest_algorithms);
+		return -1;
+	}
+	cfg->nnets = on_nets_parse(cfg->phone_networks, cfg->nets, ON_NETS_MAX, err, errlen);
+	if (cfg->nnets < 0)
+		return -1;
 	return 0;
 }
 

@@ -485,6 +485,8 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		msg_destroy(m); /* a copy of one in progress */
 		return;
 	}
+	/* Our phone's requests in this dialog (its BYE) are not challenged. */
+	on_auth_dialog_add(p->on->auth, sip->sip_call_id->i_id);
 	x = p->count < PTX_MAX ? ptx_new(p, m) : NULL;
 	if (x == NULL) {
 		msg_destroy(m);

@@ -186,6 +186,9 @@ static int start_sip(struct on *on, char *err, size_t errlen)
 {
 	struct on_bindings view;
 
+	on->auth = on_auth_from_config(&on->cfg, err, errlen);
+	if (on->auth == NULL)
+		return -1;
 	on->sip = on_sip_new(on, err, errlen);
 	if (on->sip == NULL)
 		return -1;
@@ -250,6 +253,7 @@ static void cleanup(struct on *on)
 	on_proxy_free(on->proxy);
 	on_lookup_free(on->lookup);
 	on_sip_free(on->sip);
+	on_auth_free(on->auth);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
 	sipev_free(on->sev);

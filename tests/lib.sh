@@ -586,7 +586,13 @@ p2p_has_values() {
 
 # on_init NAME ACCOUNT...: the configuration $T/NAME/ordinarynode.conf of an
 # ordinary node holding those accounts (each with password "password of
-# ACCOUNT"); ports in ON_SIP[NAME], ON_STATUS[NAME].
+# ACCOUNT", and SIP password $(sip_pw ACCOUNT) for its phones); ports in
+# ON_SIP[NAME], ON_STATUS[NAME]. ON_EXTRA: more [ordinarynode] lines;
+# ON_AUTH_FAIL_MAX: failures before 127.0.0.1 is blocked (50: the tests that
+# play a wrong phone do not lock the others out). ON_DIGEST: the challenges
+# in order; MD5 first unless set, as Debian's sipp 3.6.1 answers only MD5
+# and reads the first challenge (the default, SHA-256 first, is tested with
+# baresip and linphonec).
 declare -A ON_SIP ON_STATUS ON_PID
 on_init() {
 	local name=$1 a
@@ -603,10 +609,19 @@ ca_cert = $CA
 state_dir = $T/$name/state
 status_listen = 127.0.0.1:${ON_STATUS[$name]}
 sip_listen = 127.0.0.1:${ON_SIP[$name]}
+auth_fail_max = ${ON_AUTH_FAIL_MAX:-50}
+digest_algorithms = ${ON_DIGEST:-MD5 SHA-256}
+${ON_EXTRA:-}
 CONF
-		for a in "$@"; do printf '\n[account %s]\npassword = password of %s\n' "$a" "$a"; done
+		for a in "$@"; do
+			printf '\n[account %s]\npassword = password of %s\nsip_password = %s\n' \
+				"$a" "$a" "$(sip_pw "$a")"
+		done
 	} >"$T/$name/ordinarynode.conf"
 }
+
+# sip_pw ACCOUNT: the digest password of its phones in the tests.
+sip_pw() { echo "sip-secret-of-$1"; }
 
 on_status() { curl -s --max-time 5 "http://127.0.0.1:${ON_STATUS[$1]}/status"; }
 
@@ -627,14 +642,38 @@ on_start() {
 		fail "ordinary node $1 not attached after 30s: $(on_status "$1")"
 }
 
+# sipp_auth SCENARIO ARGS...: -au USER -ap PASSWORD -auth_uri URI for the
+# user that sipp ARGS speak for (-key caller, else -s), unless they give -au
+# themselves. sipp 3.6.1 would put its remote address in the digest's uri;
+# the node wants the Request-URI: sip:[domain] for a register*.xml,
+# sip:[service]@[domain] for the others.
+sipp_auth() {
+	local sf=$1 user="" service="" i args=("${@:2}")
+	for ((i = 0; i < ${#args[@]}; i++)); do
+		case ${args[i]} in
+		-au) return ;;
+		-s) service=${args[i + 1]:-} ;;
+		-key) [ "${args[i + 1]:-}" = caller ] && user=${args[i + 2]:-} ;;
+		esac
+	done
+	[ -n "$user" ] || user=$service
+	[ -n "$user" ] || return 0
+	case $(basename "$sf") in
+	register*) echo "-au $user -ap $(sip_pw "$user") -auth_uri overlay.example" ;;
+	*) echo "-au $user -ap $(sip_pw "$user") -auth_uri $service@overlay.example" ;;
+	esac
+}
+
 # sipp_run NAME ON SCENARIO [sipp args...]: one sipp towards ordinary node
-# ON's SIP port, output in $T/sipp_NAME.out; returns sipp's status.
+# ON's SIP port, output in $T/sipp_NAME.out; returns sipp's status. The
+# phone authenticates as the user it speaks for (sipp_auth).
 sipp_run() {
 	local name=$1 on=$2 sf=$3
 	shift 3
+	# shellcheck disable=SC2046
 	(cd "$T" && timeout 60 sipp "127.0.0.1:${ON_SIP[$on]}" -sf "$sf" -key domain overlay.example \
 		-i 127.0.0.1 -timeout 30s -timeout_error -nostdin -trace_err \
-		-error_file "$T/sipp_$name.err" "$@" >"$T/sipp_$name.out" 2>&1)
+		-error_file "$T/sipp_$name.err" $(sipp_auth "$sf" "$@") "$@" >"$T/sipp_$name.out" 2>&1)
 }
 
 # phone NAME SCENARIO USER PORT [sipp args]: a phone waiting for one call

@@ -88,8 +88,9 @@ nc_pid=$!
 sleep 1.2
 sed 's/response="486"/response="408"/' "$SC/uac_fail.xml" >"$T/uac_408.xml"
 t0=$(date +%s)
+# shellcheck disable=SC2046
 (cd "$T" && timeout 90 sipp "127.0.0.1:${ON_SIP[on1]}" -sf "$T/uac_408.xml" -s dave -key caller alice \
-	-key domain overlay.example -i 127.0.0.1 -p "$(free_port)" -m 1 -nostdin -timeout 60s \
+	$(sipp_auth uac.xml -s dave -key caller alice) -key domain overlay.example -i 127.0.0.1 -p "$(free_port)" -m 1 -nostdin -timeout 60s \
 	-timeout_error -trace_err -error_file "$T/sipp_408.err" >"$T/sipp_408.out" 2>&1) ||
 	fail "no 408 for the silent phone: $(tail -n 20 "$T/sipp_408.out"; cat "$T/sipp_408.err" 2>/dev/null)"
 took=$(($(date +%s) - t0))

@@ -8,6 +8,6 @@ grep -q "bootstrapd's CRL lists" "$T/demo.log" || fail "demo skipped the revocat
 grep -q "^   3 super nodes$" "$T/demo.log" || fail "demo ring did not have three super nodes"
 grep -q "still there: a replica" "$T/demo.log" || fail "demo did not fetch the record after kill -9"
 grep -q "refuses alice" "$T/demo.log" || fail "demo super node did not refuse the revoked user"
-grep -q "in order: INVITE 100 180 200 ACK BYE 200$" "$T/demo.log" || fail "demo call did not go through"
+grep -q "in order: INVITE 407 ACK INVITE 100 180 200 ACK BYE 200$" "$T/demo.log" || fail "demo call did not go through"
 grep -q "answered by bob and hung up by alice" "$T/demo.log" || fail "demo did not say the call ended"
 echo ok

@@ -11,8 +11,9 @@ need linphonec
 
 overlay_start 1
 for u in alice bob; do add_user $u "password of $u"; done
-on_init on1 alice
-on_init on2 bob
+# The default order of challenges, SHA-256 first: Linphone answers it.
+ON_DIGEST="SHA-256 MD5" on_init on1 alice
+ON_DIGEST="SHA-256 MD5" on_init on2 bob
 on_start on1
 on_start on2
 
@@ -36,6 +37,11 @@ reg_identity=sip:$user@overlay.example
 reg_expires=600
 reg_sendregister=1
 publish=0
+[auth_info_0]
+username=$user
+passwd=$(sip_pw "$user")
+realm=overlay.example
+domain=overlay.example
 [rtp]
 audio_rtp_port=$(free_port)
 [sound]
@@ -70,6 +76,12 @@ sleep 2
 lp_cmd alice terminate
 lp_wait bob "Call [0-9]+ with .*alice.* ended" 15
 lp_wait alice "Call [0-9]+ with .*bob.* ended" 15
+
+note "both authenticated with SHA-256 (REGISTER after a 401, the INVITE after a 407)"
+grep -aqE '^Authorization: +Digest .*algorithm=SHA-256' "$T/lp_bob.log" ||
+	fail "bob's Linphone did not answer with SHA-256: $(grep -a '^Authorization:' "$T/lp_bob.log" | head -n 2)"
+grep -aqE '^Proxy-Authorization: +Digest .*algorithm=SHA-256' "$T/lp_alice.log" ||
+	fail "alice's INVITE was not authenticated with SHA-256"
 
 note "one branch, no 486, every SIP message over TCP"
 grep -aq "^SIP/2.0 486" "$T/lp_bob.log" && fail "bob's Linphone answered a second branch with 486"

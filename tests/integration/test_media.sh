@@ -144,8 +144,8 @@ phone() {
 note "a call that fails (486) gives its streams back"
 before=$(on_status on1 | jq .media.relayed)
 phone rej "$SC/uas_reject.xml" bob
-# the failing INVITE with an offer
-awk '/Content-Length: 0/ && !done {print "      Content-Type: application/sdp"; print "      Content-Length: [len]"; print ""; print "      v=0"; print "      o=u 1 1 IN IP4 [media_ip]"; print "      s=-"; print "      c=IN IP4 [media_ip]"; print "      t=0 0"; print "      m=audio 20000 RTP/AVP 0"; done=1; next} {print}' \
+# the failing INVITE (both: the challenged one and the authenticated one) with an offer
+awk '/INVITE sip:/ {inv=1} /Content-Length: 0/ && inv {print "      Content-Type: application/sdp"; print "      Content-Length: [len]"; print ""; print "      v=0"; print "      o=u 1 1 IN IP4 [media_ip]"; print "      s=-"; print "      c=IN IP4 [media_ip]"; print "      t=0 0"; print "      m=audio 20000 RTP/AVP 0"; inv=0; next} {print}' \
 	"$SC/uac_fail.xml" >"$T/uac_fail_sdp.xml"
 sipp_run rej_caller on1 "$T/uac_fail_sdp.xml" -s bob -key caller alice -p "$(free_port)" -m 1 ||
 	fail "486 call: $(tail -n 20 "$T/sipp_rej_caller.out")"

@@ -189,9 +189,11 @@ ca_cert = $CA
 state_dir = $T/on$i/state
 status_listen = 127.0.0.1:7490
 sip_listen = 10.0.$i.2:5060
+digest_algorithms = MD5 SHA-256
 
 [account u$i]
 password = password of u$i
+sip_password = $(sip_pw "u$i")
 CONF
 	start_bg "on_on$i" ip netns exec "${P}h$i" "$BIN/ordinarynode" -c "$T/on$i/ordinarynode.conf"
 done
@@ -217,7 +219,7 @@ done
 note "phones register"
 for i in $(seq 1 8); do
 	(cd "$T" && nsx "h$i" timeout 30 sipp "10.0.$i.2:5060" -sf "$TOP/tests/sipp/register.xml" -s "u$i" \
-		-key domain overlay.example -key expires 3600 -i "10.0.$i.2" -p 5070 -m 1 -nostdin \
+		-au "u$i" -ap "$(sip_pw "u$i")" -auth_uri overlay.example -key domain overlay.example -key expires 3600 -i "10.0.$i.2" -p 5070 -m 1 -nostdin \
 		-timeout 20s -timeout_error >"$T/sipp_reg_$i.out" 2>&1) || fail "REGISTER at site $i: $(tail -n 5 "$T/sipp_reg_$i.out")"
 done
 sleep 1
@@ -236,6 +238,7 @@ cell() {
 	(cd "$T" && nsx "h$a" env P2P_UDPX="$UDPX" P2P_RTP_IP="10.0.$a.2" P2P_RTP_PORT="$pa" P2P_RTP_COUNT=150 \
 		P2P_RTP_OUT="$T/rtp_${name}_caller" timeout 40 sipp "10.0.$a.2:5060" \
 		-sf "$TOP/tests/sipp/uac_media.xml" -s "u$b" -key caller "u$a" -key domain overlay.example \
+		-au "u$a" -ap "$(sip_pw "u$a")" -auth_uri "u$b@overlay.example" \
 		-key rtpport "$pa" -i "10.0.$a.2" -p 5072 -m 1 -mp 6200 -nostdin -timeout 30s -timeout_error \
 		-trace_msg -message_file "$T/sipp_${name}_caller.msg" >"$T/sipp_${name}_caller.out" 2>&1) || rc=1
 	wait "$ph" || rc=1

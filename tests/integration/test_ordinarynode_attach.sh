@@ -16,9 +16,18 @@ echo "password of bob" >"$T/bob.pw"
 chmod 600 "$T/bob.pw"
 on_init on alice bob
 sed -i "s|^password = password of bob$|password_file = $T/bob.pw|" "$T/on/ordinarynode.conf"
+sip_pw bob >"$T/bob.sip"
+sed -i "s|^sip_password = $(sip_pw bob)$|sip_password_file = $T/bob.sip|" "$T/on/ordinarynode.conf"
 "$BIN/ordinarynode" -c "$T/on/ordinarynode.conf" -n >"$T/on-n.txt" || fail "ordinarynode -n"
 grep -q "^\[account bob\]$" "$T/on-n.txt" || fail "-n does not print the accounts"
 grep -q "password of alice" "$T/on-n.txt" && fail "-n prints a password"
+grep -q "$(sip_pw alice)" "$T/on-n.txt" && fail "-n prints a SIP password"
+
+note "an account without a SIP password: the node does not start, and says why"
+grep -v "^sip_password = $(sip_pw alice)$" "$T/on/ordinarynode.conf" >"$T/nosip.conf"
+"$BIN/ordinarynode" -c "$T/nosip.conf" -n >"$T/nosip.out" 2>&1 && fail "started without sip_password"
+grep -q "\[account alice\]: give sip_password or sip_password_file" "$T/nosip.out" ||
+	fail "no clear error: $(cat "$T/nosip.out")"
 
 on_attached() { # prints the Node-ID of the super node it is attached to
 	on_status on | jq -r 'select(.state == "attached") | .supernode.node_id' 2>/dev/null

@@ -23,8 +23,9 @@ on_start on
 register() {
 	local sf=$T/register_$4.xml
 	sed "s|<recv response=\"200\"/>|<recv response=\"$4\"/>|" "$TOP/tests/sipp/register.xml" >"$sf"
-	(cd "$T" && timeout 20 sipp "127.0.0.1:$SIP" -sf "$sf" -s "$1" -key domain overlay.example \
-		-key expires "$2" -t "$3" -i 127.0.0.1 -p "${5:-$(free_port)}" -m 1 -timeout 10s \
+	# shellcheck disable=SC2046
+	(cd "$T" && timeout 20 sipp "127.0.0.1:$SIP" -sf "$sf" -s "$1" $(sipp_auth "$sf" -s "$1") \
+		-key domain overlay.example -key expires "$2" -t "$3" -i 127.0.0.1 -p "${5:-$(free_port)}" -m 1 -timeout 10s \
 		-timeout_error -nostdin >"$T/sipp.out" 2>&1)
 }
 # record USER [SN]: the data of USER's record as seen by carol through SN
@@ -68,8 +69,9 @@ stores() {
 }
 s0=$(stores)
 t0=$(date +%s)
+# shellcheck disable=SC2046
 (cd "$T" && timeout 60 sipp "127.0.0.1:$SIP" -sf "$T/register_200.xml" -s alice \
-	-key domain overlay.example -key expires 120 -t u1 -i 127.0.0.1 -p "$(free_port)" \
+	$(sipp_auth register.xml -s alice) -key domain overlay.example -key expires 120 -t u1 -i 127.0.0.1 -p "$(free_port)" \
 	-m 300 -r 150 -timeout 30s -timeout_error -nostdin >"$T/sipp.out" 2>&1) ||
 	fail "REGISTER flood: $(tail -n 8 "$T/sipp.out")"
 sleep 1.5

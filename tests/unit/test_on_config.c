@@ -1,5 +1,6 @@
 /* on_config: the ordinary node's configuration file: defaults, accounts
- * with a password or a password file (not both, not neither), account
+ * with a password or a password file (not both, not neither), the same for
+ * the SIP password of their phones, phone_networks and digest_algorithms, account
  * names, and what is required. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,8 +40,9 @@ static void test_defaults(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(load(BASE "[account alice]\npassword = secret\n"
-				   "[account bob]\npassword_file = /etc/p2psip/bob.pw\n",
+	assert_int_equal(load(BASE "[account alice]\npassword = secret\nsip_password = phone\n"
+				   "[account bob]\npassword_file = /etc/p2psip/bob.pw\n"
+				   "sip_password_file = /etc/p2psip/bob.sip\n",
 			      &cfg, err, sizeof(err)),
 			 0);
 	assert_string_equal(cfg.overlay, "overlay.example");
@@ -55,6 +57,51 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.accounts[0].password, "secret");
 	assert_null(cfg.accounts[1].password);
 	assert_string_equal(cfg.accounts[1].password_file, "/etc/p2psip/bob.pw");
+	assert_string_equal(cfg.accounts[0].sip_password, "phone");
+	assert_string_equal(cfg.accounts[1].sip_password_file, "/etc/p2psip/bob.sip");
+	assert_string_equal(cfg.digest_algorithms, "SHA-256 MD5");
+	assert_int_equal(cfg.auth_nonce_lifetime, 300);
+	assert_int_equal(cfg.auth_fail_max, 5);
+	assert_int_equal(cfg.auth_fail_window, 600);
+	assert_int_equal(cfg.auth_block_time, 600);
+	assert_int_equal(cfg.nnets, 0);
+	on_config_free(&cfg);
+}
+
+#define ALICE "[account alice]\npassword = a\nsip_password = p\n"
+
+/* The phones' side: networks and algorithms. */
+static void test_phones(void **state)
+{
+	struct on_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("[ordinarynode]\noverlay = o\nbootstrap_url = https://x\n"
+			      "phone_networks = 192.168.1.0/24, 10.0.0.1 fd00::/8\n"
+			      "digest_algorithms = MD5\n" ALICE,
+			      &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.nnets, 3);
+	assert_true(on_nets_allow(cfg.nets, cfg.nnets, "192.168.1.77"));
+	assert_false(on_nets_allow(cfg.nets, cfg.nnets, "192.168.2.1"));
+	assert_true(on_nets_allow(cfg.nets, cfg.nnets, "10.0.0.1"));
+	assert_false(on_nets_allow(cfg.nets, cfg.nnets, "10.0.0.2"));
+	assert_true(on_nets_allow(cfg.nets, cfg.nnets, "fd12::1"));
+	assert_false(on_nets_allow(cfg.nets, cfg.nnets, "fe80::1"));
+	assert_false(on_nets_allow(cfg.nets, cfg.nnets, "garbage"));
+	on_config_free(&cfg);
+	assert_int_equal(load("[ordinarynode]\noverlay = o\nbootstrap_url = https://x\n"
+			      "phone_networks = 10.0.0.0/33\n" ALICE,
+			      &cfg, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "phone_networks"));
+	on_config_free(&cfg);
+	assert_int_equal(load("[ordinarynode]\noverlay = o\nbootstrap_url = https://x\n"
+			      "digest_algorithms = SHA-1\n" ALICE,
+			      &cfg, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "digest_algorithms"));
 	on_config_free(&cfg);
 }
 
@@ -66,6 +113,15 @@ static void test_refused(void **state)
 	(void)state;
 	assert_int_equal(load(BASE "[account alice]\n", &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "give password or password_file"));
+	on_config_free(&cfg);
+	/* secure by default: no SIP password, no start */
+	assert_int_equal(load(BASE "[account alice]\npassword = a\n", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "[account alice]: give sip_password or sip_password_file"));
+	on_config_free(&cfg);
+	assert_int_equal(load(BASE "[account alice]\npassword = a\nsip_password = p\n"
+				   "sip_password_file = /x\n",
+			      &cfg, err, sizeof(err)),
+			 -1);
 	on_config_free(&cfg);
 	assert_int_equal(load(BASE "[account alice]\npassword = a\npassword_file = /x\n", &cfg, err,
 			      sizeof(err)),
@@ -89,6 +145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_phones),
 	};
 
 	log_init("test", LOG_LVL_ERROR);

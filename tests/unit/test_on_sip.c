@@ -1,7 +1,9 @@
-/* on_sip: the SIP listener for the phones: a REGISTER goes to the
- * registrar's handler, anything else to the proxy's, over UDP from a real
- * socket; the status a handler returns is what the phone gets; a bad
- * sip_listen is refused. */
+/* on_sip: the SIP listener for the phones: over UDP from a real socket, a
+ * request without credentials is challenged (401, 407) and reaches no
+ * handler; with them a REGISTER goes to the registrar's handler, anything
+ * else to the proxy's; the status a handler returns is what the phone
+ * gets; a source outside phone_networks gets 403; a bad sip_listen is
+ * refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +70,12 @@ static int setup(void **state)
 	f->on.sev = sipev_new(f->base, err, sizeof(err));
 	snprintf(f->listen, sizeof(f->listen), "127.0.0.1:%u", f->port);
 	f->on.cfg.sip_listen = f->listen;
+	{
+		struct on_auth_params p = {
+			"overlay.example", 1, {ON_DIGEST_MD5}, 1, 300, 600, 600, 5};
+		struct on_auth_user u = {"alice", "pw"};
+		f->on.auth = on_auth_new(&p, &u, 1);
+	}
 	if (f->on.sev == NULL || (f->sip = on_sip_new(&f->on, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "on_sip_new: %s\n", err);
 		return -1;
@@ -83,19 +91,48 @@ static int teardown(void **state)
 
 	close(f->fd);
 	on_sip_free(f->sip);
+	on_auth_free(f->on.auth);
 	sipev_free(f->on.sev);
 	event_base_free(f->base);
 	free(f);
 	return 0;
 }
 
-/* Sends a request and waits for the status line of the answer. */
-static int ask(struct fx *f, const char *method)
+/* Credentials of alice for method on a fresh nonce (with auth), or "". */
+static void creds(struct fx *f, const char *method, int auth, char *out, size_t len)
+{
+	char ch[1][ON_CHALLENGE_MAX], resp[ON_DIGEST_HEX_MAX];
+	struct on_digest d = {.username = "alice",
+			      .realm = "overlay.example",
+			      .uri = "sip:alice@overlay.example",
+			      .cnonce = "c",
+			      .qop = "auth",
+			      .nc = "00000001"};
+
+	out[0] = '\0';
+	if (!auth)
+		return;
+	on_auth_challenges(f->on.auth, 0, time_mono_ms(), ch, 1);
+	sscanf(strstr(ch[0], "nonce=\"") + 7, "%39[^\"]", d.nonce);
+	on_digest_expected(ON_DIGEST_MD5, "pw", method, &d, resp);
+	snprintf(out, len,
+		 "%s: Digest username=\"alice\", realm=\"overlay.example\", nonce=\"%s\", "
+		 "uri=\"%s\", response=\"%s\", qop=auth, nc=00000001, cnonce=\"c\"\r\n",
+		 strcmp(method, "REGISTER") == 0 ? "Authorization" : "Proxy-Authorization", d.nonce,
+		 d.uri, resp);
+}
+
+/* Sends a request (with credentials when auth) and waits for the status
+ * line of the answer. */
+static int ask_as(struct fx *f, const char *method, int auth)
 {
 	struct sockaddr_in to = {0};
-	char text[1024], buf[2048];
+	char text[2048], buf[2048], cred[600];
 	int status = 0;
+	static int seq; /* every request its own transaction */
 
+	creds(f, method, auth, cred, sizeof(cred));
+	seq++;
 	snprintf(text, sizeof(text),
 		 "%s sip:alice@overlay.example SIP/2.0\r\n"
 		 "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK%s%d\r\n"
@@ -104,8 +141,8 @@ static int ask(struct fx *f, const char *method)
 		 "To: <sip:alice@overlay.example>\r\n"
 		 "Call-ID: %s-%d\r\n"
 		 "CSeq: 1 %s\r\n"
-		 "Content-Length: 0\r\n\r\n",
-		 method, method, f->regs + f->others, method, f->regs + f->others, method);
+		 "%sContent-Length: 0\r\n\r\n",
+		 method, method, seq, method, seq, method, cred);
 	to.sin_family = AF_INET;
 	to.sin_port = htons(f->port);
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -122,18 +159,43 @@ static int ask(struct fx *f, const char *method)
 	return status;
 }
 
+static int ask(struct fx *f, const char *method)
+{
+	return ask_as(f, method, 1);
+}
+
 static void test_dispatch(void **state)
 {
 	struct fx *f = *state;
 
 	on_sip_handlers(f->sip, on_reg, f, on_other, f);
 	assert_non_null(on_sip_agent(f->sip));
+	assert_int_equal(ask_as(f, "REGISTER", 0), 401);
+	assert_int_equal(ask_as(f, "OPTIONS", 0), 407);
+	assert_int_equal(f->regs + f->others, 0);
 	assert_int_equal(ask(f, "REGISTER"), 403);
 	assert_int_equal(f->regs, 1);
 	assert_int_equal(ask(f, "OPTIONS"), 488);
 	assert_int_equal(ask(f, "MESSAGE"), 488);
 	assert_int_equal(f->others, 2);
 	assert_string_equal(f->last, "MESSAGE");
+	assert_int_equal(f->regs, 1);
+}
+
+static void test_networks(void **state)
+{
+	struct fx *f = *state;
+	char err[128];
+
+	on_sip_handlers(f->sip, on_reg, f, on_other, f);
+	f->on.cfg.nnets =
+		on_nets_parse("10.0.0.0/8", f->on.cfg.nets, ON_NETS_MAX, err, sizeof(err));
+	assert_int_equal(ask(f, "REGISTER"), 403);
+	assert_int_equal(ask(f, "OPTIONS"), 403);
+	assert_int_equal(f->regs + f->others, 0);
+	f->on.cfg.nnets =
+		on_nets_parse("127.0.0.0/8", f->on.cfg.nets, ON_NETS_MAX, err, sizeof(err));
+	assert_int_equal(ask(f, "REGISTER"), 403); /* the registrar's answer */
 	assert_int_equal(f->regs, 1);
 }
 
@@ -160,6 +222,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_serving_yet, setup, teardown),
 		cmocka_unit_test(test_bad_listen),
 	};
