@@ -53,25 +53,44 @@ void data_expire(struct sn *sn)
 		log_debug("%d values expired", n);
 }
 
-/* Keeps a value that arrived from another super node (replica, transfer):
- * time rules apply, limits were checked by the responsible node. */
-/* Keeps a copy pushed by another super node. The pusher is a super node of
- * the overlay, but it is checked all the same (DESIGN.md, Trust): a
- * compromised one must not plant values, or newer storage times that would
- * lock the owner out. The signer's certificate must have been valid when
- * the value was signed, so that values outlive short-lived certificates
- * across handovers. */
+/* The limits a copy from another super node must pass: the same size,
+ * lifetime and per-resource limits as a client's store. Only the quota per
+ * user is wider: this node holds its own range and replicas of the ranges
+ * of up to `replicas` predecessors, each within the quota at its owner. */
+static void copy_limits(const struct sn *sn, struct store_limits *lim)
+{
+	*lim = sn->limits;
+	lim->records_per_user *= (int)sn->cfg.replicas + 1;
+}
+
+/* Keeps a copy pushed by another super node (replica, transfer, handover,
+ * sync). The pusher is a super node of the overlay, but it is checked all
+ * the same (DESIGN.md, Trust): a compromised one must not plant values,
+ * newer storage times that would lock the owner out, or more and larger
+ * values than the overlay allows (it would fill every node's disk). The
+ * signer's certificate must have been valid when the value was signed, so
+ * that values outlive short-lived certificates across handovers. 1 kept,
+ * 0 not newer than what is held, -1 refused. */
 static int keep(struct sn *sn, struct record *r)
 {
 	const struct record *held;
+	struct store_limits lim;
+	enum store_rc rc;
 	char err[256];
 
 	if (certcheck_record(sn->cc, r, sn->cfg.overlay, err, sizeof(err)) < 0) {
 		sn->stats.rep_refused++;
 		log_debug("copy of %s refused: %s", r->name, err);
-		return 0;
+		return -1;
 	}
-	if (store_put(sn->store, r, now_ms(), NULL, &held) != STORE_OK)
+	copy_limits(sn, &lim);
+	rc = store_put(sn->store, r, now_ms(), &lim, &held);
+	if (rc == STORE_TOO_BIG || rc == STORE_TOO_LONG || rc == STORE_FULL || rc == STORE_QUOTA) {
+		sn->stats.rep_refused++;
+		log_debug("copy of %s refused: %s", r->name, store_rc_str(rc));
+		return -1;
+	}
+	if (rc != STORE_OK)
 		return 0;
 	sdb_put(sn->db, held);
 	return 1;
@@ -504,7 +523,7 @@ static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	json_t *vals = json_object_get(msg, "vals");
 	json_t *v;
 	size_t i;
-	int kept = 0;
+	int kept = 0, refused = 0, rc;
 
 	(void)req;
 	if (!json_is_array(vals)) {
@@ -513,15 +532,21 @@ static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	}
 	json_array_foreach(vals, i, v) {
 		struct record r;
-		if (record_from_json(v, &r, NULL, 0) < 0)
+		if (record_from_json(v, &r, NULL, 0) < 0) {
+			refused++;
 			continue;
-		if (keep(sn, &r))
-			kept++;
-		else
+		}
+		rc = keep(sn, &r);
+		kept += rc > 0;
+		refused += rc < 0;
+		if (rc <= 0)
 			record_clear(&r);
 	}
+	if (refused > 0)
+		log_warn("super node %s: %d of %zu copies refused (checks or limits)",
+			 olink_peer(l)->name, refused, json_array_size(vals));
 	sn->stats.replicated_in += (uint64_t)kept;
-	olink_reply(l, msg, json_pack("{s:i}", "kept", kept));
+	olink_reply(l, msg, json_pack("{s:i,s:i}", "kept", kept, "refused", refused));
 }
 
 struct sync_req {
