@@ -498,6 +498,23 @@ struct olink *conn_client(struct sn *sn, const struct rid *id)
 	return NULL;
 }
 
+int conn_known_node(struct sn *sn, const struct rid *id, struct node *out)
+{
+	const struct node *n = ring_find(&sn->ring, id);
+
+	if (n != NULL) {
+		*out = *n;
+		return 0;
+	}
+	for (struct conn *c = sn->conns; c != NULL; c = c->next) {
+		if (c->ol != NULL && c->kind == CONN_PEER && c->ready && rid_eq(&c->node.id, id)) {
+			*out = c->node;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int conn_peer_node(struct olink *l, struct node *n)
 {
 	struct conn *c = conn_of(l);

@@ -264,6 +264,11 @@ void conn_release(struct conn *c);
 struct olink *conn_link(const struct conn *c);
 /* Requests of a client in flight: adds delta, returns the new count. */
 int conn_inflight(struct conn *c, int delta);
+/* The address this node knows for the super node id: from the routing
+ * table, else from the hello of a live link with it (an authenticated super
+ * node). 0, or -1 if unknown. The only addresses links are opened to are
+ * these, bootstrapd's seeds and what authenticated super nodes tell. */
+int conn_known_node(struct sn *sn, const struct rid *id, struct node *out);
 /* The node at the other end of a super node link (from its hello). */
 int conn_peer_node(struct olink *l, struct node *n);
 
