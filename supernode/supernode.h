@@ -57,6 +57,9 @@ struct sn_config {
 	int64_t request_timeout_ms;
 	int64_t max_links;
 	int64_t max_links_per_addr;
+	int64_t max_handshakes;
+	int64_t max_handshakes_per_addr;
+	int64_t handshake_timeout;
 	int64_t client_rate;
 	int64_t peer_rate;
 	int64_t idle_timeout;
