@@ -36,6 +36,7 @@ struct certcheck;
 struct sdb;
 struct boot;
 struct repq;
+struct rate_table;
 
 struct sn_config {
 	char *overlay;
@@ -60,6 +61,12 @@ struct sn_config {
 	int64_t max_handshakes;
 	int64_t max_handshakes_per_addr;
 	int64_t handshake_timeout;
+	int64_t copy_rate;
+	int64_t sync_interval;
+	int64_t deliver_rate;
+	int64_t deliver_bytes;
+	int64_t send_rate;
+	int64_t send_bytes;
 	int64_t client_rate;
 	int64_t peer_rate;
 	int64_t idle_timeout;
@@ -144,6 +151,7 @@ struct sn_stats {
 	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
 	uint64_t replicated_out, replicated_in, rep_refused, delivered, hops_total, lookups;
 	uint64_t stepped_back;
+	uint64_t copies_busy, syncs_refused, delivers_refused;
 	uint64_t stun_requests, stun_dropped, stun_bad;
 };
 
@@ -186,6 +194,8 @@ struct sn {
 	struct event *push_timer; /* debounces re-replication */
 	struct event *rep_flush;  /* sends the batched replicas */
 	struct repq *repq;
+	struct rate_table *copy_rates, *sync_rates;       /* per super node */
+	struct rate_table *deliver_rates, *send_rates;    /* per sender, account */
 	int closing;        /* links are being closed: open no new ones */
 	uint64_t started_ms;
 	struct sn_stats stats;
