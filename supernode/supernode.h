@@ -195,7 +195,8 @@ struct sn {
 	struct event *rep_flush;  /* sends the batched replicas */
 	struct repq *repq;
 	struct rate_table *copy_rates, *sync_rates;       /* per super node */
-	struct rate_table *deliver_rates, *send_rates;    /* per sender, account */
+	/* per sending Node-ID, per account: [0] messages, [1] bytes */
+	struct rate_table *deliver_rates[2], *send_rates[2];
 	int closing;        /* links are being closed: open no new ones */
 	uint64_t started_ms;
 	struct sn_stats stats;
@@ -333,6 +334,9 @@ void data_expire(struct sn *sn);
  * and the routed deliver that hands a message to one of them. */
 extern const struct sn_handler client_frames[];
 extern const struct sn_op client_ops[];
+/* The limits per sender on messages: 0, or -1 when out of memory. */
+int client_start(struct sn *sn);
+void client_stop(struct sn *sn);
 
 /* ---- sn_boot.c ---- */
 /* Gets a certificate (renewing or logging in), the overlay configuration,
