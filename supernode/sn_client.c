@@ -132,9 +132,9 @@ static void c_node_op(struct sn *sn, struct olink *l, json_t *msg, const union s
 
 	if (!req->node.has_node) {
 		olink_reply(l, msg,
-			    strcmp(op, "ping") == 0
-				    ? json_pack("{s:o,s:i}", "node", node_to_json(&sn->self), "hops", 0)
-				    : chord_neighbors(sn));
+			    strcmp(op, "ping") == 0 ? json_pack("{s:o,s:i}", "node",
+								node_to_json(&sn->self), "hops", 0)
+						    : chord_neighbors(sn));
 		return;
 	}
 	route_for(sn, l, msg, &req->node.node, "node", json_pack("{s:s}", "op", op), 0);
@@ -227,9 +227,9 @@ const struct sn_handler client_frames[] = {
 
 static int deliver(struct olink *l, json_t *inner)
 {
-	json_t *m = json_pack("{s:s,s:O,s:O,s:O}", "t", "msg", "from", json_object_get(inner, "from"),
-			      "from_sn", json_object_get(inner, "from_sn"), "body",
-			      json_object_get(inner, "body"));
+	json_t *m = json_pack(
+		"{s:s,s:O,s:O,s:O}", "t", "msg", "from", json_object_get(inner, "from"), "from_sn",
+		json_object_get(inner, "from_sn"), "body", json_object_get(inner, "body"));
 	json_t *sna = json_object_get(inner, "from_sn_addr");
 
 	if (json_is_string(sna))
@@ -247,7 +247,8 @@ static json_t *deliver_refusal(struct sn *sn, struct olink *l, const char *from,
 		return route_error("too_large", "a message body is at most %d bytes",
 				   CLIENT_BODY_MAX);
 	if (!sender_ok(sn->deliver_rates, from, sn->cfg.deliver_rate, sn->cfg.deliver_bytes, len))
-		return route_error("busy", "too many messages from that node: at most %lld a second",
+		return route_error("busy",
+				   "too many messages from that node: at most %lld a second",
 				   (long long)sn->cfg.deliver_rate);
 	if (olink_outbuf(l) + len > DELIVER_OUTBUF_MAX)
 		return route_error("busy", "the recipient is not reading its messages");

@@ -38,8 +38,8 @@ struct conn {
 	struct queued *qh, *qt;
 	int refs;
 	int inflight;
-	uint64_t born_ms;   /* accepted at */
-	char akey[80];      /* accepted links: the address key (IPv6: /64) */
+	uint64_t born_ms; /* accepted at */
+	char akey[80];    /* accepted links: the address key (IPv6: /64) */
 	struct conn *next;
 };
 
@@ -206,8 +206,7 @@ static void on_closed(struct olink *l, const char *why, void *arg)
 	if (c->kind == CONN_CLIENT) {
 		log_info("client %s (%s) detached: %s", olink_peer(l)->name, olink_peer(l)->addr,
 			 why);
-	}
-	else
+	} else
 		log_debug("link %s:%u closed: %s", c->node.host, c->node.port, why);
 	c->ol = NULL;
 	fail_queue(c, why);
@@ -344,8 +343,8 @@ static void on_ping(json_t *reply, const char *err, void *arg)
 	free(pc);
 }
 
-void peer_request(struct sn *sn, const struct node *n, json_t *msg, int timeout_ms,
-		  peer_reply_t cb, void *arg)
+void peer_request(struct sn *sn, const struct node *n, json_t *msg, int timeout_ms, peer_reply_t cb,
+		  void *arg)
 {
 	/* cb NULL: a liveness check whose failure marks the node failed. */
 	if (cb == NULL) {
@@ -483,7 +482,8 @@ static struct evconnlistener *listen_on(struct sn *sn, const char *host, uint16_
 		return NULL;
 	}
 	lis = evconnlistener_new_bind(sn->base, on_accept, sn,
-				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+					      LEV_OPT_CLOSE_ON_EXEC,
 				      128, (struct sockaddr *)&ss, (int)len);
 	if (lis == NULL)
 		err_set(err, errlen, "cannot listen on %s:%u", host, port);
@@ -533,7 +533,8 @@ void conn_drop_revoked(struct sn *sn)
 		struct conn *next = c->next;
 		X509 *cert = c->ol != NULL ? olink_peer(c->ol)->cert : NULL;
 		if (cert != NULL && crl_is_revoked(sn->crl, X509_get0_serialNumber(cert))) {
-			log_info("closing link of %s: certificate revoked", olink_peer(c->ol)->name);
+			log_info("closing link of %s: certificate revoked",
+				 olink_peer(c->ol)->name);
 			conn_drop(c, "certificate revoked");
 		}
 		c = next;

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REP_BATCH 64    /* values per "rep" frame */
-#define PUSH_WINDOW 4   /* "rep" frames in flight per push */
+#define REP_BATCH 64  /* values per "rep" frame */
+#define PUSH_WINDOW 4 /* "rep" frames in flight per push */
 #define PUSH_DEBOUNCE_MS 200
-#define PUSH_RETRIES 10      /* a frame answered "busy" is sent again ... */
-#define PUSH_RETRY_MS 1000   /* ... after this long */
-#define PEER_SLOTS 256       /* peers whose rates are tracked at once */
+#define PUSH_RETRIES 10    /* a frame answered "busy" is sent again ... */
+#define PUSH_RETRY_MS 1000 /* ... after this long */
+#define PEER_SLOTS 256     /* peers whose rates are tracked at once */
 
 /* ---- loading and persistence ---- */
 
@@ -167,9 +167,10 @@ static void rep_flush(evutil_socket_t fd, short what, void *arg)
 		rs->ops = q->ops;
 		rs->n = q->n;
 		sn->stats.replicated_out += (uint64_t)q->n;
-		peer_request(sn, &q->to,
-			     json_pack("{s:s,s:s,s:o}", "t", "rep", "why", "replica", "vals", q->vals),
-			     (int)sn->cfg.request_timeout_ms, on_rep_ack, rs);
+		peer_request(
+			sn, &q->to,
+			json_pack("{s:s,s:s,s:o}", "t", "rep", "why", "replica", "vals", q->vals),
+			(int)sn->cfg.request_timeout_ms, on_rep_ack, rs);
 		free(q);
 	}
 }
@@ -527,8 +528,9 @@ void data_reconcile(struct sn *sn)
 	rid_hex(&r->self.id, to);
 	/* The successor held our range as a replica while we were away: it
 	 * pushes its copies and keeping the newer of each settles it. */
-	peer_request(sn, &r->succ[0], json_pack("{s:s,s:s,s:s}", "t", "sync", "from", from, "to", to),
-		     60000, on_sync, sn);
+	peer_request(sn, &r->succ[0],
+		     json_pack("{s:s,s:s,s:s}", "t", "sync", "from", from, "to", to), 60000,
+		     on_sync, sn);
 }
 
 /* ---- graceful leave ---- */
@@ -577,8 +579,7 @@ static int copies_allowed(struct sn *sn, struct olink *l, size_t n)
 	const struct rid *id = &olink_peer(l)->id;
 	double rate = (double)sn->cfg.copy_rate;
 
-	return rate_take(sn->copy_rates, id->b, sizeof(id->b), rate, 2 * rate, (double)n,
-			 now_ms());
+	return rate_take(sn->copy_rates, id->b, sizeof(id->b), rate, 2 * rate, (double)n, now_ms());
 }
 
 static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
@@ -601,7 +602,7 @@ static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 				  (long long)sn->cfg.copy_rate);
 		return;
 	}
-	json_array_foreach(vals, i, v) {
+	json_array_foreach (vals, i, v) {
 		struct record r;
 		if (record_from_json(v, &r, NULL, 0) < 0) {
 			refused++;
