@@ -82,6 +82,7 @@ SUPERNODE_SRCS += supernode/sn_config.c
 SUPERNODE_SRCS += supernode/sn_proto.c
 SUPERNODE_SRCS += supernode/sn_ring.c
 SUPERNODE_SRCS += supernode/sn_store.c
+SUPERNODE_SRCS += supernode/sn_limit.c
 SUPERNODE_SRCS += supernode/sn_db.c
 SUPERNODE_SRCS += supernode/sn_conn.c
 SUPERNODE_SRCS += supernode/sn_route.c
@@ -149,6 +150,7 @@ UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
 UNIT_SUPERNODE += sn_relaypol
+UNIT_SUPERNODE += sn_limit
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config on_auth
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \

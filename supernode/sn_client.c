@@ -5,12 +5,19 @@
  * client parsers before they get here (client_frames below). */
 #include "supernode.h"
 
+#include "log.h"
+#include "sn_limit.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define CLIENT_INFLIGHT_MAX 1024
+#define SENDER_SLOTS 1024 /* senders whose rates are tracked at once */
+/* Messages stop being handed to an attached node while this much output
+ * waits for it: its link is closed at olink's outbuf_max (32 MiB), and a
+ * flood must not get it closed. */
+#define DELIVER_OUTBUF_MAX (8u << 20)
 
 struct creq {
 	struct sn *sn;
@@ -125,20 +132,43 @@ static void c_node_op(struct sn *sn, struct olink *l, json_t *msg, const union s
 
 	if (!req->node.has_node) {
 		olink_reply(l, msg,
-			    strcmp(op, "ping") == 0
-				    ? json_pack("{s:o,s:i}", "node", node_to_json(&sn->self), "hops", 0)
-				    : chord_neighbors(sn));
+			    strcmp(op, "ping") == 0 ? json_pack("{s:o,s:i}", "node",
+								node_to_json(&sn->self), "hops", 0)
+						    : chord_neighbors(sn));
 		return;
 	}
 	route_for(sn, l, msg, &req->node.node, "node", json_pack("{s:s}", "op", op), 0);
 }
 
+/* Whether key (an account, a Node-ID) may send a message of len bytes now:
+ * rate messages and bytes a second, bursts of twice that. */
+static int sender_ok(struct rate_table *t[2], const char *key, int64_t rate, int64_t bytes,
+		     size_t len)
+{
+	uint64_t now = now_ms();
+	size_t n = strlen(key);
+
+	/* A message refused for its bytes has still used its message token:
+	 * strict, and simpler than giving it back. */
+	return rate_take(t[0], key, n, (double)rate, 2.0 * (double)rate, 1, now) &&
+	       rate_take(t[1], key, n, (double)bytes, 2.0 * (double)bytes, (double)len, now);
+}
+
 static void c_send(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	const struct client_send_req *r = &req->send;
+	const char *acct = olink_peer(l)->name;
 	char hex[RID_HEX_LEN + 1], me[RID_HEX_LEN + 1], self[RID_HEX_LEN + 1], addr[96];
 	json_t *inner;
 
+	if (!sender_ok(sn->send_rates, acct, sn->cfg.send_rate, sn->cfg.send_bytes,
+		       strlen(r->body))) {
+		sn->stats.delivers_refused++;
+		log_info("client %s: messages over the rate limit, answered busy", acct);
+		olink_reply_error(l, msg, "busy", "too many messages: at most %lld a second",
+				  (long long)sn->cfg.send_rate);
+		return;
+	}
 	rid_hex(&r->to, hex);
 	rid_hex(&olink_peer(l)->id, me);
 	rid_hex(&sn->self.id, self);
@@ -195,16 +225,11 @@ const struct sn_handler client_frames[] = {
 
 /* ---- routed to this super node: a message for one of its clients ---- */
 
-static int deliver(struct sn *sn, const struct rid *to, json_t *inner)
+static int deliver(struct olink *l, json_t *inner)
 {
-	struct olink *l = conn_client(sn, to);
-
-	if (l == NULL)
-		return -1;
-	sn->stats.delivered++;
-	json_t *m = json_pack("{s:s,s:O,s:O,s:O}", "t", "msg", "from", json_object_get(inner, "from"),
-			      "from_sn", json_object_get(inner, "from_sn"), "body",
-			      json_object_get(inner, "body"));
+	json_t *m = json_pack(
+		"{s:s,s:O,s:O,s:O}", "t", "msg", "from", json_object_get(inner, "from"), "from_sn",
+		json_object_get(inner, "from_sn"), "body", json_object_get(inner, "body"));
 	json_t *sna = json_object_get(inner, "from_sn_addr");
 
 	if (json_is_string(sna))
@@ -212,20 +237,70 @@ static int deliver(struct sn *sn, const struct rid *to, json_t *inner)
 	return olink_send(l, m);
 }
 
+/* Why a message for an attached node is not handed down its link l: too
+ * large, too many from that sender ([limits] deliver_rate, deliver_bytes
+ * per sending Node-ID), or too much already waiting for the node. NULL if
+ * it may go. The sender hears it; the recipient's link stays up. */
+static json_t *deliver_refusal(struct sn *sn, struct olink *l, const char *from, size_t len)
+{
+	if (len > CLIENT_BODY_MAX)
+		return route_error("too_large", "a message body is at most %d bytes",
+				   CLIENT_BODY_MAX);
+	if (!sender_ok(sn->deliver_rates, from, sn->cfg.deliver_rate, sn->cfg.deliver_bytes, len))
+		return route_error("busy",
+				   "too many messages from that node: at most %lld a second",
+				   (long long)sn->cfg.deliver_rate);
+	if (olink_outbuf(l) + len > DELIVER_OUTBUF_MAX)
+		return route_error("busy", "the recipient is not reading its messages");
+	return NULL;
+}
+
 static void op_deliver(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 {
 	const char *to = json_string_value(json_object_get(inner, "to"));
+	const char *from = json_string_value(json_object_get(inner, "from"));
+	const char *body = json_string_value(json_object_get(inner, "body"));
+	struct olink *l = NULL;
 	struct rid id;
 	json_t *reply;
 
-	if (to == NULL || rid_parse(to, &id) < 0)
-		reply = route_error("bad_request", "deliver needs a Node-ID");
-	else if (deliver(sn, &id, inner) < 0)
+	if (to == NULL || rid_parse(to, &id) < 0 || from == NULL || body == NULL)
+		reply = route_error("bad_request", "deliver needs to, from and body");
+	else if ((l = conn_client(sn, &id)) == NULL)
 		reply = route_error("not_attached", "that node is not attached here");
-	else
+	else if ((reply = deliver_refusal(sn, l, from, strlen(body))) != NULL) {
+		sn->stats.delivers_refused++;
+		log_info("message from %s to %s refused: %s", from, to,
+			 json_string_value(json_object_get(reply, "msg")));
+	} else if (deliver(l, inner) < 0) {
+		reply = route_error("not_attached", "that node's link is closing");
+	} else {
+		sn->stats.delivered++;
 		reply = route_ok(json_pack("{s:b}", "delivered", 1));
+	}
 	done(reply, arg);
 	json_decref(reply);
+}
+
+/* The buckets per sender: accounts here, sending Node-IDs at delivery. */
+int client_start(struct sn *sn)
+{
+	for (int i = 0; i < 2; i++) {
+		sn->send_rates[i] = rate_table_new(SENDER_SLOTS);
+		sn->deliver_rates[i] = rate_table_new(SENDER_SLOTS);
+		if (sn->send_rates[i] == NULL || sn->deliver_rates[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void client_stop(struct sn *sn)
+{
+	for (int i = 0; i < 2; i++) {
+		rate_table_free(sn->send_rates[i]);
+		rate_table_free(sn->deliver_rates[i]);
+		sn->send_rates[i] = sn->deliver_rates[i] = NULL;
+	}
 }
 
 const struct sn_op client_ops[] = {

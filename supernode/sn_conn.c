@@ -8,6 +8,7 @@
 #include "crl.h"
 #include "frame.h"
 #include "log.h"
+#include "sn_limit.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -37,6 +38,8 @@ struct conn {
 	struct queued *qh, *qt;
 	int refs;
 	int inflight;
+	uint64_t born_ms; /* accepted at */
+	char akey[80];    /* accepted links: the address key (IPv6: /64) */
 	struct conn *next;
 };
 
@@ -203,8 +206,7 @@ static void on_closed(struct olink *l, const char *why, void *arg)
 	if (c->kind == CONN_CLIENT) {
 		log_info("client %s (%s) detached: %s", olink_peer(l)->name, olink_peer(l)->addr,
 			 why);
-	}
-	else
+	} else
 		log_debug("link %s:%u closed: %s", c->node.host, c->node.port, why);
 	c->ol = NULL;
 	fail_queue(c, why);
@@ -341,8 +343,8 @@ static void on_ping(json_t *reply, const char *err, void *arg)
 	free(pc);
 }
 
-void peer_request(struct sn *sn, const struct node *n, json_t *msg, int timeout_ms,
-		  peer_reply_t cb, void *arg)
+void peer_request(struct sn *sn, const struct node *n, json_t *msg, int timeout_ms, peer_reply_t cb,
+		  void *arg)
 {
 	/* cb NULL: a liveness check whose failure marks the node failed. */
 	if (cb == NULL) {
@@ -364,21 +366,80 @@ void peer_send(struct sn *sn, const struct node *n, json_t *msg)
 	enqueue(sn, n, msg, 0, 1, NULL, NULL);
 }
 
-static int addr_count(struct sn *sn, const char *addr)
+/* An accepted link still in its TLS handshake or hello. */
+static int in_handshake(const struct conn *c)
 {
-	int n = 0;
+	return c->ol != NULL && !c->outgoing && !c->ready;
+}
+
+/* Accepted links past their handshake from the address key akey (NULL:
+ * from anywhere), and handshakes in progress. */
+static void count_links(struct sn *sn, const char *akey, int *links, int *hs)
+{
+	*links = *hs = 0;
+	for (struct conn *c = sn->conns; c != NULL; c = c->next) {
+		if (c->ol == NULL || c->outgoing || (akey != NULL && strcmp(c->akey, akey) != 0))
+			continue;
+		if (in_handshake(c))
+			(*hs)++;
+		else
+			(*links)++;
+	}
+}
+
+static void conn_drop(struct conn *c, const char *why)
+{
+	struct olink *ol = c->ol;
+
+	c->ol = NULL;
+	fail_queue(c, why);
+	conn_unlink(c);
+	olink_free(ol);
+	conn_release(c);
+}
+
+/* Makes room for a new handshake by closing the oldest one (from akey, or
+ * from anywhere): a flood of connections that never finish TLS then ages
+ * out of the way of real nodes, instead of locking them out. */
+static void drop_oldest_handshake(struct sn *sn, const char *akey)
+{
+	struct conn *old = NULL;
 
 	for (struct conn *c = sn->conns; c != NULL; c = c->next)
-		if (c->ol != NULL && !c->outgoing && strcmp(olink_peer(c->ol)->addr, addr) == 0)
-			n++;
-	return n;
+		if (in_handshake(c) && (akey == NULL || strcmp(c->akey, akey) == 0) &&
+		    (old == NULL || c->born_ms < old->born_ms))
+			old = c;
+	if (old != NULL) {
+		log_debug("handshake from %s dropped: too many in progress", old->akey);
+		conn_drop(old, "too many handshakes");
+	}
+}
+
+/* Whether a link from this address key may be accepted; makes room among
+ * the handshakes in progress when their caps are reached. */
+static int accept_ok(struct sn *sn, const char *akey, const char **why)
+{
+	int links, hs, all_links, all_hs;
+
+	count_links(sn, akey, &links, &hs);
+	count_links(sn, NULL, &all_links, &all_hs);
+	*why = sn->state == SN_LEAVING ? "leaving" : "too many links";
+	if (sn->state == SN_LEAVING || sn->nconns - all_hs >= sn->cfg.max_links ||
+	    links >= sn->cfg.max_links_per_addr)
+		return 0;
+	if (hs >= sn->cfg.max_handshakes_per_addr)
+		drop_oldest_handshake(sn, akey);
+	else if (all_hs >= sn->cfg.max_handshakes)
+		drop_oldest_handshake(sn, NULL);
+	return 1;
 }
 
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct sn *sn = arg;
-	char addr[64] = "?";
+	char addr[64] = "?", akey[80];
+	const char *why;
 	struct olink_limits lim;
 	struct conn *c;
 
@@ -387,10 +448,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
-	if (sn->state == SN_LEAVING || sn->nconns >= sn->cfg.max_links ||
-	    addr_count(sn, addr) >= sn->cfg.max_links_per_addr) {
-		log_warn("link from %s refused: %s", addr,
-			 sn->state == SN_LEAVING ? "leaving" : "too many links");
+	addr_limit_key(addr, akey, sizeof(akey));
+	if (!accept_ok(sn, akey, &why)) {
+		log_warn("link from %s refused: %s", addr, why);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -399,7 +459,10 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		evutil_closesocket(fd);
 		return;
 	}
+	c->born_ms = now_ms();
+	str_copy(c->akey, akey, sizeof(c->akey));
 	limits_for(sn, &lim, 1);
+	lim.hello_secs = (int)sn->cfg.handshake_timeout;
 	c->ol = olink_accept(sn->base, sn->server_ctx, fd, addr, our_hello(sn), &lim, &ops, c);
 	if (c->ol == NULL) {
 		conn_unlink(c);
@@ -419,7 +482,8 @@ static struct evconnlistener *listen_on(struct sn *sn, const char *host, uint16_
 		return NULL;
 	}
 	lis = evconnlistener_new_bind(sn->base, on_accept, sn,
-				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+					      LEV_OPT_CLOSE_ON_EXEC,
 				      128, (struct sockaddr *)&ss, (int)len);
 	if (lis == NULL)
 		err_set(err, errlen, "cannot listen on %s:%u", host, port);
@@ -469,13 +533,9 @@ void conn_drop_revoked(struct sn *sn)
 		struct conn *next = c->next;
 		X509 *cert = c->ol != NULL ? olink_peer(c->ol)->cert : NULL;
 		if (cert != NULL && crl_is_revoked(sn->crl, X509_get0_serialNumber(cert))) {
-			struct olink *ol = c->ol;
-			log_info("closing link of %s: certificate revoked", olink_peer(ol)->name);
-			c->ol = NULL;
-			fail_queue(c, "certificate revoked");
-			conn_unlink(c);
-			olink_free(ol);
-			conn_release(c);
+			log_info("closing link of %s: certificate revoked",
+				 olink_peer(c->ol)->name);
+			conn_drop(c, "certificate revoked");
 		}
 		c = next;
 	}
@@ -496,6 +556,23 @@ struct olink *conn_client(struct sn *sn, const struct rid *id)
 		if (c->ol != NULL && c->kind == CONN_CLIENT && rid_eq(&olink_peer(c->ol)->id, id))
 			return c->ol;
 	return NULL;
+}
+
+int conn_known_node(struct sn *sn, const struct rid *id, struct node *out)
+{
+	const struct node *n = ring_find(&sn->ring, id);
+
+	if (n != NULL) {
+		*out = *n;
+		return 0;
+	}
+	for (struct conn *c = sn->conns; c != NULL; c = c->next) {
+		if (c->ol != NULL && c->kind == CONN_PEER && c->ready && rid_eq(&c->node.id, id)) {
+			*out = c->node;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 int conn_peer_node(struct olink *l, struct node *n)

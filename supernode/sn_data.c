@@ -8,15 +8,19 @@
 #include "jsonx.h"
 #include "log.h"
 #include "sn_db.h"
+#include "sn_limit.h"
 #include "util.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REP_BATCH 64    /* values per "rep" frame */
-#define PUSH_WINDOW 4   /* "rep" frames in flight per push */
+#define REP_BATCH 64  /* values per "rep" frame */
+#define PUSH_WINDOW 4 /* "rep" frames in flight per push */
 #define PUSH_DEBOUNCE_MS 200
+#define PUSH_RETRIES 10    /* a frame answered "busy" is sent again ... */
+#define PUSH_RETRY_MS 1000 /* ... after this long */
+#define PEER_SLOTS 256     /* peers whose rates are tracked at once */
 
 /* ---- loading and persistence ---- */
 
@@ -53,25 +57,44 @@ void data_expire(struct sn *sn)
 		log_debug("%d values expired", n);
 }
 
-/* Keeps a value that arrived from another super node (replica, transfer):
- * time rules apply, limits were checked by the responsible node. */
-/* Keeps a copy pushed by another super node. The pusher is a super node of
- * the overlay, but it is checked all the same (DESIGN.md, Trust): a
- * compromised one must not plant values, or newer storage times that would
- * lock the owner out. The signer's certificate must have been valid when
- * the value was signed, so that values outlive short-lived certificates
- * across handovers. */
+/* The limits a copy from another super node must pass: the same size,
+ * lifetime and per-resource limits as a client's store. Only the quota per
+ * user is wider: this node holds its own range and replicas of the ranges
+ * of up to `replicas` predecessors, each within the quota at its owner. */
+static void copy_limits(const struct sn *sn, struct store_limits *lim)
+{
+	*lim = sn->limits;
+	lim->records_per_user *= (int)sn->cfg.replicas + 1;
+}
+
+/* Keeps a copy pushed by another super node (replica, transfer, handover,
+ * sync). The pusher is a super node of the overlay, but it is checked all
+ * the same (DESIGN.md, Trust): a compromised one must not plant values,
+ * newer storage times that would lock the owner out, or more and larger
+ * values than the overlay allows (it would fill every node's disk). The
+ * signer's certificate must have been valid when the value was signed, so
+ * that values outlive short-lived certificates across handovers. 1 kept,
+ * 0 not newer than what is held, -1 refused. */
 static int keep(struct sn *sn, struct record *r)
 {
 	const struct record *held;
+	struct store_limits lim;
+	enum store_rc rc;
 	char err[256];
 
 	if (certcheck_record(sn->cc, r, sn->cfg.overlay, err, sizeof(err)) < 0) {
 		sn->stats.rep_refused++;
 		log_debug("copy of %s refused: %s", r->name, err);
-		return 0;
+		return -1;
 	}
-	if (store_put(sn->store, r, now_ms(), NULL, &held) != STORE_OK)
+	copy_limits(sn, &lim);
+	rc = store_put(sn->store, r, now_ms(), &lim, &held);
+	if (rc == STORE_TOO_BIG || rc == STORE_TOO_LONG || rc == STORE_FULL || rc == STORE_QUOTA) {
+		sn->stats.rep_refused++;
+		log_debug("copy of %s refused: %s", r->name, store_rc_str(rc));
+		return -1;
+	}
+	if (rc != STORE_OK)
 		return 0;
 	sdb_put(sn->db, held);
 	return 1;
@@ -144,9 +167,10 @@ static void rep_flush(evutil_socket_t fd, short what, void *arg)
 		rs->ops = q->ops;
 		rs->n = q->n;
 		sn->stats.replicated_out += (uint64_t)q->n;
-		peer_request(sn, &q->to,
-			     json_pack("{s:s,s:s,s:o}", "t", "rep", "why", "replica", "vals", q->vals),
-			     (int)sn->cfg.request_timeout_ms, on_rep_ack, rs);
+		peer_request(
+			sn, &q->to,
+			json_pack("{s:s,s:s,s:o}", "t", "rep", "why", "replica", "vals", q->vals),
+			(int)sn->cfg.request_timeout_ms, on_rep_ack, rs);
 		free(q);
 	}
 }
@@ -322,17 +346,58 @@ static void collect(const struct record *r, void *arg)
 
 static void push_pump(struct push *p);
 
+/* One "rep" frame of a push, kept until acknowledged: a receiver that
+ * limits the copies it takes per second answers "busy", and the frame is
+ * sent again a little later. */
+struct push_frame {
+	struct push *p;
+	json_t *vals;
+	int tries;
+};
+
+static void push_send(struct push_frame *f);
+
+static void push_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	push_send(arg);
+}
+
+static int is_busy(const json_t *reply)
+{
+	const char *code = json_string_value(json_object_get(reply, "err"));
+
+	return code != NULL && strcmp(code, "busy") == 0;
+}
+
 static void on_push_ack(json_t *reply, const char *err, void *arg)
 {
-	struct push *p = arg;
+	struct push_frame *f = arg;
+	struct push *p = f->p;
+	struct timeval tv = {PUSH_RETRY_MS / 1000, (PUSH_RETRY_MS % 1000) * 1000};
 
+	if (reply != NULL && is_busy(reply) && f->tries < PUSH_RETRIES && !p->failed &&
+	    event_base_once(p->sn->base, -1, EV_TIMEOUT, push_retry, f, &tv) == 0)
+		return;
 	p->inflight--;
 	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
 		log_info("push to %s:%u failed: %s", p->to.host, p->to.port,
 			 reply != NULL ? "refused" : err);
 		p->failed = 1;
 	}
+	json_decref(f->vals);
+	free(f);
 	push_pump(p);
+}
+
+static void push_send(struct push_frame *f)
+{
+	struct push *p = f->p;
+
+	f->tries++;
+	peer_request(p->sn, &p->to,
+		     json_pack("{s:s,s:s,s:O}", "t", "rep", "why", p->why, "vals", f->vals),
+		     (int)p->sn->cfg.request_timeout_ms, on_push_ack, f);
 }
 
 /* The next frame's worth of values that still exist. */
@@ -357,14 +422,16 @@ static void push_pump(struct push *p)
 {
 	while (!p->failed && p->inflight < PUSH_WINDOW && p->next < p->n) {
 		json_t *vals = next_frame(p);
-		if (json_array_size(vals) == 0) {
+		struct push_frame *f;
+		if (json_array_size(vals) == 0 || (f = calloc(1, sizeof(*f))) == NULL) {
+			p->failed = json_array_size(vals) != 0;
 			json_decref(vals);
 			continue;
 		}
+		f->p = p;
+		f->vals = vals;
 		p->inflight++;
-		peer_request(p->sn, &p->to,
-			     json_pack("{s:s,s:s,s:o}", "t", "rep", "why", p->why, "vals", vals),
-			     (int)p->sn->cfg.request_timeout_ms, on_push_ack, p);
+		push_send(f);
 	}
 	if (p->inflight == 0 && (p->failed || p->next >= p->n)) {
 		if (p->done != NULL)
@@ -435,11 +502,15 @@ void data_membership_changed(struct sn *sn)
 
 static void on_sync(json_t *reply, const char *err, void *arg)
 {
-	(void)arg;
-	if (reply == NULL || !json_is_true(json_object_get(reply, "ok")))
+	struct sn *sn = arg;
+
+	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
 		log_warn("reconciliation with the successor failed: %s",
-			 reply != NULL ? "refused" : err);
-	else
+			 reply != NULL ? json_string_value(json_object_get(reply, "msg")) : err);
+		/* The successor may not see us as its predecessor yet: again at
+		 * the next change of the ring. */
+		sn->need_reconcile = 1;
+	} else
 		log_info("reconciled with the successor");
 }
 
@@ -457,8 +528,9 @@ void data_reconcile(struct sn *sn)
 	rid_hex(&r->self.id, to);
 	/* The successor held our range as a replica while we were away: it
 	 * pushes its copies and keeping the newer of each settles it. */
-	peer_request(sn, &r->succ[0], json_pack("{s:s,s:s,s:s}", "t", "sync", "from", from, "to", to),
-		     60000, on_sync, sn);
+	peer_request(sn, &r->succ[0],
+		     json_pack("{s:s,s:s,s:s}", "t", "sync", "from", from, "to", to), 60000,
+		     on_sync, sn);
 }
 
 /* ---- graceful leave ---- */
@@ -499,29 +571,54 @@ void data_handover(struct sn *sn, void (*done)(struct sn *sn))
 
 /* ---- frames from other super nodes ---- */
 
+/* Whether the peer on l may push n more copies now ([limits] copy_rate
+ * values per second per super node): checking signatures costs, and a
+ * rogue super node must not keep this node busy with it. */
+static int copies_allowed(struct sn *sn, struct olink *l, size_t n)
+{
+	const struct rid *id = &olink_peer(l)->id;
+	double rate = (double)sn->cfg.copy_rate;
+
+	return rate_take(sn->copy_rates, id->b, sizeof(id->b), rate, 2 * rate, (double)n, now_ms());
+}
+
 static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	json_t *vals = json_object_get(msg, "vals");
 	json_t *v;
 	size_t i;
-	int kept = 0;
+	int kept = 0, refused = 0, rc;
 
 	(void)req;
 	if (!json_is_array(vals)) {
 		olink_reply_error(l, msg, "bad_request", "vals: expected a list");
 		return;
 	}
-	json_array_foreach(vals, i, v) {
+	if (!copies_allowed(sn, l, json_array_size(vals))) {
+		sn->stats.copies_busy++;
+		log_info("super node %s: copies over the rate limit, answered busy",
+			 olink_peer(l)->name);
+		olink_reply_error(l, msg, "busy", "too many copies: at most %lld a second",
+				  (long long)sn->cfg.copy_rate);
+		return;
+	}
+	json_array_foreach (vals, i, v) {
 		struct record r;
-		if (record_from_json(v, &r, NULL, 0) < 0)
+		if (record_from_json(v, &r, NULL, 0) < 0) {
+			refused++;
 			continue;
-		if (keep(sn, &r))
-			kept++;
-		else
+		}
+		rc = keep(sn, &r);
+		kept += rc > 0;
+		refused += rc < 0;
+		if (rc <= 0)
 			record_clear(&r);
 	}
+	if (refused > 0)
+		log_warn("super node %s: %d of %zu copies refused (checks or limits)",
+			 olink_peer(l)->name, refused, json_array_size(vals));
 	sn->stats.replicated_in += (uint64_t)kept;
-	olink_reply(l, msg, json_pack("{s:i}", "kept", kept));
+	olink_reply(l, msg, json_pack("{s:i,s:i}", "kept", kept, "refused", refused));
 }
 
 struct sync_req {
@@ -545,6 +642,26 @@ static void synced(void *arg, int ok)
 	free(s);
 }
 
+/* A sync is answered for the asker's own range or the replicas it holds
+ * of ours (ring_sync_allowed), at most once per [limits] sync_interval per
+ * super node (a burst of two): a push of a range is costly, and nobody has
+ * a use for someone else's range. */
+static int sync_check(struct sn *sn, const struct node *n, const struct rid *from,
+		      const struct rid *to, char *err, size_t errlen)
+{
+	double every = (double)sn->cfg.sync_interval;
+
+	if (!ring_sync_allowed(&sn->ring, &n->id, from, to, (int)sn->cfg.replicas)) {
+		err_set(err, errlen, "not a range this super node holds");
+		return -1;
+	}
+	if (!rate_take(sn->sync_rates, n->id.b, sizeof(n->id.b), 1.0 / every, 2, 1, now_ms())) {
+		err_set(err, errlen, "at most one sync every %.0f s", every);
+		return -2;
+	}
+	return 0;
+}
+
 static void got_sync(struct sn *sn, struct olink *l, json_t *msg, const union sn_req *req)
 {
 	struct rid from, to;
@@ -552,11 +669,19 @@ static void got_sync(struct sn *sn, struct olink *l, json_t *msg, const union sn
 	struct sync_req *s;
 	const char *f = json_string_value(json_object_get(msg, "from"));
 	const char *t = json_string_value(json_object_get(msg, "to"));
+	char err[128];
+	int rc;
 
 	(void)req;
 	if (f == NULL || t == NULL || rid_parse(f, &from) < 0 || rid_parse(t, &to) < 0 ||
 	    conn_peer_node(l, &n) < 0) {
 		olink_reply_error(l, msg, "bad_request", "sync needs from and to");
+		return;
+	}
+	if ((rc = sync_check(sn, &n, &from, &to, err, sizeof(err))) < 0) {
+		sn->stats.syncs_refused++;
+		log_warn("sync of (%s, %s] by %s:%u refused: %s", f, t, n.host, n.port, err);
+		olink_reply_error(l, msg, rc == -1 ? "not_allowed" : "busy", "%s", err);
 		return;
 	}
 	s = calloc(1, sizeof(*s));
@@ -580,7 +705,12 @@ int data_start(struct sn *sn)
 {
 	sn->push_timer = evtimer_new(sn->base, on_push_timer, sn);
 	sn->rep_flush = event_new(sn->base, -1, 0, rep_flush, sn);
-	return sn->push_timer != NULL && sn->rep_flush != NULL ? 0 : -1;
+	sn->copy_rates = rate_table_new(PEER_SLOTS);
+	sn->sync_rates = rate_table_new(PEER_SLOTS);
+	return sn->push_timer != NULL && sn->rep_flush != NULL && sn->copy_rates != NULL &&
+			       sn->sync_rates != NULL
+		       ? 0
+		       : -1;
 }
 
 void data_stop(struct sn *sn)
@@ -591,4 +721,7 @@ void data_stop(struct sn *sn)
 	if (sn->rep_flush != NULL)
 		event_free(sn->rep_flush);
 	sn->push_timer = sn->rep_flush = NULL;
+	rate_table_free(sn->copy_rates);
+	rate_table_free(sn->sync_rates);
+	sn->copy_rates = sn->sync_rates = NULL;
 }

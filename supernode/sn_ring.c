@@ -254,3 +254,41 @@ const struct node *ring_find(const struct ring *r, const struct rid *id)
 			return &r->finger[i];
 	return NULL;
 }
+
+/* Whether (from, to] lies inside (lo, hi]: from in [lo, hi), to in (from, hi]. */
+static int range_within(const struct rid *from, const struct rid *to, const struct rid *lo,
+			const struct rid *hi)
+{
+	return (rid_eq(from, lo) || rid_in_open(from, lo, hi)) &&
+	       (rid_eq(to, hi) || rid_in_open(to, from, hi));
+}
+
+/* No node of the tables strictly inside (from, to). */
+static int range_empty(const struct ring *r, const struct rid *from, const struct rid *to)
+{
+	if (rid_in_open(&r->self.id, from, to))
+		return 0;
+	for (int i = 0; i < r->nsucc; i++)
+		if (rid_in_open(&r->succ[i].id, from, to))
+			return 0;
+	for (int i = 0; i < FINGERS; i++)
+		if (r->has_finger[i] && rid_in_open(&r->finger[i].id, from, to))
+			return 0;
+	return 1;
+}
+
+int ring_sync_allowed(const struct ring *r, const struct rid *asker, const struct rid *from,
+		      const struct rid *to, int replicas)
+{
+	if (rid_eq(from, to))
+		return 0;
+	/* The predecessor's own range: (its predecessor, it]. */
+	if (r->has_pred && rid_eq(asker, &r->pred.id) && rid_eq(to, asker))
+		return r->has_pred2 ? range_within(from, to, &r->pred2.id, asker)
+				    : range_empty(r, from, to);
+	/* Our range, to one of the successors that hold its replicas. */
+	for (int i = 0; i < r->nsucc && i < replicas; i++)
+		if (rid_eq(asker, &r->succ[i].id))
+			return r->has_pred && range_within(from, to, &r->pred.id, &r->self.id);
+	return 0;
+}

@@ -65,5 +65,12 @@ int ring_finger_needs_lookup(const struct ring *r, int i);
 int ring_fingers_in_use(const struct ring *r);
 /* Looks a node up by id among successors, predecessor and fingers. */
 const struct node *ring_find(const struct ring *r, const struct rid *id);
+/* Whether the super node asker may ask this node for the values in
+ * (from, to] (a "sync"): its own range as this node's tables show it (it is
+ * our predecessor, to is its Node-ID and from not before its predecessor,
+ * or no known node lies inside), or a part of our range when it is one of
+ * the first `replicas` successors, which hold that range's replicas. */
+int ring_sync_allowed(const struct ring *r, const struct rid *asker, const struct rid *from,
+		      const struct rid *to, int replicas);
 
 #endif

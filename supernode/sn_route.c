@@ -23,6 +23,7 @@ struct route {
 	struct rid tried[ROUTE_TRIES];
 	int ntried;
 	struct node hop;
+	int hop_direct; /* the hop came from a client's hint */
 	route_done_t done;
 	void *arg;
 };
@@ -56,7 +57,10 @@ static void on_hop_reply(json_t *reply, const char *err, void *arg)
 	}
 	rt->sn->stats.route_failures++;
 	log_debug("route via %s:%u failed: %s", rt->hop.host, rt->hop.port, err);
-	if (strncmp(err, "unreachable", 11) == 0 && rt->sn->on_node_failed != NULL)
+	/* A direct hop failing proves nothing about the ring: the hint may be
+	 * stale or hostile, and re-replication is costly. */
+	if (strncmp(err, "unreachable", 11) == 0 && !rt->hop_direct &&
+	    rt->sn->on_node_failed != NULL)
 		rt->sn->on_node_failed(rt->sn, &rt->hop.id);
 	if (rt->ntried < ROUTE_TRIES && rt->sn->state != SN_LEAVING) {
 		try_next(rt);
@@ -135,21 +139,28 @@ static const struct node *step_back(struct route *rt)
 	return &r->pred;
 }
 
-/* A message to a super node whose address the sender knows ("at", set by
+/* A message to a super node whose address the sender names ("at", set by
  * the client's super node from the callee's record) goes there directly,
- * once: a ring route would take up to log2(N) hops. The hint is dropped
- * from the envelope, so that when the direct link fails the ring route
- * does not try it again at every hop; the link's hello proves the
- * Node-ID. */
+ * once: a ring route would take up to log2(N) hops. The address comes from
+ * a client, so it is used only when this node already knows that Node-ID
+ * (routing table, live links): a client must not make a super node open
+ * connections to any HOST:PORT (a port scanner through the ring). Unknown:
+ * the ring route, as without a hint. The hint is dropped from the
+ * envelope, so that when the direct link fails the ring route does not try
+ * it again at every hop; the link's hello proves the Node-ID. */
 static const struct node *direct_hop(struct route *rt, struct node *n)
 {
 	json_t *at = json_object_get(rt->env, "at");
+	struct node hint;
 	int ok;
 
 	if (at == NULL)
 		return NULL;
-	ok = rt->node_mode && node_from_json(at, n) == 0 && rid_eq(&n->id, &rt->dest) &&
-	     !rid_eq(&n->id, &rt->sn->self.id);
+	ok = rt->node_mode && node_from_json(at, &hint) == 0 && rid_eq(&hint.id, &rt->dest) &&
+	     !rid_eq(&hint.id, &rt->sn->self.id) && conn_known_node(rt->sn, &hint.id, n) == 0;
+	if (ok && (strcmp(hint.host, n->host) != 0 || hint.port != n->port))
+		log_debug("direct hop: %s:%u named, %s:%u known for that Node-ID", hint.host,
+			  hint.port, n->host, n->port);
 	json_object_del(rt->env, "at");
 	return ok ? n : NULL;
 }
@@ -171,6 +182,7 @@ static void try_next(struct route *rt)
 		sn->stats.stepped_back++;
 	if (!back)
 		hop = direct_hop(rt, &direct);
+	rt->hop_direct = hop != NULL && !back;
 	if (!back && hop == NULL)
 		hop = ring_next_hop(&sn->ring, &rt->dest, rt->tried, rt->ntried);
 

@@ -29,6 +29,16 @@ static const char *state_name(enum sn_state s)
 	return "?";
 }
 
+/* The counters of the limits on copies, syncs and deliveries. */
+static void limit_stats(struct sn *sn, json_t *stats)
+{
+	json_object_set_new(stats, "copies_busy", json_integer((json_int_t)sn->stats.copies_busy));
+	json_object_set_new(stats, "syncs_refused",
+			    json_integer((json_int_t)sn->stats.syncs_refused));
+	json_object_set_new(stats, "delivers_refused",
+			    json_integer((json_int_t)sn->stats.delivers_refused));
+}
+
 json_t *status_json(struct sn *sn)
 {
 	struct ring *r = &sn->ring;
@@ -68,6 +78,7 @@ json_t *status_json(struct sn *sn)
 	json_object_set_new(j, "login", keepcert_status(sn->kc));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
+	limit_stats(sn, json_object_get(j, "stats"));
 	return j;
 }
 
@@ -102,6 +113,9 @@ static void metrics(void *arg, struct evbuffer *out)
 	prom_counter(out, "p2psip_sn_replicated_in_total", NULL, sn->stats.replicated_in);
 	prom_counter(out, "p2psip_sn_replicas_refused_total", NULL, sn->stats.rep_refused);
 	prom_counter(out, "p2psip_sn_delivered_total", NULL, sn->stats.delivered);
+	prom_counter(out, "p2psip_sn_copies_busy_total", NULL, sn->stats.copies_busy);
+	prom_counter(out, "p2psip_sn_syncs_refused_total", NULL, sn->stats.syncs_refused);
+	prom_counter(out, "p2psip_sn_delivers_refused_total", NULL, sn->stats.delivers_refused);
 	prom_counter(out, "p2psip_sn_stun_requests_total", NULL, sn->stats.stun_requests);
 	prom_counter(out, "p2psip_sn_stun_dropped_total", NULL, sn->stats.stun_dropped);
 	prom_counter(out, "p2psip_sn_stun_bad_total", NULL, sn->stats.stun_bad);

@@ -35,8 +35,8 @@ struct store *store_new(void);
 void store_free(struct store *st);
 
 /* Takes r (moved in on STORE_OK, and r is cleared; left to the caller
- * otherwise). lim NULL skips the size, count and quota limits (replicas from
- * other super nodes, which checked them). Time rules always apply. On
+ * otherwise). lim NULL skips the size, count and quota limits (values read
+ * back from this node's own database). Time rules always apply. On
  * STORE_OK, *held (if not NULL) points at the value in the store, valid
  * until the next change. */
 enum store_rc store_put(struct store *st, struct record *r, uint64_t now,

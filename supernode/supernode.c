@@ -172,7 +172,7 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (sn->db == NULL || data_load(sn) < 0)
 		return -1;
 	ring_init(&sn->ring, &sn->self, (int)sn->cfg.successors);
-	if (data_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
+	if (data_start(sn) < 0 || client_start(sn) < 0 || add_timer(sn, &sn->flush_timer, sn->cfg.flush_ms, on_flush) < 0 ||
 	    add_timer(sn, &sn->expire_timer, EXPIRE_SECS * 1000, on_expire) < 0)
 		return -1;
 	if (status_start(sn, err, errlen) < 0 || service_start(sn) < 0 ||
@@ -187,6 +187,7 @@ static void cleanup(struct sn *sn)
 	conn_close_all(sn);
 	if (sn->base != NULL)
 		data_stop(sn);
+	client_stop(sn);
 	boot_stop(sn);
 	if (sn->stabilize_timer != NULL)
 		event_free(sn->stabilize_timer);

@@ -36,6 +36,7 @@ struct certcheck;
 struct sdb;
 struct boot;
 struct repq;
+struct rate_table;
 
 struct sn_config {
 	char *overlay;
@@ -57,6 +58,15 @@ struct sn_config {
 	int64_t request_timeout_ms;
 	int64_t max_links;
 	int64_t max_links_per_addr;
+	int64_t max_handshakes;
+	int64_t max_handshakes_per_addr;
+	int64_t handshake_timeout;
+	int64_t copy_rate;
+	int64_t sync_interval;
+	int64_t deliver_rate;
+	int64_t deliver_bytes;
+	int64_t send_rate;
+	int64_t send_bytes;
 	int64_t client_rate;
 	int64_t peer_rate;
 	int64_t idle_timeout;
@@ -144,6 +154,7 @@ struct sn_stats {
 	uint64_t stores, store_refused, fetches, routed, forwarded, route_failures;
 	uint64_t replicated_out, replicated_in, rep_refused, delivered, hops_total, lookups;
 	uint64_t stepped_back;
+	uint64_t copies_busy, syncs_refused, delivers_refused;
 	uint64_t stun_requests, stun_dropped, stun_bad;
 };
 
@@ -186,6 +197,9 @@ struct sn {
 	struct event *push_timer; /* debounces re-replication */
 	struct event *rep_flush;  /* sends the batched replicas */
 	struct repq *repq;
+	struct rate_table *copy_rates, *sync_rates;       /* per super node */
+	/* per sending Node-ID, per account: [0] messages, [1] bytes */
+	struct rate_table *deliver_rates[2], *send_rates[2];
 	int closing;        /* links are being closed: open no new ones */
 	uint64_t started_ms;
 	struct sn_stats stats;
@@ -267,6 +281,11 @@ void conn_release(struct conn *c);
 struct olink *conn_link(const struct conn *c);
 /* Requests of a client in flight: adds delta, returns the new count. */
 int conn_inflight(struct conn *c, int delta);
+/* The address this node knows for the super node id: from the routing
+ * table, else from the hello of a live link with it (an authenticated super
+ * node). 0, or -1 if unknown. The only addresses links are opened to are
+ * these, bootstrapd's seeds and what authenticated super nodes tell. */
+int conn_known_node(struct sn *sn, const struct rid *id, struct node *out);
 /* The node at the other end of a super node link (from its hello). */
 int conn_peer_node(struct olink *l, struct node *n);
 
@@ -318,6 +337,9 @@ void data_expire(struct sn *sn);
  * and the routed deliver that hands a message to one of them. */
 extern const struct sn_handler client_frames[];
 extern const struct sn_op client_ops[];
+/* The limits per sender on messages: 0, or -1 when out of memory. */
+int client_start(struct sn *sn);
+void client_stop(struct sn *sn);
 
 /* ---- sn_boot.c ---- */
 /* Gets a certificate (renewing or logging in), the overlay configuration,

@@ -115,6 +115,9 @@ if [ "$FULL" = 1 ]; then
 	snode_start sn4
 	snode_wait sn4 30
 	grep -q "$held values loaded" "$T/sn_sn4.log" || fail "sn4 did not load its $held values"
+	# Its successor answers the sync of sn4's own range (and no other).
+	wait_until 30 "sn4 did not reconcile with its successor" \
+		grep -q "reconciled with the successor" "$T/sn_sn4.log"
 	SN_ATTACH=sn1 ring_wait sn1 $((N - 2)) 30
 	check_all "after sn4 came back"
 

@@ -634,6 +634,40 @@ static void ring_routes_every_lookup_to_the_successor_in_log_n_hops(void **state
 	free(nodes);
 }
 
+static int sync_ok(const struct ring *r, int asker, int from, int to)
+{
+	struct rid a = key_at(asker), f = key_at(from), t = key_at(to);
+
+	return ring_sync_allowed(r, &a, &f, &t, 2);
+}
+
+/* self 0x10, predecessor 0xf0 (whose predecessor is 0xe0), successors 0x20
+ * 0x30: 0xf0 may pull (0xe0, 0xf0] or a part, 0x20 and 0x30 (replicas) a
+ * part of (0xf0, 0x10]; nobody else anything, nobody the whole ring. */
+static void ring_sync_allowed_only_for_the_askers_ranges(void **state)
+{
+	struct ring r;
+	struct node pp = node_at(0xe0);
+
+	(void)state;
+	table(&r);
+	assert_false(sync_ok(&r, 0xf0, 0x80, 0xf0)); /* pred2 unknown: 0xc0 inside */
+	assert_true(sync_ok(&r, 0xf0, 0xd0, 0xf0));
+	ring_set_pred2(&r, &pp);
+	assert_true(sync_ok(&r, 0xf0, 0xe0, 0xf0));
+	assert_true(sync_ok(&r, 0xf0, 0xe8, 0xf0));
+	assert_false(sync_ok(&r, 0xf0, 0xd0, 0xf0));
+	assert_false(sync_ok(&r, 0xf0, 0xf0, 0xf0));
+	assert_false(sync_ok(&r, 0xf0, 0x10, 0xf0));
+	assert_false(sync_ok(&r, 0xf0, 0xe0, 0xe8)); /* to must be the asker */
+	assert_true(sync_ok(&r, 0x20, 0xf0, 0x10));
+	assert_true(sync_ok(&r, 0x30, 0xf8, 0x08));
+	assert_false(sync_ok(&r, 0x20, 0xe0, 0x10));
+	assert_false(sync_ok(&r, 0x20, 0xf0, 0x20));
+	assert_false(sync_ok(&r, 0x40, 0xf0, 0x10)); /* a finger holds no replica */
+	assert_false(sync_ok(&r, 0x80, 0x70, 0x80));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +682,7 @@ int main(void)
 		cmocka_unit_test(ring_next_hop_with_only_a_predecessor_goes_to_it),
 		cmocka_unit_test(ring_set_succs_drops_self_and_duplicates_and_cuts_at_succ_max),
 		cmocka_unit_test(ring_init_clamps_succ_max),
+		cmocka_unit_test(ring_sync_allowed_only_for_the_askers_ranges),
 		cmocka_unit_test(
 			ring_offer_pred_takes_only_closer_nodes_and_keeps_the_old_as_pred2),
 		cmocka_unit_test(ring_set_pred_and_pred2_refuse_self),

@@ -1,0 +1,108 @@
+/* Token buckets per key and the key of an address (sn_limit.h). */
+#include "sn_limit.h"
+
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bucket {
+	uint8_t key[RATE_KEY_MAX];
+	size_t keylen; /* 0: free */
+	double tokens;
+	uint64_t last_ms;
+};
+
+struct rate_table {
+	struct bucket *b;
+	int n;
+};
+
+struct rate_table *rate_table_new(int slots)
+{
+	struct rate_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->b = calloc((size_t)(slots > 0 ? slots : 1), sizeof(*t->b));
+	if (t->b == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->n = slots > 0 ? slots : 1;
+	return t;
+}
+
+void rate_table_free(struct rate_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->b);
+	free(t);
+}
+
+/* key's bucket, or the one to give it (free, else used longest ago). */
+static struct bucket *find(struct rate_table *t, const void *key, size_t keylen, int *fresh)
+{
+	struct bucket *old = &t->b[0];
+
+	for (int i = 0; i < t->n; i++) {
+		struct bucket *b = &t->b[i];
+		if (b->keylen == keylen && memcmp(b->key, key, keylen) == 0) {
+			*fresh = 0;
+			return b;
+		}
+		if (old->keylen != 0 && (b->keylen == 0 || b->last_ms < old->last_ms))
+			old = b;
+	}
+	*fresh = 1;
+	return old;
+}
+
+int rate_take(struct rate_table *t, const void *key, size_t keylen, double rate, double burst,
+	      double cost, uint64_t now_ms)
+{
+	struct bucket *b;
+	int fresh;
+
+	if (keylen > RATE_KEY_MAX)
+		keylen = RATE_KEY_MAX;
+	if (keylen == 0 || cost > burst)
+		return 0;
+	b = find(t, key, keylen, &fresh);
+	if (fresh) {
+		memcpy(b->key, key, keylen);
+		b->keylen = keylen;
+		b->tokens = burst;
+	} else if (now_ms > b->last_ms) {
+		b->tokens += rate * (double)(now_ms - b->last_ms) / 1000.0;
+		if (b->tokens > burst)
+			b->tokens = burst;
+	}
+	b->last_ms = now_ms > b->last_ms ? now_ms : b->last_ms;
+	if (b->tokens < cost)
+		return 0;
+	b->tokens -= cost;
+	return 1;
+}
+
+void addr_limit_key(const char *addr, char *out, size_t len)
+{
+	struct in6_addr a6;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, addr, &a6) != 1) {
+		str_copy(out, addr, len);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf));
+		str_copy(out, buf, len);
+		return;
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
+	snprintf(out, len, "%s/64", buf);
+}

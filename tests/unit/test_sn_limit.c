@@ -1,0 +1,89 @@
+/* sn_limit: token buckets per key (refill, burst, eviction of the bucket
+ * used longest ago) and the key addresses are limited under (IPv6 /64). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sn_limit.h"
+
+#include <string.h>
+
+static void test_bucket_refills(void **state)
+{
+	struct rate_table *t = rate_table_new(4);
+
+	(void)state;
+	assert_non_null(t);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rate_take(t, "a", 1, 5, 10, 1, 1000), 1);
+	assert_int_equal(rate_take(t, "a", 1, 5, 10, 1, 1000), 0);
+	/* another key has its own bucket */
+	assert_int_equal(rate_take(t, "b", 1, 5, 10, 1, 1000), 1);
+	/* 5 per second: 200 ms later one more */
+	assert_int_equal(rate_take(t, "a", 1, 5, 10, 1, 1200), 1);
+	assert_int_equal(rate_take(t, "a", 1, 5, 10, 1, 1200), 0);
+	/* never above burst */
+	assert_int_equal(rate_take(t, "a", 1, 5, 10, 10, 100000), 1);
+	assert_int_equal(rate_take(t, "a", 1, 5, 10, 1, 100000), 0);
+	rate_table_free(t);
+}
+
+static void test_cost_over_burst(void **state)
+{
+	struct rate_table *t = rate_table_new(2);
+
+	(void)state;
+	assert_int_equal(rate_take(t, "a", 1, 1000, 100, 101, 0), 0);
+	assert_int_equal(rate_take(t, "a", 1, 1000, 100, 100, 0), 1);
+	assert_int_equal(rate_take(t, "", 0, 1000, 100, 1, 0), 0);
+	rate_table_free(t);
+	rate_table_free(NULL);
+}
+
+static void test_evicts_oldest(void **state)
+{
+	struct rate_table *t = rate_table_new(2);
+
+	(void)state;
+	assert_int_equal(rate_take(t, "a", 1, 0, 1, 1, 10), 1);
+	assert_int_equal(rate_take(t, "b", 1, 0, 1, 1, 20), 1);
+	assert_int_equal(rate_take(t, "a", 1, 0, 1, 1, 30), 0);
+	/* c takes b's bucket: b was used longest ago (a at 30) */
+	assert_int_equal(rate_take(t, "c", 1, 0, 1, 1, 40), 1);
+	assert_int_equal(rate_take(t, "a", 1, 0, 1, 1, 50), 0);
+	rate_table_free(t);
+}
+
+static void test_addr_key(void **state)
+{
+	char k[80];
+
+	(void)state;
+	addr_limit_key("192.0.2.7", k, sizeof(k));
+	assert_string_equal(k, "192.0.2.7");
+	addr_limit_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k, sizeof(k));
+	assert_string_equal(k, "2001:db8:1:2::/64");
+	addr_limit_key("2001:db8:1:2::1", k, sizeof(k));
+	assert_string_equal(k, "2001:db8:1:2::/64");
+	addr_limit_key("2001:db8:1:3::1", k, sizeof(k));
+	assert_string_equal(k, "2001:db8:1:3::/64");
+	addr_limit_key("::1", k, sizeof(k));
+	assert_string_equal(k, "::/64");
+	addr_limit_key("::ffff:192.0.2.9", k, sizeof(k));
+	assert_string_equal(k, "192.0.2.9");
+	addr_limit_key("?", k, sizeof(k));
+	assert_string_equal(k, "?");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bucket_refills),
+		cmocka_unit_test(test_cost_over_burst),
+		cmocka_unit_test(test_evicts_oldest),
+		cmocka_unit_test(test_addr_key),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
