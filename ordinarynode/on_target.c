@@ -29,20 +29,30 @@ int on_is_hex_id(const char *s)
 
 int on_url_param(const url_t *u, const char *name, char *buf, size_t len)
 {
+	isize_t n;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
 	if (u == NULL || u->url_params == NULL)
 		return 0;
-	return url_param(u->url_params, name, buf, len) > 0;
+	/* url_param returns the value's length + 1 even when it does not fit
+	 * in buf, and then copies nothing: such a value is not there. */
+	n = url_param(u->url_params, name, buf, len);
+	return n > 0 && (size_t)n <= len;
 }
 
 /* A Route entry that names this node: our ovl= Node-ID, or, without ovl,
  * our SIP address (a phone's pre-loaded outbound proxy route). */
 int on_route_is_ours(const struct on_self *self, const sip_route_t *r)
 {
-	char v[80];
+	char v[NODE_ID_HEX_LEN + 1];
 	char hp[80];
 
-	if (on_url_param(r->r_url, "ovl", v, sizeof(v)))
-		return strcasecmp(v, self->id) == 0;
+	/* An ovl= too long to be a Node-ID names no node, and surely not us:
+	 * it must not fall through to the SIP address test below. */
+	if (r->r_url->url_params != NULL && url_has_param(r->r_url, "ovl"))
+		return on_url_param(r->r_url, "ovl", v, sizeof(v)) && strcasecmp(v, self->id) == 0;
 	if (r->r_url->url_host == NULL)
 		return 0;
 	snprintf(hp, sizeof(hp), "%s:%s", r->r_url->url_host,

@@ -183,6 +183,42 @@ static void test_routes_refused(void **state)
 	assert_string_equal(t.phrase, "Route Does Not Name This Node");
 }
 
+/* ovl=, sn=, sna= values longer than their buffers: url_param copies
+ * nothing then, so they must count as absent, never as what the buffer
+ * held before (valgrind: no uninitialised read). */
+static void test_long_params(void **state)
+{
+	struct on_target t;
+	char extra[600], longv[200];
+	url_t *u;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	char buf[8];
+
+	(void)state;
+	memset(longv, 'a', 120);
+	longv[120] = '\0';
+	/* at our SIP address, but with an ovl= that is no Node-ID: not ours */
+	snprintf(extra, sizeof(extra), "Route: <sip:127.0.0.1:5060;lr;ovl=%s>\r\n", longv);
+	assert_int_equal(target("sip:bob@overlay.example", extra, 1, &t), ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Does Not Name This Node");
+	assert_int_equal(target("sip:bob@overlay.example", extra, 0, &t), ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Outside The Overlay");
+	snprintf(extra, sizeof(extra),
+		 "Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ";sna=%s;acct=%s>\r\n", longv, longv);
+	assert_int_equal(target("sip:bob@overlay.example", extra, 0, &t), ON_T_NODE);
+	assert_string_equal(t.sna, "");
+	assert_string_equal(t.acct, "");
+	u = url_hdup(home, (url_t *)url_make(home, "sip:h;ovl=12345678;a=1234567"));
+	assert_non_null(u);
+	assert_false(on_url_param(u, "ovl", buf, sizeof(buf)));
+	assert_string_equal(buf, "");
+	assert_true(on_url_param(u, "a", buf, sizeof(buf)));
+	assert_string_equal(buf, "1234567");
+	assert_false(on_url_param(u, "b", buf, sizeof(buf)));
+	assert_false(on_url_param(NULL, "a", buf, sizeof(buf)));
+	su_home_deinit(home);
+}
+
 static void test_from_account(void **state)
 {
 	msg_t *m;
@@ -222,13 +258,10 @@ static void test_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_user),
-		cmocka_unit_test(test_local_phone),
-		cmocka_unit_test(test_self),
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_routes_refused),
-		cmocka_unit_test(test_from_account),
-		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_user),           cmocka_unit_test(test_local_phone),
+		cmocka_unit_test(test_self),           cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_routes_refused), cmocka_unit_test(test_long_params),
+		cmocka_unit_test(test_from_account),   cmocka_unit_test(test_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
