@@ -142,9 +142,53 @@ static void ptx_unlink(struct ptx *x)
 		p->st.calls_active--;
 }
 
+/* ---- transactions per sender ---- */
+
+static struct sender **sender_slot(struct on_proxy *p, const char *key)
+{
+	struct sender **s = &p->senders[fnv(key, "") % BUCKETS];
+
+	while (*s != NULL && strcmp((*s)->key, key) != 0)
+		s = &(*s)->next;
+	return s;
+}
+
+int ptx_sender_busy(struct on_proxy *p, const char *key, int max)
+{
+	struct sender *s = *sender_slot(p, key);
+
+	return s != NULL && s->n >= max;
+}
+
+void ptx_sender(struct ptx *x, const char *key)
+{
+	struct sender **s = sender_slot(x->p, key);
+
+	if (*s == NULL) {
+		if ((*s = calloc(1, sizeof(**s))) == NULL)
+			return; /* not counted: the global PTX_MAX still holds */
+		str_copy((*s)->key, key, sizeof((*s)->key));
+	}
+	(*s)->n++;
+	x->snd = *s;
+}
+
+static void sender_release(struct ptx *x)
+{
+	struct sender **s;
+
+	if (x->snd == NULL || --x->snd->n > 0)
+		return;
+	s = sender_slot(x->p, x->snd->key);
+	*s = x->snd->next;
+	free(x->snd);
+	x->snd = NULL;
+}
+
 static void ptx_free(struct ptx *x)
 {
 	ptx_unlink(x);
+	sender_release(x);
 	for (int i = 0; i < x->nbr; i++) {
 		if (x->br[i].orq != NULL)
 			nta_outgoing_destroy(x->br[i].orq);
@@ -411,6 +455,37 @@ static void branch_provisional(struct ptx *x, struct branch *b, msg_t *r, int st
 		msg_destroy(r);
 }
 
+/* The Contact URI of m as text: 0, or -1 when none fits. */
+static int contact_text(const sip_contact_t *m, char *buf, size_t len)
+{
+	issize_t n;
+
+	if (m == NULL)
+		return -1;
+	n = url_e(buf, (isize_t)len, m->m_url);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* A 2xx to an INVITE outside a dialog: our phones in the call (the caller
+ * if it is ours, the callee that answered if it is ours) and the Contact
+ * each gave, so that in-dialog requests can reach them and nothing else
+ * (on_dialog.c). */
+static void dialog_learn(struct ptx *x, const struct branch *b, msg_t *r)
+{
+	const sip_t *rq = x->req != NULL ? sip_object(x->req) : NULL;
+	const sip_t *rs = sip_object(r);
+	uint64_t now = time_mono_ms();
+	char uri[ON_URI_MAX];
+
+	if (x->method != sip_method_invite || rq == NULL || rq->sip_to->a_tag != NULL ||
+	    rs->sip_call_id == NULL)
+		return;
+	if (x->irq != NULL && contact_text(rq->sip_contact, uri, sizeof(uri)) == 0)
+		on_dialogs_learn(x->p->dlg, rs->sip_call_id->i_id, uri, now);
+	if (b->kind == BR_PHONE && contact_text(rs->sip_contact, uri, sizeof(uri)) == 0)
+		on_dialogs_learn(x->p->dlg, rs->sip_call_id->i_id, uri, now);
+}
+
 void branch_response(struct ptx *x, struct branch *b, msg_t *r)
 {
 	int status = sip_object(r)->sip_status->st_status;
@@ -426,6 +501,7 @@ void branch_response(struct ptx *x, struct branch *b, msg_t *r)
 		/* Every 2xx goes up (a forked INVITE may be answered twice). */
 		if (x->method == sip_method_invite)
 			cancel_all(x);
+		dialog_learn(x, b, r);
 		send_up(x, r);
 		return;
 	}
