@@ -173,16 +173,19 @@ void ptx_sender(struct ptx *x, const char *key)
 	x->snd = *s;
 }
 
+/* x no longer counts against its sender: it was answered (or freed). */
 static void sender_release(struct ptx *x)
 {
-	struct sender **s;
+	struct sender *s = x->snd, **pp;
 
-	if (x->snd == NULL || --x->snd->n > 0)
+	if (s == NULL)
 		return;
-	s = sender_slot(x->p, x->snd->key);
-	*s = x->snd->next;
-	free(x->snd);
 	x->snd = NULL;
+	if (--s->n > 0)
+		return;
+	pp = sender_slot(x->p, s->key);
+	*pp = s->next;
+	free(s);
 }
 
 static void ptx_free(struct ptx *x)
@@ -287,6 +290,7 @@ static void invite_ended(struct ptx *x, int status)
 
 void ptx_answered(struct ptx *x, int status)
 {
+	sender_release(x); /* what lingers now is cheap, and no longer the sender's */
 	x->state = PTX_ANSWERED;
 	x->final = status;
 	x->final_at = time_mono_ms();
@@ -329,6 +333,7 @@ void reply_up(struct ptx *x, int status, const char *phrase)
 		send_up(x, r);
 		return;
 	}
+	sender_release(x);
 	x->state = PTX_ANSWERED; /* nothing went: the sweep lets it go */
 	x->final = status;
 }

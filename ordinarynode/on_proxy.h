@@ -16,11 +16,14 @@
 #define BUCKETS 4096
 #define SEND_TIMEOUT_MS 10000
 #define PTX_MAX 20000 /* transactions in progress; beyond: 503 */
-/* Transactions held at once for one sender: an overlay node (the Node-ID
- * its super node vouches for in the "msg" frame) or a phone's source
- * address (IPv6 by /64). An INVITE is held until its answer and 32 s
- * after, so 100 is a busy PBX's worth; beyond, 503 with Retry-After, and
- * everyone else is still served. */
+/* Transactions in progress (not answered yet) for one sender: an overlay
+ * node (the Node-ID its super node vouches for in the "msg" frame) or a
+ * phone's source address (IPv6 by /64). An INVITE to a phone that does not
+ * answer is in progress up to 180 s; 100 calls ringing at once from one
+ * sender is a busy PBX's worth. Beyond, 503 with Retry-After, and everyone
+ * else is still served. Answered transactions that linger (32 s for an
+ * INVITE) cost little and count only against PTX_MAX; how fast a node may
+ * send is the super node's per-sender limit. */
 #define PTX_PER_NODE_MAX 100
 #define PTX_PER_PHONE_MAX 100
 #define PTX_BUSY_RETRY_AFTER "10" /* seconds, in the 503 over the cap */

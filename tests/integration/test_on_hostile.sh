@@ -10,9 +10,9 @@
 #    into its own registrar) and plain: refused, the bindings unchanged;
 #  - from the phone side, a preloaded Route naming the node and a
 #    Request-URI naming a host: 403, the listener hears nothing;
-#  - 150 INVITEs from carol's node to an account with no phone: past 100
-#    held transactions she gets 503, while bob's node's call to alice goes
-#    through (its BYE along the record-routed dialog too);
+#  - 150 INVITEs from carol's node to an account whose phone never
+#    answers: past 100 in progress she gets 503, while bob's node's call to
+#    alice goes through (its BYE along the record-routed dialog too);
 #  - during that call (alice's node tunnels her media over its link), a
 #    program at another address sends to the tunnel ports: dropped and
 #    counted, and the call's media still flows both ways.
@@ -144,7 +144,17 @@ PY
 poll 2 heard && fail "a phone's request reached the listener: $(cat "$T/heard")"
 [ "$(grep -c '^SIP/2.0 403' <<<"$answers")" = 3 ] || fail "phone-side relays not refused: $answers"
 
-note "a flood of INVITEs from carol's node to erin (no phone): capped at 100"
+note "a flood of INVITEs from carol's node to erin, whose phone never answers: capped at 100"
+ERIN=$(free_port)
+phone_register on1 erin "$ERIN"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    s.recv(65535) # takes the INVITEs, answers nothing
+' "$ERIN" &
+PIDS+=($!)
 busy0=$(counter on1 busy)
 for i in $(seq 1 150); do
 	body=$(printf 'INVITE sip:erin@overlay.example SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKflood%d\r\nMax-Forwards: 70\r\nFrom: <sip:carol@overlay.example>;tag=f%d\r\nTo: <sip:erin@overlay.example>\r\nCall-ID: flood-%d@carol\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n' \
@@ -154,6 +164,7 @@ done >"$T/flood.json"
 CLI_USER=carol p2p raw <"$T/flood.json" >"$T/flood.out" 2>&1 || fail "p2p raw: $(tail -n 3 "$T/flood.out")"
 poll 5 on_has on1 ".sip.counters.busy >= $((busy0 + 50))" ||
 	fail "the flood was not capped: $(on_status on1 | jq -c .sip)"
+on_has on1 '.sip.calls_setting_up <= 100' || fail "more than 100 in progress: $(on_status on1 | jq -c .sip)"
 on_has on1 '.state == "attached"' || fail "on1 after the flood: $(on_status on1 | jq -c .state)"
 
 # on1's tunnel ports: the UDP sockets it opened for the call
@@ -165,6 +176,48 @@ tunnel_ports() {
 	TP=$(comm -13 "$T/udp_before" <(udp_ports) | tr '\n' ' ')
 	[ "$(wc -w <<<"$TP")" -ge 2 ] # RTP and RTCP
 }
+note "a phone-side flood from 127.0.0.3 to erin: capped at 100; 127.0.0.1 still served"
+# invites SRC N: N INVITEs for erin from SRC; the first line of each
+# answer, sorted and counted (final answers keep coming: read 3 s).
+invites() {
+	python3 - "$1" "$2" "${ON_SIP[on1]}" <<'PY'
+import collections, socket, sys, time
+src, n, node = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((src, 0))
+me = s.getsockname()[1]
+for i in range(n):
+    s.sendto(("INVITE sip:erin@overlay.example SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP %s:%d;rport;branch=z9hG4bKpf%s%d\r\nMax-Forwards: 70\r\n"
+              "From: <sip:alice@overlay.example>;tag=pf%d\r\nTo: <sip:erin@overlay.example>\r\n"
+              "Call-ID: pflood-%s-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@%s:%d>\r\n"
+              "Content-Length: 0\r\n\r\n" % (src, me, src, i, i, src, i, src, me)).encode(),
+             ("127.0.0.1", node))
+seen, branches = collections.Counter(), set()
+s.settimeout(0.2)
+end = time.time() + 3
+while time.time() < end:
+    try:
+        d = s.recv(65535).decode(errors="replace")
+    except socket.timeout:
+        continue
+    key = (d.split("\r\n")[0], d.split("branch=")[1].split(";")[0].split("\r")[0])
+    if key not in branches: # nta sends a 503 again until an ACK
+        branches.add(key)
+        seen[key[0] + (" Retry-After" if "\nRetry-After: 10" in d else "")] += 1
+for k, v in sorted(seen.items()):
+    print("%d %s" % (v, k))
+PY
+}
+busy0=$(counter on1 busy)
+got=$(invites 127.0.0.3 150)
+note "127.0.0.3: $(tr '\n' ';' <<<"$got")"
+grep -qx '50 SIP/2.0 503 Too Many Transactions Retry-After' <<<"$got" ||
+	fail "the phone-side flood was not capped at 100: $got"
+got=$(invites 127.0.0.1 1)
+grep -qx '1 SIP/2.0 100 Trying' <<<"$got" || fail "another phone address was refused: $got"
+[ $(($(counter on1 busy) - busy0)) = 50 ] || fail "busy: $(on_status on1 | jq -c .sip.counters)"
+
 note "meanwhile bob's node calls alice (media tunnelled at on1); a stranger sprays its tunnel ports"
 out0=$(on_status on1 | jq .media.tunnelled_out)
 udp_ports >"$T/udp_before"
