@@ -2,7 +2,7 @@
 # An ordinary node is no open relay and holds against one noisy sender.
 # The attacker is carol, an overlay user with the p2psip client, and a
 # program on the node's LAN (python on loopback):
-#  - over the overlay, INVITE, MESSAGE and OPTIONS with a Route naming the
+#  - over the overlay, INVITE, MESSAGE, OPTIONS and ACK with a Route naming the
 #    victim node (ovl=its Node-ID) and a Request-URI naming a host
 #    (sip:x@127.0.0.1:PORT over UDP and TCP): a python listener there hears
 #    nothing, the node counts them refused;
@@ -16,6 +16,7 @@
 #  - during that call (alice's node tunnels her media over its link), a
 #    program at another address sends to the tunnel ports: dropped and
 #    counted, and the call's media still flows both ways.
+# The victim's node runs under valgrind and must exit cleanly.
 . "$(dirname "$0")/../lib.sh"
 need sipp python3
 UDPX=$TOP/build/tests/udpx
@@ -31,7 +32,9 @@ on_init on1 alice erin
 printf '\n[media]\nrelay = tunnel\n' >>"$T/on1/ordinarynode.conf"
 on_init on2 bob
 printf '\n[media]\nrelay = never\n' >>"$T/on2/ordinarynode.conf"
+vg_on
 on_start on1
+VG_DAEMONS=0
 on_start on2
 SC=$TOP/tests/sipp
 ALICE=$(free_port)
@@ -97,7 +100,7 @@ counter() { on_status "$1" | jq ".sip.counters.$2"; }
 
 note "overlay: Route naming on1, Request-URI naming a host on its loopback"
 ref0=$(counter on1 refused)
-for m in INVITE MESSAGE OPTIONS; do
+for m in INVITE MESSAGE OPTIONS ACK; do
 	for tp in udp tcp; do relay "$m" "sip:x@127.0.0.1:$LPORT;transport=$tp"; done
 done
 poll 2 heard && fail "relayed to the listener: $(cat "$T/heard")"
@@ -261,4 +264,6 @@ note "media: alice $(cat "$T/rtp_alice"); bob $(cat "$T/rtp_bob"); on1 $m"
 
 heard && fail "something reached the listener: $(cat "$T/heard")"
 on_has on1 '.state == "attached"' || fail "on1 not well"
+stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
+vg_check
 echo "on hostile: all passed"
