@@ -358,12 +358,14 @@ void on_lookup_free(struct on_lookup *lk);
 struct on_dialogs;
 struct on_dialogs *on_dialogs_new(void);
 void on_dialogs_add(struct on_dialogs *d, const char *call_id, uint64_t now);
-/* One of our phones is in call call_id and is reached at Contact contact
- * (from its INVITE or its 2xx; NULL: only the call is counted). */
+/* One of our phones is in call call_id with Contact contact (from its
+ * INVITE or its 2xx) and is reached at dest (sip:HOST:PORT;transport=T or
+ * the Contact itself). */
 void on_dialogs_learn(struct on_dialogs *d, const char *call_id, const char *contact,
-		      uint64_t now);
-/* The Contact (owned by d) of our phone in call call_id that ruri names,
- * or NULL: then no dialog of ours leads there. d may be NULL. */
+		      const char *dest, uint64_t now);
+/* Where our phone in call call_id whose Contact ruri names is reached
+ * (owned by d), or NULL: then no dialog of ours leads there. d may be
+ * NULL. */
 const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, const url_t *ruri);
 void on_dialogs_del(struct on_dialogs *d, const char *call_id);
 /* Forgets calls older than a day (all with all). */
@@ -418,8 +420,8 @@ struct on_proxy;
 struct on_proxy_stats {
 	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
-	uint64_t refused; /* requests whose target was refused (no open relay) */
-	uint64_t busy;    /* refused 503: the sender held PTX_PER_*_MAX already */
+	uint64_t refused;     /* requests whose target was refused (no open relay) */
+	uint64_t busy;        /* refused 503: the sender held PTX_PER_*_MAX already */
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };
 /* Bindings are read through view, callees looked up with lk. */

@@ -1,9 +1,10 @@
 /* Calls answered through the ordinary node and not hung up yet, by
  * Call-ID: the status page counts them, and the proxy routes along them.
  * For each call the node keeps the Contact of each of its own phones in
- * it, learned from the phone's INVITE or 2xx as they passed; an in-dialog
- * request that came with our Record-Route is delivered only to one of
- * those (on_target.c), so our Route cannot be used to reach any other host.
+ * it, learned from the phone's INVITE or 2xx as they passed, and where
+ * that phone is reached; an in-dialog request that came with our
+ * Record-Route is delivered only to one of those (on_target.c), so our
+ * Route cannot be used to reach any other host.
  * A BYE ends one; a call whose BYE never came is forgotten after a day; at
  * most DIALOGS_MAX are kept. */
 #include "on.h"
@@ -22,6 +23,7 @@ struct dlg {
 	uint64_t since; /* monotonic ms */
 	int nphones;
 	char *phone[DIALOG_PHONES_MAX]; /* their Contact URIs, as they sent them */
+	char *dest[DIALOG_PHONES_MAX];  /* where each is reached */
 	char call_id[];
 };
 
@@ -50,8 +52,10 @@ static struct dlg **slot(const struct on_dialogs *d, const char *call_id)
 
 static void dlg_free(struct dlg *x)
 {
-	for (int i = 0; i < x->nphones; i++)
+	for (int i = 0; i < x->nphones; i++) {
 		free(x->phone[i]);
+		free(x->dest[i]);
+	}
 	free(x);
 }
 
@@ -81,18 +85,26 @@ void on_dialogs_add(struct on_dialogs *d, const char *call_id, uint64_t now)
 	(void)dlg_get(d, call_id, now);
 }
 
-void on_dialogs_learn(struct on_dialogs *d, const char *call_id, const char *contact, uint64_t now)
+void on_dialogs_learn(struct on_dialogs *d, const char *call_id, const char *contact,
+		      const char *dest, uint64_t now)
 {
 	struct dlg *x = dlg_get(d, call_id, now);
+	int i;
 
-	if (x == NULL || contact == NULL || strlen(contact) >= ON_URI_MAX ||
-	    x->nphones == DIALOG_PHONES_MAX)
+	if (x == NULL || contact == NULL || dest == NULL || strlen(contact) >= ON_URI_MAX ||
+	    strlen(dest) >= ON_URI_MAX || x->nphones == DIALOG_PHONES_MAX)
 		return;
-	for (int i = 0; i < x->nphones; i++)
+	for (i = 0; i < x->nphones; i++)
 		if (strcmp(x->phone[i], contact) == 0)
 			return;
-	if ((x->phone[x->nphones] = strdup(contact)) != NULL)
-		x->nphones++;
+	x->phone[i] = strdup(contact);
+	x->dest[i] = strdup(dest);
+	if (x->phone[i] == NULL || x->dest[i] == NULL) {
+		free(x->phone[i]);
+		free(x->dest[i]);
+		return;
+	}
+	x->nphones++;
 }
 
 /* Same user, host and port: how a phone's Contact comes back as the
@@ -121,7 +133,7 @@ const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, co
 
 		su_home_deinit(home);
 		if (same)
-			return x->phone[i];
+			return x->dest[i];
 	}
 	return NULL;
 }

@@ -18,10 +18,13 @@
 #include "util.h"
 
 #include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_tag.h>
@@ -471,24 +474,61 @@ static int contact_text(const sip_contact_t *m, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+/* Our phone that sent m with Contact c is in call call_id. It is reached
+ * at its Contact's host, port and transport when the Contact names the
+ * address m came from, else at that address (as the registrar does behind
+ * a NAT): a phone's Contact cannot lead the node to another host, and no
+ * maddr or other parameter of it is followed. */
+static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const sip_contact_t *c)
+{
+	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
+	char uri[ON_URI_MAX], dest[ON_URI_MAX], ip[64], port[8], host[80];
+	const char *tp;
+
+	if (ai == NULL || ai->ai_addr == NULL || contact_text(c, uri, sizeof(uri)) < 0 ||
+	    getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen, ip, sizeof(ip), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	tp = ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+	str_copy(host, c->m_url->url_host != NULL ? c->m_url->url_host : "", sizeof(host));
+	if (host[0] == '[' && strlen(host) > 2) { /* an IPv6 reference */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (strcasecmp(host, ip) == 0) {
+		str_copy(port,
+			 c->m_url->url_port != NULL && strlen(c->m_url->url_port) < sizeof(port)
+				 ? c->m_url->url_port
+				 : "5060",
+			 sizeof(port));
+		tp = on_uri_tp(NULL, c->m_url);
+	}
+	snprintf(dest, sizeof(dest),
+		 strchr(ip, ':') != NULL ? "sip:[%s]:%s;transport=%s" : "sip:%s:%s;transport=%s",
+		 ip, port, tp);
+	on_dialogs_learn(p->dlg, call_id, uri, dest, time_mono_ms());
+}
+
 /* A 2xx to an INVITE outside a dialog: our phones in the call (the caller
- * if it is ours, the callee that answered if it is ours) and the Contact
- * each gave, so that in-dialog requests can reach them and nothing else
- * (on_dialog.c). */
+ * if it is ours, the callee that answered if it is ours), so that
+ * in-dialog requests can reach them and nothing else (on_dialog.c). */
 static void dialog_learn(struct ptx *x, const struct branch *b, msg_t *r)
 {
 	const sip_t *rq = x->req != NULL ? sip_object(x->req) : NULL;
 	const sip_t *rs = sip_object(r);
-	uint64_t now = time_mono_ms();
-	char uri[ON_URI_MAX];
+	msg_t *got;
 
 	if (x->method != sip_method_invite || rq == NULL || rq->sip_to->a_tag != NULL ||
 	    rs->sip_call_id == NULL)
 		return;
-	if (x->irq != NULL && contact_text(rq->sip_contact, uri, sizeof(uri)) == 0)
-		on_dialogs_learn(x->p->dlg, rs->sip_call_id->i_id, uri, now);
-	if (b->kind == BR_PHONE && contact_text(rs->sip_contact, uri, sizeof(uri)) == 0)
-		on_dialogs_learn(x->p->dlg, rs->sip_call_id->i_id, uri, now);
+	if (x->irq != NULL)
+		phone_learn(x->p, rs->sip_call_id->i_id, x->req, rq->sip_contact);
+	if (b->kind == BR_PHONE && b->orq != NULL &&
+	    (got = nta_outgoing_getresponse(b->orq)) != NULL) {
+		/* nta's copy: it knows where the 2xx came from */
+		phone_learn(x->p, rs->sip_call_id->i_id, got, rs->sip_contact);
+		msg_destroy(got);
+	}
 }
 
 void branch_response(struct ptx *x, struct branch *b, msg_t *r)

@@ -109,8 +109,8 @@ static int by_route(const sip_route_t *r, struct on_target *t)
 }
 
 /* A request that came with our Route (a dialog we record-routed) to none
- * of the phones registered here: only to one of ours in that dialog, at
- * the Contact it gave, whatever the Request-URI's parameters say. */
+ * of the phones registered here: only to one of ours in that dialog, where
+ * it is reached, whatever the Request-URI's parameters say. */
 static int by_dialog(const struct on_dialogs *dlg, const sip_t *sip, struct on_target *t)
 {
 	const char *c =

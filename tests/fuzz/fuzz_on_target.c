@@ -48,7 +48,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	log_init("fuzz", LOG_LVL_ERROR);
 	dlgs = on_dialogs_new();
-	on_dialogs_learn(dlgs, "c1", "sip:alice@192.0.2.51", 0);
+	on_dialogs_learn(dlgs, "c1", "sip:alice@192.0.2.51", "sip:192.0.2.51:5060;transport=udp",
+			 0);
 	return 0;
 }
 

@@ -65,12 +65,14 @@ static void test_phones(void **state)
 
 	(void)state;
 #define U(s) url_hdup(home, (url_t *)url_make(home, (s)))
-	on_dialogs_learn(d, "a@host", "sip:bob@10.0.0.9;transport=tcp", 1000);
-	on_dialogs_learn(d, "a@host", "sip:bob@10.0.0.9;transport=tcp", 1000); /* once */
-	on_dialogs_learn(d, "a@host", NULL, 1000);
+	on_dialogs_learn(d, "a@host", "sip:bob@10.0.0.9;transport=tcp",
+			 "sip:10.0.0.9:5060;transport=tcp", 1000);
+	on_dialogs_learn(d, "a@host", "sip:bob@10.0.0.9;transport=tcp", "sip:x", 1000); /* once */
+	on_dialogs_learn(d, "a@host", NULL, "sip:x", 1000);
+	on_dialogs_learn(d, "a@host", "sip:eve@10.0.0.9", NULL, 1000);
 	assert_int_equal(on_dialogs_count(d), 1);
 	assert_string_equal(on_dialogs_phone(d, "a@host", U("sip:bob@10.0.0.9:5060")),
-			    "sip:bob@10.0.0.9;transport=tcp");
+			    "sip:10.0.0.9:5060;transport=tcp");
 	assert_non_null(on_dialogs_phone(d, "a@host", U("sip:bob@10.0.0.9;maddr=1.2.3.4")));
 	assert_null(on_dialogs_phone(d, "a@host", U("sip:bob@10.0.0.9:5061")));
 	assert_null(on_dialogs_phone(d, "a@host", U("sip:eve@10.0.0.9")));
@@ -79,14 +81,14 @@ static void test_phones(void **state)
 	assert_null(on_dialogs_phone(NULL, "a@host", U("sip:bob@10.0.0.9")));
 	for (int i = 0; i < 6; i++) {
 		snprintf(c, sizeof(c), "sip:p%d@10.0.0.1", i);
-		on_dialogs_learn(d, "a@host", c, 1000);
+		on_dialogs_learn(d, "a@host", c, "sip:10.0.0.1:5060;transport=udp", 1000);
 	}
 	assert_non_null(on_dialogs_phone(d, "a@host", U("sip:p2@10.0.0.1")));
 	assert_null(on_dialogs_phone(d, "a@host", U("sip:p3@10.0.0.1"))); /* the fifth */
 	on_dialogs_del(d, "a@host");
 	assert_null(on_dialogs_phone(d, "a@host", U("sip:bob@10.0.0.9")));
 #undef U
-	on_dialogs_learn(d, "b@host", "sip:bob@10.0.0.9", 1000);
+	on_dialogs_learn(d, "b@host", "sip:bob@10.0.0.9", "sip:10.0.0.9:5060;transport=udp", 1000);
 	on_dialogs_free(d); /* frees the phones too (valgrind) */
 	su_home_deinit(home);
 }

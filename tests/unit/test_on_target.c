@@ -152,7 +152,7 @@ static void test_routes(void **state)
 				"Route: <sip:127.0.0.1:5060;transport=udp;lr;ovl=" SELF ">\r\n",
 				1, &t),
 			 ON_T_LOCAL);
-	assert_string_equal(t.dest, "sip:bob@10.0.0.9:5060");
+	assert_string_equal(t.dest, "sip:10.0.0.9:5060;transport=udp");
 	assert_string_equal(t.tp, "udp");
 	/* a phone's pre-loaded outbound proxy route: our SIP address */
 	assert_int_equal(target("sip:bob@overlay.example", "Route: <sip:127.0.0.1;lr>\r\n", 0, &t),
@@ -330,7 +330,8 @@ int main(void)
 	int rc;
 
 	dlgs = on_dialogs_new();
-	on_dialogs_learn(dlgs, "c1", "sip:bob@10.0.0.9:5060", 1000);
+	on_dialogs_learn(dlgs, "c1", "sip:bob@10.0.0.9:5060", "sip:10.0.0.9:5060;transport=udp",
+			 1000);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	on_dialogs_free(dlgs);
 	return rc;
