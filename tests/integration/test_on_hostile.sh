@@ -13,7 +13,9 @@
 #  - 150 INVITEs from carol's node to an account whose phone never
 #    answers: past 100 in progress she gets 503, while bob's node's call to
 #    alice goes through (its BYE along the record-routed dialog too);
-#  - during that call (alice's node tunnels her media over its link), a
+#  - alice's phone answers with a Contact naming another host: the ACK and
+#    BYE still reach her phone (where her 2xx came from), not that host;
+#  - during the next call (alice's node tunnels her media over its link), a
 #    program at another address sends to the tunnel ports: dropped and
 #    counted, and the call's media still flows both ways.
 # The victim's node runs under valgrind and must exit cleanly.
@@ -43,17 +45,17 @@ phone_register on1 alice "$ALICE"
 phone_register on2 bob "$BOB"
 poll 5 on_has on1 '.media.pool >= 1' || fail "on1 has no tunnel streams ready: $(on_status on1 | jq -c .media)"
 
-# The listener: a UDP and a TCP socket on one loopback port; whatever
-# reaches them is written to $T/heard.
-LPORT=$(free_port)
-python3 - "$LPORT" "$T/heard" <<'PY' &
+# listen IP PORT: a UDP and a TCP socket there; whatever reaches them is
+# written to $T/heard.
+listen() {
+	python3 - "$1" "$2" "$T/heard" <<'PY' &
 import select, socket, sys
-port, out = int(sys.argv[1]), sys.argv[2]
+ip, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", port))
+u.bind((ip, port))
 t = socket.socket()
 t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
+t.bind((ip, port))
 t.listen(16)
 socks = [u, t]
 def note(s):
@@ -74,7 +76,10 @@ while True:
             else:
                 note("tcp %d bytes" % len(d))
 PY
-PIDS+=($!)
+	PIDS+=($!)
+}
+LPORT=$(free_port)
+listen 127.0.0.1 "$LPORT"
 wait_port "$LPORT"
 sleep 0.2
 rm -f "$T/heard" # wait_port's own connection
@@ -220,6 +225,20 @@ grep -qx '50 SIP/2.0 503 Too Many Transactions Retry-After' <<<"$got" ||
 got=$(invites 127.0.0.1 1)
 grep -qx '1 SIP/2.0 100 Trying' <<<"$got" || fail "another phone address was refused: $got"
 [ $(($(counter on1 busy) - busy0)) = 50 ] || fail "busy: $(on_status on1 | jq -c .sip.counters)"
+
+note "alice's phone answers bob's call with a Contact naming another host: in-dialog requests still reach only her phone"
+LPORT2=$(free_port)
+listen 127.0.0.2 "$LPORT2"
+sed "s|Contact: <sip:\[service\]@\[local_ip\]:\[local_port\];transport=\[transport\]>|Contact: <sip:alice@127.0.0.2:$LPORT2>|" \
+	"$SC/uas.xml" >"$T/uas_elsewhere.xml"
+grep -q "127.0.0.2:$LPORT2" "$T/uas_elsewhere.xml" || fail "test bug: Contact not changed"
+(cd "$T" && exec timeout 30 sipp -sf "$T/uas_elsewhere.xml" -s alice -key domain overlay.example \
+	-i 127.0.0.1 -p "$ALICE" -m 1 -nostdin -timeout 15s -timeout_error >"$T/sipp_elsewhere.out" 2>&1) &
+ph=$!
+sleep 0.3
+call elsewhere on2 "$SC/uac.xml" bob alice
+wait "$ph" || fail "alice's phone did not get the ACK and BYE: $(tail -n 20 "$T/sipp_elsewhere.out")"
+poll 1 heard && fail "in-dialog requests went to the Contact's host: $(cat "$T/heard")"
 
 note "meanwhile bob's node calls alice (media tunnelled at on1); a stranger sprays its tunnel ports"
 out0=$(on_status on1 | jq .media.tunnelled_out)
