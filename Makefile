@@ -303,6 +303,7 @@ $(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iordinarynode $(shell pkg-config --cflags sofia-sip-ua \
 		2>/dev/null) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
 $(B)/fuzz/fuzz_on_target: ordinarynode/on_msg.c
+$(B)/fuzz/fuzz_on_target: ordinarynode/on_dialog.c
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

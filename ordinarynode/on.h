@@ -17,7 +17,7 @@
  *   on_proxy.c      the proxy's transactions and branches
  *   on_forward.c    the proxy's requests from phones and from the overlay
  *   on_lookup.c     the DHT lookup of a callee
- *   on_dialog.c     calls answered and not hung up (for the status)
+ *   on_dialog.c     calls answered and not hung up, and our phones in them
  *   on_media.c      relay streams and SDP for our side of each call
  *   on_nat.c        middlebox detection
  *   on_status.c     /status and /metrics
@@ -298,7 +298,7 @@ enum on_target_kind {
 	ON_T_SELF,  /* this node itself (e.g. OPTIONS to its address) */
 	ON_T_USER,  /* sip:USER@OVERLAY: the user's phones here and the DHT */
 	ON_T_NODE,  /* a Route names another node of the overlay */
-	ON_T_LOCAL  /* a phone registered here, or a dialog we record-routed */
+	ON_T_LOCAL  /* a phone registered here, or ours in a dialog we record-routed */
 };
 struct on_target {
 	enum on_target_kind kind;
@@ -310,8 +310,14 @@ struct on_target {
 	char dest[300]; /* ON_T_LOCAL: where the phone is reached, or "" (its URI) */
 	char tp[4];
 };
-void on_target_of(const struct on_self *self, const struct on_bindings *bind, const sip_t *sip,
-		  int from_overlay, struct on_target *t);
+struct on_dialogs;
+/* Where sip goes. A request that came with our Route and names no phone
+ * registered here goes on only to one of our phones in its dialog (dlg,
+ * which may be NULL): never to a host the request names. From the overlay
+ * nothing goes on past us to another Route. */
+void on_target_of(const struct on_self *self, const struct on_bindings *bind,
+		  const struct on_dialogs *dlg, const sip_t *sip, int from_overlay,
+		  struct on_target *t);
 /* A phone may call out only as one of the node's accounts. */
 int on_target_from_account(const struct on_self *self, const struct on_bindings *bind,
 			   const sip_t *sip);
@@ -368,10 +374,19 @@ void on_lookup_set_crl(struct on_lookup *lk, const struct crl *crl);
 uint64_t on_lookup_count(const struct on_lookup *lk); /* fetches sent */
 void on_lookup_free(struct on_lookup *lk);
 
-/* ---- on_dialog.c: calls answered and not hung up, for the status ---- */
+/* ---- on_dialog.c: calls answered and not hung up, and our phones in them ---- */
 struct on_dialogs;
 struct on_dialogs *on_dialogs_new(void);
 void on_dialogs_add(struct on_dialogs *d, const char *call_id, uint64_t now);
+/* One of our phones is in call call_id with Contact contact (from its
+ * INVITE or its 2xx) and is reached at dest (sip:HOST:PORT;transport=T or
+ * the Contact itself). */
+void on_dialogs_learn(struct on_dialogs *d, const char *call_id, const char *contact,
+		      const char *dest, uint64_t now);
+/* Where our phone in call call_id whose Contact ruri names is reached
+ * (owned by d), or NULL: then no dialog of ours leads there. d may be
+ * NULL. */
+const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, const url_t *ruri);
 void on_dialogs_del(struct on_dialogs *d, const char *call_id);
 /* Forgets calls older than a day (all with all). */
 void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
@@ -496,6 +511,8 @@ struct on_proxy;
 struct on_proxy_stats {
 	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
+	uint64_t refused;     /* requests whose target was refused (no open relay) */
+	uint64_t busy;        /* refused 503: the sender held PTX_PER_*_MAX already */
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };
 /* Bindings are read through view, callees looked up with lk. */

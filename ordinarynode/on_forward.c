@@ -13,11 +13,13 @@
 #include "record.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_tag.h>
@@ -243,7 +245,7 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 	char branch[64];
 
 	proxy_self(p, &self);
-	on_target_of(&self, &p->bind, sip_object(m), from_overlay, &t);
+	on_target_of(&self, &p->bind, p->dlg, sip_object(m), from_overlay, &t);
 	if (t.kind != ON_T_NODE && t.kind != ON_T_LOCAL) {
 		msg_destroy(m);
 		return; /* nowhere to go: dropped, as SIP has no answer to an ACK */
@@ -278,7 +280,70 @@ static void call_ended(struct on_proxy *p, const char *call_id)
 	on_media_release(p->on->media, call_id);
 }
 
+/* A request refused by its target (a relay through us, a REGISTER from
+ * the overlay): counted and logged, so the attempt can be seen; at most
+ * REFUSED_LOGS_PER_S lines a second, so a flood does not fill the log. */
+#define REFUSED_LOGS_PER_S 10
+static void refused(struct on_proxy *p, const char *node, const sip_t *sip, int status,
+		    const char *why)
+{
+	static uint64_t sec;
+	static int lines;
+	const url_t *u = sip->sip_request->rq_url;
+	uint64_t now = time_mono_ms() / 1000;
+
+	p->st.refused++;
+	if (now != sec) {
+		sec = now;
+		lines = 0;
+	}
+	if (lines++ >= REFUSED_LOGS_PER_S)
+		return;
+	log_info("%s %s%s%s from %s%s refused %d: %s", sip->sip_request->rq_method_name,
+		 u->url_user != NULL ? u->url_user : "", u->url_user != NULL ? "@" : "",
+		 u->url_host != NULL ? u->url_host : "", node != NULL ? "node " : "a phone",
+		 node != NULL ? node : "", status, why);
+}
+
 /* ---- requests from phones ---- */
+
+/* The phone's source address as a sender key; IPv6 by its /64, as one
+ * host there has them all. */
+static void phone_key(msg_t *m, char *key, size_t len)
+{
+	su_addrinfo_t *ai = msg_addrinfo(m);
+	su_sockaddr_t su;
+
+	str_copy(key, "?", len);
+	if (ai == NULL || ai->ai_addr == NULL || ai->ai_addrlen > sizeof(su))
+		return;
+	memcpy(&su, ai->ai_addr, ai->ai_addrlen);
+	if (su.su_family == AF_INET6) {
+		memset(su.su_sin6.sin6_addr.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &su.su_sin6.sin6_addr, key, (socklen_t)len);
+	} else if (su.su_family == AF_INET) {
+		inet_ntop(AF_INET, &su.su_sin.sin_addr, key, (socklen_t)len);
+	}
+}
+
+/* 1 when the phone's address holds PTX_PER_PHONE_MAX transactions: the
+ * request is answered 503 with Retry-After here. Else its key. */
+static int phone_busy(struct on_proxy *p, nta_incoming_t *irq, char *key, size_t len)
+{
+	msg_t *m = nta_incoming_getrequest(irq);
+
+	phone_key(m, key, len);
+	msg_destroy(m); /* a reference */
+	if (!ptx_sender_busy(p, key, PTX_PER_PHONE_MAX))
+		return 0;
+	if (p->st.busy++ % 100 == 0)
+		log_warn("phone at %s holds %d transactions: 503 (%llu so far)", key,
+			 PTX_PER_PHONE_MAX, (unsigned long long)p->st.busy);
+	nta_incoming_treply(irq, 503, "Too Many Transactions",
+			    SIPTAG_RETRY_AFTER_STR(PTX_BUSY_RETRY_AFTER), TAG_END());
+	nta_incoming_destroy(irq);
+	return 1;
+}
 
 static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
 {
@@ -315,13 +380,15 @@ static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *si
 	for (const sip_via_t *v = sip->sip_via; v != NULL; v = v->v_next)
 		if (on_via_is_ours(&self, v))
 			return 482;
-	on_target_of(&self, &p->bind, sip, 0, t);
+	on_target_of(&self, &p->bind, p->dlg, sip, 0, t);
 	if (t->kind == ON_T_SELF)
 		return sip->sip_request->rq_method == sip_method_options ? 200 : 405;
 	if (sip->sip_max_forwards != NULL && sip->sip_max_forwards->mf_count == 0)
 		return 483;
-	if (t->kind == ON_T_ERROR)
+	if (t->kind == ON_T_ERROR) {
+		refused(p, NULL, sip, t->status, t->phrase);
 		return answer(irq, t->status, t->phrase);
+	}
 	if (t->kind == ON_T_USER && sip->sip_to->a_tag == NULL &&
 	    !on_target_from_account(&self, &p->bind, sip))
 		return answer(irq, 403, "From Is Not An Account Of This Node");
@@ -332,13 +399,12 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 {
 	struct on_proxy *p = arg;
 	sip_method_t method = sip->sip_request->rq_method;
+	char key[SENDER_KEY_MAX];
 	struct on_target t;
 	struct ptx *x;
 	int st;
 
 	p->st.requests++;
-	if (method == sip_method_bye && sip->sip_call_id != NULL)
-		call_ended(p, sip->sip_call_id->i_id);
 	if (method == sip_method_ack) {
 		forward_ack(p, nta_incoming_getrequest(irq), 0);
 		nta_incoming_destroy(irq);
@@ -348,8 +414,14 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 		return 481; /* nta matched none of our INVITEs */
 	if ((st = phone_target(p, irq, sip, &t)) != 0)
 		return st < 0 ? 0 : st;
+	if (phone_busy(p, irq, key, sizeof(key)))
+		return 0;
+	/* after its target was found in the dialog */
+	if (method == sip_method_bye && sip->sip_call_id != NULL)
+		call_ended(p, sip->sip_call_id->i_id);
 	if (p->count >= PTX_MAX || (x = ptx_new(p, nta_incoming_getrequest(irq))) == NULL)
 		return 503;
+	ptx_sender(x, key);
 	x->irq = irq;
 	x->in_tp = on_msg_tp(x->req);
 	if (method == sip_method_invite) {
@@ -432,6 +504,27 @@ static void ovl_upstream(struct ptx *x, const json_t *f, const char *from, const
 	ptx_index_up(x);
 }
 
+/* Node `from` holds PTX_PER_NODE_MAX transactions: 503 with Retry-After,
+ * sent without a transaction of its own. m consumed. */
+static void ovl_busy(struct on_proxy *p, const json_t *f, const char *from, msg_t *m)
+{
+	const char *sn = json_string_value(json_object_get(f, "from_sn"));
+	const char *sna = json_string_value(json_object_get(f, "from_sn_addr"));
+	msg_t *r = on_msg_response(p->agent, m, 503, "Too Many Transactions");
+
+	if (p->st.busy++ % 100 == 0)
+		log_warn("node %s holds %d transactions: 503 (%llu so far)", from, PTX_PER_NODE_MAX,
+			 (unsigned long long)p->st.busy);
+	if (r != NULL) {
+		sip_add_tl(r, sip_object(r), SIPTAG_RETRY_AFTER_STR(PTX_BUSY_RETRY_AFTER),
+			   TAG_END());
+		if (ovl_send(p, from, sn, sna != NULL && strlen(sna) < 96 ? sna : "", r, 0, 0) < 0)
+			log_info("503 for %s not sent: not attached", from);
+		msg_destroy(r);
+	}
+	msg_destroy(m);
+}
+
 /* Loops, hops and the target of a request from the overlay. */
 static void ovl_route(struct on_proxy *p, struct ptx *x, const sip_t *sip)
 {
@@ -448,12 +541,21 @@ static void ovl_route(struct on_proxy *p, struct ptx *x, const sip_t *sip)
 		reply_up(x, 483, "Too Many Hops");
 		return;
 	}
-	on_target_of(&self, &p->bind, sip, 1, &t);
-	if (t.kind == ON_T_ERROR || t.kind == ON_T_SELF) {
-		reply_up(x, t.kind == ON_T_SELF ? 200 : t.status,
-			 t.kind == ON_T_SELF ? "OK" : t.phrase);
+	on_target_of(&self, &p->bind, p->dlg, sip, 1, &t);
+	if (t.kind == ON_T_SELF) {
+		if (x->method == sip_method_options)
+			reply_up(x, 200, "OK");
+		else
+			reply_up(x, 405, "Method Not Allowed");
 		return;
 	}
+	if (t.kind == ON_T_ERROR) {
+		refused(p, x->up, sip, t.status, t.phrase);
+		reply_up(x, t.status, t.phrase);
+		return;
+	}
+	if (x->method == sip_method_bye) /* after its target was found in the dialog */
+		call_ended(p, sip->sip_call_id->i_id);
 	route(x, &t, 1);
 }
 
@@ -479,10 +581,12 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		msg_destroy(m);
 		return;
 	}
-	if (method == sip_method_bye)
-		call_ended(p, sip->sip_call_id->i_id);
 	if (ptx_find_up(p, from, br) != NULL) {
 		msg_destroy(m); /* a copy of one in progress */
+		return;
+	}
+	if (ptx_sender_busy(p, from, PTX_PER_NODE_MAX)) {
+		ovl_busy(p, f, from, m);
 		return;
 	}
 	/* Our phone's requests in this dialog (its BYE) are not challenged. */
@@ -492,7 +596,14 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		msg_destroy(m);
 		return;
 	}
+	ptx_sender(x, from);
 	ovl_upstream(x, f, from, br);
+	if (method == sip_method_register) {
+		/* Phones register here, over sip_listen; nodes never do. */
+		refused(p, from, sip, 403, "REGISTER Comes Only From Phones");
+		reply_up(x, 403, "REGISTER Comes Only From Phones");
+		return;
+	}
 	if (method == sip_method_invite)
 		p->st.invites++;
 	ovl_route(p, x, sip);

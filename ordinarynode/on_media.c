@@ -17,8 +17,9 @@
  * Streams are taken from a small pool allocated ahead on the link, so SIP
  * never waits for the relay. A node whose site lets no UDP out (tunnel)
  * gives its phone a local port pair instead and carries the packets over
- * the link as "media" frames. Streams are given back at BYE, at the failure
- * or cancellation of the call, and the super node drops streams that stay
+ * the link as "media" frames; those ports take packets only from the
+ * address our phone's SDP names (and, once latched, from that source). Streams are given back at
+ * BYE, at the failure or cancellation of the call, and the super node drops streams that stay
  * silent (it says "relay_gone"). */
 #include "on.h"
 
@@ -44,10 +45,15 @@
 #define CALLS_MAX 20000
 #define RETRY_MS 5000
 #define PKT_MAX 2048
-#define SWEEP_IDLE_MS (10 * 60 * 1000ull)    /* a call without live streams */
-#define CALL_MAX_MS (24 * 3600 * 1000ull)     /* any call */
+#define SWEEP_IDLE_MS (10 * 60 * 1000ull) /* a call without live streams */
+#define CALL_MAX_MS (24 * 3600 * 1000ull) /* any call */
 
-enum { M_AUTO, M_ALWAYS, M_TUNNEL, M_NEVER };
+enum {
+	M_AUTO,
+	M_ALWAYS,
+	M_TUNNEL,
+	M_NEVER
+};
 
 struct mcall;
 
@@ -99,6 +105,7 @@ struct on_media {
 	unsigned ticks;
 	struct on_media_stats {
 		uint64_t relayed, unavailable, sdp_bad, tunnel_in, tunnel_out, gone;
+		uint64_t tunnel_foreign; /* packets to a tunnel port not from our phone */
 	} st;
 };
 
@@ -143,16 +150,15 @@ static void on_alloc(struct olink *l, json_t *reply, const char *err, void *arg)
 		return;
 	}
 	str_copy(m->host, host, sizeof(m->host));
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach (list, i, v) {
 		json_int_t id = json_integer_value(json_object_get(v, "id"));
 		json_int_t near = json_integer_value(json_object_get(v, "near"));
 		json_int_t far = json_integer_value(json_object_get(v, "far"));
-		if (m->npool == POOL_MAX || id <= 0 || id > UINT32_MAX || near < 0 || near > 65535 ||
-		    far <= 0 || far > 65535)
+		if (m->npool == POOL_MAX || id <= 0 || id > UINT32_MAX || near < 0 ||
+		    near > 65535 || far <= 0 || far > 65535)
 			continue;
-		m->pool[m->npool++] = (struct pooled){(uint32_t)id, (uint16_t)near, (uint16_t)far,
-						      near == 0};
+		m->pool[m->npool++] =
+			(struct pooled){(uint32_t)id, (uint16_t)near, (uint16_t)far, near == 0};
 	}
 }
 
@@ -241,6 +247,42 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- tunnel: a local port pair, packets over the link ---- */
 
+/* Same IP address; with port, the same port too. */
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b, int port)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
+		       (!port || x->sin_port == y->sin_port);
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0 &&
+		       (!port || x->sin6_port == y->sin6_port);
+	}
+	return 0;
+}
+
+/* A packet to a tunnel port from `from`: our phone's, or dropped. Before
+ * the stream latched, only the address our phone's SDP names may send
+ * (from any port: the first packet latches); after, only the latched
+ * source. Anyone else on the LAN would otherwise take the call's media. */
+static int from_phone(struct lstream *s, int ch, const struct sockaddr_storage *from, socklen_t fl)
+{
+	if (!s->have_phone[ch] || !same_addr(from, &s->phone[ch], s->latched[ch])) {
+		s->m->st.tunnel_foreign++;
+		return 0;
+	}
+	if (!s->latched[ch]) {
+		memcpy(&s->phone[ch], from, fl);
+		s->plen[ch] = fl;
+		s->latched[ch] = 1;
+	}
+	return 1;
+}
+
 static void on_local(evutil_socket_t fd, short what, void *arg)
 {
 	struct lstream *s = arg;
@@ -257,11 +299,8 @@ static void on_local(evutil_socket_t fd, short what, void *arg)
 
 		if (n <= 0)
 			return;
-		if (!s->latched[ch]) {
-			memcpy(&s->phone[ch], &from, fl);
-			s->plen[ch] = fl;
-			s->latched[ch] = s->have_phone[ch] = 1;
-		}
+		if (!from_phone(s, ch, &from, fl))
+			continue;
 		if (m->on->link == NULL || olink_outbuf(m->on->link) > 256 * 1024 || s->id == 0)
 			continue;
 		p = b64_encode(b, (size_t)n);
@@ -453,7 +492,8 @@ static int sdp_of(struct on_media *m, msg_t *msg, struct sdp *d, struct mcall **
 	*cp = *call_slot(m, sip->sip_call_id->i_id);
 	if (*cp == NULL && !needed(m))
 		return -1;
-	if (sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, d, err, sizeof(err)) < 0) {
+	if (sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, d, err, sizeof(err)) <
+	    0) {
 		m->st.sdp_bad++;
 		log_info("SDP left as it is (call %s): %s", sip->sip_call_id->i_id, err);
 		return -1;
@@ -527,7 +567,8 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 				s->phone[0] = ss;
 				s->plen[0] = sl;
 				s->have_phone[0] = 1;
-				if (addr_ip_port(d.m[i].addr, (uint16_t)(d.m[i].port + 1), &ss, &sl) == 0) {
+				if (addr_ip_port(d.m[i].addr, (uint16_t)(d.m[i].port + 1), &ss,
+						 &sl) == 0) {
 					s->phone[1] = ss;
 					s->plen[1] = sl;
 					s->have_phone[1] = 1;
@@ -558,12 +599,13 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 			continue;
 		tunnel |= s->tunnel;
 		ports[i] = s->tunnel ? s->lport : s->near;
-		snprintf(far, sizeof(far), strchr(d.m[i].addr, ':') ? "[%s]:%u" : "%s:%u", d.m[i].addr,
-			 d.m[i].port);
+		snprintf(far, sizeof(far), strchr(d.m[i].addr, ':') ? "[%s]:%u" : "%s:%u",
+			 d.m[i].addr, d.m[i].port);
 		if (strcmp(far, s->far_addr) == 0 || m->on->link == NULL)
 			continue;
 		str_copy(s->far_addr, far, sizeof(s->far_addr));
-		use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "far", far);
+		use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "far",
+				far);
 		if (d.m[i].rtcp_port != 0) {
 			ra = d.m[i].rtcp_addr[0] != '\0' ? d.m[i].rtcp_addr : d.m[i].addr;
 			snprintf(rtcp, sizeof(rtcp), strchr(ra, ':') ? "[%s]:%u" : "%s:%u", ra,
@@ -619,8 +661,7 @@ void on_media_frame(struct on_media *m, const json_t *f)
 		json_t *ids = json_object_get(f, "ids"), *v;
 		size_t i;
 
-		json_array_foreach(ids, i, v)
-		{
+		json_array_foreach (ids, i, v) {
 			uint32_t id = (uint32_t)json_integer_value(v);
 			struct lstream *s;
 			for (s = m->byid[id % BUCKETS]; s != NULL && s->id != id; s = s->hnext)
@@ -638,13 +679,14 @@ json_t *on_media_status(const struct on_media *m)
 {
 	static const char *modes[] = {"auto", "always", "tunnel", "never"};
 
-	return json_pack("{s:s,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "relay", modes[m->mode],
-			 "needed", needed(m), "tunnel", tunnel_needed(m), "relay_host", m->host,
-			 "pool", m->npool, "calls", m->ncalls, "relayed", (json_int_t)m->st.relayed,
-			 "unavailable", (json_int_t)m->st.unavailable, "sdp_bad",
-			 (json_int_t)m->st.sdp_bad, "tunnelled_in", (json_int_t)m->st.tunnel_in,
-			 "tunnelled_out", (json_int_t)m->st.tunnel_out, "streams_gone",
-			 (json_int_t)m->st.gone);
+	return json_pack("{s:s,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay",
+			 modes[m->mode], "needed", needed(m), "tunnel", tunnel_needed(m),
+			 "relay_host", m->host, "pool", m->npool, "calls", m->ncalls, "relayed",
+			 (json_int_t)m->st.relayed, "unavailable", (json_int_t)m->st.unavailable,
+			 "sdp_bad", (json_int_t)m->st.sdp_bad, "tunnelled_in",
+			 (json_int_t)m->st.tunnel_in, "tunnelled_out", (json_int_t)m->st.tunnel_out,
+			 "streams_gone", (json_int_t)m->st.gone, "tunnel_foreign_dropped",
+			 (json_int_t)m->st.tunnel_foreign);
 }
 
 struct on_media *on_media_new(struct on *on, char *err, size_t errlen)

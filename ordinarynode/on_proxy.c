@@ -18,10 +18,13 @@
 #include "util.h"
 
 #include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_tag.h>
@@ -142,9 +145,56 @@ static void ptx_unlink(struct ptx *x)
 		p->st.calls_active--;
 }
 
+/* ---- transactions per sender ---- */
+
+static struct sender **sender_slot(struct on_proxy *p, const char *key)
+{
+	struct sender **s = &p->senders[fnv(key, "") % BUCKETS];
+
+	while (*s != NULL && strcmp((*s)->key, key) != 0)
+		s = &(*s)->next;
+	return s;
+}
+
+int ptx_sender_busy(struct on_proxy *p, const char *key, int max)
+{
+	struct sender *s = *sender_slot(p, key);
+
+	return s != NULL && s->n >= max;
+}
+
+void ptx_sender(struct ptx *x, const char *key)
+{
+	struct sender **s = sender_slot(x->p, key);
+
+	if (*s == NULL) {
+		if ((*s = calloc(1, sizeof(**s))) == NULL)
+			return; /* not counted: the global PTX_MAX still holds */
+		str_copy((*s)->key, key, sizeof((*s)->key));
+	}
+	(*s)->n++;
+	x->snd = *s;
+}
+
+/* x no longer counts against its sender: it was answered (or freed). */
+static void sender_release(struct ptx *x)
+{
+	struct sender *s = x->snd, **pp;
+
+	if (s == NULL)
+		return;
+	x->snd = NULL;
+	if (--s->n > 0)
+		return;
+	pp = sender_slot(x->p, s->key);
+	*pp = s->next;
+	free(s);
+}
+
 static void ptx_free(struct ptx *x)
 {
 	ptx_unlink(x);
+	sender_release(x);
 	for (int i = 0; i < x->nbr; i++) {
 		if (x->br[i].orq != NULL)
 			nta_outgoing_destroy(x->br[i].orq);
@@ -243,6 +293,7 @@ static void invite_ended(struct ptx *x, int status)
 
 void ptx_answered(struct ptx *x, int status)
 {
+	sender_release(x); /* what lingers now is cheap, and no longer the sender's */
 	x->state = PTX_ANSWERED;
 	x->final = status;
 	x->final_at = time_mono_ms();
@@ -285,6 +336,7 @@ void reply_up(struct ptx *x, int status, const char *phrase)
 		send_up(x, r);
 		return;
 	}
+	sender_release(x);
 	x->state = PTX_ANSWERED; /* nothing went: the sweep lets it go */
 	x->final = status;
 }
@@ -411,6 +463,74 @@ static void branch_provisional(struct ptx *x, struct branch *b, msg_t *r, int st
 		msg_destroy(r);
 }
 
+/* The Contact URI of m as text: 0, or -1 when none fits. */
+static int contact_text(const sip_contact_t *m, char *buf, size_t len)
+{
+	issize_t n;
+
+	if (m == NULL)
+		return -1;
+	n = url_e(buf, (isize_t)len, m->m_url);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* Our phone that sent m with Contact c is in call call_id. It is reached
+ * at its Contact's host, port and transport when the Contact names the
+ * address m came from, else at that address (as the registrar does behind
+ * a NAT): a phone's Contact cannot lead the node to another host, and no
+ * maddr or other parameter of it is followed. */
+static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const sip_contact_t *c)
+{
+	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
+	char uri[ON_URI_MAX], dest[ON_URI_MAX], ip[64], port[8], host[80];
+	const char *tp;
+
+	if (ai == NULL || ai->ai_addr == NULL || contact_text(c, uri, sizeof(uri)) < 0 ||
+	    getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen, ip, sizeof(ip), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	tp = ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+	str_copy(host, c->m_url->url_host != NULL ? c->m_url->url_host : "", sizeof(host));
+	if (host[0] == '[' && strlen(host) > 2) { /* an IPv6 reference */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (strcasecmp(host, ip) == 0) {
+		str_copy(port,
+			 c->m_url->url_port != NULL && strlen(c->m_url->url_port) < sizeof(port)
+				 ? c->m_url->url_port
+				 : "5060",
+			 sizeof(port));
+		tp = on_uri_tp(NULL, c->m_url);
+	}
+	snprintf(dest, sizeof(dest),
+		 strchr(ip, ':') != NULL ? "sip:[%s]:%s;transport=%s" : "sip:%s:%s;transport=%s",
+		 ip, port, tp);
+	on_dialogs_learn(p->dlg, call_id, uri, dest, time_mono_ms());
+}
+
+/* A 2xx to an INVITE outside a dialog: our phones in the call (the caller
+ * if it is ours, the callee that answered if it is ours), so that
+ * in-dialog requests can reach them and nothing else (on_dialog.c). */
+static void dialog_learn(struct ptx *x, const struct branch *b, msg_t *r)
+{
+	const sip_t *rq = x->req != NULL ? sip_object(x->req) : NULL;
+	const sip_t *rs = sip_object(r);
+	msg_t *got;
+
+	if (x->method != sip_method_invite || rq == NULL || rq->sip_to->a_tag != NULL ||
+	    rs->sip_call_id == NULL)
+		return;
+	if (x->irq != NULL)
+		phone_learn(x->p, rs->sip_call_id->i_id, x->req, rq->sip_contact);
+	if (b->kind == BR_PHONE && b->orq != NULL &&
+	    (got = nta_outgoing_getresponse(b->orq)) != NULL) {
+		/* nta's copy: it knows where the 2xx came from */
+		phone_learn(x->p, rs->sip_call_id->i_id, got, rs->sip_contact);
+		msg_destroy(got);
+	}
+}
+
 void branch_response(struct ptx *x, struct branch *b, msg_t *r)
 {
 	int status = sip_object(r)->sip_status->st_status;
@@ -426,6 +546,7 @@ void branch_response(struct ptx *x, struct branch *b, msg_t *r)
 		/* Every 2xx goes up (a forked INVITE may be answered twice). */
 		if (x->method == sip_method_invite)
 			cancel_all(x);
+		dialog_learn(x, b, r);
 		send_up(x, r);
 		return;
 	}

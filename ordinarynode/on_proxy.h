@@ -16,6 +16,18 @@
 #define BUCKETS 4096
 #define SEND_TIMEOUT_MS 10000
 #define PTX_MAX 20000 /* transactions in progress; beyond: 503 */
+/* Transactions in progress (not answered yet) for one sender: an overlay
+ * node (the Node-ID its super node vouches for in the "msg" frame) or a
+ * phone's source address (IPv6 by /64). An INVITE to a phone that does not
+ * answer is in progress up to 180 s; 100 calls ringing at once from one
+ * sender is a busy PBX's worth. Beyond, 503 with Retry-After, and everyone
+ * else is still served. Answered transactions that linger (32 s for an
+ * INVITE) cost little and count only against PTX_MAX; how fast a node may
+ * send is the super node's per-sender limit. */
+#define PTX_PER_NODE_MAX 100
+#define PTX_PER_PHONE_MAX 100
+#define PTX_BUSY_RETRY_AFTER "10" /* seconds, in the 503 over the cap */
+#define SENDER_KEY_MAX 48         /* a Node-ID in hex, or an address */
 
 enum branch_kind {
 	BR_PHONE,  /* to a phone registered here (nta) */
@@ -53,8 +65,16 @@ enum ptx_state {
 	PTX_ANSWERED   /* final answer sent upstream; an INVITE lingers for more 2xx */
 };
 
+/* How many transactions one sender holds (PTX_PER_*_MAX). */
+struct sender {
+	struct sender *next;
+	int n;
+	char key[SENDER_KEY_MAX];
+};
+
 struct ptx {
 	struct on_proxy *p;
+	struct sender *snd; /* who sent it, counted there */
 	uint64_t id;
 	struct ptx *hnext, *onext; /* by id; overlay transactions by upstream key */
 	struct ptx *prev, *next;   /* all, for the sweep */
@@ -82,6 +102,7 @@ struct on_proxy {
 	struct on_lookup *lk;
 	nta_agent_t *agent;
 	struct ptx *byid[BUCKETS], *bykey[BUCKETS];
+	struct sender *senders[BUCKETS];
 	struct ptx *all;
 	int count;
 	struct on_dialogs *dlg;
@@ -101,6 +122,10 @@ struct ptx *ptx_new(struct on_proxy *p, msg_t *req);
 struct ptx *ptx_find(struct on_proxy *p, uint64_t id);
 struct ptx *ptx_find_up(struct on_proxy *p, const char *from, const char *branch);
 void ptx_index_up(struct ptx *x);
+/* Sender key holds max transactions or more already. */
+int ptx_sender_busy(struct on_proxy *p, const char *key, int max);
+/* x counts against sender key until it is freed. */
+void ptx_sender(struct ptx *x, const char *key);
 /* The final status is sent upstream (or about to be): PTX_ANSWERED. */
 void ptx_answered(struct ptx *x, int status);
 struct branch *branch_new(struct ptx *x, enum branch_kind kind);

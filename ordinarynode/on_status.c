@@ -41,19 +41,27 @@ static json_t *accounts_json(const struct on *on)
 static json_t *sip_json(const struct on *on)
 {
 	struct on_proxy_stats st;
+	json_t *j;
 
 	on_proxy_stats(on->proxy, &st);
-	return json_pack("{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-			 "phones", on_registrar_phones(on->reg), "calls_setting_up",
-			 on_proxy_calls_setting_up(on->proxy), "calls_answered",
-			 on_proxy_calls_answered(on->proxy), "invite_transactions",
-			 (json_int_t)st.calls_active, "counters", "requests",
-			 (json_int_t)st.requests, "invites", (json_int_t)st.invites, "cancels",
-			 (json_int_t)st.cancels, "acks", (json_int_t)st.acks, "responses",
-			 (json_int_t)st.responses, "lookups", (json_int_t)st.lookups, "overlay_in",
-			 (json_int_t)st.overlay_in, "overlay_out", (json_int_t)st.overlay_out,
-			 "overlay_failed", (json_int_t)st.overlay_failed, "stray",
-			 (json_int_t)st.stray, "bad", (json_int_t)st.bad);
+	j = json_pack("{s:o,s:i,s:i,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "phones",
+		      on_registrar_phones(on->reg), "calls_setting_up",
+		      on_proxy_calls_setting_up(on->proxy), "calls_answered",
+		      on_proxy_calls_answered(on->proxy), "invite_transactions",
+		      (json_int_t)st.calls_active, "counters", "requests", (json_int_t)st.requests,
+		      "invites", (json_int_t)st.invites, "cancels", (json_int_t)st.cancels, "acks",
+		      (json_int_t)st.acks, "responses", (json_int_t)st.responses, "lookups",
+		      (json_int_t)st.lookups, "overlay_in", (json_int_t)st.overlay_in,
+		      "overlay_out", (json_int_t)st.overlay_out, "overlay_failed",
+		      (json_int_t)st.overlay_failed, "stray", (json_int_t)st.stray, "bad",
+		      (json_int_t)st.bad);
+	/* requests refused for their target (no open relay), and 503s to a
+	 * sender over its transaction cap */
+	json_object_set_new(json_object_get(j, "counters"), "refused",
+			    json_integer((json_int_t)st.refused));
+	json_object_set_new(json_object_get(j, "counters"), "busy",
+			    json_integer((json_int_t)st.busy));
+	return j;
 }
 
 static json_t *status_json(void *arg)
@@ -89,6 +97,8 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 	prom_counter(out, "p2psip_on_overlay_out_total", NULL, st.overlay_out);
 	prom_counter(out, "p2psip_on_overlay_failed_total", NULL, st.overlay_failed);
 	prom_counter(out, "p2psip_on_bad_sip_total", NULL, st.bad);
+	prom_counter(out, "p2psip_on_sip_refused_total", NULL, st.refused);
+	prom_counter(out, "p2psip_on_sip_busy_total", NULL, st.busy);
 }
 
 static void metrics(void *arg, struct evbuffer *out)

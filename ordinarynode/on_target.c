@@ -7,7 +7,9 @@
  * pre-loaded outbound proxy route) are skipped; the next one must name a
  * node of the overlay (ovl= and sn=), as the proxy is no open relay. Then
  * the Request-URI: a user of the overlay's domain, a phone registered
- * here, the far end of a dialog we record-routed, or this node itself. */
+ * here, our phone in a dialog we record-routed (on_dialog.c), or this node
+ * itself. A Route of ours is no passport: with it, a request reaches no
+ * host but our own phones. */
 #include "on.h"
 
 #include "util.h"
@@ -29,20 +31,30 @@ int on_is_hex_id(const char *s)
 
 int on_url_param(const url_t *u, const char *name, char *buf, size_t len)
 {
+	isize_t n;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
 	if (u == NULL || u->url_params == NULL)
 		return 0;
-	return url_param(u->url_params, name, buf, len) > 0;
+	/* url_param returns the value's length + 1 even when it does not fit
+	 * in buf, and then copies nothing: such a value is not there. */
+	n = url_param(u->url_params, name, buf, len);
+	return n > 0 && (size_t)n <= len;
 }
 
 /* A Route entry that names this node: our ovl= Node-ID, or, without ovl,
  * our SIP address (a phone's pre-loaded outbound proxy route). */
 int on_route_is_ours(const struct on_self *self, const sip_route_t *r)
 {
-	char v[80];
+	char v[NODE_ID_HEX_LEN + 1];
 	char hp[80];
 
-	if (on_url_param(r->r_url, "ovl", v, sizeof(v)))
-		return strcasecmp(v, self->id) == 0;
+	/* An ovl= too long to be a Node-ID names no node, and surely not us:
+	 * it must not fall through to the SIP address test below. */
+	if (r->r_url->url_params != NULL && url_has_param(r->r_url, "ovl"))
+		return on_url_param(r->r_url, "ovl", v, sizeof(v)) && strcasecmp(v, self->id) == 0;
 	if (r->r_url->url_host == NULL)
 		return 0;
 	snprintf(hp, sizeof(hp), "%s:%s", r->r_url->url_host,
@@ -96,10 +108,29 @@ static int by_route(const sip_route_t *r, struct on_target *t)
 	return 1;
 }
 
-/* The Request-URI, once no Route decided; popped: we were on the Route. */
-static void by_uri(const struct on_self *self, const struct on_bindings *bind, const url_t *u,
-		   int from_overlay, int popped, struct on_target *t)
+/* A request that came with our Route (a dialog we record-routed) to none
+ * of the phones registered here: only to one of ours in that dialog, where
+ * it is reached, whatever the Request-URI's parameters say. */
+static int by_dialog(const struct on_dialogs *dlg, const sip_t *sip, struct on_target *t)
 {
+	const char *c =
+		on_dialogs_phone(dlg, sip->sip_call_id != NULL ? sip->sip_call_id->i_id : NULL,
+				 sip->sip_request->rq_url);
+
+	if (c == NULL || strlen(c) >= sizeof(t->dest))
+		return 0;
+	t->kind = ON_T_LOCAL;
+	str_copy(t->dest, c, sizeof(t->dest));
+	str_copy(t->tp, on_uri_tp(c, NULL), sizeof(t->tp));
+	return 1;
+}
+
+/* The Request-URI, once no Route decided; popped: we were on the Route. */
+static void by_uri(const struct on_self *self, const struct on_bindings *bind,
+		   const struct on_dialogs *dlg, const sip_t *sip, int from_overlay, int popped,
+		   struct on_target *t)
+{
+	const url_t *u = sip->sip_request->rq_url;
 	struct on_contact c;
 
 	if (u->url_host != NULL && strcasecmp(u->url_host, self->overlay) == 0) {
@@ -114,18 +145,22 @@ static void by_uri(const struct on_self *self, const struct on_bindings *bind, c
 		t->kind = ON_T_LOCAL; /* a phone registered here */
 		str_copy(t->dest, c.dest, sizeof(t->dest));
 		str_copy(t->tp, c.tp, sizeof(t->tp));
-	} else if (popped) {
-		t->kind = ON_T_LOCAL; /* in a dialog we record-routed: the phone's contact */
+	} else if (popped && by_dialog(dlg, sip, t)) {
+		return; /* ours in a dialog we record-routed */
 	} else if (url_is_self(self, u)) {
 		t->kind = ON_T_SELF;
+	} else if (popped) {
+		/* Our Route is no passport: not an open relay. */
+		target_error(t, 403, "Not A Dialog Of This Node");
 	} else {
 		target_error(t, from_overlay ? 404 : 403,
 			     from_overlay ? "Not Found" : "Domain Not Served");
 	}
 }
 
-void on_target_of(const struct on_self *self, const struct on_bindings *bind, const sip_t *sip,
-		  int from_overlay, struct on_target *t)
+void on_target_of(const struct on_self *self, const struct on_bindings *bind,
+		  const struct on_dialogs *dlg, const sip_t *sip, int from_overlay,
+		  struct on_target *t)
 {
 	const sip_route_t *r = sip->sip_route;
 	int popped = 0;
@@ -139,8 +174,14 @@ void on_target_of(const struct on_self *self, const struct on_bindings *bind, co
 		target_error(t, 403, "Route Does Not Name This Node");
 		return;
 	}
+	if (r != NULL && from_overlay) {
+		/* Nodes talk to each other directly: nothing from the overlay
+		 * goes on past us into it again. */
+		target_error(t, 403, "Route Beyond This Node");
+		return;
+	}
 	if (!by_route(r, t))
-		by_uri(self, bind, sip->sip_request->rq_url, from_overlay, popped, t);
+		by_uri(self, bind, dlg, sip, from_overlay, popped, t);
 }
 
 int on_target_from_account(const struct on_self *self, const struct on_bindings *bind,

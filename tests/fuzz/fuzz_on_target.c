@@ -41,11 +41,15 @@ static int find(void *arg, const url_t *u, struct on_contact *out)
 }
 
 static const struct on_bindings view = {NULL, contacts, find, NULL};
+static struct on_dialogs *dlgs; /* call "c1" with alice's phone at 192.0.2.51 */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	log_init("fuzz", LOG_LVL_ERROR);
+	dlgs = on_dialogs_new();
+	on_dialogs_learn(dlgs, "c1", "sip:alice@192.0.2.51", "sip:192.0.2.51:5060;transport=udp",
+			 0);
 	return 0;
 }
 
@@ -87,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (int from_overlay = 0; from_overlay < 2; from_overlay++) {
-		on_target_of(&self, &view, sip, from_overlay, &t);
+		on_target_of(&self, &view, dlgs, sip, from_overlay, &t);
 		check(&t);
 	}
 	(void)on_target_from_account(&self, &view, sip);

@@ -47,6 +47,9 @@ static int find(void *arg, const url_t *u, struct on_contact *out)
 
 static const struct on_bindings view = {NULL, contacts, find, NULL};
 
+/* Call c1 was answered through us; bob's phone at 10.0.0.9 is in it. */
+static struct on_dialogs *dlgs;
+
 static msg_t *parse(const char *method, const char *ruri, const char *from, const char *extra)
 {
 	char buf[4096];
@@ -75,7 +78,7 @@ static enum on_target_kind target(const char *ruri, const char *extra, int from_
 {
 	msg_t *m = parse("INVITE", ruri, "sip:alice@overlay.example", extra);
 
-	on_target_of(&self, &view, sip_object(m), from_overlay, t);
+	on_target_of(&self, &view, dlgs, sip_object(m), from_overlay, t);
 	msg_destroy(m);
 	return t->kind;
 }
@@ -142,13 +145,15 @@ static void test_routes(void **state)
 	assert_string_equal(t.sn, PEER_SN);
 	assert_string_equal(t.sna, "192.0.2.2:7001");
 	assert_string_equal(t.acct, "bob");
-	/* only ours (two of them: RFC 5658): the phone's Contact, as it is */
-	assert_int_equal(target("sip:bob@10.0.0.9:5060",
+	/* only ours (two of them: RFC 5658): our phone in the dialog, at the
+	 * Contact it gave, whatever the Request-URI's parameters say */
+	assert_int_equal(target("sip:bob@10.0.0.9;maddr=127.0.0.1;transport=tcp",
 				"Route: <sip:127.0.0.1:5060;transport=tcp;lr;ovl=" SELF ">\r\n"
 				"Route: <sip:127.0.0.1:5060;transport=udp;lr;ovl=" SELF ">\r\n",
 				1, &t),
 			 ON_T_LOCAL);
-	assert_string_equal(t.dest, "");
+	assert_string_equal(t.dest, "sip:10.0.0.9:5060;transport=udp");
+	assert_string_equal(t.tp, "udp");
 	/* a phone's pre-loaded outbound proxy route: our SIP address */
 	assert_int_equal(target("sip:bob@overlay.example", "Route: <sip:127.0.0.1;lr>\r\n", 0, &t),
 			 ON_T_USER);
@@ -181,6 +186,95 @@ static void test_routes_refused(void **state)
 				"Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ">\r\n", 1, &t),
 			 ON_T_ERROR);
 	assert_string_equal(t.phrase, "Route Does Not Name This Node");
+}
+
+/* A BYE in call call_id to ruri with our Route, from the overlay, and
+ * dialogs d. */
+static enum on_target_kind bye(const struct on_dialogs *d, const char *call_id, const char *ruri,
+			       struct on_target *t)
+{
+	msg_t *m = parse("BYE", ruri, "sip:eve@overlay.example",
+			 "Route: <sip:127.0.0.1:5060;lr;ovl=" SELF ">\r\n");
+	sip_call_id_t *c = sip_call_id_make(msg_home(m), call_id);
+
+	assert_non_null(c);
+	msg_header_replace(m, NULL, (msg_header_t *)sip_object(m)->sip_call_id, (msg_header_t *)c);
+	on_target_of(&self, &view, d, sip_object(m), 1, t);
+	msg_destroy(m);
+	return t->kind;
+}
+
+/* Our Route is no passport: with it, a request from the overlay or from a
+ * phone reaches only our phones in the dialog, never a host it names. */
+static void test_no_open_relay(void **state)
+{
+	static const char *const rr = "Route: <sip:127.0.0.1:5060;lr;ovl=" SELF ">\r\n";
+	static const char *const hosts[] = {"sip:x@127.0.0.1:5555;transport=tcp",
+					    "sip:x@127.0.0.1:5555",
+					    "sip:x@192.0.2.99",
+					    "sip:bob@10.0.0.9:5061",
+					    "sip:eve@10.0.0.9:5060",
+					    "sip:x@127.0.0.1:5060"};
+	struct on_target t;
+
+	(void)state;
+	for (int from_overlay = 0; from_overlay < 2; from_overlay++)
+		for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+			assert_int_equal(target(hosts[i], rr, from_overlay, &t), ON_T_ERROR);
+			assert_int_equal(t.status, 403);
+			assert_string_equal(t.phrase, "Not A Dialog Of This Node");
+		}
+	assert_int_equal(bye(dlgs, "c1", "sip:bob@10.0.0.9", &t), ON_T_LOCAL);
+	assert_int_equal(bye(dlgs, "c2", "sip:bob@10.0.0.9", &t), ON_T_ERROR); /* not its call */
+	assert_int_equal(bye(NULL, "c1", "sip:bob@10.0.0.9", &t), ON_T_ERROR);
+	/* our own address with our Route: this node, not its registrar */
+	assert_int_equal(target("sip:127.0.0.1:5060", rr, 1, &t), ON_T_SELF);
+	/* from the overlay, nothing goes past us to another Route */
+	assert_int_equal(target("sip:bob@10.0.0.9:5060",
+				"Route: <sip:127.0.0.1:5060;lr;ovl=" SELF ">, "
+				"<sip:x;lr;ovl=" PEER ";sn=" PEER_SN ">\r\n",
+				1, &t),
+			 ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Beyond This Node");
+	/* a phone registered here is still reached with our Route on */
+	assert_int_equal(target("sip:bob@192.0.2.50:5062", rr, 1, &t), ON_T_LOCAL);
+	assert_string_equal(t.dest, "sip:192.0.2.50:5062;transport=tcp");
+}
+
+/* ovl=, sn=, sna= values longer than their buffers: url_param copies
+ * nothing then, so they must count as absent, never as what the buffer
+ * held before (valgrind: no uninitialised read). */
+static void test_long_params(void **state)
+{
+	struct on_target t;
+	char extra[600], longv[200];
+	url_t *u;
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+	char buf[8];
+
+	(void)state;
+	memset(longv, 'a', 120);
+	longv[120] = '\0';
+	/* at our SIP address, but with an ovl= that is no Node-ID: not ours */
+	snprintf(extra, sizeof(extra), "Route: <sip:127.0.0.1:5060;lr;ovl=%s>\r\n", longv);
+	assert_int_equal(target("sip:bob@overlay.example", extra, 1, &t), ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Does Not Name This Node");
+	assert_int_equal(target("sip:bob@overlay.example", extra, 0, &t), ON_T_ERROR);
+	assert_string_equal(t.phrase, "Route Outside The Overlay");
+	snprintf(extra, sizeof(extra),
+		 "Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ";sna=%s;acct=%s>\r\n", longv, longv);
+	assert_int_equal(target("sip:bob@overlay.example", extra, 0, &t), ON_T_NODE);
+	assert_string_equal(t.sna, "");
+	assert_string_equal(t.acct, "");
+	u = url_hdup(home, (url_t *)url_make(home, "sip:h;ovl=12345678;a=1234567"));
+	assert_non_null(u);
+	assert_false(on_url_param(u, "ovl", buf, sizeof(buf)));
+	assert_string_equal(buf, "");
+	assert_true(on_url_param(u, "a", buf, sizeof(buf)));
+	assert_string_equal(buf, "1234567");
+	assert_false(on_url_param(u, "b", buf, sizeof(buf)));
+	assert_false(on_url_param(NULL, "a", buf, sizeof(buf)));
+	su_home_deinit(home);
 }
 
 static void test_from_account(void **state)
@@ -227,9 +321,18 @@ int main(void)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_routes_refused),
+		cmocka_unit_test(test_long_params),
+		cmocka_unit_test(test_no_open_relay),
 		cmocka_unit_test(test_from_account),
 		cmocka_unit_test(test_ids),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc;
+
+	dlgs = on_dialogs_new();
+	on_dialogs_learn(dlgs, "c1", "sip:bob@10.0.0.9:5060", "sip:10.0.0.9:5060;transport=udp",
+			 1000);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	on_dialogs_free(dlgs);
+	return rc;
 }
