@@ -54,6 +54,7 @@ COMMON_SRCS += common/sdp.c
 COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
 COMMON_SRCS += common/bootc.c
+COMMON_SRCS += common/netlist.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -144,6 +145,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
 	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
 UNIT_COMMON += bootc
+UNIT_COMMON += netlist
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -284,7 +286,7 @@ FUZZ_TARGETS := frame conf login_req admin_req announce record route stun sdp
 FUZZ_TARGETS += bootc crl
 FUZZ_TARGETS += sn_frames
 FUZZ_TARGETS += on_target
-FUZZ_TARGETS += relay_nets
+FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)

@@ -8,13 +8,12 @@
 #include "log.h"
 #include "logind_db.h"
 #include "logind_proto.h"
+#include "netlist.h"
 #include "tls.h"
 #include "util.h"
 #include "workq.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -45,20 +44,15 @@ static void key_user(char *out, size_t len, const char *user)
 	snprintf(out, len, "u:%s", user);
 }
 
-/* An IPv6 client is counted by its /64: one subscriber usually holds a
- * whole /64 and could otherwise start afresh from each of its addresses. */
+/* An address's failures count under addr_limit_key (an IPv6 client by its
+ * /64: one subscriber usually holds a whole /64 and could otherwise start
+ * afresh from each of its addresses), apart from the users' ("u:"). */
 static void key_addr(char *out, size_t len, const char *addr)
 {
-	uint8_t a[16];
-	char net[INET6_ADDRSTRLEN];
+	char key[ADDR_LIMIT_KEY_MAX];
 
-	if (inet_pton(AF_INET6, addr, a) == 1 && !IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
-		memset(a + 8, 0, 8);
-		inet_ntop(AF_INET6, a, net, sizeof(net));
-		snprintf(out, len, "a:%s/64", net);
-		return;
-	}
-	snprintf(out, len, "a:%s", addr);
+	addr_limit_key(addr, key, sizeof(key));
+	snprintf(out, len, "a:%s", key);
 }
 
 static void job_free(struct login_job *j)

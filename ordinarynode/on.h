@@ -26,6 +26,7 @@
 #define P2PSIP_ON_H
 
 #include "identity.h"
+#include "netlist.h"
 #include "olink.h"
 #include "ringid.h"
 
@@ -47,14 +48,6 @@ struct on_account_conf {
 	char *sip_password_file;
 };
 
-#define ON_NETS_MAX 32        /* networks in phone_networks */
-#define ON_NETS_TEXT_MAX 1024 /* CONF_VALUE_MAX */
-struct on_net {
-	int family;
-	uint8_t addr[16];
-	int bits;
-};
-
 struct on_config {
 	char *overlay;
 	char *bootstrap_url;
@@ -71,8 +64,7 @@ struct on_config {
 	char *digest_algorithms;
 	int64_t auth_nonce_lifetime, auth_fail_max, auth_fail_window, auth_block_time;
 	char *phone_networks;
-	struct on_net nets[ON_NETS_MAX]; /* phone_networks parsed */
-	int nnets;
+	struct netlist phone_nets; /* phone_networks parsed (NETLIST_MAX networks) */
 	char *sip_tls_listen, *sip_tls_cert, *sip_tls_key;
 	struct on_account_conf *accounts;
 	int naccounts;
@@ -488,10 +480,9 @@ void on_auth_free(struct on_auth *a);
  * account's SIP password (files read now). */
 struct on_auth *on_auth_from_config(const struct on_config *cfg, char *err, size_t errlen);
 int on_auth_algs_parse(const char *s, struct on_auth_params *p);
-/* phone_networks: "IP[/BITS] ..." into out (how many), or -1 (err). */
-int on_nets_parse(const char *s, struct on_net *out, int max, char *err, size_t errlen);
-/* Whether ip is in one of the networks (all are when n is 0). */
-int on_nets_allow(const struct on_net *nets, int n, const char *ip);
+/* Whether a phone at ip may talk to this node: ip is in one of the
+ * phone_networks (common/netlist.h), or the list is empty. */
+int on_phone_allowed(const struct netlist *phone_nets, const char *ip);
 
 /* ---- on_sip.c: the SIP listener for the phones ---- */
 struct on_sip;

@@ -7,7 +7,6 @@
 #include "log.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +35,7 @@ struct nonce_slot {
 };
 
 struct source {
-	char key[64]; /* the address, an IPv6 one cut to its /64 */
+	char key[ADDR_LIMIT_KEY_MAX]; /* addr_limit_key: an IPv6 address by its /64 */
 	int fails;
 	uint64_t first_ms, blocked_until, last_ms;
 };
@@ -267,27 +266,13 @@ static struct nonce_slot *nonce_find(struct on_auth *a, const char *nonce)
 
 /* ---- failures per source ---- */
 
-/* The key of an address: itself, or for IPv6 its /64 (one host has many). */
-static void source_key(const char *ip, char *key, size_t len)
-{
-	struct in6_addr a6;
-
-	if (inet_pton(AF_INET6, ip, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memset(a6.s6_addr + 8, 0, 8);
-		inet_ntop(AF_INET6, &a6, key, (socklen_t)len);
-		strncat(key, "/64", len - strlen(key) - 1);
-		return;
-	}
-	str_copy(key, ip, len);
-}
-
 /* The slot of a source (made when make, in the least recently used one). */
 static struct source *source_find(struct on_auth *a, const char *ip, int make, uint64_t now)
 {
-	char key[64];
+	char key[ADDR_LIMIT_KEY_MAX];
 	struct source *lru = &a->src[0];
 
-	source_key(ip, key, sizeof(key));
+	addr_limit_key(ip, key, sizeof(key));
 	for (int i = 0; i < ON_AUTH_SOURCES_MAX; i++) {
 		if (strcmp(a->src[i].key, key) == 0)
 			return &a->src[i];
@@ -560,80 +545,9 @@ int on_auth_challenges(struct on_auth *a, int stale, uint64_t now, char out[][ON
 
 /* ---- the allow-list of source networks ---- */
 
-static int net_parse(const char *s, struct on_net *n)
+int on_phone_allowed(const struct netlist *phone_nets, const char *ip)
 {
-	char ip[64];
-	const char *slash = strchr(s, '/');
-	size_t len = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	char *end;
-	long bits;
-
-	if (len == 0 || len >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, len);
-	ip[len] = '\0';
-	memset(n, 0, sizeof(*n));
-	n->family = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET;
-	if (inet_pton(n->family, ip, n->addr) != 1)
-		return -1;
-	bits = n->family == AF_INET6 ? 128 : 32;
-	if (slash != NULL) {
-		long max = bits;
-		bits = strtol(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > max)
-			return -1;
-	}
-	n->bits = (int)bits;
-	return 0;
-}
-
-int on_nets_parse(const char *s, struct on_net *out, int max, char *err, size_t errlen)
-{
-	char buf[ON_NETS_TEXT_MAX], *save = NULL;
-	int n = 0;
-
-	if (s == NULL)
-		return 0;
-	if (str_copy(buf, s, sizeof(buf)) >= sizeof(buf)) {
-		err_set(err, errlen, "phone_networks: too long");
-		return -1;
-	}
-	for (char *t = strtok_r(buf, " ,\t", &save); t != NULL; t = strtok_r(NULL, " ,\t", &save)) {
-		if (n >= max) {
-			err_set(err, errlen, "phone_networks: more than %d networks", max);
-			return -1;
-		}
-		if (net_parse(t, &out[n]) < 0) {
-			err_set(err, errlen, "phone_networks: %s is not IP or IP/BITS", t);
-			return -1;
-		}
-		n++;
-	}
-	return n;
-}
-
-static int net_has(const struct on_net *n, int family, const uint8_t *a)
-{
-	int full = n->bits / 8, rest = n->bits % 8;
-
-	if (n->family != family || memcmp(n->addr, a, (size_t)full) != 0)
-		return 0;
-	return rest == 0 || ((n->addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
-}
-
-int on_nets_allow(const struct on_net *nets, int n, const char *ip)
-{
-	uint8_t a[16];
-	int fam = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET;
-
-	if (n == 0)
-		return 1;
-	if (inet_pton(fam, ip, a) != 1)
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (net_has(&nets[i], fam, a))
-			return 1;
-	return 0;
+	return phone_nets->n == 0 || netlist_has_text(phone_nets, ip);
 }
 
 /* ---- from the configuration ---- */

@@ -73,6 +73,7 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		}
 	}
 	struct on_auth_params ap;
+	char why[160];
 	if (cfg->sip_tls_listen[0] != '\0' &&
 	    (cfg->sip_tls_cert[0] == '\0' || cfg->sip_tls_key[0] == '\0')) {
 		err_set(err, errlen, "%s: sip_tls_listen needs sip_tls_cert and sip_tls_key", path);
@@ -83,9 +84,10 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 			cfg->digest_algorithms);
 		return -1;
 	}
-	cfg->nnets = on_nets_parse(cfg->phone_networks, cfg->nets, ON_NETS_MAX, err, errlen);
-	if (cfg->nnets < 0)
+	if (netlist_parse(cfg->phone_networks, &cfg->phone_nets, why, sizeof(why)) < 0) {
+		err_set(err, errlen, "%s: phone_networks: %s", path, why);
 		return -1;
+	}
 	return 0;
 }
 

@@ -89,7 +89,7 @@ static int admit(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip, int *d
 
 	*done = 0;
 	source_ip(irq, ip, sizeof(ip));
-	if (!on_nets_allow(s->on->cfg.nets, s->on->cfg.nnets, ip)) {
+	if (!on_phone_allowed(&s->on->cfg.phone_nets, ip)) {
 		r.status = not_allowed(ip);
 		r.phrase = "Forbidden";
 	} else if (on_auth_check(s->on->auth, sip, ip, time_mono_ms(), &r) == 0) {

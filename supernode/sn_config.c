@@ -2,7 +2,7 @@
 #include "supernode.h"
 
 #include "conf.h"
-#include "sn_relaypol.h"
+#include "netlist.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -73,12 +73,12 @@ static const struct conf_item items[] = {
  * parse. */
 static int relay_config_check(struct sn_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct relay_nets nets;
+	struct netlist nets;
 	char why[160];
 
 	if (cfg->relay_max_per_node > 0)
 		cfg->relay_max_per_account = cfg->relay_max_per_node;
-	if (relay_nets_parse(cfg->relay_allow, &nets, why, sizeof(why)) < 0) {
+	if (netlist_parse(cfg->relay_allow, &nets, why, sizeof(why)) < 0) {
 		err_set(err, errlen, "%s: [relay] allow_networks: %s", path, why);
 		return -1;
 	}

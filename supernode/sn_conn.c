@@ -8,6 +8,7 @@
 #include "crl.h"
 #include "frame.h"
 #include "log.h"
+#include "netlist.h"
 #include "sn_limit.h"
 #include "util.h"
 

@@ -1,10 +1,6 @@
-/* Token buckets per key and the key of an address (sn_limit.h). */
+/* Token buckets per key (sn_limit.h). */
 #include "sn_limit.h"
 
-#include "util.h"
-
-#include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,23 +82,4 @@ int rate_take(struct rate_table *t, const void *key, size_t keylen, double rate,
 		return 0;
 	b->tokens -= cost;
 	return 1;
-}
-
-void addr_limit_key(const char *addr, char *out, size_t len)
-{
-	struct in6_addr a6;
-	char buf[INET6_ADDRSTRLEN];
-
-	if (inet_pton(AF_INET6, addr, &a6) != 1) {
-		str_copy(out, addr, len);
-		return;
-	}
-	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-		inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf));
-		str_copy(out, buf, len);
-		return;
-	}
-	memset(&a6.s6_addr[8], 0, 8);
-	inet_ntop(AF_INET6, &a6, buf, sizeof(buf));
-	snprintf(out, len, "%s/64", buf);
 }

@@ -1,7 +1,6 @@
 /* sn_limit: the super node's limits per peer, per sender and per address,
  * kept without I/O so that they can be unit tested: token buckets keyed by
- * a Node-ID or a name, and the key an IP address is counted under (IPv6 by
- * its /64). */
+ * a Node-ID, a name, or an address's addr_limit_key (common/netlist.h). */
 #ifndef P2PSIP_SN_LIMIT_H
 #define P2PSIP_SN_LIMIT_H
 
@@ -22,11 +21,5 @@ void rate_table_free(struct rate_table *t);
  * taken). A cost over burst never passes. */
 int rate_take(struct rate_table *t, const void *key, size_t keylen, double rate, double burst,
 	      double cost, uint64_t now_ms);
-
-/* The key an address's limits count under, written to out: an IPv4
- * address as it is, an IPv6 address by its /64 ("2001:db8:1:2::/64"), an
- * IPv4-mapped IPv6 address as its IPv4 address. Anything that is not an IP
- * address is copied as it is. */
-void addr_limit_key(const char *addr, char *out, size_t len);
 
 #endif

@@ -38,6 +38,7 @@
 #include "supernode.h"
 
 #include "log.h"
+#include "netlist.h"
 #include "prom.h"
 #include "sn_relaypol.h"
 #include "util.h"
@@ -125,8 +126,8 @@ struct relay {
 	uint32_t next_id;
 	struct event *sweep;
 	struct relay_stats st;
-	struct relay_nets allow;      /* [relay] allow_networks */
-	struct relay_ip own[OWN_MAX]; /* this host's addresses */
+	struct netlist allow;        /* [relay] allow_networks */
+	struct netaddr own[OWN_MAX]; /* this host's addresses */
 	int nown;
 	uint64_t own_ms;
 };
@@ -179,7 +180,7 @@ static uint16_t get_port(const struct sockaddr_storage *ss)
 
 static void own_add(struct relay *r, const struct sockaddr *sa)
 {
-	if (sa != NULL && r->nown < OWN_MAX && relay_ip_of(sa, &r->own[r->nown]) == 0)
+	if (sa != NULL && r->nown < OWN_MAX && netaddr_of_sockaddr(sa, &r->own[r->nown]) == 0)
 		r->nown++;
 }
 
@@ -222,11 +223,11 @@ static void own_refresh(struct relay *r)
 	freeifaddrs(ifs);
 }
 
-static int is_own(struct relay *r, const struct relay_ip *ip)
+static int is_own(struct relay *r, const struct netaddr *ip)
 {
 	own_refresh(r);
 	for (int i = 0; i < r->nown; i++)
-		if (relay_ip_eq(&r->own[i], ip))
+		if (netaddr_eq(&r->own[i], ip))
 			return 1;
 	return 0;
 }
@@ -242,15 +243,15 @@ enum verdict {
  * a lab on loopback, a LAN deployment. */
 static enum verdict dest_check(struct relay *r, const struct sockaddr_storage *ss, const char **why)
 {
-	struct relay_ip ip;
+	struct netaddr ip;
 	enum relay_addr_class c;
 	uint16_t port = get_port(ss);
 
-	if (relay_ip_of((const struct sockaddr *)ss, &ip) < 0) {
+	if (netaddr_of_sockaddr((const struct sockaddr *)ss, &ip) < 0) {
 		*why = "not an IP address";
 		return SEND_NEVER;
 	}
-	if (relay_nets_has(&r->allow, &ip))
+	if (netlist_has(&r->allow, &ip))
 		return SEND_OK;
 	c = relay_addr_class(&ip);
 	*why = relay_addr_class_name(c);
@@ -886,7 +887,7 @@ static int relay_addresses(struct relay *r, const char *ip, char *err, size_t er
 		err_set(err, errlen, "[relay] listen: want an IP address, got %s", ip);
 		return -1;
 	}
-	if (relay_nets_parse(sn->cfg.relay_allow, &r->allow, err, errlen) < 0)
+	if (netlist_parse(sn->cfg.relay_allow, &r->allow, err, errlen) < 0)
 		return -1; /* (sn_config.c checked it: cannot happen) */
 	str_copy(r->host,
 		 sn->cfg.relay_public != NULL && sn->cfg.relay_public[0] != '\0'

@@ -188,13 +188,11 @@ static void test_networks(void **state)
 	char err[128];
 
 	on_sip_handlers(f->sip, on_reg, f, on_other, f);
-	f->on.cfg.nnets =
-		on_nets_parse("10.0.0.0/8", f->on.cfg.nets, ON_NETS_MAX, err, sizeof(err));
+	assert_int_equal(netlist_parse("10.0.0.0/8", &f->on.cfg.phone_nets, err, sizeof(err)), 0);
 	assert_int_equal(ask(f, "REGISTER"), 403);
 	assert_int_equal(ask(f, "OPTIONS"), 403);
 	assert_int_equal(f->regs + f->others, 0);
-	f->on.cfg.nnets =
-		on_nets_parse("127.0.0.0/8", f->on.cfg.nets, ON_NETS_MAX, err, sizeof(err));
+	assert_int_equal(netlist_parse("127.0.0.0/8", &f->on.cfg.phone_nets, err, sizeof(err)), 0);
 	assert_int_equal(ask(f, "REGISTER"), 403); /* the registrar's answer */
 	assert_int_equal(f->regs, 1);
 }

@@ -1,5 +1,5 @@
 /* sn_limit: token buckets per key (refill, burst, eviction of the bucket
- * used longest ago) and the key addresses are limited under (IPv6 /64). */
+ * used longest ago). The key of an address is test_netlist.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,34 +56,12 @@ static void test_evicts_oldest(void **state)
 	rate_table_free(t);
 }
 
-static void test_addr_key(void **state)
-{
-	char k[80];
-
-	(void)state;
-	addr_limit_key("192.0.2.7", k, sizeof(k));
-	assert_string_equal(k, "192.0.2.7");
-	addr_limit_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k, sizeof(k));
-	assert_string_equal(k, "2001:db8:1:2::/64");
-	addr_limit_key("2001:db8:1:2::1", k, sizeof(k));
-	assert_string_equal(k, "2001:db8:1:2::/64");
-	addr_limit_key("2001:db8:1:3::1", k, sizeof(k));
-	assert_string_equal(k, "2001:db8:1:3::/64");
-	addr_limit_key("::1", k, sizeof(k));
-	assert_string_equal(k, "::/64");
-	addr_limit_key("::ffff:192.0.2.9", k, sizeof(k));
-	assert_string_equal(k, "192.0.2.9");
-	addr_limit_key("?", k, sizeof(k));
-	assert_string_equal(k, "?");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket_refills),
 		cmocka_unit_test(test_cost_over_burst),
 		cmocka_unit_test(test_evicts_oldest),
-		cmocka_unit_test(test_addr_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
