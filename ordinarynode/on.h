@@ -474,7 +474,14 @@ void on_auth_failed(struct on_auth *a, const char *ip, const char *user, const c
 void on_auth_dialog_add(struct on_auth *a, const char *call_id);
 int on_auth_dialog_known(const struct on_auth *a, const char *call_id);
 const char *on_auth_password(const struct on_auth *a, const char *user);
-void on_auth_counts(const struct on_auth *a, uint64_t *failures, uint64_t *blocked);
+/* What the table has done since it was made, for /status and /metrics. */
+struct on_auth_counts {
+	uint64_t challenged; /* 401/407 challenges sent */
+	uint64_t failed;     /* failed authentications (each one logged) */
+	uint64_t blocked;    /* times a source was blocked for fail_max failures */
+	uint64_t refused;    /* requests refused because their source was blocked */
+};
+void on_auth_counts(const struct on_auth *a, struct on_auth_counts *out);
 void on_auth_free(struct on_auth *a);
 /* The table for this configuration: realm, algorithms, limits and every
  * account's SIP password (files read now). */

@@ -53,7 +53,7 @@ struct on_auth {
 	struct source src[ON_AUTH_SOURCES_MAX];
 	struct dialog dlg[ON_AUTH_DIALOGS_MAX];
 	unsigned next_dlg;
-	uint64_t failures, blocked;
+	struct on_auth_counts counts;
 };
 
 static const char *const alg_names[] = {"MD5", "SHA-256"};
@@ -302,7 +302,7 @@ void on_auth_failed(struct on_auth *a, const char *ip, const char *user, const c
 {
 	struct source *s = source_find(a, ip, 1, now);
 
-	a->failures++;
+	a->counts.failed++;
 	log_warn("phone authentication failed from %s: user \"%.64s\": %s", ip, user, why);
 	if (now - s->first_ms > (uint64_t)a->prm.fail_window * 1000) {
 		s->fails = 0;
@@ -312,7 +312,7 @@ void on_auth_failed(struct on_auth *a, const char *ip, const char *user, const c
 	if (++s->fails >= a->prm.fail_max && s->blocked_until <= now) {
 		s->blocked_until = now + (uint64_t)a->prm.block_time * 1000;
 		s->fails = 0;
-		a->blocked++;
+		a->counts.blocked++;
 		log_warn("phone authentication blocked for %s: %d failures within %llds, for %llds",
 			 ip, a->prm.fail_max, (long long)a->prm.fail_window,
 			 (long long)a->prm.block_time);
@@ -365,10 +365,9 @@ const char *on_auth_password(const struct on_auth *a, const char *user)
 	return NULL;
 }
 
-void on_auth_counts(const struct on_auth *a, uint64_t *failures, uint64_t *blocked)
+void on_auth_counts(const struct on_auth *a, struct on_auth_counts *out)
 {
-	*failures = a->failures;
-	*blocked = a->blocked;
+	*out = a->counts;
 }
 
 void on_auth_free(struct on_auth *a)
@@ -507,8 +506,10 @@ int on_auth_check(struct on_auth *a, const sip_t *sip, const char *ip, uint64_t 
 	int found;
 
 	memset(r, 0, sizeof(*r));
-	if (on_auth_is_blocked(a, ip, now))
+	if (on_auth_is_blocked(a, ip, now)) {
+		a->counts.refused++;
 		return refuse(r, 403, "Forbidden");
+	}
 	if (m == sip_method_ack || m == sip_method_cancel)
 		return 0; /* no answer to put a challenge in (RFC 3261 22.1) */
 	if (!reg && sip->sip_to != NULL && sip->sip_to->a_tag != NULL && sip->sip_call_id != NULL &&
@@ -535,6 +536,7 @@ int on_auth_challenges(struct on_auth *a, int stale, uint64_t now, char out[][ON
 	int n = 0;
 
 	on_auth_nonce_new(a, now, nonce);
+	a->counts.challenged++;
 	for (int i = 0; i < a->prm.nalg_order && n < max; i++)
 		snprintf(out[n++], ON_CHALLENGE_MAX,
 			 "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",

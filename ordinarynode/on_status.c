@@ -1,6 +1,7 @@
 /* The ordinary node's GET /status (JSON) and GET /metrics (Prometheus text)
- * on status_listen: the accounts, the link, the phones, the proxy's
- * counters, the middlebox and media. Reads the parts, changes nothing. */
+ * on status_listen: the accounts, the link, the phones and their
+ * authentication, the proxy's counters, the middlebox and media. Reads
+ * the parts, changes nothing. */
 #include "on.h"
 
 #include "crl.h"
@@ -11,6 +12,7 @@
 #include "util.h"
 
 #include <event2/buffer.h>
+#include <string.h>
 
 static const char *state_name(enum on_state s)
 {
@@ -37,7 +39,25 @@ static json_t *accounts_json(const struct on *on)
 	return accs;
 }
 
-/* The phones and the proxy's counters. */
+/* What on_auth.c did to the phones' requests (all 0 before it exists). */
+static void auth_counts(const struct on *on, struct on_auth_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (on->auth != NULL)
+		on_auth_counts(on->auth, c);
+}
+
+static json_t *auth_json(const struct on *on)
+{
+	struct on_auth_counts c;
+
+	auth_counts(on, &c);
+	return json_pack("{s:I,s:I,s:I,s:I}", "challenged", (json_int_t)c.challenged, "failed",
+			 (json_int_t)c.failed, "blocked", (json_int_t)c.blocked, "refused",
+			 (json_int_t)c.refused);
+}
+
+/* The phones, their authentication and the proxy's counters. */
 static json_t *sip_json(const struct on *on)
 {
 	struct on_proxy_stats st;
@@ -61,6 +81,7 @@ static json_t *sip_json(const struct on *on)
 			    json_integer((json_int_t)st.refused));
 	json_object_set_new(json_object_get(j, "counters"), "busy",
 			    json_integer((json_int_t)st.busy));
+	json_object_set_new(j, "phone_auth", auth_json(on));
 	return j;
 }
 
@@ -101,6 +122,21 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 	prom_counter(out, "p2psip_on_sip_busy_total", NULL, st.busy);
 }
 
+static void auth_metrics(const struct on *on, struct evbuffer *out)
+{
+	struct on_auth_counts c;
+
+	auth_counts(on, &c);
+	prom_counter(out, "p2psip_on_phone_auth_challenges_total",
+		     "401/407 digest challenges sent to phones.", c.challenged);
+	prom_counter(out, "p2psip_on_phone_auth_failures_total",
+		     "Failed phone authentications (each logged for fail2ban).", c.failed);
+	prom_counter(out, "p2psip_on_phone_auth_blocks_total",
+		     "Times a source was blocked after auth_fail_max failures.", c.blocked);
+	prom_counter(out, "p2psip_on_phone_auth_refused_total",
+		     "Phone requests refused because their source was blocked.", c.refused);
+}
+
 static void metrics(void *arg, struct evbuffer *out)
 {
 	struct on *on = arg;
@@ -113,6 +149,7 @@ static void metrics(void *arg, struct evbuffer *out)
 		prom_value(out, "p2psip_on_login_failures", "account", on->acc[i].conf->name,
 			   keepcert_failures(on->acc[i].kc));
 	sip_metrics(on, out);
+	auth_metrics(on, out);
 }
 
 int on_status_start(struct on *on, char *err, size_t errlen)

@@ -6,7 +6,8 @@
 # register or call as bob (403); wrong passwords are refused, logged in the
 # form the fail2ban filter reads, and after auth_fail_max of them the
 # source gets 403 even with the right password until auth_block_time has
-# passed; the right password works with MD5 and SHA-256 (a stale nonce gets
+# passed, and /status and /metrics count those failures and the block; the
+# right password works with MD5 and SHA-256 (a stale nonce gets
 # stale=true); a node with phone_networks answers others 403; a node whose
 # account has no SIP password does not start.
 . "$(dirname "$0")/../lib.sh"
@@ -104,6 +105,9 @@ MD5 SHA-256
 407 ['Proxy-Authenticate', 'Proxy-Authenticate']" "$out" "answers without credentials"
 no_attacker_binding
 grep -q "phone authentication failed" "$LOG" && fail "a first challenge counted as a failure"
+auth_count() { on_status on | jq -r ".sip.phone_auth.$1"; }
+assert_eq 0 "$(auth_count failed)" "failures shown after challenges only"
+[ "$(auth_count challenged)" -ge 2 ] || fail "challenges not counted: $(on_status on | jq -c .sip.phone_auth)"
 
 note "the right password (sipp, MD5): 200 and alice's binding"
 ALICE=$(free_port)
@@ -149,6 +153,21 @@ else
 	[ "$(grep -cE 'ordinarynode\[[0-9]+\] warn: phone authentication failed from 127\.0\.0\.1: ' "$T/fails.log")" = 6 ] ||
 		fail "the log lines are not in the filter's form: $(cat "$T/fails.log")"
 fi
+
+note "/status and /metrics show the failures this test caused, and the block"
+nfail=$(grep -c 'phone authentication failed from' "$LOG")
+assert_eq 6 "$nfail" "failure lines in the log"
+assert_eq "$nfail" "$(auth_count failed)" "failures in /status"
+assert_eq 1 "$(auth_count blocked)" "blocks in /status"
+[ "$(auth_count refused)" -ge 1 ] || fail "the blocked REGISTER not counted: $(on_status on | jq -c .sip.phone_auth)"
+curl -s --max-time 5 -o "$T/metrics" "http://127.0.0.1:${ON_STATUS[on]}/metrics" || fail "no /metrics"
+grep -qx "p2psip_on_phone_auth_failures_total $nfail" "$T/metrics" ||
+	fail "failures in /metrics: $(grep phone_auth "$T/metrics")"
+grep -qx "p2psip_on_phone_auth_blocks_total 1" "$T/metrics" || fail "blocks in /metrics: $(grep phone_auth "$T/metrics")"
+for m in challenges refused; do
+	grep -qE "^p2psip_on_phone_auth_${m}_total [1-9]" "$T/metrics" ||
+		fail "$m missing in /metrics: $(grep phone_auth "$T/metrics")"
+done
 
 note "after auth_block_time the right password works again"
 ok_again() { sipp_run again on "$SC/register.xml" -s alice -key expires 300 -p "$ALICE" -m 1; }

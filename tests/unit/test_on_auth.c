@@ -181,10 +181,10 @@ static int check(struct on_auth *a, const struct req *r, uint64_t now, struct on
 
 static uint64_t failures(struct on_auth *a)
 {
-	uint64_t f, b;
+	struct on_auth_counts c;
 
-	on_auth_counts(a, &f, &b);
-	return f;
+	on_auth_counts(a, &c);
+	return c.failed;
 }
 
 static void test_register(void **state)
@@ -317,6 +317,12 @@ static void test_blocking(void **state)
 	assert_false(on_auth_is_blocked(a, "192.0.2.10", T0 + 10));
 	r.pw = "alice-pw";
 	assert_int_equal(check(a, &r, T0 + 10, &res), 403); /* right, but blocked */
+	struct on_auth_counts c;
+	on_auth_counts(a, &c);
+	assert_int_equal(c.challenged, 1); /* nonce_of's */
+	assert_int_equal(c.failed, 3);
+	assert_int_equal(c.blocked, 1);
+	assert_int_equal(c.refused, 1);
 	assert_false(on_auth_is_blocked(a, IP, T0 + 601 * 1000));
 	r.nc = "00000002";
 	nonce_of(a, T0 + 601 * 1000, nonce);
