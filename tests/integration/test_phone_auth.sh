@@ -160,7 +160,7 @@ assert_eq 6 "$nfail" "failure lines in the log"
 assert_eq "$nfail" "$(auth_count failed)" "failures in /status"
 assert_eq 1 "$(auth_count blocked)" "blocks in /status"
 [ "$(auth_count refused)" -ge 1 ] || fail "the blocked REGISTER not counted: $(on_status on | jq -c .sip.phone_auth)"
-curl -s --max-time 5 -o "$T/metrics" "http://127.0.0.1:${ON_STATUS[on]}/metrics" || fail "no /metrics"
+scrape "${ON_STATUS[on]}" # (the node's older metrics have no HELP: no prefix)
 grep -qx "p2psip_on_phone_auth_failures_total $nfail" "$T/metrics" ||
 	fail "failures in /metrics: $(grep phone_auth "$T/metrics")"
 grep -qx "p2psip_on_phone_auth_blocks_total 1" "$T/metrics" || fail "blocks in /metrics: $(grep phone_auth "$T/metrics")"
