@@ -24,7 +24,10 @@ LOG=$T/on_on.log
 
 # The attacker's tool: SIP over UDP from python, with digest done by hand.
 cat >"$T/sipc.py" <<'PY'
-import hashlib, random, socket, sys
+import random, socket, sys
+sys.path.insert(0, sys.argv[5])
+import sipdigest
+from sipdigest import param
 
 port, user, pw, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -47,21 +50,8 @@ def send(method, ruri, frm, to, extra=""):
         if not r.startswith("SIP/2.0 1"):
             return r
 
-def param(chal, name):
-    i = chal.index(name + "=") + len(name) + 1
-    return chal[i + 1:chal.index('"', i + 1)] if chal[i] == '"' else chal[i:].split(",")[0].strip()
-
 def creds(resp, method, uri, nc, alg="MD5", who=None):
-    hdr = [l for l in resp.split("\r\n") if l.lower().startswith(("www-authenticate", "proxy-authenticate"))]
-    chal = [h for h in hdr if "algorithm=" + alg in h][0]
-    h = hashlib.md5 if alg == "MD5" else hashlib.sha256
-    H = lambda x: h(x.encode()).hexdigest()
-    realm, nonce = param(chal, "realm"), param(chal, "nonce")
-    ha1, ha2 = H(f"{who or user}:{realm}:{pw}"), H(f"{method}:{uri}")
-    r = H(f"{ha1}:{nonce}:{nc}:c0ffee:auth:{ha2}")
-    name = "Authorization" if method == "REGISTER" else "Proxy-Authorization"
-    return (f'{name}: Digest username="{who or user}", realm="{realm}", nonce="{nonce}", '
-            f'uri="{uri}", response="{r}", algorithm={alg}, qop=auth, nc={nc}, cnonce="c0ffee"\r\n')
+    return sipdigest.authorization(resp, method, uri, who or user, pw, nc, alg)
 
 def status(r):
     return r.split("\r\n")[0].split(" ")[1]
@@ -93,7 +83,7 @@ elif mode == "asbob":      # alice's credentials, bob's name
     print(status(send("INVITE", "sip:alice@overlay.example", "bob", "alice",
                       creds(c, "INVITE", "sip:alice@overlay.example", "00000001"))))
 PY
-sipc() { timeout 30 python3 "$T/sipc.py" "$SIP" "$@"; }
+sipc() { timeout 30 python3 "$T/sipc.py" "$SIP" "$@" "$TOP/tests/tools"; }
 contacts() { on_status on | jq -c '[.sip.phones[]?.contact]'; }
 no_attacker_binding() { [ "$(contacts | grep -c '127.0.0.1:9')" = 0 ] || fail "a binding changed: $(contacts)"; }
 
