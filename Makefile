@@ -333,6 +333,9 @@ install: all
 	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
+	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples/fail2ban/filter.d
+	install -m 644 etc/fail2ban/filter.d/*.conf \
+		$(DESTDIR)$(PREFIX)/share/p2psip/examples/fail2ban/filter.d/
 	for u in etc/systemd/*.service; do \
 		sed 's|/usr/local/|$(PREFIX)/|g' $$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
 	done

@@ -27,7 +27,9 @@ UDPX=$TOP/build/tests/udpx
 overlay_start 0
 r1=$(($(free_port) / 2 * 2))
 seq "$((r1 - 2))" "$((r1 + 99))" >>"$PORTS_FILE"
-snode_up sn1 "[relay]" "ports = $r1-$((r1 + 99))"
+# deliver_rate well above the flood below, so that it is the ordinary
+# node's own cap that holds here (the super node's is test_supernode_limits').
+snode_up sn1 "[relay]" "ports = $r1-$((r1 + 99))" "[limits]" "deliver_rate = 1000"
 for u in alice erin bob; do add_user $u "password of $u"; done
 cli_user carol
 on_init on1 alice erin
@@ -126,27 +128,38 @@ poll 5 on_has on1 ".sip.counters.refused >= $((ref0 + 3))" ||
 	fail "REGISTER over the overlay not refused: $(on_status on1 | jq -c .sip.counters)"
 
 note "phone side: a preloaded Route naming on1, a Request-URI naming a host: 403"
-answers=$(python3 - "${ON_SIP[on1]}" "$LPORT" <<'PY'
+answers=$(python3 - "${ON_SIP[on1]}" "$LPORT" "$TOP/tests/tools" "$(sip_pw alice)" <<'PY'
 import socket, sys
-node, lport = int(sys.argv[1]), int(sys.argv[2])
+node, lport, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4]
+sys.path.insert(0, sys.argv[3])
+import sipdigest
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 me = s.getsockname()[1]
 s.settimeout(3)
+def message(i, route, tp, auth=""):
+    ruri = "sip:x@127.0.0.1:%d;transport=%s" % (lport, tp)
+    msg = ("MESSAGE %s SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bKph%d%s\r\n"
+           "Route: %s\r\nMax-Forwards: 70\r\n"
+           "From: <sip:alice@overlay.example>;tag=p%d\r\nTo: <sip:x@127.0.0.1:%d>\r\n"
+           "Call-ID: phone-relay-%d\r\nCSeq: %d MESSAGE\r\n%sContent-Type: text/plain\r\n"
+           "Content-Length: 5\r\n\r\nhello" % (ruri, me, i, "a" if auth else "", route, i,
+                                                lport, i, 2 if auth else 1, auth))
+    s.sendto(msg.encode(), ("127.0.0.1", node))
+    try:
+        return s.recv(65535).decode(errors="replace")
+    except socket.timeout:
+        return "no answer"
+# alice's own phone, with her password: authenticated, still no relay.
 for i, (route, tp) in enumerate([("<sip:127.0.0.1:%d;lr>" % node, "tcp"),
                                  ("<sip:127.0.0.1:%d;lr>" % node, "udp"),
                                  ("<sip:127.0.0.1:%d;lr;ovl=x>" % node, "tcp")]):
-    msg = ("MESSAGE sip:x@127.0.0.1:%d;transport=%s SIP/2.0\r\n"
-           "Via: SIP/2.0/UDP 127.0.0.1:%d;rport;branch=z9hG4bKph%d\r\n"
-           "Route: %s\r\nMax-Forwards: 70\r\n"
-           "From: <sip:alice@overlay.example>;tag=p%d\r\nTo: <sip:x@127.0.0.1:%d>\r\n"
-           "Call-ID: phone-relay-%d\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"
-           "Content-Length: 5\r\n\r\nhello" % (lport, tp, me, i, route, i, lport, i))
-    s.sendto(msg.encode(), ("127.0.0.1", node))
-    try:
-        print(s.recv(65535).decode(errors="replace").split("\r\n")[0])
-    except socket.timeout:
-        print("no answer")
+    r = message(i, route, tp)
+    if r.startswith("SIP/2.0 407"):
+        ruri = "sip:x@127.0.0.1:%d;transport=%s" % (lport, tp)
+        r = message(i, route, tp, sipdigest.authorization(r, "MESSAGE", ruri, "alice", pw, 1))
+    print(r.split("\r\n")[0])
 PY
 )
 poll 2 heard && fail "a phone's request reached the listener: $(cat "$T/heard")"
@@ -188,19 +201,31 @@ note "a phone-side flood from 127.0.0.3 to erin: capped at 100; 127.0.0.1 still 
 # invites SRC N: N INVITEs for erin from SRC; the first line of each
 # answer, sorted and counted (final answers keep coming: read 3 s).
 invites() {
-	python3 - "$1" "$2" "${ON_SIP[on1]}" <<'PY'
+	python3 - "$1" "$2" "${ON_SIP[on1]}" "$TOP/tests/tools" "$(sip_pw alice)" <<'PY'
 import collections, socket, sys, time
-src, n, node = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+src, n, node, pw = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[5]
+sys.path.insert(0, sys.argv[4])
+import sipdigest
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, 0))
 me = s.getsockname()[1]
-for i in range(n):
-    s.sendto(("INVITE sip:erin@overlay.example SIP/2.0\r\n"
+ruri = "sip:erin@overlay.example"
+def invite(i, auth=""):
+    s.sendto(("INVITE %s SIP/2.0\r\n"
               "Via: SIP/2.0/UDP %s:%d;rport;branch=z9hG4bKpf%s%d\r\nMax-Forwards: 70\r\n"
               "From: <sip:alice@overlay.example>;tag=pf%d\r\nTo: <sip:erin@overlay.example>\r\n"
               "Call-ID: pflood-%s-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@%s:%d>\r\n"
-              "Content-Length: 0\r\n\r\n" % (src, me, src, i, i, src, i, src, me)).encode(),
-             ("127.0.0.1", node))
+              "%sContent-Length: 0\r\n\r\n" % (ruri, src, me, src, i, i, src, i, src, me,
+                                                 auth)).encode(), ("127.0.0.1", node))
+# alice's phone, authenticated: one challenge, then one nonce with a
+# growing nonce-count for the whole flood.
+s.settimeout(3)
+invite(0)
+chal = s.recv(65535).decode(errors="replace")
+if not chal.startswith("SIP/2.0 407"):
+    sys.exit("no challenge: " + chal.split("\r\n")[0])
+for i in range(1, n + 1):
+    invite(i, sipdigest.authorization(chal, "INVITE", ruri, "alice", pw, i))
 seen, branches = collections.Counter(), set()
 s.settimeout(0.2)
 end = time.time() + 3
