@@ -208,6 +208,11 @@ P=$(awk '$1 == "PORT" { print $2 }' "$T/tlsphone.log")
 on_has on '[.sip.phones[] | select(.account == "bob" and (.source | endswith(";transport=tls")))] | length == 1' ||
 	fail "bob's binding is not TLS: $(on_status on | jq -c .sip.phones)"
 call tls_in on "$TOP/tests/sipp/uac.xml" alice bob
+# Every connection to the phone's port is the node's TLS one.
+conns=$(ss -Htn state established "( dport = :$P )")
+grep -q "127.0.0.1:$TLS " <<<"$conns" || fail "no TLS connection to the phone: $conns"
+awk -v tls="127.0.0.1:$TLS" '$3 != tls { bad = 1 } END { exit !bad }' <<<"$conns" &&
+	fail "a connection to the TLS phone's port that is not TLS: $conns"
 call tls_out on "$TOP/tests/sipp/uac_wait_bye.xml" alice bob
 wait "$TLSPHONE" || fail "TLS phone: $(cat "$T/tlsphone.log" "$T/tlsphone.out")"
 log=$(cat "$T/tlsphone.log")
@@ -218,10 +223,7 @@ grep -q "^BYE-ANSWER SIP/2.0 200" <<<"$log" || fail "bob's BYE got no 200 over T
 grep -q "^CLEAR" <<<"$log" && fail "SIP for the TLS phone went in the clear: $log"
 rr=$(grep -m1 '^RR ' <<<"$log")
 assert_contains "$rr" "<sip:127.0.0.1:$TLS;transport=tls;lr;" "the TLS phone's Record-Route"
-# Every connection to the phone's port is the node's TLS one.
-conns=$(ss -Htn "( dport = :$P )")
-[ -n "$conns" ] && awk -v tls="127.0.0.1:$TLS" '$4 != tls { bad = 1 } END { exit !bad }' <<<"$conns" &&
-	fail "a connection to the TLS phone's port that is not TLS: $conns"
+grep -q "^NOTCP" <<<"$log" && fail "test bug: no TCP listener on the phone's port: $log"
 
 note "sip_tls_listen without a certificate: the node does not start"
 grep -v '^sip_tls_cert' "$T/on/ordinarynode.conf" >"$T/nocert.conf"
