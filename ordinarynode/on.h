@@ -182,7 +182,7 @@ struct on_binding {
 	char user[64], host[80], port[8];
 	int nat;                    /* src is another host than uri names: requests go to src */
 	char dest[ON_URI_MAX + 32]; /* where requests for the phone go, with the transport */
-	char tp[4];                 /* that transport: "udp" or "tcp" */
+	char tp[4];                 /* that transport: "udp", "tcp" or "tls" */
 	char call_id[128];
 	uint32_t cseq;
 	uint64_t expires_ms; /* monotonic */
@@ -198,7 +198,7 @@ struct on_contact {
 	const char *uri;  /* the Contact a phone registered */
 	const char *dest; /* where requests for it go: sip:HOST:PORT;transport=T (its
 			   * Contact, or where its REGISTER came from behind a NAT) */
-	const char *tp;   /* that transport, "udp" or "tcp" */
+	const char *tp;   /* that transport, "udp", "tcp" or "tls" */
 };
 
 /* How the proxy, the target classifier and the publisher read bindings:
@@ -284,6 +284,7 @@ struct on_self {
 	const char *sn_id;   /* the super node we are attached to */
 	const char *sn_host;
 	uint16_t sn_port;
+	const char *tls_host; /* our SIP over TLS host:port, or "" (none) */
 };
 enum on_target_kind {
 	ON_T_ERROR, /* refused: status and phrase */
@@ -339,9 +340,12 @@ int on_msg_set_ruri(msg_t *m, const char *uri);
 /* Our Via for an overlay hop; its branch (into branch) names id and idx. */
 int on_msg_add_via(const struct on_self *self, msg_t *m, char *branch, size_t len, uint64_t id,
 		   int idx);
-/* The transport a request came over from a phone. */
-const char *on_msg_tp(msg_t *m);
-/* "tcp" when the URI (text, or else parsed) says transport=tcp, else "udp". */
+/* The transport a phone's request came over, or its response to ours:
+ * "tls", "tcp" or "udp" (TLS is TCP to the socket address). */
+const char *on_incoming_tp(nta_incoming_t *irq);
+const char *on_outgoing_tp(nta_outgoing_t *orq);
+/* The transport a URI (text, or else parsed) names: "tls" for sips: or
+ * transport=tls, "tcp" for transport=tcp, else "udp". */
 const char *on_uri_tp(const char *text, const url_t *u);
 
 /* ---- on_lookup.c: the DHT lookup of a callee ---- */

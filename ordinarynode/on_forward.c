@@ -423,7 +423,7 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 		return 503;
 	ptx_sender(x, key);
 	x->irq = irq;
-	x->in_tp = on_msg_tp(x->req);
+	x->in_tp = on_incoming_tp(irq);
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);

@@ -10,6 +10,8 @@
  * requests come back the same way. */
 #include "on.h"
 
+#include "util.h"
+
 #include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/su_tag.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
 
 char *on_msg_text(msg_t *m, size_t *len)
 {
@@ -87,9 +91,13 @@ msg_t *on_msg_cancel(nta_agent_t *agent, msg_t *sent)
 }
 
 /* Our Record-Route entry for a phone on transport tp: UDP is the default
- * and goes without the parameter unless explicit (two entries). */
+ * and goes without the parameter unless explicit (two entries). A phone on
+ * TLS is given our TLS address, so that its ACK and BYE come back over TLS,
+ * not in the clear to sip_listen. */
 static void own_rr(const struct on_self *self, char *buf, size_t len, const char *tp, int explicit)
 {
+	int tls = tp != NULL && strcmp(tp, "tls") == 0 && self->tls_host != NULL &&
+		  self->tls_host[0] != '\0';
 	char tpp[24] = "";
 
 	if (tp != NULL && (explicit || strcmp(tp, "udp") != 0))
@@ -98,7 +106,8 @@ static void own_rr(const struct on_self *self, char *buf, size_t len, const char
 		 strchr(self->sn_host, ':') != NULL
 			 ? "<sip:%s%s;lr;ovl=%s;sn=%s;sna=[%s]:%u;acct=%s>"
 			 : "<sip:%s%s;lr;ovl=%s;sn=%s;sna=%s:%u;acct=%s>",
-		 self->host, tpp, self->id, self->sn_id, self->sn_host, self->sn_port, self->acct);
+		 tls ? self->tls_host : self->host, tpp, self->id, self->sn_id, self->sn_host,
+		 self->sn_port, self->acct);
 }
 
 static int insert_rr(const struct on_self *self, msg_t *m, const char *tp, int explicit)
@@ -183,11 +192,25 @@ int on_msg_add_via(const struct on_self *self, msg_t *m, char *branch, size_t le
 	return msg_header_insert(m, (msg_pub_t *)sip_object(m), (msg_header_t *)h);
 }
 
-const char *on_msg_tp(msg_t *m)
+/* A tport's transport; tp is released. msg_addrinfo cannot tell: TLS is
+ * IPPROTO_TCP there. */
+static const char *transport_of(tport_t *tp)
 {
-	su_addrinfo_t *ai = msg_addrinfo(m);
+	const char *s = tport_has_tls(tp) ? "tls" : tport_is_tcp(tp) ? "tcp" : "udp";
 
-	return ai != NULL && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+	if (tp != NULL)
+		tport_unref(tp);
+	return s;
+}
+
+const char *on_incoming_tp(nta_incoming_t *irq)
+{
+	return transport_of(irq != NULL ? nta_incoming_transport(NULL, irq, NULL) : NULL);
+}
+
+const char *on_outgoing_tp(nta_outgoing_t *orq)
+{
+	return transport_of(nta_outgoing_transport(orq));
 }
 
 const char *on_uri_tp(const char *text, const url_t *u)
@@ -197,8 +220,10 @@ const char *on_uri_tp(const char *text, const url_t *u)
 
 	if (text != NULL)
 		u = url_hdup(home, (url_t *)url_make(home, text));
-	if (u != NULL && u->url_params != NULL)
+	if (u != NULL && u->url_type == url_sips)
+		str_copy(tp, "tls", sizeof(tp));
+	else if (u != NULL && u->url_params != NULL)
 		url_param(u->url_params, "transport", tp, sizeof(tp));
 	su_home_deinit(home);
-	return strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp";
+	return strcasecmp(tp, "tls") == 0 ? "tls" : strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp";
 }

@@ -51,7 +51,7 @@ void proxy_self(struct on_proxy *p, struct on_self *self)
 	struct on *on = p->on;
 
 	*self = (struct on_self){self_id(p), p->host,      on->cfg.overlay, on->acc[0].conf->name,
-				 on->sn_id,  on->cur.host, on->cur.port};
+				 on->sn_id,  on->cur.host, on->cur.port,    p->tls_host};
 }
 
 static uint64_t fnv(const char *a, const char *b)
@@ -474,22 +474,22 @@ static int contact_text(const sip_contact_t *m, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-/* Our phone that sent m with Contact c is in call call_id. It is reached
- * at its Contact's host, port and transport when the Contact names the
- * address m came from, else at that address (as the registrar does behind
- * a NAT): a phone's Contact cannot lead the node to another host, and no
- * maddr or other parameter of it is followed. */
-static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const sip_contact_t *c)
+/* Our phone that sent m over transport tp with Contact c is in call
+ * call_id. It is reached at its Contact's host, port and transport when the
+ * Contact names the address m came from, else at that address (as the
+ * registrar does behind a NAT): a phone's Contact cannot lead the node to
+ * another host, and no maddr or other parameter of it is followed. A phone
+ * on TLS stays on TLS. */
+static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const char *tp,
+			const sip_contact_t *c)
 {
 	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
 	char uri[ON_URI_MAX], dest[ON_URI_MAX], ip[64], port[8], host[80];
-	const char *tp;
 
 	if (ai == NULL || ai->ai_addr == NULL || contact_text(c, uri, sizeof(uri)) < 0 ||
 	    getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen, ip, sizeof(ip), port, sizeof(port),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
-	tp = ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
 	str_copy(host, c->m_url->url_host != NULL ? c->m_url->url_host : "", sizeof(host));
 	if (host[0] == '[' && strlen(host) > 2) { /* an IPv6 reference */
 		memmove(host, host + 1, strlen(host));
@@ -501,7 +501,8 @@ static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const
 				 ? c->m_url->url_port
 				 : "5060",
 			 sizeof(port));
-		tp = on_uri_tp(NULL, c->m_url);
+		if (strcmp(tp, "tls") != 0)
+			tp = on_uri_tp(NULL, c->m_url);
 	}
 	snprintf(dest, sizeof(dest),
 		 strchr(ip, ':') != NULL ? "sip:[%s]:%s;transport=%s" : "sip:%s:%s;transport=%s",
@@ -522,11 +523,12 @@ static void dialog_learn(struct ptx *x, const struct branch *b, msg_t *r)
 	    rs->sip_call_id == NULL)
 		return;
 	if (x->irq != NULL)
-		phone_learn(x->p, rs->sip_call_id->i_id, x->req, rq->sip_contact);
+		phone_learn(x->p, rs->sip_call_id->i_id, x->req, x->in_tp, rq->sip_contact);
 	if (b->kind == BR_PHONE && b->orq != NULL &&
 	    (got = nta_outgoing_getresponse(b->orq)) != NULL) {
 		/* nta's copy: it knows where the 2xx came from */
-		phone_learn(x->p, rs->sip_call_id->i_id, got, rs->sip_contact);
+		phone_learn(x->p, rs->sip_call_id->i_id, got, on_outgoing_tp(b->orq),
+			    rs->sip_contact);
 		msg_destroy(got);
 	}
 }
@@ -708,6 +710,10 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 		return NULL;
 	}
 	snprintf(p->host, sizeof(p->host), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	if (on->cfg.sip_tls_listen != NULL && on->cfg.sip_tls_listen[0] != '\0' &&
+	    addr_split(on->cfg.sip_tls_listen, host, sizeof(host), &port) == 0)
+		snprintf(p->tls_host, sizeof(p->tls_host), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+			 host, port);
 	event_add(p->sweep, &tv);
 	return p;
 }

@@ -83,7 +83,7 @@ struct ptx {
 	msg_t *req; /* the request as received */
 	/* upstream: a phone's transaction, or a node on the overlay */
 	nta_incoming_t *irq;
-	const char *in_tp; /* the phone's transport ("udp", "tcp"), NULL from the overlay */
+	const char *in_tp; /* the phone's transport ("udp", "tcp", "tls"), NULL from the overlay */
 	char up[NODE_ID_HEX_LEN + 1], up_sn[NODE_ID_HEX_LEN + 1], up_sna[96], up_branch[128];
 	struct branch br[BRANCHES_MAX];
 	int nbr;
@@ -110,7 +110,8 @@ struct on_proxy {
 	uint64_t next_id;
 	struct event *sweep;
 	char self_id[NODE_ID_HEX_LEN + 1];
-	char host[80]; /* our SIP host[:port] as phones reach it */
+	char host[80];     /* our SIP host[:port] as phones reach it */
+	char tls_host[80]; /* and over TLS, or "" */
 	struct on_proxy_stats st;
 };
 

@@ -61,7 +61,9 @@ static int account_of(const struct on *on, const char *user)
  * The transport is the Contact's transport parameter, else (and behind a
  * NAT) the one the REGISTER came over: a phone is reached as it registered
  * (a desk phone that registered over UDP may not listen on TCP, a phone on
- * TCP may not listen on UDP), never switched by the size of a message. */
+ * TCP may not listen on UDP), never switched by the size of a message. A
+ * phone that registered over TLS is reached over TLS only, whatever its
+ * Contact says: its calls are not sent in the clear. */
 void on_binding_parse(struct on_binding *b)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -71,14 +73,26 @@ void on_binding_parse(struct on_binding *b)
 
 	str_copy(b->user, c != NULL && c->url_user != NULL ? c->url_user : "", sizeof(b->user));
 	str_copy(b->host, c != NULL && c->url_host != NULL ? c->url_host : "", sizeof(b->host));
-	str_copy(b->port, c != NULL && c->url_port != NULL ? c->url_port : "5060", sizeof(b->port));
+	str_copy(b->port,
+		 c != NULL && c->url_port != NULL       ? c->url_port
+		 : c != NULL && c->url_type == url_sips ? "5061"
+							: "5060",
+		 sizeof(b->port));
 	b->nat = r != NULL && (r->url_host == NULL || strcasecmp(b->host, r->url_host) != 0);
-	if ((b->nat || c == NULL || c->url_params == NULL ||
-	     url_param(c->url_params, "transport", tp, sizeof(tp)) <= 0) &&
-	    (r == NULL || r->url_params == NULL ||
-	     url_param(r->url_params, "transport", tp, sizeof(tp)) <= 0))
+	if (r != NULL && strcmp(on_uri_tp(NULL, r), "tls") == 0)
+		str_copy(tp, "tls", sizeof(tp)); /* whatever its Contact says */
+	else if (!b->nat && c != NULL && c->url_type == url_sips)
+		str_copy(tp, "tls", sizeof(tp));
+	else if ((b->nat || c == NULL || c->url_params == NULL ||
+		  url_param(c->url_params, "transport", tp, sizeof(tp)) <= 0) &&
+		 (r == NULL || r->url_params == NULL ||
+		  url_param(r->url_params, "transport", tp, sizeof(tp)) <= 0))
 		str_copy(tp, "udp", sizeof(tp));
-	str_copy(b->tp, strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp", sizeof(b->tp));
+	str_copy(b->tp,
+		 strcasecmp(tp, "tls") == 0   ? "tls"
+		 : strcasecmp(tp, "tcp") == 0 ? "tcp"
+					      : "udp",
+		 sizeof(b->tp));
 	if (b->nat)
 		str_copy(b->dest, b->src, sizeof(b->dest));
 	else
@@ -229,7 +243,7 @@ static void source_of(nta_incoming_t *irq, char *buf, size_t len)
 		snprintf(buf, len,
 			 su->su_family == AF_INET6 ? "sip:[%s]:%u;transport=%s"
 						   : "sip:%s:%u;transport=%s",
-			 ip, ntohs(su->su_port), ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+			 ip, ntohs(su->su_port), on_incoming_tp(irq));
 	}
 	if (m != NULL)
 		msg_destroy(m);

@@ -44,22 +44,32 @@ int on_url_param(const url_t *u, const char *name, char *buf, size_t len)
 	return n > 0 && (size_t)n <= len;
 }
 
+/* host:port (the default port of u's scheme when it has none) is our SIP
+ * address, or our SIP over TLS address. */
+static int hostport_is_ours(const struct on_self *self, const url_t *u)
+{
+	char hp[128];
+
+	snprintf(hp, sizeof(hp), "%s:%s", u->url_host,
+		 u->url_port != NULL       ? u->url_port
+		 : u->url_type == url_sips ? "5061"
+					   : "5060");
+	return strcasecmp(hp, self->host) == 0 ||
+	       (self->tls_host != NULL && self->tls_host[0] != '\0' &&
+		strcasecmp(hp, self->tls_host) == 0);
+}
+
 /* A Route entry that names this node: our ovl= Node-ID, or, without ovl,
  * our SIP address (a phone's pre-loaded outbound proxy route). */
 int on_route_is_ours(const struct on_self *self, const sip_route_t *r)
 {
 	char v[NODE_ID_HEX_LEN + 1];
-	char hp[80];
 
 	/* An ovl= too long to be a Node-ID names no node, and surely not us:
 	 * it must not fall through to the SIP address test below. */
 	if (r->r_url->url_params != NULL && url_has_param(r->r_url, "ovl"))
 		return on_url_param(r->r_url, "ovl", v, sizeof(v)) && strcasecmp(v, self->id) == 0;
-	if (r->r_url->url_host == NULL)
-		return 0;
-	snprintf(hp, sizeof(hp), "%s:%s", r->r_url->url_host,
-		 r->r_url->url_port != NULL ? r->r_url->url_port : "5060");
-	return strcasecmp(hp, self->host) == 0;
+	return r->r_url->url_host != NULL && hostport_is_ours(self, r->r_url);
 }
 
 int on_via_is_ours(const struct on_self *self, const sip_via_t *v)
@@ -79,12 +89,9 @@ static void target_error(struct on_target *t, int status, const char *phrase)
 
 static int url_is_self(const struct on_self *self, const url_t *u)
 {
-	char hp[128];
-
 	if (u->url_host == NULL || (u->url_user != NULL && u->url_user[0] != '\0'))
 		return 0;
-	snprintf(hp, sizeof(hp), "%s:%s", u->url_host, u->url_port != NULL ? u->url_port : "5060");
-	return strcasecmp(hp, self->host) == 0;
+	return hostport_is_ours(self, u);
 }
 
 /* The first Route that is not ours: another node (ON_T_NODE) or a refusal.

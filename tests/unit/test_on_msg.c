@@ -25,7 +25,8 @@
 #define OTHER "ffeeddccbbaa99887766554433221100"
 
 static const struct on_self self = {
-	SELF, "127.0.0.1:5060", "overlay.example", "alice", SN, "192.0.2.1", 7000};
+	SELF, "127.0.0.1:5060", "overlay.example", "alice", SN, "192.0.2.1",
+	7000, "127.0.0.1:5061"};
 
 static msg_t *parse(const char *text)
 {
@@ -139,6 +140,57 @@ static void test_record_route(void **state)
 	msg_destroy(m);
 }
 
+/* A TLS phone is given our TLS address with transport=tls, so that its ACK
+ * and BYE do not come back in the clear to the UDP/TCP address. */
+static void test_record_route_tls(void **state)
+{
+	struct on_self none = self;
+	msg_t *m = invite("", ""), *f;
+	const sip_record_route_t *rr;
+	char buf[512];
+
+	(void)state;
+	/* a TLS phone to the overlay */
+	f = on_msg_forward(&self, m, 1, "tls", NULL);
+	rr = sip_object(f)->sip_record_route;
+	assert_string_equal(header(f, rr, buf, sizeof(buf)),
+			    "<sip:127.0.0.1:5061;transport=tls;lr;ovl=" SELF ";sn=" SN
+			    ";sna=192.0.2.1:7000;acct=alice>");
+	assert_null(rr->r_next);
+	msg_destroy(f);
+	/* a UDP phone calls a TLS phone: the callee's entry (on top) is TLS */
+	f = on_msg_forward(&self, m, 1, "udp", "tls");
+	rr = sip_object(f)->sip_record_route;
+	assert_non_null(
+		strstr(header(f, rr, buf, sizeof(buf)), "<sip:127.0.0.1:5061;transport=tls;lr;"));
+	assert_non_null(rr->r_next);
+	assert_non_null(strstr(header(f, rr->r_next, buf, sizeof(buf)),
+			       "<sip:127.0.0.1:5060;transport=udp;lr;"));
+	assert_null(rr->r_next->r_next);
+	msg_destroy(f);
+	/* both on TLS: one entry */
+	f = on_msg_forward(&self, m, 1, "tls", "tls");
+	rr = sip_object(f)->sip_record_route;
+	assert_non_null(strstr(header(f, rr, buf, sizeof(buf)), "127.0.0.1:5061;transport=tls;"));
+	assert_null(rr->r_next);
+	msg_destroy(f);
+	/* our own TLS entries are taken off the Route as the UDP ones are */
+	msg_destroy(m);
+	m = invite(";tag=9", "Route: <sip:127.0.0.1:5061;transport=tls;lr>, <sip:x;lr>\r\n");
+	f = on_msg_forward(&self, m, 1, "tls", "udp");
+	assert_string_equal(sip_object(f)->sip_route->r_url->url_host, "x");
+	msg_destroy(f);
+	msg_destroy(m);
+	/* no TLS listener (no TLS phone either): the SIP address stands in */
+	none.tls_host = "";
+	m = invite("", "");
+	f = on_msg_forward(&none, m, 1, "tls", NULL);
+	assert_non_null(strstr(header(f, sip_object(f)->sip_record_route, buf, sizeof(buf)),
+			       "<sip:127.0.0.1:5060;transport=tls;lr;"));
+	msg_destroy(f);
+	msg_destroy(m);
+}
+
 static void test_record_route_v6(void **state)
 {
 	struct on_self s6 = self;
@@ -194,6 +246,9 @@ static void test_uri_tp(void **state)
 		on_uri_tp(NULL, url_hdup(home, (url_t *)url_make(home, "sip:a@b;transport=tcp"))),
 		"tcp");
 	assert_string_equal(on_uri_tp(NULL, NULL), "udp");
+	assert_string_equal(on_uri_tp("sip:a@b;transport=TLS", NULL), "tls");
+	assert_string_equal(on_uri_tp("sips:a@b", NULL), "tls");
+	assert_string_equal(on_uri_tp("sips:a@b;transport=tcp", NULL), "tls");
 	su_home_deinit(home);
 }
 
@@ -292,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_max_forwards),
 		cmocka_unit_test(test_routes_off),
 		cmocka_unit_test(test_record_route),
+		cmocka_unit_test(test_record_route_tls),
 		cmocka_unit_test(test_record_route_v6),
 		cmocka_unit_test(test_ruri_via_text),
 		cmocka_unit_test(test_uri_tp),

@@ -217,6 +217,36 @@ static void test_parse(void **state)
 	assert_string_equal(b.tp, "udp");
 }
 
+/* A phone that registered over TLS is reached over TLS: at its Contact
+ * (its own source port, for the node to reuse its connection), or where
+ * it registered from behind a NAT; never in the clear, whatever its
+ * Contact's transport says. A sips: Contact asks for TLS too. */
+static void test_parse_tls(void **state)
+{
+	struct on_binding b;
+
+	(void)state;
+	parsed(&b, "sip:alice@192.0.2.5:40001;transport=tls", "sip:192.0.2.5:40001;transport=tls");
+	assert_int_equal(b.nat, 0);
+	assert_string_equal(b.tp, "tls");
+	assert_string_equal(b.dest, "sip:192.0.2.5:40001;transport=tls");
+	parsed(&b, "sip:alice@192.0.2.5:40001", "sip:192.0.2.5:40001;transport=tls");
+	assert_string_equal(b.tp, "tls");
+	assert_string_equal(b.dest, "sip:192.0.2.5:40001;transport=tls");
+	parsed(&b, "sip:alice@192.0.2.5:5062;transport=udp", "sip:192.0.2.5:40001;transport=tls");
+	assert_string_equal(b.tp, "tls");
+	assert_string_equal(b.dest, "sip:192.0.2.5:5062;transport=tls");
+	parsed(&b, "sip:alice@10.0.0.5:5062;transport=tcp", "sip:198.51.100.7:4000;transport=tls");
+	assert_int_equal(b.nat, 1);
+	assert_string_equal(b.tp, "tls");
+	assert_string_equal(b.dest, "sip:198.51.100.7:4000;transport=tls");
+	parsed(&b, "sips:alice@192.0.2.5", "sip:192.0.2.5:40001;transport=tcp");
+	assert_string_equal(b.tp, "tls");
+	assert_string_equal(b.dest, "sip:192.0.2.5:5061;transport=tls");
+	parsed(&b, "sip:alice@192.0.2.5:5062;transport=TLS", "sip:192.0.2.5:5062;transport=udp");
+	assert_string_equal(b.tp, "tls");
+}
+
 /* ---- the registrar over a database ---- */
 
 struct fx {
@@ -372,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_tls),
 		cmocka_unit_test_setup_teardown(test_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 	};

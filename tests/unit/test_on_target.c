@@ -22,8 +22,9 @@
 #define PEER "ffeeddccbbaa99887766554433221100"
 #define PEER_SN "0123456789abcdef0123456789abcdef"
 
-static const struct on_self self = {
-	SELF, "127.0.0.1:5060", "overlay.example", "alice", PEER_SN, "192.0.2.1", 7000};
+static const struct on_self self = {SELF,    "127.0.0.1:5060", "overlay.example",
+				    "alice", PEER_SN,          "192.0.2.1",
+				    7000,    "127.0.0.1:5071"};
 
 /* The registrar as the classifier sees it: bob has a phone at
  * 192.0.2.50:5062 over TCP; alice and bob are accounts. */
@@ -127,6 +128,10 @@ static void test_self(void **state)
 	assert_int_equal(target("sip:127.0.0.1", "", 1, &t), ON_T_SELF);
 	assert_int_equal(target("sip:127.0.0.1:5061", "", 0, &t), ON_T_ERROR);
 	assert_int_equal(target("sip:x@127.0.0.1:5060", "", 0, &t), ON_T_ERROR);
+	/* our SIP over TLS address */
+	assert_int_equal(target("sip:127.0.0.1:5071;transport=tls", "", 0, &t), ON_T_SELF);
+	assert_int_equal(target("sips:127.0.0.1:5071", "", 0, &t), ON_T_SELF);
+	assert_int_equal(target("sips:127.0.0.1", "", 0, &t), ON_T_ERROR); /* 5061 */
 }
 
 /* In a dialog we record-routed: our entries go, the next names the node. */
@@ -157,6 +162,13 @@ static void test_routes(void **state)
 	/* a phone's pre-loaded outbound proxy route: our SIP address */
 	assert_int_equal(target("sip:bob@overlay.example", "Route: <sip:127.0.0.1;lr>\r\n", 0, &t),
 			 ON_T_USER);
+	/* or our SIP over TLS address */
+	assert_int_equal(target("sip:bob@overlay.example",
+				"Route: <sip:127.0.0.1:5071;transport=tls;lr>\r\n", 0, &t),
+			 ON_T_USER);
+	assert_int_equal(
+		target("sip:bob@overlay.example", "Route: <sip:127.0.0.1:5072;lr>\r\n", 0, &t),
+		ON_T_ERROR);
 	/* straight to another node, from a phone */
 	assert_int_equal(target("sip:bob@overlay.example",
 				"Route: <sip:x;lr;ovl=" PEER ";sn=" PEER_SN ">\r\n", 0, &t),
