@@ -10,6 +10,7 @@
 #include "on_proxy.h"
 
 #include "log.h"
+#include "netlist.h"
 #include "record.h"
 #include "util.h"
 
@@ -312,18 +313,15 @@ static void refused(struct on_proxy *p, const char *node, const sip_t *sip, int 
 static void phone_key(msg_t *m, char *key, size_t len)
 {
 	su_addrinfo_t *ai = msg_addrinfo(m);
-	su_sockaddr_t su;
+	char ip[INET6_ADDRSTRLEN] = "";
+	const su_sockaddr_t *su;
 
 	str_copy(key, "?", len);
-	if (ai == NULL || ai->ai_addr == NULL || ai->ai_addrlen > sizeof(su))
+	if (ai == NULL || ai->ai_addr == NULL)
 		return;
-	memcpy(&su, ai->ai_addr, ai->ai_addrlen);
-	if (su.su_family == AF_INET6) {
-		memset(su.su_sin6.sin6_addr.s6_addr + 8, 0, 8);
-		inet_ntop(AF_INET6, &su.su_sin6.sin6_addr, key, (socklen_t)len);
-	} else if (su.su_family == AF_INET) {
-		inet_ntop(AF_INET, &su.su_sin.sin_addr, key, (socklen_t)len);
-	}
+	su = (const su_sockaddr_t *)ai->ai_addr;
+	if (su_inet_ntop(su->su_family, SU_ADDR(su), ip, sizeof(ip)) != NULL)
+		addr_limit_key(ip, key, len); /* IPv6 by its /64, mapped IPv4 as IPv4 */
 }
 
 /* 1 when the phone's address holds PTX_PER_PHONE_MAX transactions: the

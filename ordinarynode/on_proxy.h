@@ -27,7 +27,7 @@
 #define PTX_PER_NODE_MAX 100
 #define PTX_PER_PHONE_MAX 100
 #define PTX_BUSY_RETRY_AFTER "10" /* seconds, in the 503 over the cap */
-#define SENDER_KEY_MAX 48         /* a Node-ID in hex, or an address */
+#define SENDER_KEY_MAX 64         /* a Node-ID in hex, or an address key (addr_limit_key) */
 
 enum branch_kind {
 	BR_PHONE,  /* to a phone registered here (nta) */

@@ -67,6 +67,9 @@ static unsigned source_slot(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET) {
 		p = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
 		n = 4;
+	} else if (IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr)) {
+		p = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr + 12; /* one IPv4 host */
+		n = 4;
 	} else {
 		p = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
 		n = 8; /* the /64 */
