@@ -304,6 +304,21 @@ json_t *ldb_cert_list(sqlite3 *db, const char *name)
 	return list;
 }
 
+/* Room in *buf (cap elements of elem bytes, n used) for one more: doubled
+ * when full. */
+static int room_for_one(void **buf, size_t n, size_t *cap, size_t elem)
+{
+	void *nb;
+
+	if (n < *cap)
+		return 0;
+	if ((nb = realloc(*buf, 2 * *cap * elem)) == NULL)
+		return -1;
+	*buf = nb;
+	*cap *= 2;
+	return 0;
+}
+
 int ldb_certs_live(sqlite3 *db, const char *name, int64_t now, struct cert_rec **out, size_t *n)
 {
 	/* rowid breaks ties between certificates issued in the same second. */
@@ -320,13 +335,8 @@ int ldb_certs_live(sqlite3 *db, const char *name, int64_t now, struct cert_rec *
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			struct cert_rec *nb = realloc(*out, 2 * cap * sizeof(**out));
-			if (nb == NULL)
-				goto fail;
-			*out = nb;
-			cap *= 2;
-		}
+		if (room_for_one((void **)out, *n, &cap, sizeof(**out)) < 0)
+			goto fail;
 		cert_from_row(st, &(*out)[(*n)++]);
 	}
 	if (s != SQLITE_DONE)
@@ -378,13 +388,8 @@ int ldb_crl_entries(sqlite3 *db, int64_t now, struct crl_entry **out, size_t *n)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			struct crl_entry *nb = realloc(*out, 2 * cap * sizeof(**out));
-			if (nb == NULL)
-				goto fail;
-			*out = nb;
-			cap *= 2;
-		}
+		if (room_for_one((void **)out, *n, &cap, sizeof(**out)) < 0)
+			goto fail;
 		db_col_text(st, 0, (*out)[*n].serial, sizeof((*out)[*n].serial));
 		(*out)[*n].revoked = sqlite3_column_int64(st, 1);
 		(*out)[*n].reason = sqlite3_column_int(st, 2);
