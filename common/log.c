@@ -96,6 +96,29 @@ LOG_FN(log_warn, LOG_LVL_WARN)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
 
+int log_allowed(struct log_limit *l, unsigned per_s)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec;
+	if (now != l->sec) {
+		if (l->held > 0)
+			log_info("(%u lines like the next were not logged: at most %u a second)",
+				 l->held, per_s);
+		l->sec = now;
+		l->lines = 0;
+		l->held = 0;
+	}
+	if (l->lines >= per_s) {
+		l->held++;
+		return 0;
+	}
+	l->lines++;
+	return 1;
+}
+
 void log_ssl_error(const char *fmt, ...)
 {
 	char msg[1024];

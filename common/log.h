@@ -3,6 +3,7 @@
 #define P2PSIP_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -28,6 +29,17 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Logs the message and the pending OpenSSL error queue (which it clears). */
 void log_ssl_error(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Logs at error level and exits with status 1: start-up failures only. */
+/* A budget of log lines for one kind of refusal, so that a flood of
+ * hostile requests cannot fill the log: log_allowed() says whether this
+ * line may be written (at most per_s a second) and, when lines were held
+ * back, first says how many. Zero-initialised; one per call site. */
+struct log_limit {
+	uint64_t sec;
+	unsigned lines, held;
+};
+#define LOG_LIMIT_PER_S 10
+int log_allowed(struct log_limit *l, unsigned per_s);
+
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
 #endif

@@ -282,23 +282,16 @@ static void call_ended(struct on_proxy *p, const char *call_id)
 }
 
 /* A request refused by its target (a relay through us, a REGISTER from
- * the overlay): counted and logged, so the attempt can be seen; at most
- * REFUSED_LOGS_PER_S lines a second, so a flood does not fill the log. */
-#define REFUSED_LOGS_PER_S 10
+ * the overlay): counted and logged, so the attempt can be seen; the log
+ * within a budget, so a flood does not fill it. */
 static void refused(struct on_proxy *p, const char *node, const sip_t *sip, int status,
 		    const char *why)
 {
-	static uint64_t sec;
-	static int lines;
+	static struct log_limit lim;
 	const url_t *u = sip->sip_request->rq_url;
-	uint64_t now = time_mono_ms() / 1000;
 
 	p->st.refused++;
-	if (now != sec) {
-		sec = now;
-		lines = 0;
-	}
-	if (lines++ >= REFUSED_LOGS_PER_S)
+	if (!log_allowed(&lim, LOG_LIMIT_PER_S))
 		return;
 	log_info("%s %s%s%s from %s%s refused %d: %s", sip->sip_request->rq_method_name,
 		 u->url_user != NULL ? u->url_user : "", u->url_user != NULL ? "@" : "",

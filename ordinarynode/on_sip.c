@@ -52,17 +52,14 @@ static void source_ip(nta_incoming_t *irq, char *ip, size_t len)
 		msg_destroy(m);
 }
 
-/* A source outside phone_networks: refused, and said in the log at most
- * once a second so that a flood does not fill it. */
+/* A source outside phone_networks: refused, and said in the log within a
+ * budget so that a flood does not fill it. */
 static int not_allowed(const char *ip)
 {
-	static uint64_t last;
-	uint64_t now = time_mono_ms();
+	static struct log_limit lim;
 
-	if (now - last >= 1000) {
-		last = now;
+	if (log_allowed(&lim, 1))
 		log_info("SIP from %s refused: not in phone_networks", ip);
-	}
 	return 403;
 }
 

@@ -19,6 +19,10 @@
  * flood must not get it closed. */
 #define DELIVER_OUTBUF_MAX (8u << 20)
 
+/* Refusals of what peers or clients ask are logged within a budget: a
+ * flood must not fill the log. */
+static struct log_limit refusal_log;
+
 struct creq {
 	struct sn *sn;
 	struct conn *c;
@@ -164,7 +168,8 @@ static void c_send(struct sn *sn, struct olink *l, json_t *msg, const union sn_r
 	if (!sender_ok(sn->send_rates, acct, sn->cfg.send_rate, sn->cfg.send_bytes,
 		       strlen(r->body))) {
 		sn->stats.delivers_refused++;
-		log_info("client %s: messages over the rate limit, answered busy", acct);
+		if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
+			log_info("client %s: messages over the rate limit, answered busy", acct);
 		olink_reply_error(l, msg, "busy", "too many messages: at most %lld a second",
 				  (long long)sn->cfg.send_rate);
 		return;
@@ -270,8 +275,9 @@ static void op_deliver(struct sn *sn, json_t *inner, route_done_t done, void *ar
 		reply = route_error("not_attached", "that node is not attached here");
 	else if ((reply = deliver_refusal(sn, l, from, strlen(body))) != NULL) {
 		sn->stats.delivers_refused++;
-		log_info("message from %s to %s refused: %s", from, to,
-			 json_string_value(json_object_get(reply, "msg")));
+		if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
+			log_info("message from %s to %s refused: %s", from, to,
+				 json_string_value(json_object_get(reply, "msg")));
 	} else if (deliver(l, inner) < 0) {
 		reply = route_error("not_attached", "that node's link is closing");
 	} else {

@@ -451,7 +451,9 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
 	addr_limit_key(addr, akey, sizeof(akey));
 	if (!accept_ok(sn, akey, &why)) {
-		log_warn("link from %s refused: %s", addr, why);
+		static struct log_limit refused; /* a flood of connections must not fill the log */
+		if (log_allowed(&refused, LOG_LIMIT_PER_S))
+			log_warn("link from %s refused: %s", addr, why);
 		evutil_closesocket(fd);
 		return;
 	}

@@ -17,6 +17,10 @@
 
 #define REP_BATCH 64  /* values per "rep" frame */
 #define PUSH_WINDOW 4 /* "rep" frames in flight per push */
+
+/* Refusals of what peers or clients ask are logged within a budget: a
+ * flood must not fill the log. */
+static struct log_limit refusal_log;
 #define PUSH_DEBOUNCE_MS 200
 #define PUSH_RETRIES 10    /* a frame answered "busy" is sent again ... */
 #define PUSH_RETRY_MS 1000 /* ... after this long */
@@ -596,8 +600,9 @@ static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	}
 	if (!copies_allowed(sn, l, json_array_size(vals))) {
 		sn->stats.copies_busy++;
-		log_info("super node %s: copies over the rate limit, answered busy",
-			 olink_peer(l)->name);
+		if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
+			log_info("super node %s: copies over the rate limit, answered busy",
+				 olink_peer(l)->name);
 		olink_reply_error(l, msg, "busy", "too many copies: at most %lld a second",
 				  (long long)sn->cfg.copy_rate);
 		return;
@@ -614,7 +619,7 @@ static void got_rep(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 		if (rc <= 0)
 			record_clear(&r);
 	}
-	if (refused > 0)
+	if (refused > 0 && log_allowed(&refusal_log, LOG_LIMIT_PER_S))
 		log_warn("super node %s: %d of %zu copies refused (checks or limits)",
 			 olink_peer(l)->name, refused, json_array_size(vals));
 	sn->stats.replicated_in += (uint64_t)kept;
@@ -680,7 +685,9 @@ static void got_sync(struct sn *sn, struct olink *l, json_t *msg, const union sn
 	}
 	if ((rc = sync_check(sn, &n, &from, &to, err, sizeof(err))) < 0) {
 		sn->stats.syncs_refused++;
-		log_warn("sync of (%s, %s] by %s:%u refused: %s", f, t, n.host, n.port, err);
+		if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
+			log_warn("sync of (%s, %s] by %s:%u refused: %s", f, t, n.host, n.port,
+				 err);
 		olink_reply_error(l, msg, rc == -1 ? "not_allowed" : "busy", "%s", err);
 		return;
 	}

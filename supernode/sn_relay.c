@@ -69,6 +69,10 @@
 #define OWN_MAX 64           /* this host's addresses kept */
 #define OWN_REFRESH_MS 30000 /* interfaces are read again after this long */
 
+/* Refused relay_use frames are logged within a budget: a flood must not
+ * fill the log. */
+static struct log_limit refusal_log;
+
 enum { NEAR = 0, FAR = 1 };
 
 struct stream;
@@ -686,7 +690,9 @@ static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
 		return v;
 	r->st.forbidden++;
 	addr_text(bad, at, sizeof(at));
-	log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at, why);
+	if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
+		log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at,
+			 why);
 	if (json_object_get(msg, "tid") != NULL)
 		olink_reply_error(l, msg, "not_allowed", "%s is %s: this relay does not send there",
 				  at, why);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Everything written to stderr between capture_begin and capture_end. */
@@ -251,10 +252,45 @@ static void test_ssl_error_is_appended_and_queue_cleared(void **state)
 	assert_contains(out, "error: nothing queued\n");
 }
 
+static uint64_t mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+static void test_log_allowed_holds_back_past_the_budget_and_says_how_many(void **state)
+{
+	struct log_limit l;
+	int allowed;
+	uint64_t t0;
+	const char *out;
+
+	(void)state;
+	do { /* all five calls within one second of the clock */
+		memset(&l, 0, sizeof(l));
+		t0 = mono_sec();
+		allowed = 0;
+		for (int i = 0; i < 5; i++)
+			allowed += log_allowed(&l, 3);
+	} while (mono_sec() != t0);
+	assert_int_equal(allowed, 3);
+	assert_int_equal(l.held, 2);
+
+	l.sec = 0; /* a later second: the count of what was held back comes first */
+	capture_begin();
+	assert_true(log_allowed(&l, 3));
+	out = capture_end(NULL);
+	assert_contains(out, "(2 lines like the next were not logged: at most 3 a second)");
+	assert_int_equal(l.held, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_level_parse_accepts_the_four_names),
+		cmocka_unit_test(test_log_allowed_holds_back_past_the_budget_and_says_how_many),
 		cmocka_unit_test(test_level_parse_rejects_other_spellings),
 		cmocka_unit_test(test_level_name_round_trips_and_unknown_is_question_mark),
 		cmocka_unit_test(test_set_level_and_get_level_agree),
