@@ -17,6 +17,13 @@ FAKE=$(free_port)
 start_bg s_server openssl s_server -accept "127.0.0.1:$FAKE" -cert "$T/fake.crt" \
 	-key "$T/fake.key" -www -quiet
 wait_port "$FAKE" 10
+# "localhost" may name ::1 first (Debian's /etc/hosts): the impostor is
+# there too, wherever the loopback has IPv6.
+if ip -6 addr show dev lo 2>/dev/null | grep -q "inet6 ::1/"; then
+	start_bg s_server6 openssl s_server -accept "[::1]:$FAKE" -cert "$T/fake.crt" \
+		-key "$T/fake.key" -www -quiet
+	poll 10 bash -c "exec 3<>/dev/tcp/::1/$FAKE" 2>/dev/null || fail "s_server on [::1]:$FAKE"
+fi
 note "the chain and the name (CN) are good: only the role gives it away"
 echo | openssl s_client -connect "127.0.0.1:$FAKE" -CAfile "$CA" -verify_hostname localhost \
 	2>/dev/null | grep -q "Verify return code: 0" || fail "the attacker's certificate does not verify"
