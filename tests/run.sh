@@ -58,9 +58,12 @@ done
 
 fuzz_secs=${FUZZ_SECS:-5}
 if [ "$fuzz_secs" != 0 ]; then
-	for f in build/fuzz/fuzz_*; do
+	# The harnesses in the tree, not every binary in build/: one renamed
+	# or removed leaves its old binary (and no seeds) behind.
+	for src in tests/fuzz/fuzz_*.c; do
+		n=$(basename "$src" .c)
+		f=build/fuzz/$n
 		[ -x "$f" ] || continue
-		n=$(basename "$f")
 		corpus="$top/build/fuzz-corpus/$n"
 		mkdir -p "$corpus"
 		run_one "fuzz/$n" "$logs/$n.log" "$f" -max_total_time="$fuzz_secs" \
