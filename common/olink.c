@@ -46,8 +46,7 @@ struct olink {
 	uint32_t next_tid;
 	struct pending **buckets;
 	size_t nbuckets, npending;
-	double tokens;
-	uint64_t last_refill_us;
+	struct tbucket rate; /* of lim.rate frames a second */
 	uint64_t frames_in, frames_out;
 	int busy; /* callbacks running: defer the free */
 	int freed;
@@ -300,8 +299,7 @@ int olink_reply(struct olink *l, const json_t *req, json_t *msg)
 	return write_frame(l, msg);
 }
 
-int olink_reply_error(struct olink *l, const json_t *req, const char *code, const char *fmt,
-		      ...)
+int olink_reply_error(struct olink *l, const json_t *req, const char *code, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -321,18 +319,8 @@ int olink_send(struct olink *l, json_t *msg)
 
 static int rate_ok(struct olink *l)
 {
-	uint64_t now = time_mono_us();
-
-	if (l->lim.rate <= 0)
-		return 1;
-	l->tokens += (double)(now - l->last_refill_us) * l->lim.rate / 1e6;
-	l->last_refill_us = now;
-	if (l->tokens > l->lim.burst)
-		l->tokens = l->lim.burst;
-	if (l->tokens < 1)
-		return 0;
-	l->tokens -= 1;
-	return 1;
+	return l->lim.rate <= 0 ||
+	       tbucket_take(&l->rate, l->lim.rate, l->lim.burst, 1, time_mono_ms());
 }
 
 static void got_reply(struct olink *l, json_t *msg)
@@ -530,8 +518,7 @@ static int start_tls(struct olink *l, evutil_socket_t fd, enum bufferevent_ssl_s
 	/* A filter starts its handshake from the socket's callbacks, and a
 	 * connected idle socket has none to give: the client speaks first. */
 	if (st == BUFFEREVENT_SSL_CONNECTING)
-		bufferevent_trigger(sock, EV_WRITE,
-				    BEV_TRIG_IGNORE_WATERMARKS);
+		bufferevent_trigger(sock, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS);
 	return 0;
 }
 
@@ -554,13 +541,10 @@ static struct olink *link_new(struct event_base *base, SSL_CTX *ctx, json_t *hel
 	l->hello = hello;
 	json_object_set_new(l->hello, "t", json_string("hello"));
 	json_object_set_new(l->hello, "v", json_integer(OLINK_VERSION));
-	l->tokens = lim->burst;
-	l->last_refill_us = time_mono_us();
 	l->hello_timer = evtimer_new(base, on_hello_timeout, l);
 	l->close_ev = event_new(base, -1, 0, on_deferred_close, l);
 	if (l->hello == NULL || l->hello_timer == NULL || l->close_ev == NULL ||
-	    evtimer_add(l->hello_timer, &tv) < 0 ||
-	    pend_grow(l) < 0) {
+	    evtimer_add(l->hello_timer, &tv) < 0 || pend_grow(l) < 0) {
 		l->freed = 1;
 		destroy(l);
 		return NULL;
@@ -584,8 +568,8 @@ static void on_tcp(evutil_socket_t fd, const char *why, void *arg)
 	release(l);
 }
 
-struct olink *olink_connect(struct event_base *base, SSL_CTX *ctx, const char *host,
-			    uint16_t port, json_t *hello, const struct olink_limits *lim,
+struct olink *olink_connect(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
+			    json_t *hello, const struct olink_limits *lim,
 			    const struct olink_ops *ops, void *arg, char *err, size_t errlen)
 {
 	struct olink *l = link_new(base, ctx, hello, lim, ops, arg);
@@ -629,9 +613,7 @@ struct olink *olink_accept(struct event_base *base, SSL_CTX *ctx, evutil_socket_
 void olink_set_rate(struct olink *l, int rate, int burst)
 {
 	l->lim.rate = rate;
-	l->lim.burst = burst;
-	if (l->tokens > burst)
-		l->tokens = burst;
+	l->lim.burst = burst; /* the bucket holds no more from its next take */
 }
 
 enum olink_state olink_get_state(const struct olink *l)

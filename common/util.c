@@ -307,6 +307,26 @@ int64_t time_now(void)
 	return (int64_t)time(NULL);
 }
 
+int tbucket_take(struct tbucket *b, double rate, double burst, double cost, uint64_t now_ms)
+{
+	if (cost > burst)
+		return 0;
+	if (b->last_ms == 0)
+		b->tokens = burst;
+	else if (now_ms > b->last_ms)
+		b->tokens += rate * (double)(now_ms - b->last_ms) / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (now_ms > b->last_ms)
+		b->last_ms = now_ms;
+	if (b->last_ms == 0)
+		b->last_ms = 1;
+	if (b->tokens < cost)
+		return 0;
+	b->tokens -= cost;
+	return 1;
+}
+
 uint64_t time_mono_ms(void)
 {
 	return time_mono_us() / 1000;

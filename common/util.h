@@ -43,6 +43,18 @@ int addr_ip_port(const char *ip, uint16_t port, struct sockaddr_storage *ss, soc
 /* Seconds since the epoch, and a monotonic clock in milliseconds. */
 int64_t time_now(void);
 uint64_t time_mono_ms(void);
+
+/* A token bucket: refills at rate per second up to burst, starts full
+ * (zero-initialised means never used). Every limit of requests, packets
+ * or messages per second in the suite is one of these. */
+struct tbucket {
+	double tokens;
+	uint64_t last_ms; /* 0: never used */
+};
+/* Takes cost tokens: 1 if they were there (and are taken), 0 if not
+ * (nothing taken); a cost over burst never passes. A clock that goes back
+ * refills nothing. */
+int tbucket_take(struct tbucket *b, double rate, double burst, double cost, uint64_t now_ms);
 /* Microseconds on a monotonic clock, for measurements. */
 uint64_t time_mono_us(void);
 

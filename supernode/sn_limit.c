@@ -1,14 +1,15 @@
 /* Token buckets per key (sn_limit.h). */
 #include "sn_limit.h"
 
+#include "util.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 struct bucket {
 	uint8_t key[RATE_KEY_MAX];
 	size_t keylen; /* 0: free */
-	double tokens;
-	uint64_t last_ms;
+	struct tbucket tb;
 };
 
 struct rate_table {
@@ -50,7 +51,7 @@ static struct bucket *find(struct rate_table *t, const void *key, size_t keylen,
 			*fresh = 0;
 			return b;
 		}
-		if (old->keylen != 0 && (b->keylen == 0 || b->last_ms < old->last_ms))
+		if (old->keylen != 0 && (b->keylen == 0 || b->tb.last_ms < old->tb.last_ms))
 			old = b;
 	}
 	*fresh = 1;
@@ -71,15 +72,7 @@ int rate_take(struct rate_table *t, const void *key, size_t keylen, double rate,
 	if (fresh) {
 		memcpy(b->key, key, keylen);
 		b->keylen = keylen;
-		b->tokens = burst;
-	} else if (now_ms > b->last_ms) {
-		b->tokens += rate * (double)(now_ms - b->last_ms) / 1000.0;
-		if (b->tokens > burst)
-			b->tokens = burst;
+		memset(&b->tb, 0, sizeof(b->tb)); /* a new key starts full */
 	}
-	b->last_ms = now_ms > b->last_ms ? now_ms : b->last_ms;
-	if (b->tokens < cost)
-		return 0;
-	b->tokens -= cost;
-	return 1;
+	return tbucket_take(&b->tb, rate, burst, cost, now_ms);
 }

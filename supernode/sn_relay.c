@@ -94,8 +94,7 @@ struct side {
 	struct sockaddr_storage want; /* only packets from this IP latch */
 	int want_set;
 	uint64_t pkts, bytes; /* came in on this side */
-	double tokens;        /* of max_packet_rate, for packets that come in here */
-	uint64_t tokens_ms;
+	struct tbucket rate; /* of max_packet_rate, for packets that come in here */
 	uint32_t blind; /* sent out of here before anyone here spoke */
 };
 
@@ -275,17 +274,7 @@ static int rate_take(struct relay *r, struct side *d, uint64_t now)
 {
 	double rate = (double)r->sn->cfg.relay_rate;
 
-	if (d->tokens_ms == 0)
-		d->tokens = rate;
-	else
-		d->tokens += rate * (double)(now - d->tokens_ms) / 1000.0;
-	if (d->tokens > rate)
-		d->tokens = rate;
-	d->tokens_ms = now != 0 ? now : 1;
-	if (d->tokens < 1)
-		return 0;
-	d->tokens -= 1;
-	return 1;
+	return tbucket_take(&d->rate, rate, rate, 1, now);
 }
 
 /* ---- forwarding ---- */

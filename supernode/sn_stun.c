@@ -28,34 +28,18 @@
 #define BUCKETS 4096
 #define BATCH 64 /* datagrams per wake-up */
 
-struct bucket {
-	double tokens;
-	uint64_t last_ms;
-};
-
 struct stun_srv {
 	struct sn *sn;
 	evutil_socket_t fd;
 	uint16_t port;
 	struct event *ev;
-	struct bucket all, per[BUCKETS];
+	struct tbucket all, per[BUCKETS];
 };
 
-static int take(struct bucket *b, double rate, uint64_t now)
+/* Two seconds' worth may come at once. */
+static int take(struct tbucket *b, double rate, uint64_t now)
 {
-	double burst = rate * 2 > 1 ? rate * 2 : 1;
-
-	if (b->last_ms == 0)
-		b->tokens = burst;
-	else
-		b->tokens += rate * (double)(now - b->last_ms) / 1000.0;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	b->last_ms = now;
-	if (b->tokens < 1)
-		return 0;
-	b->tokens -= 1;
-	return 1;
+	return tbucket_take(b, rate, rate * 2 > 1 ? rate * 2 : 1, 1, now);
 }
 
 static unsigned source_slot(const struct sockaddr_storage *ss)

@@ -605,6 +605,21 @@ static void test_clocks_are_sane(void **state)
 	assert_true(time_mono_ms() >= a / 1000);
 }
 
+static void test_tbucket_starts_full_refills_and_caps(void **state)
+{
+	struct tbucket b = {0};
+
+	(void)state;
+	for (int i = 0; i < 4; i++) /* burst 4, full at first use */
+		assert_true(tbucket_take(&b, 2, 4, 1, 1000));
+	assert_false(tbucket_take(&b, 2, 4, 1, 1000));
+	assert_false(tbucket_take(&b, 2, 4, 1, 1400));  /* 0.8 tokens */
+	assert_true(tbucket_take(&b, 2, 4, 1, 1500));   /* 1 token after 0.5 s at 2/s */
+	assert_false(tbucket_take(&b, 2, 4, 5, 99000)); /* a cost over burst never passes */
+	assert_true(tbucket_take(&b, 2, 4, 4, 99000));  /* refilled to burst, not past it */
+	assert_false(tbucket_take(&b, 2, 4, 1, 50000)); /* a clock gone back refills nothing */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -639,6 +654,7 @@ int main(void)
 		T(test_str_copy_truncates_and_returns_source_length),
 		T(test_err_set_tolerates_null_and_truncates),
 		T(test_clocks_are_sane),
+		T(test_tbucket_starts_full_refills_and_caps),
 	};
 #undef T
 
