@@ -55,6 +55,7 @@ COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
 COMMON_SRCS += common/bootc.c
 COMMON_SRCS += common/netlist.c
+COMMON_SRCS += common/seal.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -146,6 +147,7 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
 UNIT_COMMON += bootc
 UNIT_COMMON += netlist
+UNIT_COMMON += seal
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -288,6 +290,7 @@ FUZZ_TARGETS += sn_frames
 FUZZ_TARGETS += on_target
 FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
+FUZZ_TARGETS += seal
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
