@@ -683,7 +683,11 @@ static int env_parse(const json_t *env, struct env *e, char *err, size_t errlen)
 	uint8_t *iv = NULL;
 	size_t iv_len = 0;
 
-	if (!json_is_object(env) || jx_only(env, keys, err, errlen) < 0 ||
+	if (!json_is_object(env)) {
+		err_set(err, errlen, "envelope: not a JSON object");
+		return -1;
+	}
+	if (jx_only(env, keys, err, errlen) < 0 ||
 	    jx_int(env, "v", 0, INT64_MAX, JX_REQUIRED, &v, err, errlen) < 0)
 		return -1;
 	if (v != 1) {
