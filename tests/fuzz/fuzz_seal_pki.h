@@ -1,0 +1,64 @@
+/* A test-only PKI for fuzz_seal (made with the openssl CLI, valid 100 years;
+ * the CA key was thrown away): the overlay CA, and alice's and bob's user
+ * keys and certificates, so that fuzzing reaches past the certificate checks
+ * and the tag. These keys protect nothing. Included by fuzz_seal.c only. */
+#ifndef P2PSIP_FUZZ_SEAL_PKI_H
+#define P2PSIP_FUZZ_SEAL_PKI_H
+
+static const char seal_ca_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBxTCCAWugAwIBAgIUMRlA/uZtkLV/v5fPobo4FBWm1cYwCgYIKoZIzj0EAwIw\n"
+	"LzEYMBYGA1UECgwPb3ZlcmxheS5leGFtcGxlMRMwEQYDVQQDDApvdmVybGF5IENB\n"
+	"MCAXDTI2MTIwNjExNDkwNVoYDzIxMjYxMTEyMTE0OTA1WjAvMRgwFgYDVQQKDA9v\n"
+	"dmVybGF5LmV4YW1wbGUxEzARBgNVBAMMCm92ZXJsYXkgQ0EwWTATBgcqhkjOPQIB\n"
+	"BggqhkjOPQMBBwNCAAQnupkgnc5DcYGBoH31CHBUyqApCspNTMUTKhQcQfN0D1tC\n"
+	"xg/jhm1l79qEgp30bIiR/LExTp8huYQb0c6NNeCco2MwYTAdBgNVHQ4EFgQUdSxU\n"
+	"iYIFB7RYni0s1J/EKJCp4DMwHwYDVR0jBBgwFoAUdSxUiYIFB7RYni0s1J/EKJCp\n"
+	"4DMwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAQYwCgYIKoZIzj0EAwID\n"
+	"SAAwRQIgF1vc2XYp+WvuvX5Vc5Iu5sgJHrOUk/q2cnouZwlKoo0CIQDZaRcH9vKX\n"
+	"7UiSNHHDnjl/SdkaSZxYqLsjl6G5gfzTuw==\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char seal_alice_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgMKy3SiPt4SFrPW1m\n"
+	"AqyL0fwn1m+JYrAWFDr00LqXyTuhRANCAASDikHET3z1IKKfh0tdhqrLpMqakR+D\n"
+	"H5Qp5zOmq3C5xiYN3Cnt9DhV3laThAMY5Qvh6PIskiUImFjUnBnXiop/\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char seal_alice_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIByTCCAW+gAwIBAgICWqswCgYIKoZIzj0EAwIwLzEYMBYGA1UECgwPb3Zlcmxh\n"
+	"eS5leGFtcGxlMRMwEQYDVQQDDApvdmVybGF5IENBMCAXDTI2MTIwNjExNDkwNVoY\n"
+	"DzIxMjYxMTEyMTE0OTA1WjA5MRgwFgYDVQQKDA9vdmVybGF5LmV4YW1wbGUxDTAL\n"
+	"BgNVBAsMBHVzZXIxDjAMBgNVBAMMBWFsaWNlMFkwEwYHKoZIzj0CAQYIKoZIzj0D\n"
+	"AQcDQgAEg4pBxE989SCin4dLXYaqy6TKmpEfgx+UKeczpqtwucYmDdwp7fQ4Vd5W\n"
+	"k4QDGOUL4ejyLJIlCJhY1JwZ14qKf6NvMG0wDAYDVR0TAQH/BAIwADAdBgNVHSUE\n"
+	"FjAUBggrBgEFBQcDAQYIKwYBBQUHAwIwHQYDVR0OBBYEFMutx7pcwPjoHDZZCPF9\n"
+	"PzkG278cMB8GA1UdIwQYMBaAFHUsVImCBQe0WJ4tLNSfxCiQqeAzMAoGCCqGSM49\n"
+	"BAMCA0gAMEUCIEf19MNXlSdBl1HWIoAcmq1P/TWEZAiWo636mH+S1oIHAiEAgez5\n"
+	"ST99ATNNt17JHRFp8+ieIREOVGPThzmH3xiWTwQ=\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char seal_bob_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg95r7s9IT6mj4rJWY\n"
+	"AW/HwcAxH5O07w3bXisK+TfYF4ihRANCAATGDuBtVLAps70wl6qT9w/LlypG7iwt\n"
+	"Vd2kQu3zVrvxh2J/Smgi+V508g4e/6yafdjpnVqWsuKVoXw9y34I552J\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char seal_bob_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIByDCCAW2gAwIBAgICQIMwCgYIKoZIzj0EAwIwLzEYMBYGA1UECgwPb3Zlcmxh\n"
+	"eS5leGFtcGxlMRMwEQYDVQQDDApvdmVybGF5IENBMCAXDTI2MTIwNjExNDkwNVoY\n"
+	"DzIxMjYxMTEyMTE0OTA1WjA3MRgwFgYDVQQKDA9vdmVybGF5LmV4YW1wbGUxDTAL\n"
+	"BgNVBAsMBHVzZXIxDDAKBgNVBAMMA2JvYjBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+	"A0IABMYO4G1UsCmzvTCXqpP3D8uXKkbuLC1V3aRC7fNWu/GHYn9KaCL5XnTyDh7/\n"
+	"rJp92OmdWpay4pWhfD3LfgjnnYmjbzBtMAwGA1UdEwEB/wQCMAAwHQYDVR0lBBYw\n"
+	"FAYIKwYBBQUHAwEGCCsGAQUFBwMCMB0GA1UdDgQWBBTaEkx1VYyFmXWK+Zh459fS\n"
+	"XLs6rTAfBgNVHSMEGDAWgBR1LFSJggUHtFieLSzUn8QokKngMzAKBggqhkjOPQQD\n"
+	"AgNJADBGAiEAl4mVyVVm3OwSsyWnpNctBvlGHObKSjxfOiwMX0WhW+MCIQDODQLS\n"
+	"JWRP8jsqMtQMrrnjjDcitOkXWEP9wMOCoJgc2Q==\n"
+	"-----END CERTIFICATE-----\n";
+
+#endif
