@@ -117,6 +117,8 @@ ORDINARYNODE_SRCS += ordinarynode/on_msg.c
 ORDINARYNODE_SRCS += ordinarynode/on_lookup.c
 ORDINARYNODE_SRCS += ordinarynode/on_dialog.c
 ORDINARYNODE_SRCS += ordinarynode/on_forward.c
+ORDINARYNODE_SRCS += ordinarynode/on_peers.c
+ORDINARYNODE_SRCS += ordinarynode/on_seal.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -157,6 +159,7 @@ UNIT_SUPERNODE += sn_relaypol
 UNIT_SUPERNODE += sn_limit
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config on_auth
+UNIT_ORDINARYNODE += on_peers
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
@@ -234,6 +237,26 @@ $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Test builds of two programs with P2PSIP_TEST_HOOKS: a super node that
+# tampers with the frames it carries and an ordinary node that sends as
+# someone else, for tests/integration/test_sealed.sh. Never installed.
+HOOK_PROGS := $(B)/test/supernode $(B)/test/ordinarynode
+$(B)/test/obj/%.o: %.c | pkgs
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (test hooks)"
+	$(Q)$(CC) $(CFLAGS) -DP2PSIP_TEST_HOOKS -MMD -MP -c $< -o $@
+
+$(B)/test/supernode: $(call obj,supernode/supernode.c) $(B)/test/obj/supernode/sn_client.o \
+		$(B)/libsupernode.a $(B)/libcommon.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test/ordinarynode: $(call obj,ordinarynode/ordinarynode.c) \
+		$(B)/test/obj/ordinarynode/on_forward.o $(B)/libordinarynode.a $(B)/libcommon.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
+-include $(shell find $(B)/test/obj -name '*.d' 2>/dev/null)
 
 $(B)/obj/tests/%.o: CFLAGS += -Ilogind -Ibootstrapd -Isupernode -Itests/unit
 $(B)/obj/bench/%.o: CFLAGS += -Ilogind -Ibootstrapd
@@ -314,7 +337,7 @@ $(B)/fuzz/fuzz_on_target: ordinarynode/on_dialog.c
 # the pkg-config flags above are computed when a make reads this file, so
 # the make that installed the -dev packages cannot build with them.
 check: deps-check
-	@$(MAKE) --no-print-directory all unit $(BENCH_PROGS)
+	@$(MAKE) --no-print-directory all unit $(BENCH_PROGS) $(HOOK_PROGS)
 	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory fuzz; \
 	else echo "fuzz harnesses not built: $(FUZZ_CC) missing"; fi
 	@tests/run.sh

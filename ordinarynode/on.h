@@ -18,6 +18,9 @@
  *   on_forward.c    the proxy's requests from phones and from the overlay
  *   on_lookup.c     the DHT lookup of a callee
  *   on_dialog.c     calls answered and not hung up, and our phones in them
+ *   on_peers.c      the nodes and certificates that may speak in each call
+ *   on_seal.c       SIP sealed between nodes (common/seal.c), asserted
+ *                   identities towards our phones
  *   on_media.c      relay streams and SDP for our side of each call
  *   on_nat.c        middlebox detection
  *   on_status.c     /status and /metrics
@@ -66,6 +69,7 @@ struct on_config {
 	char *phone_networks;
 	struct netlist phone_nets; /* phone_networks parsed (NETLIST_MAX networks) */
 	char *sip_tls_listen, *sip_tls_cert, *sip_tls_key;
+	int plain_sip; /* send and take SIP unsealed (measuring the cost of sealing only) */
 	struct on_account_conf *accounts;
 	int naccounts;
 };
@@ -87,8 +91,11 @@ struct account {
 	struct keepcert *kc;
 	char key_path[512], cert_path[512];
 	char where[600]; /* where its password is set, for the log */
+	char id[NODE_ID_HEX_LEN + 1]; /* its certificate's Node-ID, once it is there */
 };
 
+struct certcheck;
+struct seal;
 struct on {
 	struct on_config cfg;
 	const char *conf_path;
@@ -124,6 +131,8 @@ struct on {
 	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
 	struct on_media *media;
+	struct certcheck *seal_cc; /* the senders of sealed SIP */
+	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
@@ -353,6 +362,7 @@ struct on_lookup;
 /* Where a node is: its Node-ID, its super node's, that one's address. */
 struct on_place {
 	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
+	char peer[NODE_ID_HEX_LEN + 1]; /* the signer's certificate: SIP to it is sealed to it */
 };
 /* vals: the values fetched (NULL when the fetch failed; why says why); id
  * and idx are the caller's, handed back (a transaction and its branch). */
@@ -388,6 +398,59 @@ void on_dialogs_del(struct on_dialogs *d, const char *call_id);
 void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
 int on_dialogs_count(const struct on_dialogs *d);
 void on_dialogs_free(struct on_dialogs *d);
+
+/* ---- on_peers.c: the nodes and certificates that may speak in a call ---- */
+struct on_peers;
+struct on_peers *on_peers_new(void);
+/* Node `node`, sealing with certificate `cert` (Node-IDs in hex), is a
+ * party of call call_id (as the Call-ID crosses the overlay). */
+void on_peers_allow(struct on_peers *t, const char *call_id, const char *node, const char *cert,
+		    uint64_t now);
+int on_peers_ok(const struct on_peers *t, const char *call_id, const char *node, const char *cert);
+/* The certificate node seals with in call_id (owned by t), or NULL. */
+const char *on_peers_cert(const struct on_peers *t, const char *call_id, const char *node);
+/* Forgets calls not heard of for a day (all with all). */
+void on_peers_expire(struct on_peers *t, uint64_t now, int all);
+int on_peers_count(const struct on_peers *t);
+void on_peers_free(struct on_peers *t);
+
+/* ---- on_seal.c: SIP sealed between nodes, asserted identities ---- */
+/* The sealing state: made once the CA is loaded; -1 with err. */
+int on_seal_start(struct on *on, char *err, size_t errlen);
+/* An account's certificate came or was renewed: we open SIP sealed to it. */
+void on_seal_account(struct on *on, int i);
+void on_seal_set_crl(struct on *on, const struct crl *crl);
+/* The certificate of the account named user (our account 0 when none is),
+ * for sealing what one of its phones sends. */
+X509 *on_seal_mine(struct on *on, const char *user);
+/* Our certificate with Node-ID id, or NULL. */
+X509 *on_seal_mine_by_id(struct on *on, const char *id);
+/* SIP text from us to node `to`, sealed from mine to the certificate
+ * whose Node-ID is peer: the frame's "body" (the envelope as JSON text;
+ * with plain_sip the SIP text itself). NULL with err. */
+json_t *on_seal_wrap(struct on *on, X509 *mine, const char *peer, const char *to,
+		     const char *txt, size_t len, char *err, size_t errlen);
+/* Who sent a "msg" frame, once it is opened. */
+struct on_sender {
+	char node[NODE_ID_HEX_LEN + 1]; /* the frame's from */
+	char cert[NODE_ID_HEX_LEN + 1]; /* the certificate it was sealed with */
+	char mine[NODE_ID_HEX_LEN + 1]; /* ours it was sealed to */
+	char user[128];                 /* that certificate's user: who speaks */
+	int plain;                      /* came unsealed (plain_sip): nobody vouches */
+};
+/* The SIP text of a "msg" frame from node `from`, opened (malloc'd, NUL
+ * ended, its length in *len) and who sent it; NULL when it is refused
+ * (logged within a budget, counted). */
+char *on_seal_unwrap(struct on *on, const json_t *frame, const char *from, size_t *len,
+		     struct on_sender *who);
+/* Identity headers a party other than this node put on (P-Asserted-Identity,
+ * P-Preferred-Identity, Remote-Party-ID, Identity, Identity-Info) off m. */
+void on_identity_strip(msg_t *m);
+/* And ours on: P-Asserted-Identity: <sip:USER@OVERLAY> for the verified
+ * sender (nothing when user is ""). */
+void on_identity_assert(msg_t *m, const char *user, const char *overlay);
+json_t *on_seal_status(struct on *on);
+void on_seal_free(struct on *on);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;
@@ -513,7 +576,8 @@ struct on_proxy;
 struct on_proxy_stats {
 	uint64_t requests, invites, cancels, acks, responses, branches, lookups;
 	uint64_t overlay_in, overlay_out, overlay_failed, stray, bad;
-	uint64_t refused;     /* requests whose target was refused (no open relay) */
+	uint64_t refused;     /* requests refused: their target (no open relay), their sender */
+	uint64_t unsealed;    /* frames whose SIP could not be opened (on_seal.c says why) */
 	uint64_t busy;        /* refused 503: the sender held PTX_PER_*_MAX already */
 	int64_t calls_active; /* INVITE transactions held (in set-up or lingering) */
 };

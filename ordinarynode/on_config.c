@@ -29,6 +29,7 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "sip_tls_listen", CONF_STRING, F(sip_tls_listen), "", 0, 0, 0, "SIP over TLS for the phones; empty: none"},
 	{"ordinarynode", "sip_tls_cert", CONF_STRING, F(sip_tls_cert), "", 0, 0, 0, "PEM, the chain after it"},
 	{"ordinarynode", "sip_tls_key", CONF_STRING, F(sip_tls_key), "", 0, 0, 0, "PEM"},
+	{"ordinarynode", "plain_sip", CONF_BOOL, F(plain_sip), "no", 0, 0, 0, "yes: SIP between nodes unsealed (benchmarks only)"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 };

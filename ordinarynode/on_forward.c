@@ -42,8 +42,10 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 		tp = on_uri_tp(uri, sip_object(x->req)->sip_request->rq_url);
 	proxy_self(p, &self);
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, tp);
-	if (m != NULL && x->irq == NULL)
+	if (m != NULL && x->irq == NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
+		on_identity_assert(m, x->up_user, p->on->cfg.overlay);
+	}
 	if (m == NULL || (uri != NULL && on_msg_set_ruri(m, uri) < 0)) {
 		if (m != NULL)
 			msg_destroy(m);
@@ -56,9 +58,48 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 		branch_failed(x, b, 503);
 }
 
-/* A branch over the overlay to node `to` attached to super node `sn`. */
+#ifdef P2PSIP_TEST_HOOKS
+/* A hostile node, for the tests of asserted callers only (build/test/
+ * ordinarynode; never in the programs built for use): with
+ * P2PSIP_SPOOF_FROM=USER, the requests outside a dialog that its phones
+ * send over the overlay name USER in From, as a node that does not check
+ * its phones would. */
+static void spoofed(msg_t *m)
+{
+	const char *user = getenv("P2PSIP_SPOOF_FROM");
+	sip_t *sip = sip_object(m);
+	sip_from_t *f;
+
+	if (user == NULL || sip->sip_from == NULL || sip->sip_to == NULL ||
+	    sip->sip_to->a_tag != NULL)
+		return; /* in dialogs the node speaks as itself */
+	f = sip_from_format(msg_home(m), "<sip:%s@%s>%s%s", user, sip->sip_from->a_url->url_host,
+			    sip->sip_from->a_tag != NULL ? ";tag=" : "",
+			    sip->sip_from->a_tag != NULL ? sip->sip_from->a_tag : "");
+	if (f != NULL)
+		msg_header_replace(m, (msg_pub_t *)sip, (msg_header_t *)sip->sip_from,
+				   (msg_header_t *)f);
+}
+#endif
+
+/* The certificate to seal to for node `to`: peer when given, else the one
+ * the node sealed with in this call, else the node's own. */
+static const char *call_peer(struct on_proxy *p, msg_t *m, const char *to, const char *peer)
+{
+	const sip_t *sip = sip_object(m);
+	const char *c = NULL;
+
+	if (peer != NULL && peer[0] != '\0')
+		return peer;
+	if (sip->sip_call_id != NULL)
+		c = on_peers_cert(p->peers, sip->sip_call_id->i_id, to);
+	return c != NULL ? c : to;
+}
+
+/* A branch over the overlay to node `to` attached to super node `sn`,
+ * sealed to certificate peer (NULL: the one the call's node sealed with). */
 static void add_overlay(struct ptx *x, const char *to, const char *sn, const char *sna,
-			const char *acct)
+			const char *acct, const char *peer)
 {
 	struct on_proxy *p = x->p;
 	struct on_self self;
@@ -77,10 +118,17 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	str_copy(b->acct, acct != NULL ? acct : "", sizeof(b->acct));
 	proxy_self(p, &self);
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
-	if (m != NULL && x->irq != NULL)
+	if (m != NULL && x->irq != NULL) {
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
+		on_identity_strip(m); /* who the caller is, the far node learns from the seal */
+#ifdef P2PSIP_TEST_HOOKS
+		spoofed(m);
+#endif
+	}
+	if (m != NULL)
+		str_copy(b->peer, call_peer(p, m, to, peer), sizeof(b->peer));
 	if (m == NULL || on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
-	    ovl_send(p, to, sn, sna, m, x->id, b->idx) < 0) {
+	    ovl_send(p, &(struct ovl_dest){to, sn, sna, b->peer, NULL}, m, x->id, b->idx) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
 		branch_failed(x, b, 480);
@@ -115,7 +163,8 @@ static void relocated(void *arg, uint64_t id, int idx, const char *name, const j
 		log_info("node %s moved to super node %s: sending again", b->to, at.sn);
 		str_copy(b->sn, at.sn, sizeof(b->sn));
 		str_copy(b->sna, at.sna, sizeof(b->sna));
-		if (ovl_send(p, b->to, b->sn, b->sna, b->sent, x->id, b->idx) == 0)
+		if (ovl_send(p, &(struct ovl_dest){b->to, b->sn, b->sna, b->peer, NULL}, b->sent,
+			     x->id, b->idx) == 0)
 			return;
 	}
 	branch_failed(x, b, 480);
@@ -151,7 +200,7 @@ static void add_found(struct ptx *x, const char *name, const json_t *vals)
 			continue;
 		usable++;
 		if (strcasecmp(at.to, self.id) != 0)
-			add_overlay(x, at.to, at.sn, at.sna, NULL);
+			add_overlay(x, at.to, at.sn, at.sna, NULL, at.peer);
 	}
 	if (x->state == PTX_ROUTING)
 		x->state = PTX_WAITING;
@@ -221,7 +270,7 @@ static void route(struct ptx *x, const struct on_target *t, int from_overlay)
 	x->state = PTX_ROUTING;
 	switch (t->kind) {
 	case ON_T_NODE:
-		add_overlay(x, t->to, t->sn, t->sna, t->acct);
+		add_overlay(x, t->to, t->sn, t->sna, t->acct, NULL);
 		break;
 	case ON_T_LOCAL:
 		add_local(x, NULL, t->dest[0] != '\0' ? t->dest : NULL, t->tp[0] ? t->tp : NULL);
@@ -260,9 +309,10 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		on_media_to_overlay(p->on->media, f); /* an answer in the ACK */
 	else if (t.kind == ON_T_LOCAL && from_overlay)
 		on_media_to_phone(p->on->media, f);
+	on_identity_strip(f);
 	if (t.kind == ON_T_NODE) {
 		if (on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
-		    ovl_send(p, t.to, t.sn, t.sna, f, 0, 0) < 0)
+		    ovl_send(p, &(struct ovl_dest){t.to, t.sn, t.sna, NULL, NULL}, f, 0, 0) < 0)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
 	} else {
@@ -426,7 +476,7 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 
 /* ---- SIP from the overlay ---- */
 
-static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
+static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
 	const char *br = sip->sip_via->v_branch;
@@ -443,7 +493,9 @@ static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
 		return;
 	}
 	b = &x->br[idx];
-	if (b->kind != BR_OVERLAY || strcmp(b->via, br) != 0 || strcasecmp(b->to, from) != 0) {
+	/* Only the node and certificate the request went to may answer it. */
+	if (b->kind != BR_OVERLAY || strcmp(b->via, br) != 0 || strcasecmp(b->to, who->node) != 0 ||
+	    (!who->plain && strcasecmp(b->peer, who->cert) != 0)) {
 		p->st.stray++;
 		msg_destroy(m);
 		return;
@@ -453,8 +505,10 @@ static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
 		msg_destroy(m);
 		return;
 	}
-	if (x->irq != NULL)
+	if (x->irq != NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's answer */
+		on_identity_assert(m, who->user, p->on->cfg.overlay);
+	}
 	branch_response(x, b, m);
 }
 
@@ -469,11 +523,12 @@ static int via_is_sender(const sip_t *sip, const char *from, size_t branch_max)
 	       strcasecmp(sip->sip_via->v_host, host) == 0;
 }
 
-static void ovl_cancel(struct on_proxy *p, const char *from, const char *br)
+static void ovl_cancel(struct on_proxy *p, const struct on_sender *who, const char *br)
 {
-	struct ptx *x = ptx_find_up(p, from, br);
+	struct ptx *x = ptx_find_up(p, who->node, br);
 
-	if (x != NULL && x->method == sip_method_invite && x->state != PTX_ANSWERED) {
+	if (x != NULL && x->method == sip_method_invite && x->state != PTX_ANSWERED &&
+	    (who->plain || strcasecmp(x->up_cert, who->cert) == 0)) {
 		p->st.cancels++;
 		x->canceled = 1;
 		cancel_all(x);
@@ -481,9 +536,11 @@ static void ovl_cancel(struct on_proxy *p, const char *from, const char *br)
 	}
 }
 
-/* The upstream of a request from node `from` (frame f). */
-static void ovl_upstream(struct ptx *x, const json_t *f, const char *from, const char *br)
+/* The upstream of a request from who (frame f). */
+static void ovl_upstream(struct ptx *x, const json_t *f, const struct on_sender *who,
+			 const char *br)
 {
+	const char *from = who->node;
 	const char *sn = json_string_value(json_object_get(f, "from_sn"));
 	const char *sna = json_string_value(json_object_get(f, "from_sn_addr"));
 
@@ -492,13 +549,17 @@ static void ovl_upstream(struct ptx *x, const json_t *f, const char *from, const
 	str_copy(x->up_sna, sna != NULL && strlen(sna) < sizeof(x->up_sna) ? sna : "",
 		 sizeof(x->up_sna));
 	str_copy(x->up_branch, br, sizeof(x->up_branch));
+	str_copy(x->up_cert, who->cert, sizeof(x->up_cert));
+	str_copy(x->up_mine, who->mine, sizeof(x->up_mine));
+	str_copy(x->up_user, who->user, sizeof(x->up_user));
 	ptx_index_up(x);
 }
 
 /* Node `from` holds PTX_PER_NODE_MAX transactions: 503 with Retry-After,
  * sent without a transaction of its own. m consumed. */
-static void ovl_busy(struct on_proxy *p, const json_t *f, const char *from, msg_t *m)
+static void ovl_busy(struct on_proxy *p, const json_t *f, const struct on_sender *who, msg_t *m)
 {
+	const char *from = who->node;
 	const char *sn = json_string_value(json_object_get(f, "from_sn"));
 	const char *sna = json_string_value(json_object_get(f, "from_sn_addr"));
 	msg_t *r = on_msg_response(p->agent, m, 503, "Too Many Transactions");
@@ -509,7 +570,9 @@ static void ovl_busy(struct on_proxy *p, const json_t *f, const char *from, msg_
 	if (r != NULL) {
 		sip_add_tl(r, sip_object(r), SIPTAG_RETRY_AFTER_STR(PTX_BUSY_RETRY_AFTER),
 			   TAG_END());
-		if (ovl_send(p, from, sn, sna != NULL && strlen(sna) < 96 ? sna : "", r, 0, 0) < 0)
+		struct ovl_dest d = {from, sn, sna != NULL && strlen(sna) < 96 ? sna : "",
+				     who->cert, on_seal_mine_by_id(p->on, who->mine)};
+		if (ovl_send(p, &d, r, 0, 0) < 0)
 			log_info("503 for %s not sent: not attached", from);
 		msg_destroy(r);
 	}
@@ -550,16 +613,47 @@ static void ovl_route(struct on_proxy *p, struct ptx *x, const sip_t *sip)
 	route(x, &t, 1);
 }
 
-static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, msg_t *m)
+/* Whether who may send this request: 0, or 403 with the phrase in *why.
+ * The From of every request names the user who sends it, in both
+ * directions of a dialog; a request inside a dialog comes only from a
+ * node and certificate that took part in creating it (on_peers.c). */
+static int sender_check(struct on_proxy *p, const struct on_sender *who, const sip_t *sip,
+			const char **why)
+{
+	const url_t *f = sip->sip_from->a_url;
+
+	if (who->plain)
+		return 0; /* plain_sip: nobody vouches for anything */
+	if (f->url_user == NULL || strcmp(f->url_user, who->user) != 0 || f->url_host == NULL ||
+	    strcasecmp(f->url_host, p->on->cfg.overlay) != 0) {
+		*why = "From Is Not The Sender";
+		return 403;
+	}
+	if (sip->sip_to->a_tag != NULL &&
+	    !on_peers_ok(p->peers, sip->sip_call_id->i_id, who->node, who->cert)) {
+		*why = "Not A Party To This Call";
+		return 403;
+	}
+	return 0;
+}
+
+static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sender *who, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
 	sip_method_t method = sip->sip_request->rq_method;
-	const char *br = sip->sip_via->v_branch;
+	const char *br = sip->sip_via->v_branch, *from = who->node, *why = NULL;
 	struct ptx *x;
+	int refuse;
 
 	if (!via_is_sender(sip, from, sizeof(x->up_branch))) {
 		p->st.bad++;
 		log_info("request from %s without its own Via: dropped", from);
+		msg_destroy(m);
+		return;
+	}
+	refuse = method == sip_method_cancel ? 0 : sender_check(p, who, sip, &why);
+	if (method == sip_method_ack && refuse) {
+		refused(p, from, sip, refuse, why); /* an ACK has no answer: dropped */
 		msg_destroy(m);
 		return;
 	}
@@ -568,7 +662,7 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		return;
 	}
 	if (method == sip_method_cancel) {
-		ovl_cancel(p, from, br);
+		ovl_cancel(p, who, br);
 		msg_destroy(m);
 		return;
 	}
@@ -577,24 +671,31 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 		return;
 	}
 	if (ptx_sender_busy(p, from, PTX_PER_NODE_MAX)) {
-		ovl_busy(p, f, from, m);
+		ovl_busy(p, f, who, m);
 		return;
 	}
-	/* Our phone's requests in this dialog (its BYE) are not challenged. */
-	on_auth_dialog_add(p->on->auth, sip->sip_call_id->i_id);
 	x = p->count < PTX_MAX ? ptx_new(p, m) : NULL;
 	if (x == NULL) {
 		msg_destroy(m);
 		return;
 	}
 	ptx_sender(x, from);
-	ovl_upstream(x, f, from, br);
+	ovl_upstream(x, f, who, br);
 	if (method == sip_method_register) {
 		/* Phones register here, over sip_listen; nodes never do. */
-		refused(p, from, sip, 403, "REGISTER Comes Only From Phones");
-		reply_up(x, 403, "REGISTER Comes Only From Phones");
+		refuse = 403;
+		why = "REGISTER Comes Only From Phones";
+	}
+	if (refuse) {
+		refused(p, from, sip, refuse, why);
+		reply_up(x, refuse, why);
 		return;
 	}
+	if (sip->sip_to->a_tag == NULL && !who->plain)
+		on_peers_allow(p->peers, sip->sip_call_id->i_id, who->node, who->cert,
+			       time_mono_ms());
+	/* Our phone's requests in this dialog (its BYE) are not challenged. */
+	on_auth_dialog_add(p->on->auth, sip->sip_call_id->i_id);
 	if (method == sip_method_invite)
 		p->st.invites++;
 	ovl_route(p, x, sip);
@@ -604,16 +705,23 @@ void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 {
 	const char *from = json_string_value(json_object_get(frame, "from"));
 	const char *sn = json_string_value(json_object_get(frame, "from_sn"));
-	json_t *body = json_object_get(frame, "body");
+	struct on_sender who;
+	size_t len = 0;
+	char *txt;
 	msg_t *m;
 	sip_t *sip;
 
 	p->st.overlay_in++;
-	if (!on_is_hex_id(from) || !on_is_hex_id(sn) || !json_is_string(body)) {
+	if (!on_is_hex_id(from) || !on_is_hex_id(sn)) {
 		p->st.bad++;
 		return;
 	}
-	m = msg_make(sip_default_mclass(), 0, json_string_value(body), json_string_length(body));
+	if ((txt = on_seal_unwrap(p->on, frame, from, &len, &who)) == NULL) {
+		p->st.unsealed++;
+		return;
+	}
+	m = msg_make(sip_default_mclass(), 0, txt, len);
+	free(txt);
 	sip = m != NULL ? sip_object(m) : NULL;
 	if (sip == NULL || sip->sip_error != NULL || sip->sip_via == NULL ||
 	    sip->sip_cseq == NULL || sip->sip_call_id == NULL || sip->sip_from == NULL ||
@@ -625,7 +733,7 @@ void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 		return;
 	}
 	if (sip->sip_status != NULL)
-		ovl_response(p, from, m);
+		ovl_response(p, &who, m);
 	else
-		ovl_request(p, frame, from, m);
+		ovl_request(p, frame, &who, m);
 }

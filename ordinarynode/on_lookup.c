@@ -7,6 +7,7 @@
 #include "on.h"
 
 #include "certcheck.h"
+#include "seal.h"
 #include "log.h"
 #include "record.h"
 #include "util.h"
@@ -82,6 +83,26 @@ static int place_of(const struct record *r, struct on_place *out, char *why, siz
 	return ok;
 }
 
+/* The signer's certificate: SIP to the node is sealed to it. An account
+ * whose certificate cannot seal (an Ed25519 key) cannot be called. */
+static int peer_of(struct on_lookup *lk, const struct record *r, struct on_place *out, char *why,
+		   size_t whylen)
+{
+	uint8_t id[NODE_ID_LEN];
+
+	if (lk->on->seal != NULL && !lk->on->cfg.plain_sip &&
+	    seal_learn_peer(lk->on->seal, r->cert) < 0) {
+		snprintf(why, whylen, "its signer's certificate cannot seal");
+		return -1;
+	}
+	if (node_id_from_cert(r->cert, id) < 0) {
+		snprintf(why, whylen, "no Node-ID in its certificate");
+		return -1;
+	}
+	node_id_hex(id, out->peer);
+	return 0;
+}
+
 int on_lookup_value(struct on_lookup *lk, const json_t *v, const char *name, struct on_place *out)
 {
 	struct record r;
@@ -96,6 +117,8 @@ int on_lookup_value(struct on_lookup *lk, const json_t *v, const char *name, str
 	if (strcmp(r.name, name) == 0 && !r.deleted && !record_is_expired(&r, now_ms()) &&
 	    certcheck_record(lk->cc, &r, lk->on->cfg.overlay, why, sizeof(why)) == 0)
 		ok = place_of(&r, out, why, sizeof(why));
+	if (ok == 0)
+		ok = peer_of(lk, &r, out, why, sizeof(why));
 	if (ok < 0)
 		log_info("%s: a value refused: %s", name, why);
 	record_clear(&r);

@@ -245,26 +245,54 @@ static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 	free(st);
 }
 
-int ovl_send(struct on_proxy *p, const char *to, const char *sn, const char *sna, msg_t *m,
-	     uint64_t id, int idx)
+/* The certificate d->peer, or the one the call's node sealed with, or the
+ * node's own (its first account's Node-ID is the node's). */
+static const char *peer_of(struct on_proxy *p, const struct ovl_dest *d, const sip_t *sip)
 {
-	struct sent *st;
+	const char *c = NULL;
+
+	if (d->peer != NULL && d->peer[0] != '\0')
+		return d->peer;
+	if (sip->sip_call_id != NULL)
+		c = on_peers_cert(p->peers, sip->sip_call_id->i_id, d->to);
+	return c != NULL ? c : d->to;
+}
+
+/* Ours to seal with: d->mine, or the account whose user the message is from. */
+static X509 *mine_of(struct on_proxy *p, const struct ovl_dest *d, const sip_t *sip)
+{
+	const sip_addr_t *a = sip->sip_request != NULL ? sip->sip_from : sip->sip_to;
+
+	if (d->mine != NULL)
+		return d->mine;
+	return on_seal_mine(p->on, a != NULL ? a->a_url->url_user : NULL);
+}
+
+int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id, int idx)
+{
+	static struct log_limit lim;
 	struct on *on = p->on;
+	const sip_t *sip = sip_object(m);
+	const char *peer = peer_of(p, d, sip);
+	struct sent *st;
 	size_t len = 0;
-	char *txt;
-	json_t *j, *body;
+	char *txt, err[200] = "not UTF-8 text, or no memory";
+	json_t *j, *body = NULL;
 
 	if (on->state != ON_ATTACHED || on->link == NULL)
 		return -1;
 	txt = on_msg_text(m, &len);
-	body = txt != NULL ? json_stringn(txt, len) : NULL;
+	if (txt != NULL)
+		body = on_seal_wrap(on, mine_of(p, d, sip), peer, d->to, txt, len, err,
+				    sizeof(err));
 	if (body == NULL) {
-		log_info("a SIP message that is not UTF-8 text cannot cross the overlay");
+		if (log_allowed(&lim, LOG_LIMIT_PER_S))
+			log_info("SIP for node %s not sent: %s", d->to, err);
 		return -1;
 	}
-	j = json_pack("{s:s,s:s,s:s,s:o}", "t", "send", "to", to, "sn", sn, "body", body);
-	if (sna != NULL && sna[0] != '\0')
-		json_object_set_new(j, "sn_addr", json_string(sna));
+	j = json_pack("{s:s,s:s,s:s,s:o}", "t", "send", "to", d->to, "sn", d->sn, "body", body);
+	if (d->sna != NULL && d->sna[0] != '\0')
+		json_object_set_new(j, "sn_addr", json_string(d->sna));
 	st = malloc(sizeof(*st));
 	if (st == NULL) {
 		json_decref(j);
@@ -276,6 +304,10 @@ int ovl_send(struct on_proxy *p, const char *to, const char *sn, const char *sna
 		free(st);
 		return -1;
 	}
+	/* A dialog this creates: the callee's node and certificate are its party. */
+	if (sip->sip_request != NULL && sip->sip_to != NULL && sip->sip_to->a_tag == NULL &&
+	    sip->sip_call_id != NULL && sip->sip_request->rq_method != sip_method_cancel)
+		on_peers_allow(p->peers, sip->sip_call_id->i_id, d->to, peer, time_mono_ms());
 	return 0;
 }
 
@@ -315,7 +347,10 @@ static void send_up(struct ptx *x, msg_t *r)
 		nta_incoming_mreply(x->irq, r);
 		return;
 	}
-	if (x->up[0] != '\0' && ovl_send(p, x->up, x->up_sn, x->up_sna, r, 0, 0) < 0)
+	if (x->up[0] != '\0' && ovl_send(p,
+					 &(struct ovl_dest){x->up, x->up_sn, x->up_sna, x->up_cert,
+							    on_seal_mine_by_id(p->on, x->up_mine)},
+					 r, 0, 0) < 0)
 		log_info("response %d for %s lost: not attached", status, x->up);
 	msg_destroy(r);
 }
@@ -384,7 +419,8 @@ static void cancel_branch(struct ptx *x, struct branch *b)
 	if (b->sent == NULL)
 		return;
 	c = on_msg_cancel(x->p->agent, b->sent);
-	if (c == NULL || ovl_send(x->p, b->to, b->sn, b->sna, c, 0, 0) < 0)
+	if (c == NULL ||
+	    ovl_send(x->p, &(struct ovl_dest){b->to, b->sn, b->sna, b->peer, NULL}, c, 0, 0) < 0)
 		log_info("CANCEL towards %s could not be sent", b->to);
 	if (c != NULL)
 		msg_destroy(c);
@@ -673,6 +709,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 	if (now >= p->next_dlg_sweep) {
 		p->next_dlg_sweep = now + DIALOG_SWEEP_MS;
 		on_dialogs_expire(p->dlg, now, 0);
+		on_peers_expire(p->peers, now, 0);
 	}
 	for (x = p->all; x != NULL; x = next) {
 		next = x->next;
@@ -702,8 +739,9 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 	p->lk = lk;
 	p->agent = agent;
 	p->dlg = on_dialogs_new();
+	p->peers = on_peers_new();
 	p->sweep = event_new(on->base, -1, EV_PERSIST, sweep, p);
-	if (p->dlg == NULL || p->sweep == NULL ||
+	if (p->dlg == NULL || p->peers == NULL || p->sweep == NULL ||
 	    addr_split(on->cfg.sip_listen, host, sizeof(host), &port) < 0) {
 		err_set(err, errlen, "SIP proxy set-up failed");
 		on_proxy_free(p);
@@ -745,6 +783,7 @@ void on_proxy_free(struct on_proxy *p)
 	while (p->all != NULL)
 		ptx_free(p->all);
 	on_dialogs_free(p->dlg);
+	on_peers_free(p->peers);
 	if (p->sweep != NULL)
 		event_free(p->sweep);
 	free(p);

@@ -51,6 +51,8 @@ struct branch {
 	char sn[NODE_ID_HEX_LEN + 1];
 	char sna[96];
 	char acct[64];    /* the node's first account (from its Record-Route) */
+	char peer[NODE_ID_HEX_LEN + 1]; /* overlay: the certificate we seal to, whose
+					 * node must answer */
 	int relocated;    /* where the node is now was looked up: not a second time */
 	msg_t *sent;      /* overlay INVITE as sent (for a CANCEL), or any request
 			   * to a node named by a Route (to send it again) */
@@ -85,6 +87,9 @@ struct ptx {
 	nta_incoming_t *irq;
 	const char *in_tp; /* the phone's transport ("udp", "tcp", "tls"), NULL from the overlay */
 	char up[NODE_ID_HEX_LEN + 1], up_sn[NODE_ID_HEX_LEN + 1], up_sna[96], up_branch[128];
+	/* from the overlay: the certificate it was sealed with and its user, and
+	 * ours it was sealed to (the answers go back between the same two) */
+	char up_cert[NODE_ID_HEX_LEN + 1], up_mine[NODE_ID_HEX_LEN + 1], up_user[128];
 	struct branch br[BRANCHES_MAX];
 	int nbr;
 	enum ptx_state state;
@@ -106,6 +111,7 @@ struct on_proxy {
 	struct ptx *all;
 	int count;
 	struct on_dialogs *dlg;
+	struct on_peers *peers; /* the nodes and certificates of each call */
 	uint64_t next_dlg_sweep;
 	uint64_t next_id;
 	struct event *sweep;
@@ -140,11 +146,17 @@ void cancel_all(struct ptx *x);
 /* Every branch answered: the best final goes upstream (RFC 3261 16.7). */
 void check_done(struct ptx *x);
 void reply_up(struct ptx *x, int status, const char *phrase);
-/* Sends SIP text to node `to` at super node `sn` (address sna, may be "").
- * A failure to deliver ends branch idx of transaction id (id 0: nothing
- * waits; failures are logged). */
-int ovl_send(struct on_proxy *p, const char *to, const char *sn, const char *sna, msg_t *m,
-	     uint64_t id, int idx);
+/* Where a message over the overlay goes: node `to` at super node `sn`
+ * (address sna, may be ""), sealed to certificate peer (a Node-ID; NULL:
+ * the call's, or the node's own) from ours, mine (NULL: the account the
+ * From of a request, the To of a response names). */
+struct ovl_dest {
+	const char *to, *sn, *sna, *peer;
+	X509 *mine;
+};
+/* Sends m, sealed, to d. A failure to deliver ends branch idx of
+ * transaction id (id 0: nothing waits; failures are logged). */
+int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id, int idx);
 
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */

@@ -81,7 +81,11 @@ static json_t *sip_json(const struct on *on)
 			    json_integer((json_int_t)st.refused));
 	json_object_set_new(json_object_get(j, "counters"), "busy",
 			    json_integer((json_int_t)st.busy));
+	json_object_set_new(json_object_get(j, "counters"), "unsealed",
+			    json_integer((json_int_t)st.unsealed));
 	json_object_set_new(j, "phone_auth", auth_json(on));
+	/* SIP sealed between nodes: what was sealed, opened, and refused why */
+	json_object_set_new(j, "seal", on_seal_status((struct on *)on));
 	return j;
 }
 
@@ -120,6 +124,9 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 	prom_counter(out, "p2psip_on_bad_sip_total", NULL, st.bad);
 	prom_counter(out, "p2psip_on_sip_refused_total", NULL, st.refused);
 	prom_counter(out, "p2psip_on_sip_busy_total", NULL, st.busy);
+	prom_counter(out, "p2psip_on_sip_unsealed_total",
+		     "Frames from other nodes whose SIP could not be opened (status: seal).",
+		     st.unsealed);
 }
 
 static void auth_metrics(const struct on *on, struct evbuffer *out)

@@ -28,9 +28,11 @@ static void cert_ready(struct keepcert *kc, void *arg)
 	struct on *on = arg;
 	int all = 1;
 
-	(void)kc;
-	for (int i = 0; i < on->nacc; i++)
+	for (int i = 0; i < on->nacc; i++) {
+		if (on->acc[i].kc == kc)
+			on_seal_account(on, i); /* SIP sealed to the new certificate opens */
 		all &= keepcert_ready(on->acc[i].kc);
+	}
 	if (all && on->state == ON_STARTING) {
 		log_info("certificates of all %d accounts in place", on->nacc);
 		on_link_go(on->lnk);
@@ -80,6 +82,7 @@ static void install_crl(struct on *on, struct crl *c)
 	on->crl = c;
 	tls_ctx_set_crl(on->anon_ctx, c);
 	on_lookup_set_crl(on->lookup, c);
+	on_seal_set_crl(on, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -217,7 +220,8 @@ static int start(struct on *on, char *err, size_t errlen)
 	on->base = event_base_new();
 	on->ca = cert_read_pem(on->cfg.ca_cert, err, errlen);
 	on->anon_ctx = tls_client_ctx_new(on->cfg.ca_cert, NULL, NULL, err, errlen);
-	if (on->base == NULL || on->ca == NULL || on->anon_ctx == NULL)
+	if (on->base == NULL || on->ca == NULL || on->anon_ctx == NULL ||
+	    on_seal_start(on, err, errlen) < 0)
 		return -1;
 	if (mkdir_parents(on->cfg.state_dir, 0700, err, errlen) < 0)
 		return -1;
@@ -252,6 +256,7 @@ static void cleanup(struct on *on)
 	on_registrar_free(on->reg); /* saves the bindings */
 	on_proxy_free(on->proxy);
 	on_lookup_free(on->lookup);
+	on_seal_free(on);
 	on_sip_free(on->sip);
 	on_auth_free(on->auth);
 	on_media_free(on->media);
