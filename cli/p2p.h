@@ -5,7 +5,7 @@
  *                attaching to a super node, requests over the link
  *   p2p_login.c  login: a certificate from logind for --user
  *   p2p_cmds.c   the overlay commands: put, rm, get, ping, route, ring,
- *                send, listen, whoami, sign
+ *                send, listen, whoami, sign, seal
  *   p2p_raw.c    raw: JSON requests from stdin, pipelined, replies printed
  *   p2p_stun.c   stun: Binding requests over UDP, no overlay needed */
 #ifndef P2PSIP_CLI_P2P_H
@@ -78,6 +78,7 @@ int cmd_send(int argc, char **argv);
 int cmd_listen(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
 int cmd_raw(int argc, char **argv);
 int cmd_stun(int argc, char **argv);
 

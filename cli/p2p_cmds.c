@@ -1,10 +1,11 @@
 /* p2psip: the overlay commands that attach (put, rm, get, ping, route, ring,
- * send, listen, whoami) and sign, which only needs our key. */
+ * send, listen, whoami) and sign and seal, which only need our key. */
 #include "p2p.h"
 
 #include "certcheck.h"
 #include "identity.h"
 #include "record.h"
+#include "seal.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -287,5 +288,45 @@ int cmd_sign(int argc, char **argv)
 		die(1, "cannot sign");
 	print_json(record_to_json(&r));
 	record_clear(&r);
+	return 0;
+}
+
+/* SIP text sealed as an ordinary node seals it (common/seal.h), from our
+ * certificate to PEER-CERT, for node TO-NODE: the body of a "send" frame.
+ * For tests that play a node of the overlay with the CLI. */
+int cmd_seal(int argc, char **argv)
+{
+	char err[256], from[NODE_ID_HEX_LEN + 1], to[NODE_ID_HEX_LEN + 1], *txt;
+	uint8_t id[NODE_ID_LEN];
+	struct certcheck *cc;
+	struct seal *s;
+	json_t *env;
+	X509 *peer;
+
+	(void)argc;
+	if ((peer = cert_read_pem(argv[0], err, sizeof(err))) == NULL)
+		die(1, "%s", err);
+	if (strlen(argv[1]) != NODE_ID_HEX_LEN || hex_decode(argv[1], id, sizeof(id)) < 0)
+		die(2, "TO-NODE: a Node-ID in hex");
+	node_id_hex(id, to);
+	if (cert_overlay(C.x509, C.overlay, sizeof(C.overlay)) < 0 ||
+	    node_id_from_cert(C.x509, id) < 0)
+		die(1, "our certificate names no overlay");
+	node_id_hex(id, from);
+	cc = certcheck_new(C.cax);
+	s = cc != NULL ? seal_new(cc, C.overlay, now_ms()) : NULL;
+	if (s == NULL || seal_add_own(s, C.pkey, C.x509) < 0)
+		die(1, "cannot seal with our key (P-256 only)");
+	env = seal_close(s, C.x509, peer, from, to, (const uint8_t *)argv[2], strlen(argv[2]),
+			 now_ms(), err, sizeof(err));
+	if (env == NULL)
+		die(1, "%s", err);
+	txt = json_dumps(env, JSON_COMPACT);
+	printf("%s\n", txt);
+	free(txt);
+	json_decref(env);
+	seal_free(s);
+	certcheck_free(cc);
+	X509_free(peer);
 	return 0;
 }

@@ -57,15 +57,25 @@ printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKp2p77.0.x\r
 sleep 0.3
 [ "$(on_status on1 | jq -r .state)" = attached ] || fail "on1 after garbage: $(on_status on1)"
 
-note "from the overlay: not SIP, a response nobody asked for, no sender Via"
+note "from the overlay: not SIP, a response nobody asked for, no sender Via, unsealed"
 on2_id=$(on_status on2 | jq -r '.accounts[0].node_id')
 on2_sn=$(on_status on2 | jq -r '.supernode.node_id')
 bad0=$(on_status on2 | jq .sip.counters.bad)
 stray0=$(on_status on2 | jq .sip.counters.stray)
-CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" "hello, not SIP" >/dev/null || fail "send 1"
-CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" "$(printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS x.invalid;branch=z9hG4bKp2p1.0.ffff\r\nFrom: <sip:a@overlay.example>;tag=1\r\nTo: <sip:b@overlay.example>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n')" >/dev/null || fail "send 2"
-CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" "$(printf 'INVITE sip:bob@overlay.example SIP/2.0\r\nVia: SIP/2.0/TLS someone.else.invalid;branch=z9hG4bKzz\r\nFrom: <sip:carol@overlay.example>;tag=1\r\nTo: <sip:bob@overlay.example>\r\nCall-ID: y\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n')" >/dev/null || fail "send 3"
-sleep 0.3
+unsealed0=$(on_status on2 | jq .sip.counters.unsealed)
+# sealed by carol for bob's certificate at on2, as carol's node would
+send_sealed() {
+	CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" \
+		"$(CLI_USER=carol p2p seal "$T/on2/state/bob.crt" "$on2_id" "$1")" >/dev/null || fail "send: $1"
+}
+send_sealed "hello, not SIP"
+send_sealed "$(printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS x.invalid;branch=z9hG4bKp2p1.0.ffff\r\nFrom: <sip:a@overlay.example>;tag=1\r\nTo: <sip:b@overlay.example>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n')"
+send_sealed "$(printf 'INVITE sip:bob@overlay.example SIP/2.0\r\nVia: SIP/2.0/TLS someone.else.invalid;branch=z9hG4bKzz\r\nFrom: <sip:carol@overlay.example>;tag=1\r\nTo: <sip:bob@overlay.example>\r\nCall-ID: y\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n')"
+# SIP in clear text, as nodes sent it before sealing: refused, however good
+CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" "$(printf 'MESSAGE sip:bob@overlay.example SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2p9.0.a\r\nFrom: <sip:carol@overlay.example>;tag=1\r\nTo: <sip:bob@overlay.example>\r\nCall-ID: z\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' "$(CLI_USER=carol p2p --json whoami | jq -r .node_id)")" >/dev/null || fail "send 4"
+CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" '{"v":1,"not":"an envelope"}' >/dev/null || fail "send 5"
+poll 5 on_has on2 ".sip.counters.unsealed >= $((unsealed0 + 2))" ||
+	fail "unsealed SIP not refused: $(on_status on2 | jq -c .sip.counters)"
 st=$(on_status on2)
 [ "$(jq .sip.counters.bad <<<"$st")" -ge $((bad0 + 2)) ] || fail "bad SIP not counted: $(jq -c .sip.counters <<<"$st")"
 [ "$(jq .sip.counters.stray <<<"$st")" -ge $((stray0 + 1)) ] || fail "stray response not counted: $(jq -c .sip.counters <<<"$st")"

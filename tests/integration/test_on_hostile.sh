@@ -98,7 +98,9 @@ sip() {
 	printf '%s %s SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2p%x.0.a%d\r\nRoute: <sip:127.0.0.1:%s;lr;ovl=%s>\r\nMax-Forwards: 70\r\nFrom: <sip:carol@overlay.example>;tag=c%d\r\nTo: <%s>\r\nCall-ID: relay-%d@carol\r\nCSeq: 1 %s\r\n%bContent-Type: text/plain\r\nContent-Length: 24\r\n\r\nGET / HTTP/1.0\r\nX: y\r\n\r\n' \
 		"$1" "$2" "$carol_id" "$n" "$n" "${ON_SIP[on1]}" "$on1_id" "$n" "$2" "$n" "$1" "${3:-}"
 }
-send() { CLI_USER=carol p2p send --via "$on1_sn" "$on1_id" "$1" >/dev/null || fail "p2p send: $1"; }
+# seal TEXT: sealed by carol for alice's certificate at on1, as carol's node would
+seal() { CLI_USER=carol p2p seal "$T/on1/state/alice.crt" "$on1_id" "$1" || fail "p2p seal: $1"; }
+send() { CLI_USER=carol p2p send --via "$on1_sn" "$on1_id" "$(seal "$1")" >/dev/null || fail "p2p send: $1"; }
 relay() { # METHOD RURI [EXTRA-HEADERS]: sip ..., sent to on1
 	n=$((n + 1))
 	send "$(sip "$@")"
@@ -180,7 +182,7 @@ busy0=$(counter on1 busy)
 for i in $(seq 1 150); do
 	body=$(printf 'INVITE sip:erin@overlay.example SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKflood%d\r\nMax-Forwards: 70\r\nFrom: <sip:carol@overlay.example>;tag=f%d\r\nTo: <sip:erin@overlay.example>\r\nCall-ID: flood-%d@carol\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n' \
 		"$carol_id" "$i" "$i" "$i")
-	jq -nc --arg to "$on1_id" --arg sn "$on1_sn" --arg b "$body" '{t: "send", to: $to, sn: $sn, body: $b}'
+	jq -nc --arg to "$on1_id" --arg sn "$on1_sn" --arg b "$(seal "$body")" '{t: "send", to: $to, sn: $sn, body: $b}'
 done >"$T/flood.json"
 CLI_USER=carol p2p raw <"$T/flood.json" >"$T/flood.out" 2>&1 || fail "p2p raw: $(tail -n 3 "$T/flood.out")"
 poll 5 on_has on1 ".sip.counters.busy >= $((busy0 + 50))" ||
