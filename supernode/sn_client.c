@@ -9,6 +9,7 @@
 #include "sn_limit.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,67 @@ const struct sn_handler client_frames[] = {
 
 /* ---- routed to this super node: a message for one of its clients ---- */
 
+#ifdef P2PSIP_TEST_HOOKS
+/* A super node that meddles with what it carries, for the tests of sealed
+ * SIP only (build/test/supernode; never in the programs that are built
+ * for use). The file named by P2PSIP_TAMPER says how, read at each
+ * message: "flip" changes one character inside the sealed part of each
+ * body; "replay" hands down, before each message, the one handed down
+ * before it on the same link once more. */
+#define TAMPER_LINKS 8
+static struct {
+	const struct olink *l;
+	json_t *last;
+} kept[TAMPER_LINKS];
+
+static void tamper_mode(char *mode, size_t len)
+{
+	const char *path = getenv("P2PSIP_TAMPER");
+	FILE *f = path != NULL ? fopen(path, "r") : NULL;
+
+	mode[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(mode, (int)len, f) == NULL)
+		mode[0] = '\0';
+	mode[strcspn(mode, "\n")] = '\0';
+	fclose(f);
+}
+
+static void tamper_replay(struct olink *l, const json_t *m)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < TAMPER_LINKS && kept[i].l != l; i++)
+		if (kept[i].l == NULL && free_slot < 0)
+			free_slot = i;
+	if (i == TAMPER_LINKS && (i = free_slot) < 0)
+		i = 0;
+	if (kept[i].l == l && kept[i].last != NULL)
+		olink_send(l, json_deep_copy(kept[i].last));
+	json_decref(kept[i].last);
+	kept[i].l = l;
+	kept[i].last = json_deep_copy(m);
+}
+
+static int tampered(struct olink *l, json_t *m)
+{
+	const char *body = json_string_value(json_object_get(m, "body"));
+	char mode[16], *copy, *ct;
+
+	tamper_mode(mode, sizeof(mode));
+	if (strcmp(mode, "replay") == 0)
+		tamper_replay(l, m);
+	if (strcmp(mode, "flip") != 0 || body == NULL || (copy = strdup(body)) == NULL)
+		return olink_send(l, m);
+	if ((ct = strstr(copy, "\"ct\":\"")) != NULL && strlen(ct) > 16)
+		ct[12] = ct[12] == 'A' ? 'B' : 'A';
+	json_object_set_new(m, "body", json_string(copy));
+	free(copy);
+	return olink_send(l, m);
+}
+#endif
+
 static int deliver(struct olink *l, json_t *inner)
 {
 	json_t *m = json_pack(
@@ -239,6 +301,9 @@ static int deliver(struct olink *l, json_t *inner)
 
 	if (json_is_string(sna))
 		json_object_set(m, "from_sn_addr", sna);
+#ifdef P2PSIP_TEST_HOOKS
+	return tampered(l, m);
+#endif
 	return olink_send(l, m);
 }
 
