@@ -266,6 +266,10 @@ seen=$(grep -E '^(SIP/2.0 [0-9]+|INVITE|ACK|BYE) ' "$D/alice_phone.msg" | cut -c
 echo "   alice's phone sent and received, in order: $seen"
 echo "   bob's phone was reached at 127.0.0.1:$BOBP; the INVITE it got had passed:"
 grep -m2 '^Record-Route:' "$D/bob_phone.msg" | sed 's/;sn=.*//; s/^/     /'
+pai=$(grep -m1 '^P-Asserted-Identity:' "$D/bob_phone.msg") ||
+	die "bob's phone was not told who called (no P-Asserted-Identity)"
+echo "   and it named the caller as bob's node verified it, from the certificate"
+echo "   that sealed the INVITE end to end: $pai"
 echo "   the call was answered by bob and hung up by alice"
 
 say "the administrator revokes alice's certificate"
@@ -306,8 +310,10 @@ cat <<TXT
    bob's signed record in the DHT. A sipp phone as alice called
    sip:bob@overlay.example at the other: its node found bob's node through
    the DHT, the INVITE crossed the overlay (node, super node, super node,
-   node), bob's phone answered, and alice hung up. No central proxy or
-   registrar was on the way.
+   node) sealed from alice's certificate to bob's, so that the super nodes
+   could neither read nor change it; bob's node told his phone who called
+   (P-Asserted-Identity), bob's phone answered, and alice hung up. No
+   central proxy or registrar was on the way.
 TXT
 echo
 echo "DEMO OK"

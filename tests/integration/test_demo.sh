@@ -10,4 +10,5 @@ grep -q "still there: a replica" "$T/demo.log" || fail "demo did not fetch the r
 grep -q "refuses alice" "$T/demo.log" || fail "demo super node did not refuse the revoked user"
 grep -q "in order: INVITE 407 ACK INVITE 100 180 200 ACK BYE 200$" "$T/demo.log" || fail "demo call did not go through"
 grep -q "answered by bob and hung up by alice" "$T/demo.log" || fail "demo did not say the call ended"
+grep -q "end to end: P-Asserted-Identity: <sip:alice@overlay.example>$" "$T/demo.log" || fail "demo: bob's phone was not told alice called"
 echo ok
