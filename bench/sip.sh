@@ -23,6 +23,10 @@
 #     Then $SETTLE s of rest before the calls.
 # Prints one table: ours, Kamailio's, and the ratio.
 #
+# Then ours again with plain_sip = yes at both ordinary nodes (PLAIN=0:
+# not): the latency and calls/s of the same calls unsealed, beside the
+# sealed figures, and each one's server CPU time per call.
+#
 #   bench/sip.sh                     everything (needs root for tcpdump)
 #   PEER=0 DUR=3 bench/sip.sh        ours only, shorter steps
 set -u
@@ -36,6 +40,7 @@ LAT_RATE=${LAT_RATE:-100}
 LAT_DUR=${LAT_DUR:-10}
 SETTLE=${SETTLE:-35} # after the overloaded REGISTER step: its transactions end
 PEER=${PEER:-1}
+PLAIN=${PLAIN:-1} # also measure ours with plain_sip = yes (the cost of sealing)
 SRV_CPU=${SRV_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 KAM_ANCHOR=${KAM_ANCHOR:-$TOP/../shared/anchors/kamailio}
@@ -155,7 +160,7 @@ run_sipp reg_once "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" 100 "$USERS" -key c
 sleep 1.5 # their records
 uas_start ours
 latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}"
-R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL
+R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL R[ours_lat_cpu]=$SCPU
 sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
 R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU R[ours_reg_retr]=$BEST_RETR
 sleep "$SETTLE"
@@ -163,6 +168,29 @@ sweep call "127.0.0.1:${ON_SIP[A]}" "$B/uac.xml" "$CALL_RATES"
 R[ours_call]=$BEST R[ours_call_cpu]=$BEST_CPU R[ours_call_retr]=$BEST_RETR
 kill "$UAS_PID" 2>/dev/null
 wait "$UAS_PID" 2>/dev/null
+
+# ---- ours again, unsealed: what sealing costs ----
+if [ "$PLAIN" = 1 ]; then
+	echo "== ours with plain_sip = yes at nodes A and B (SIP between them unsealed)"
+	stop_pid "${ON_PID[A]}" >/dev/null 2>&1
+	stop_pid "${ON_PID[B]}" >/dev/null 2>&1
+	ON_EXTRA="plain_sip = yes" on_init Ap caller
+	ON_EXTRA="plain_sip = yes" on_init Bp "${accts[@]}"
+	on_start Ap
+	on_start Bp
+	SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[Ap]} ${ON_PID[Bp]}"
+	for p in $SRV_PIDS; do taskset -a -p -c "$SRV_CPU" "$p" >/dev/null; done
+	run_sipp preg_once "127.0.0.1:${ON_SIP[Bp]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
+	[ "$OK" = "$USERS" ] || fail "registering the callees at Bp: $OK of $USERS"
+	sleep "$SETTLE" # the sealed sweep's last, overloaded step is over; the records are in
+	uas_start plain
+	latency plain_lat "127.0.0.1:${ON_SIP[Ap]}" "${ON_SIP[Ap]}"
+	R[plain_180]=$LAT180 R[plain_200]=$LAT200 R[plain_lat_fail]=$LAT_FAIL R[plain_lat_cpu]=$SCPU
+	sweep pcall "127.0.0.1:${ON_SIP[Ap]}" "$B/uac.xml" "$CALL_RATES"
+	R[plain_call]=$BEST R[plain_call_cpu]=$BEST_CPU R[plain_call_retr]=$BEST_RETR
+	kill "$UAS_PID" 2>/dev/null
+	wait "$UAS_PID" 2>/dev/null
+fi
 for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}" >/dev/null 2>&1; done
 PIDS=()
 
@@ -179,7 +207,7 @@ if [ "$PEER" = 1 ]; then
 	run_sipp kreg_once 127.0.0.1:5070 "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
 	uas_start kam
 	latency kam_lat 127.0.0.1:5070 5070
-	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL
+	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL R[kam_lat_cpu]=$SCPU
 	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
 	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU R[kam_reg_retr]=$BEST_RETR
 	sleep "$SETTLE"
@@ -193,6 +221,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 > 0 && a != "na") printf "%.2f"
 f() { echo "${R[$1]:-na}"; }
 p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
 p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
+# the servers' CPU time per call: their CPU share over the run at LAT_RATE
+cpu_ms() { awk -v c="${R[$1]:-na}" -v r="$LAT_RATE" 'BEGIN{if (c != "na") printf "%.2f", c * 10 / r; else print "na"}'; }
 echo
 echo "| figure (steps of ${DUR}s, 0 failed) | ours | Kamailio | ours/Kamailio |"
 echo "|---|---|---|---|"
@@ -203,3 +233,17 @@ echo "| INVITE->180 p99 ms | $(p99 ours_180) | $(p99 kam_180) | $(ratio "$(p99 o
 echo "| INVITE->200 p50 ms | $(p50 ours_200) | $(p50 kam_200) | $(ratio "$(p50 ours_200)" "$(p50 kam_200)") |"
 echo "| INVITE->200 p99 ms | $(p99 ours_200) | $(p99 kam_200) | $(ratio "$(p99 ours_200)" "$(p99 kam_200)") |"
 echo "| failed calls in the latency runs | $(f ours_lat_fail) | $(f kam_lat_fail) | |"
+echo "| server CPU ms per call at $LAT_RATE cps | $(cpu_ms ours_lat_cpu) | $(cpu_ms kam_lat_cpu) | $(ratio "$(cpu_ms ours_lat_cpu)" "$(cpu_ms kam_lat_cpu)") |"
+if [ "$PLAIN" = 1 ]; then
+	echo
+	echo "What sealing SIP between the ordinary nodes costs (same run, same super nodes):"
+	echo
+	echo "| figure | sealed (default) | plain_sip = yes | sealed/plain |"
+	echo "|---|---|---|---|"
+	echo "| calls/s sustained | $(f ours_call) (CPU $(f ours_call_cpu)%) | $(f plain_call) (CPU $(f plain_call_cpu)%) | $(ratio "$(f ours_call)" "$(f plain_call)") |"
+	echo "| INVITE->180 p50 ms at $LAT_RATE cps | $(p50 ours_180) | $(p50 plain_180) | $(ratio "$(p50 ours_180)" "$(p50 plain_180)") |"
+	echo "| INVITE->180 p99 ms | $(p99 ours_180) | $(p99 plain_180) | $(ratio "$(p99 ours_180)" "$(p99 plain_180)") |"
+	echo "| INVITE->200 p50 ms | $(p50 ours_200) | $(p50 plain_200) | $(ratio "$(p50 ours_200)" "$(p50 plain_200)") |"
+	echo "| INVITE->200 p99 ms | $(p99 ours_200) | $(p99 plain_200) | $(ratio "$(p99 ours_200)" "$(p99 plain_200)") |"
+	echo "| server CPU ms per call at $LAT_RATE cps | $(cpu_ms ours_lat_cpu) | $(cpu_ms plain_lat_cpu) | $(ratio "$(cpu_ms ours_lat_cpu)" "$(cpu_ms plain_lat_cpu)") |"
+fi
