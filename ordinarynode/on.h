@@ -407,6 +407,8 @@ struct on_peers *on_peers_new(void);
 void on_peers_allow(struct on_peers *t, const char *call_id, const char *node, const char *cert,
 		    uint64_t now);
 int on_peers_ok(const struct on_peers *t, const char *call_id, const char *node, const char *cert);
+/* Whether call_id has parties at all. */
+int on_peers_known(const struct on_peers *t, const char *call_id);
 /* The certificate node seals with in call_id (owned by t), or NULL. */
 const char *on_peers_cert(const struct on_peers *t, const char *call_id, const char *node);
 /* Forgets calls not heard of for a day (all with all). */

@@ -83,7 +83,8 @@ static void spoofed(msg_t *m)
 #endif
 
 /* The certificate to seal to for node `to`: peer when given, else the one
- * the node sealed with in this call, else the node's own. */
+ * the node sealed with in this call (m: the request as this node knows
+ * it), else the node's own. */
 static const char *call_peer(struct on_proxy *p, msg_t *m, const char *to, const char *peer)
 {
 	const sip_t *sip = sip_object(m);
@@ -125,8 +126,12 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 		spoofed(m);
 #endif
 	}
-	if (m != NULL)
-		str_copy(b->peer, call_peer(p, m, to, peer), sizeof(b->peer));
+	if (m != NULL) {
+		str_copy(b->peer, call_peer(p, x->req, to, peer), sizeof(b->peer));
+		if (sip_object(x->req)->sip_to->a_tag == NULL) /* the dialog's parties: ours, theirs */
+			on_peers_allow(p->peers, sip_object(x->req)->sip_call_id->i_id, to, b->peer,
+				       time_mono_ms());
+	}
 	if (m == NULL || on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
 	    ovl_send(p, &(struct ovl_dest){to, sn, sna, b->peer, NULL}, m, x->id, b->idx) < 0) {
 		if (m != NULL)
@@ -311,8 +316,10 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		on_media_to_phone(p->on->media, f);
 	on_identity_strip(f);
 	if (t.kind == ON_T_NODE) {
+		const char *peer = call_peer(p, f, t.to, NULL);
+
 		if (on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
-		    ovl_send(p, &(struct ovl_dest){t.to, t.sn, t.sna, NULL, NULL}, f, 0, 0) < 0)
+		    ovl_send(p, &(struct ovl_dest){t.to, t.sn, t.sna, peer, NULL}, f, 0, 0) < 0)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
 	} else {
@@ -629,10 +636,13 @@ static int sender_check(struct on_proxy *p, const struct on_sender *who, const s
 		*why = "From Is Not The Sender";
 		return 403;
 	}
-	if (sip->sip_to->a_tag != NULL &&
-	    !on_peers_ok(p->peers, sip->sip_call_id->i_id, who->node, who->cert)) {
-		*why = "Not A Party To This Call";
-		return 403;
+	/* Inside a dialog: a party of it. Outside: a Call-ID of another's call
+	 * would make the sender a party of that call (and able to end it). */
+	if (sip->sip_to->a_tag != NULL || on_peers_known(p->peers, sip->sip_call_id->i_id)) {
+		if (!on_peers_ok(p->peers, sip->sip_call_id->i_id, who->node, who->cert)) {
+			*why = "Not A Party To This Call";
+			return 403;
+		}
 	}
 	return 0;
 }

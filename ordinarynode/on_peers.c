@@ -139,6 +139,11 @@ int on_peers_ok(const struct on_peers *t, const char *call_id, const char *node,
 	return 0;
 }
 
+int on_peers_known(const struct on_peers *t, const char *call_id)
+{
+	return *slot(t, call_id) != NULL;
+}
+
 const char *on_peers_cert(const struct on_peers *t, const char *call_id, const char *node)
 {
 	const struct call *c = *slot(t, call_id);

@@ -245,17 +245,11 @@ static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 	free(st);
 }
 
-/* The certificate d->peer, or the one the call's node sealed with, or the
- * node's own (its first account's Node-ID is the node's). */
-static const char *peer_of(struct on_proxy *p, const struct ovl_dest *d, const sip_t *sip)
+/* The certificate d->peer, or the node's own (its first account's Node-ID
+ * is the node's). */
+static const char *peer_of(const struct ovl_dest *d)
 {
-	const char *c = NULL;
-
-	if (d->peer != NULL && d->peer[0] != '\0')
-		return d->peer;
-	if (sip->sip_call_id != NULL)
-		c = on_peers_cert(p->peers, sip->sip_call_id->i_id, d->to);
-	return c != NULL ? c : d->to;
+	return d->peer != NULL && d->peer[0] != '\0' ? d->peer : d->to;
 }
 
 /* Ours to seal with: d->mine, or the account whose user the message is from. */
@@ -273,7 +267,7 @@ int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id
 	static struct log_limit lim;
 	struct on *on = p->on;
 	const sip_t *sip = sip_object(m);
-	const char *peer = peer_of(p, d, sip);
+	const char *peer = peer_of(d);
 	struct sent *st;
 	size_t len = 0;
 	char *txt, err[200] = "not UTF-8 text, or no memory";
@@ -304,21 +298,19 @@ int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id
 		free(st);
 		return -1;
 	}
-	/* A dialog this creates: the callee's node and certificate are its party. */
-	if (sip->sip_request != NULL && sip->sip_to != NULL && sip->sip_to->a_tag == NULL &&
-	    sip->sip_call_id != NULL && sip->sip_request->rq_method != sip_method_cancel)
-		on_peers_allow(p->peers, sip->sip_call_id->i_id, d->to, peer, time_mono_ms());
 	return 0;
 }
 
 /* ---- answering upstream ---- */
 
-/* An INVITE that opened no dialog (failed, cancelled): its media goes. */
+/* An INVITE that opened no dialog (failed, cancelled): its media goes.
+ * Not for one refused before any branch: it never touched media, and its
+ * Call-ID may be another call's (a third node's INVITE with it). */
 static void invite_ended(struct ptx *x, int status)
 {
 	const sip_t *rq = x->req != NULL ? sip_object(x->req) : NULL;
 
-	if (status >= 300 && x->method == sip_method_invite && rq != NULL &&
+	if (status >= 300 && x->method == sip_method_invite && x->nbr > 0 && rq != NULL &&
 	    rq->sip_to->a_tag == NULL && rq->sip_call_id != NULL)
 		on_media_release(x->p->on->media, rq->sip_call_id->i_id);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_tag.h>
 
@@ -197,13 +198,19 @@ void on_identity_strip(msg_t *m)
 
 void on_identity_assert(msg_t *m, const char *user, const char *overlay)
 {
+	msg_header_t *pai;
 	char h[300];
 
 	on_identity_strip(m);
 	if (user == NULL || user[0] == '\0')
 		return;
 	snprintf(h, sizeof(h), "P-Asserted-Identity: <sip:%s@%s>", user, overlay);
-	sip_add_tl(m, sip_object(m), SIPTAG_HEADER_STR(h), TAG_END());
+	/* Prepended: in a message parsed from text (a response from the
+	 * overlay), sofia-sip appends a new header after the blank line. */
+	pai = msg_header_make(msg_home(m), sip_unknown_class, h);
+	if (pai != NULL)
+		msg_header_prepend(m, (msg_pub_t *)sip_object(m),
+				   (msg_header_t **)&sip_object(m)->sip_unknown, pai);
 }
 
 json_t *on_seal_status(struct on *on)

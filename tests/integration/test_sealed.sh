@@ -2,14 +2,15 @@
 # SIP sealed between ordinary nodes, asserted callers, and what a hostile
 # super node or overlay user can no longer do (docs/security.md):
 #   * bob's phone is told who calls by his node (P-Asserted-Identity of the
-#     certificate that sealed the INVITE); identity headers alice's phone
-#     put on never reach it;
+#     certificate that sealed the INVITE), alice's who answered; identity
+#     headers alice's phone put on never reach bob's;
 #   * carol's node, built to put alice in the From of what it sends
 #     (build/test/ordinarynode, P2PSIP_SPOOF_FROM), gets 403 and bob's
 #     phone never rings;
 #   * a BYE for alice's call with bob, sent by carol's node with the
-#     dialog's Call-ID, tags, Contact and Route: 403, the call and its
-#     relay streams go on, alice hangs up normally later;
+#     dialog's Call-ID, tags, Contact and Route: 403; then a new INVITE of
+#     carol's with that Call-ID (to become a party) and a BYE: 403 both;
+#     the call and its relay streams go on, alice hangs up normally later;
 #   * a super node that changes one character of a sealed frame
 #     (build/test/supernode, P2PSIP_TAMPER=flip): the message is dropped,
 #     bob's phone hears nothing;
@@ -34,7 +35,8 @@ snode_init sn1
 start_bg sn_sn1 env P2PSIP_TAMPER="$TAMPER" "$HOOKS/supernode" -c "$T/sn1/supernode.conf"
 SN_PID[sn1]=$LAST_PID
 snode_wait sn1
-for u in alice bob carol; do add_user $u "password of $u"; done
+for u in alice bob; do add_user $u "password of $u"; done
+cli_user carol
 ON_EXTRA=$'[media]\nrelay = always'
 on_init on1 alice
 on_init on2 bob
@@ -51,8 +53,9 @@ sink_start() {
 	python3 "$TOP/tests/tools/sipsink.py" "$BOB" "$T/bob.heard" &
 	SINK=$!
 	PIDS+=("$SINK")
-	sleep 0.3
+	wait_until 10 "bob's listening phone did not start" udp_bound "$BOB"
 }
+udp_bound() { ss -Huln "sport = :$1" | grep -q .; }
 sink_stop() { stop_pid "$SINK" || true; }
 heard() { grep -c "^$1 " "$T/bob.heard"; }
 seal_n() { on_status "$1" | jq ".sip.seal.$2"; }
@@ -79,8 +82,8 @@ grep -q "refused 403: From Is Not The Sender" "$T/on_on2.log" || fail "no log li
 sink_stop
 
 note "carol's node sends a BYE for alice's call with bob: 403, the call goes on"
-sed 's|<pause milliseconds="200"/>|<pause milliseconds="6000"/>|' "$SC/uac.xml" >"$T/uac_long.xml"
-phone bobcall "$SC/uas.xml" bob "$BOB"
+sed 's|<pause milliseconds="200"/>|<pause milliseconds="12000"/>|' "$SC/uac.xml" >"$T/uac_long.xml"
+phone bobcall "$SC/uas.xml" bob "$BOB" -trace_msg -message_file "$T/bob.msgs"
 BOBCALL=$PHONE
 (sipp_run long on1 "$T/uac_long.xml" -s bob -key caller alice -p "$(free_port)" -m 1 \
 	-trace_msg -message_file "$T/alice.msgs") &
@@ -89,8 +92,11 @@ wait_until 10 "alice's call not answered" grep -q "^ACK " "$T/alice.msgs"
 calls0=$(on_status on2 | jq .media.calls)
 [ "$calls0" -ge 1 ] || fail "no relay streams at on2 for the call: $(on_status on2 | jq -c .media)"
 ref0=$(on_status on2 | jq .sip.counters.refused)
+# The Call-ID as it crossed the overlay (bob's phone got it), the rest as
+# alice's phone saw it: all that a party of the call could tell carol.
+cid=$(grep -m1 -i '^Call-ID:' "$T/bob.msgs" | cut -d: -f2- | tr -d ' \r')
 answer=$(python3 - "$T/alice.msgs" "${ON_SIP[on3]}" "$TOP/tests/tools" "$(sip_pw carol)" \
-	"${ON_SIP[on1]}" "$(on_status on1 | jq -r '.accounts[0].node_id')" <<'PY'
+	"${ON_SIP[on1]}" "$(on_status on1 | jq -r '.accounts[0].node_id')" "$cid" <<'PY'
 import re, socket, sys
 msgs, node, pw, on1_port, on1_id = open(sys.argv[1]).read(), int(sys.argv[2]), sys.argv[4], sys.argv[5], sys.argv[6]
 sys.path.insert(0, sys.argv[3])
@@ -99,7 +105,7 @@ ok = [m for m in re.split(r"\n-{20,}[^\n]*\n", msgs) if "SIP/2.0 200 OK" in m an
 ok = ok[ok.index("SIP/2.0 200"):].replace("\r\n", "\n")
 def hdr(name):
     return [l.split(":", 1)[1].strip() for l in ok.split("\n") if l.lower().startswith(name.lower() + ":")]
-call_id, frm, to = hdr("Call-ID")[0], hdr("From")[0], hdr("To")[0]
+call_id, frm, to = sys.argv[7], hdr("From")[0], hdr("To")[0]
 contact = re.search(r"<([^>]*)>", hdr("Contact")[0]).group(1)
 rr = [r.strip() for h in hdr("Record-Route") for r in h.split(",")]
 # alice's route set is the Record-Route reversed; carol skips alice's node
@@ -127,9 +133,25 @@ PY
 ) || fail "carol's BYE: $answer"
 assert_eq "SIP/2.0 403 Not A Party To This Call" "$answer" "answer to carol's BYE"
 on_has on2 ".sip.counters.refused > $ref0" || fail "on2 did not count it"
+note "... and a new INVITE of carol's with that Call-ID, then a BYE: not made a party, 403"
+on2_id=$(on_status on2 | jq -r '.accounts[0].node_id')
+on2_sn=$(on_status on2 | jq -r '.supernode.node_id')
+carol_id=$(CLI_USER=carol p2p --json whoami | jq -r .node_id)
+ref1=$(on_status on2 | jq .sip.counters.refused)
+for req in "INVITE sip:bob@overlay.example SIP/2.0|<sip:bob@overlay.example>" \
+	"BYE sip:bob@overlay.example SIP/2.0|<sip:bob@overlay.example>;tag=$(grep -m1 -i '^To:.*tag=' "$T/bob.msgs" | sed 's/.*tag=//' | tr -d '\r')"; do
+	body=$(printf '%s\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2p5.0.%s\r\nMax-Forwards: 70\r\nFrom: <sip:carol@overlay.example>;tag=c1\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 5 %s\r\nContent-Length: 0\r\n\r\n' \
+		"${req%%|*}" "$carol_id" "${req%% *}" "${req#*|}" "$cid" "${req%% *}")
+	CLI_USER=carol p2p send --via "$on2_sn" "$on2_id" \
+		"$(CLI_USER=carol p2p seal "$T/on2/state/bob.crt" "$on2_id" "$body")" >/dev/null || fail "send $req"
+done
+poll 5 on_has on2 ".sip.counters.refused >= $((ref1 + 2))" ||
+	fail "carol's INVITE and BYE with the call's Call-ID not refused: $(on_status on2 | jq -c .sip.counters)"
 assert_eq "$calls0" "$(on_status on2 | jq .media.calls)" "on2's relayed calls after carol's BYE"
 wait "$ALICE" || fail "alice's call did not end normally: $(tail -n 20 "$T/sipp_long.out")"
 phone_ok bobcall "$BOBCALL"
+ok=$(awk '/^SIP\/2.0 200 OK/,/^$/' "$T/alice.msgs")
+assert_contains "$ok" "P-Asserted-Identity: <sip:bob@overlay.example>" "the 200 alice's phone got"
 
 note "a super node changes one character of a sealed frame: dropped"
 sink_start

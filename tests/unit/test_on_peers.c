@@ -24,10 +24,13 @@ static void test_parties(void **state)
 	(void)state;
 	assert_non_null(t);
 	assert_int_equal(on_peers_ok(t, "c1", NODE_A, CERT_1), 0);
+	assert_int_equal(on_peers_known(t, "c1"), 0);
 	assert_null(on_peers_cert(t, "c1", NODE_A));
 	on_peers_allow(t, "c1", NODE_A, CERT_1, 1000);
 	on_peers_allow(t, "c1", NODE_A, CERT_1, 1000); /* once */
 	assert_int_equal(on_peers_count(t), 1);
+	assert_int_equal(on_peers_known(t, "c1"), 1);
+	assert_int_equal(on_peers_known(t, "c2"), 0);
 	assert_int_equal(on_peers_ok(t, "c1", NODE_A, CERT_1), 1);
 	assert_int_equal(on_peers_ok(t, "c1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", CERT_1), 1);
 	/* the right node with another certificate, another node, another call */
