@@ -845,14 +845,41 @@ static enum refusal check_cert(struct seal *s, const struct env *e, X509 **cert,
 	return peer_ok(s, *cert, err, errlen) < 0 ? R_BAD_CERT : R_NONE;
 }
 
+/* The plaintext of e into out->pt, if the tag verifies. */
+static enum refusal decrypt(struct seal *s, struct own *o, const struct env *e, X509 *cert,
+			    const uint8_t sid[NODE_ID_LEN], const char *from_node,
+			    const char *to_node, struct seal_opened *out, char *err, size_t errlen)
+{
+	uint8_t k[KEY_LEN];
+	struct canon aad;
+	enum refusal r = R_NONE;
+
+	out->pt = malloc(e->ct_len - TAG_LEN + 1);
+	if (out->pt == NULL || pair_key(s, o, cert, sid, o->id, 0, e->ts, k) < 0) {
+		err_set(err, errlen, "altered or not for us: no key");
+		return R_ALTERED;
+	}
+	aad_build(&aad, sid, o->id, from_node, to_node, e->ts, e->iv);
+	if (aad.failed || gcm_open(s, k, e->iv, &aad, e->ct, e->ct_len, out->pt) < 0) {
+		err_set(err, errlen, "altered or not for us: the tag does not verify");
+		r = R_ALTERED;
+	}
+	canon_free(&aad);
+	OPENSSL_cleanse(k, sizeof(k));
+	if (r == R_NONE) {
+		out->len = e->ct_len - TAG_LEN;
+		out->pt[out->len] = '\0';
+	}
+	return r;
+}
+
 /* Everything after the envelope parsed, up to the plaintext in out. */
 static enum refusal open_env(struct seal *s, const struct env *e, const char *from_node,
 			     const char *to_node, uint64_t now, struct seal_opened *out, char *err,
 			     size_t errlen)
 {
-	uint8_t sid[NODE_ID_LEN], fp[32], seen[16], k[KEY_LEN];
+	uint8_t sid[NODE_ID_LEN], fp[32], seen[16];
 	struct own *o = own_find(s, e->to);
-	struct canon aad;
 	X509 *cert = NULL;
 	enum refusal r;
 
@@ -869,26 +896,12 @@ static enum refusal open_env(struct seal *s, const struct env *e, const char *fr
 		r = R_REPLAYED;
 		goto out;
 	}
-	out->pt = malloc(e->ct_len - TAG_LEN + 1);
-	if (out->pt == NULL || pair_key(s, o, cert, sid, o->id, 0, e->ts, k) < 0) {
-		err_set(err, errlen, "altered or not for us: no key");
-		r = R_ALTERED;
+	if ((r = decrypt(s, o, e, cert, sid, from_node, to_node, out, err, errlen)) != R_NONE)
 		goto out;
-	}
-	aad_build(&aad, sid, o->id, from_node, to_node, e->ts, e->iv);
-	if (aad.failed || gcm_open(s, k, e->iv, &aad, e->ct, e->ct_len, out->pt) < 0) {
-		err_set(err, errlen, "altered or not for us: the tag does not verify");
-		r = R_ALTERED;
-	}
-	canon_free(&aad);
-	OPENSSL_cleanse(k, sizeof(k));
-	if (r != R_NONE)
-		goto out;
+	/* Only now is anything remembered. */
 	seen_add(s, seen, e->ts, now);
 	peer_keep(s, cert, sid);
 	parsed_keep(s, cert, fp);
-	out->len = e->ct_len - TAG_LEN;
-	out->pt[out->len] = '\0';
 	out->peer = cert;
 	cert = NULL;
 	out->mine = o->cert;
