@@ -320,21 +320,21 @@ int seal_add_own(struct seal *s, EVP_PKEY *key, X509 *cert)
 }
 
 /* What a peer certificate must pass before we seal to it or open from it. */
-static int peer_ok(struct seal *s, X509 *cert, char *err, size_t errlen)
+static int peer_ok(struct seal *s, X509 *cert, const char *what, char *err, size_t errlen)
 {
 	char why[256] = "", overlay[256], role[ROLE_MAX];
 	EVP_PKEY *pub = X509_get0_pubkey(cert);
 
 	if (certcheck_verify(s->cc, cert, why, sizeof(why)) < 0) {
-		err_set(err, errlen, "sender certificate: %s", why[0] ? why : "does not verify");
+		err_set(err, errlen, "%s: %s", what, why[0] ? why : "does not verify");
 		return -1;
 	}
 	if (cert_overlay(cert, overlay, sizeof(overlay)) < 0 || strcmp(overlay, s->overlay) != 0) {
-		err_set(err, errlen, "sender certificate: not of this overlay");
+		err_set(err, errlen, "%s: not of this overlay", what);
 		return -1;
 	}
 	if (cert_role(cert, role, sizeof(role)) < 0 || strcmp(role, ROLE_USER) != 0) {
-		err_set(err, errlen, "sender certificate: not a user's");
+		err_set(err, errlen, "%s: not a user's", what);
 		return -1;
 	}
 	if (pub != NULL && EVP_PKEY_is_a(pub, "ED25519")) {
@@ -342,7 +342,7 @@ static int peer_ok(struct seal *s, X509 *cert, char *err, size_t errlen)
 		return -1;
 	}
 	if (!key_is_p256(pub)) {
-		err_set(err, errlen, "sender certificate: key is not ECDSA P-256");
+		err_set(err, errlen, "%s: key is not ECDSA P-256", what);
 		return -1;
 	}
 	return 0;
@@ -388,7 +388,7 @@ int seal_learn_peer(struct seal *s, X509 *cert)
 
 	if (cert == NULL || node_id_from_cert(cert, id) < 0)
 		return -1;
-	if (peer_ok(s, cert, err, sizeof(err)) < 0) {
+	if (peer_ok(s, cert, "peer certificate", err, sizeof(err)) < 0) {
 		log_debug("seal: peer certificate not kept: %s", err);
 		return -1;
 	}
@@ -652,7 +652,8 @@ json_t *seal_close(struct seal *s, X509 *mine, X509 *peer, const char *from_node
 		err_set(err, errlen, "not one of our identities");
 		return NULL;
 	}
-	if (node_id_from_cert(peer, rid) < 0 || peer_ok(s, peer, err, errlen) < 0)
+	if (node_id_from_cert(peer, rid) < 0 ||
+	    peer_ok(s, peer, "recipient certificate", err, errlen) < 0)
 		return NULL;
 	j = close_with(s, o, peer, rid, from_node, to_node, pt, len, now_ms, err, errlen);
 	if (j != NULL)
@@ -842,7 +843,7 @@ static enum refusal check_cert(struct seal *s, const struct env *e, X509 **cert,
 		err_set(err, errlen, "sender certificate: not a DER certificate");
 		return R_BAD_CERT;
 	}
-	return peer_ok(s, *cert, err, errlen) < 0 ? R_BAD_CERT : R_NONE;
+	return peer_ok(s, *cert, "sender certificate", err, errlen) < 0 ? R_BAD_CERT : R_NONE;
 }
 
 /* The plaintext of e into out->pt, if the tag verifies. */
