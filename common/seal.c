@@ -40,6 +40,7 @@ struct kmap {
 struct own {
 	EVP_PKEY *key;
 	X509 *cert;
+	char *cert_b64; /* its DER in base64, as every envelope carries it */
 	uint8_t id[NODE_ID_LEN];
 };
 
@@ -234,6 +235,7 @@ void seal_free(struct seal *s)
 	for (size_t i = 0; i < s->n_own; i++) {
 		EVP_PKEY_free(s->own[i].key);
 		X509_free(s->own[i].cert);
+		free(s->own[i].cert_b64);
 	}
 	free(s->own);
 	for (size_t i = 0; i < s->n_peers; i++)
@@ -280,47 +282,59 @@ int seal_add_own(struct seal *s, EVP_PKEY *key, X509 *cert)
 {
 	uint8_t id[NODE_ID_LEN];
 	struct own *o, *grown;
+	unsigned char *der = NULL;
+	int der_len;
+	char *b64;
 
 	if (!key_is_p256(key) || node_id_from_cert(cert, id) < 0 ||
 	    EVP_PKEY_eq(key, X509_get0_pubkey(cert)) != 1) {
 		ERR_clear_error();
 		return -1;
 	}
+	der_len = i2d_X509(cert, &der);
+	b64 = der_len > 0 && der_len <= RECORD_CERT_MAX ? b64_encode(der, (size_t)der_len) : NULL;
+	OPENSSL_free(der);
+	if (b64 == NULL)
+		return -1;
 	o = own_find(s, id);
 	if (o == NULL) {
 		grown = realloc(s->own, (s->n_own + 1) * sizeof(*s->own));
-		if (grown == NULL)
+		if (grown == NULL) {
+			free(b64);
 			return -1;
+		}
 		s->own = grown;
 		o = &s->own[s->n_own++];
 		memset(o, 0, sizeof(*o));
 		memcpy(o->id, id, NODE_ID_LEN);
 	}
-	if (EVP_PKEY_up_ref(key) != 1 || X509_up_ref(cert) != 1)
-		return -1;
+	EVP_PKEY_up_ref(key);
+	X509_up_ref(cert);
 	EVP_PKEY_free(o->key);
 	X509_free(o->cert);
+	free(o->cert_b64);
 	o->key = key;
 	o->cert = cert;
+	o->cert_b64 = b64;
 	return 0;
 }
 
 /* What a peer certificate must pass before we seal to it or open from it. */
-static int peer_ok(struct seal *s, X509 *cert, char *err, size_t errlen)
+static int peer_ok(struct seal *s, X509 *cert, const char *what, char *err, size_t errlen)
 {
 	char why[256] = "", overlay[256], role[ROLE_MAX];
 	EVP_PKEY *pub = X509_get0_pubkey(cert);
 
 	if (certcheck_verify(s->cc, cert, why, sizeof(why)) < 0) {
-		err_set(err, errlen, "sender certificate: %s", why[0] ? why : "does not verify");
+		err_set(err, errlen, "%s: %s", what, why[0] ? why : "does not verify");
 		return -1;
 	}
 	if (cert_overlay(cert, overlay, sizeof(overlay)) < 0 || strcmp(overlay, s->overlay) != 0) {
-		err_set(err, errlen, "sender certificate: not of this overlay");
+		err_set(err, errlen, "%s: not of this overlay", what);
 		return -1;
 	}
 	if (cert_role(cert, role, sizeof(role)) < 0 || strcmp(role, ROLE_USER) != 0) {
-		err_set(err, errlen, "sender certificate: not a user's");
+		err_set(err, errlen, "%s: not a user's", what);
 		return -1;
 	}
 	if (pub != NULL && EVP_PKEY_is_a(pub, "ED25519")) {
@@ -328,7 +342,7 @@ static int peer_ok(struct seal *s, X509 *cert, char *err, size_t errlen)
 		return -1;
 	}
 	if (!key_is_p256(pub)) {
-		err_set(err, errlen, "sender certificate: key is not ECDSA P-256");
+		err_set(err, errlen, "%s: key is not ECDSA P-256", what);
 		return -1;
 	}
 	return 0;
@@ -374,7 +388,7 @@ int seal_learn_peer(struct seal *s, X509 *cert)
 
 	if (cert == NULL || node_id_from_cert(cert, id) < 0)
 		return -1;
-	if (peer_ok(s, cert, err, sizeof(err)) < 0) {
+	if (peer_ok(s, cert, "peer certificate", err, sizeof(err)) < 0) {
 		log_debug("seal: peer certificate not kept: %s", err);
 		return -1;
 	}
@@ -557,19 +571,17 @@ static int gcm_open(struct seal *s, const uint8_t k[KEY_LEN], const uint8_t iv[I
 
 /* ---- closing ---- */
 
-static json_t *env_json(const uint8_t *der, size_t der_len, const uint8_t rid[NODE_ID_LEN],
-			uint64_t ts, const uint8_t iv[IV_LEN], const uint8_t *ct, size_t ct_len)
+static json_t *env_json(const char *cert, const uint8_t rid[NODE_ID_LEN], uint64_t ts,
+			const uint8_t iv[IV_LEN], const uint8_t *ct, size_t ct_len)
 {
 	char to[NODE_ID_HEX_LEN + 1];
-	char *cert = b64_encode(der, der_len), *ivs = b64_encode(iv, IV_LEN);
-	char *cts = b64_encode(ct, ct_len);
+	char *ivs = b64_encode(iv, IV_LEN), *cts = b64_encode(ct, ct_len);
 	json_t *j = NULL;
 
 	node_id_hex(rid, to);
-	if (cert != NULL && ivs != NULL && cts != NULL)
+	if (ivs != NULL && cts != NULL)
 		j = json_pack("{s:i,s:s,s:s,s:I,s:s,s:s}", "v", 1, "cert", cert, "to", to, "ts",
 			      (json_int_t)ts, "iv", ivs, "ct", cts);
-	free(cert);
 	free(ivs);
 	free(cts);
 	return j;
@@ -593,10 +605,9 @@ static json_t *close_with(struct seal *s, struct own *o, X509 *peer, const uint8
 			  const char *from_node, const char *to_node, const uint8_t *pt, size_t len,
 			  uint64_t now_ms, char *err, size_t errlen)
 {
-	uint8_t k[KEY_LEN], iv[IV_LEN], *ct = malloc(len + TAG_LEN), *der = NULL;
+	uint8_t k[KEY_LEN], iv[IV_LEN], *ct = malloc(len + TAG_LEN);
 	struct canon aad;
 	json_t *j = NULL;
-	int der_len;
 
 	aad.buf = NULL;
 	if (ct == NULL || RAND_bytes(iv, IV_LEN) != 1 ||
@@ -605,19 +616,17 @@ static json_t *close_with(struct seal *s, struct own *o, X509 *peer, const uint8
 		goto out;
 	}
 	aad_build(&aad, o->id, rid, from_node, to_node, now_ms, iv);
-	der_len = i2d_X509(o->cert, &der);
-	if (aad.failed || der_len <= 0 || gcm_seal(s, k, iv, &aad, pt, len, ct) < 0) {
+	if (aad.failed || gcm_seal(s, k, iv, &aad, pt, len, ct) < 0) {
 		err_set(err, errlen, "sealing failed");
 		goto out;
 	}
-	j = env_json(der, (size_t)der_len, rid, now_ms, iv, ct, len + TAG_LEN);
+	j = env_json(o->cert_b64, rid, now_ms, iv, ct, len + TAG_LEN);
 	if (j == NULL)
 		err_set(err, errlen, "out of memory");
 out:
 	OPENSSL_cleanse(k, sizeof(k));
 	if (aad.buf != NULL)
 		canon_free(&aad);
-	OPENSSL_free(der);
 	free(ct);
 	return j;
 }
@@ -643,7 +652,8 @@ json_t *seal_close(struct seal *s, X509 *mine, X509 *peer, const char *from_node
 		err_set(err, errlen, "not one of our identities");
 		return NULL;
 	}
-	if (node_id_from_cert(peer, rid) < 0 || peer_ok(s, peer, err, errlen) < 0)
+	if (node_id_from_cert(peer, rid) < 0 ||
+	    peer_ok(s, peer, "recipient certificate", err, errlen) < 0)
 		return NULL;
 	j = close_with(s, o, peer, rid, from_node, to_node, pt, len, now_ms, err, errlen);
 	if (j != NULL)
@@ -833,7 +843,35 @@ static enum refusal check_cert(struct seal *s, const struct env *e, X509 **cert,
 		err_set(err, errlen, "sender certificate: not a DER certificate");
 		return R_BAD_CERT;
 	}
-	return peer_ok(s, *cert, err, errlen) < 0 ? R_BAD_CERT : R_NONE;
+	return peer_ok(s, *cert, "sender certificate", err, errlen) < 0 ? R_BAD_CERT : R_NONE;
+}
+
+/* The plaintext of e into out->pt, if the tag verifies. */
+static enum refusal decrypt(struct seal *s, struct own *o, const struct env *e, X509 *cert,
+			    const uint8_t sid[NODE_ID_LEN], const char *from_node,
+			    const char *to_node, struct seal_opened *out, char *err, size_t errlen)
+{
+	uint8_t k[KEY_LEN];
+	struct canon aad;
+	enum refusal r = R_NONE;
+
+	out->pt = malloc(e->ct_len - TAG_LEN + 1);
+	if (out->pt == NULL || pair_key(s, o, cert, sid, o->id, 0, e->ts, k) < 0) {
+		err_set(err, errlen, "altered or not for us: no key");
+		return R_ALTERED;
+	}
+	aad_build(&aad, sid, o->id, from_node, to_node, e->ts, e->iv);
+	if (aad.failed || gcm_open(s, k, e->iv, &aad, e->ct, e->ct_len, out->pt) < 0) {
+		err_set(err, errlen, "altered or not for us: the tag does not verify");
+		r = R_ALTERED;
+	}
+	canon_free(&aad);
+	OPENSSL_cleanse(k, sizeof(k));
+	if (r == R_NONE) {
+		out->len = e->ct_len - TAG_LEN;
+		out->pt[out->len] = '\0';
+	}
+	return r;
 }
 
 /* Everything after the envelope parsed, up to the plaintext in out. */
@@ -841,9 +879,8 @@ static enum refusal open_env(struct seal *s, const struct env *e, const char *fr
 			     const char *to_node, uint64_t now, struct seal_opened *out, char *err,
 			     size_t errlen)
 {
-	uint8_t sid[NODE_ID_LEN], fp[32], seen[16], k[KEY_LEN];
+	uint8_t sid[NODE_ID_LEN], fp[32], seen[16];
 	struct own *o = own_find(s, e->to);
-	struct canon aad;
 	X509 *cert = NULL;
 	enum refusal r;
 
@@ -860,26 +897,12 @@ static enum refusal open_env(struct seal *s, const struct env *e, const char *fr
 		r = R_REPLAYED;
 		goto out;
 	}
-	out->pt = malloc(e->ct_len - TAG_LEN + 1);
-	if (out->pt == NULL || pair_key(s, o, cert, sid, o->id, 0, e->ts, k) < 0) {
-		err_set(err, errlen, "altered or not for us: no key");
-		r = R_ALTERED;
+	if ((r = decrypt(s, o, e, cert, sid, from_node, to_node, out, err, errlen)) != R_NONE)
 		goto out;
-	}
-	aad_build(&aad, sid, o->id, from_node, to_node, e->ts, e->iv);
-	if (aad.failed || gcm_open(s, k, e->iv, &aad, e->ct, e->ct_len, out->pt) < 0) {
-		err_set(err, errlen, "altered or not for us: the tag does not verify");
-		r = R_ALTERED;
-	}
-	canon_free(&aad);
-	OPENSSL_cleanse(k, sizeof(k));
-	if (r != R_NONE)
-		goto out;
+	/* Only now is anything remembered. */
 	seen_add(s, seen, e->ts, now);
 	peer_keep(s, cert, sid);
 	parsed_keep(s, cert, fp);
-	out->len = e->ct_len - TAG_LEN;
-	out->pt[out->len] = '\0';
 	out->peer = cert;
 	cert = NULL;
 	out->mine = o->cert;

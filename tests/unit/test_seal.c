@@ -370,6 +370,10 @@ static void test_revoked_sender_is_refused(void **state)
 	assert_non_null(crl);
 	certcheck_set_crl(f->ccb, crl);
 	refused(f, f->b, env, LINK_A, LINK_B, "revoked");
+	/* Nor does bob seal to alice any more. */
+	assert_null(seal_close(f->b, f->bob, f->alice, LINK_B, LINK_A, (const uint8_t *)"x", 1,
+			       f->now, f->err, sizeof(f->err)));
+	assert_contains(f->err, "revoked");
 	certcheck_set_crl(f->ccb, NULL);
 	opens(f, f->b, env, &o);
 	seal_opened_clear(&o);
