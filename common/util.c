@@ -15,6 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+uint64_t str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 void hex_encode(const uint8_t *buf, size_t len, char *out)
 {
 	static const char digits[] = "0123456789ABCDEF";

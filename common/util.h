@@ -9,6 +9,10 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* FNV-1a, 64 bits: a string's bucket in the daemons' hash tables. Not
+ * keyed: a peer that chooses colliding keys makes a bounded table's
+ * lookups linear in its size. */
+uint64_t str_hash(const char *s);
 /* Writes 2*len uppercase hex digits and a NUL into out (size >= 2*len+1). */
 void hex_encode(const uint8_t *buf, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex digits; -1 on bad input. */

@@ -9,6 +9,8 @@
  * most DIALOGS_MAX are kept. */
 #include "on.h"
 
+#include "util.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,18 +34,9 @@ struct on_dialogs {
 	int n;
 };
 
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct dlg **slot(const struct on_dialogs *d, const char *call_id)
 {
-	struct dlg *const *p = &d->b[fnv(call_id) % BUCKETS];
+	struct dlg *const *p = &d->b[str_hash(call_id) % BUCKETS];
 
 	while (*p != NULL && strcmp((*p)->call_id, call_id) != 0)
 		p = &(*p)->next;

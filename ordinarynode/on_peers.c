@@ -39,18 +39,9 @@ struct on_peers {
 	int n;
 };
 
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct call **slot(const struct on_peers *t, const char *call_id)
 {
-	struct call *const *p = &t->b[fnv(call_id) % BUCKETS];
+	struct call *const *p = &t->b[str_hash(call_id) % BUCKETS];
 
 	while (*p != NULL && strcmp((*p)->call_id, call_id) != 0)
 		p = &(*p)->next;

@@ -266,7 +266,7 @@ seen=$(grep -E '^(SIP/2.0 [0-9]+|INVITE|ACK|BYE) ' "$D/alice_phone.msg" | cut -c
 echo "   alice's phone sent and received, in order: $seen"
 echo "   bob's phone was reached at 127.0.0.1:$BOBP; the INVITE it got had passed:"
 grep -m2 '^Record-Route:' "$D/bob_phone.msg" | sed 's/;sn=.*//; s/^/     /'
-pai=$(grep -m1 '^P-Asserted-Identity:' "$D/bob_phone.msg") ||
+pai=$(grep -m1 '^P-Asserted-Identity:' "$D/bob_phone.msg" | tr -d '\r') && [ -n "$pai" ] ||
 	die "bob's phone was not told who called (no P-Asserted-Identity)"
 echo "   and it named the caller as bob's node verified it, from the certificate"
 echo "   that sealed the INVITE end to end: $pai"

@@ -620,10 +620,20 @@ static void test_tbucket_starts_full_refills_and_caps(void **state)
 	assert_false(tbucket_take(&b, 2, 4, 1, 50000)); /* a clock gone back refills nothing */
 }
 
+/* FNV-1a 64 test vectors (the FNV reference). */
+static void test_str_hash(void **state)
+{
+	(void)state;
+	assert_true(str_hash("") == 0xcbf29ce484222325ull);
+	assert_true(str_hash("a") == 0xaf63dc4c8601ec8cull);
+	assert_true(str_hash("foobar") == 0x85944171f73967e8ull);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_str_hash),
 		T(test_hex_round_trips_every_byte_value),
 		T(test_hex_encode_of_nothing_is_empty_string),
 		T(test_hex_decode_accepts_lowercase),
