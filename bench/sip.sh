@@ -16,10 +16,13 @@
 #     same AoRs), rising steps of $DUR s; the best step with every
 #     REGISTER answered 200, none failed, and sipp reaching 90% of the rate
 #     (the anchor's rule; retransmissions are printed, not judged).
-#   * calls/s: caller at node A calls user1..user$USERS, whose phone (one
-#     sipp) registered at node B: INVITE, 100, 180, 200, ACK, 100 ms, BYE,
-#     200; through the overlay A -> super node -> super node -> B. The same
-#     pass rule.
+#   * calls/s: caller at node A calls user1, whose phone (one sipp, where
+#     user2..user$USERS are registered too) registered at node B: INVITE,
+#     407, ACK, INVITE with credentials, 100, 180, 200, ACK, 100 ms, BYE,
+#     200 (Kamailio: no 407); through the overlay A -> super node -> super
+#     node -> B. The same pass rule. Digest costs our side one more round
+#     trip per call and per REGISTER; the latencies are timed from the
+#     request with credentials (bench/sip_lat.py).
 #     Then $SETTLE s of rest before the calls.
 # Prints one table: ours, Kamailio's, and the ratio.
 #
@@ -58,10 +61,18 @@ fi
 need sipp tcpdump python3 taskset
 [ "$PEER" = 1 ] && ! command -v kamailio >/dev/null && { echo "kamailio missing: PEER=0"; PEER=0; }
 
+# Our node challenges its phones (digest): each callee's REGISTER answers
+# with field 1; the caller authenticates as "caller" (-au/-ap, the digest
+# uri being the one Request-URI all calls go to: sip:user1@overlay.example,
+# as sipp 3.6 takes the uri from -auth_uri). Kamailio does not challenge.
 {
 	echo SEQUENTIAL
-	for i in $(seq 1 "$USERS"); do echo "user$i"; done
+	for i in $(seq 1 "$USERS"); do
+		echo "user$i;[authentication username=user$i password=$(sip_pw "user$i")]"
+	done
 } >"$T/users.csv"
+printf 'SEQUENTIAL\nuser1;\n' >"$T/callees.csv"
+CALLER_AUTH=(-au caller -ap "$(sip_pw caller)" -auth_uri user1@overlay.example)
 UAS_PORT=$(free_port)
 HZ=$(getconf CLK_TCK)
 ticks() { local s=0 p t; for p in "$@"; do t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && s=$((s + t)); done; echo $s; }
@@ -75,7 +86,7 @@ run_sipp() {
 	TIMEFORMAT='%R %U %S'
 	{ time (cd "$T" && timeout $((DUR * 3 + 60)) taskset -c "$GEN_CPU" sipp "$target" -sf "$sf" \
 		-i 127.0.0.1 -p "$(free_port)" -r "$rate" -m "$m" -nostdin -timeout $((DUR * 2 + 30))s \
-		-trace_stat -stf "$T/$tag.stat.csv" -fd 1 -buff_size $SIPP_BUF -inf "$T/users.csv" "$@" \
+		-trace_stat -stf "$T/$tag.stat.csv" -fd 1 -buff_size $SIPP_BUF -inf "${INF:-$T/users.csv}" "$@" \
 		>/dev/null 2>"$T/$tag.err"); } 2>"$T/$tag.time"
 	k1=$(ticks $SRV_PIDS)
 	read -r WALL us sy <"$T/$tag.time"
@@ -115,7 +126,8 @@ latency() {
 		2>"$T/$tag.tcpdump" &
 	td=$!
 	sleep 1
-	run_sipp "$tag" "$target" "$B/uac.xml" "$LAT_RATE" $((LAT_RATE * LAT_DUR))
+	INF=$T/callees.csv run_sipp "$tag" "$target" "$B/uac.xml" "$LAT_RATE" $((LAT_RATE * LAT_DUR)) \
+		"${CALLER_AUTH[@]}"
 	LAT_FAIL=$FAIL
 	sleep 0.5
 	kill -INT $td
@@ -155,16 +167,16 @@ on_start A
 on_start B
 SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[A]} ${ON_PID[B]}"
 for p in $SRV_PIDS; do taskset -a -p -c "$SRV_CPU" "$p" >/dev/null; done
-run_sipp reg_once "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
+run_sipp reg_once "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 [ "$OK" = "$USERS" ] || fail "registering the callees: $OK of $USERS"
 sleep 1.5 # their records
 uas_start ours
 latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}"
 R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL R[ours_lat_cpu]=$SCPU
-sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU R[ours_reg_retr]=$BEST_RETR
 sleep "$SETTLE"
-sweep call "127.0.0.1:${ON_SIP[A]}" "$B/uac.xml" "$CALL_RATES"
+INF=$T/callees.csv sweep call "127.0.0.1:${ON_SIP[A]}" "$B/uac.xml" "$CALL_RATES" "${CALLER_AUTH[@]}"
 R[ours_call]=$BEST R[ours_call_cpu]=$BEST_CPU R[ours_call_retr]=$BEST_RETR
 kill "$UAS_PID" 2>/dev/null
 wait "$UAS_PID" 2>/dev/null
@@ -180,13 +192,13 @@ if [ "$PLAIN" = 1 ]; then
 	on_start Bp
 	SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[Ap]} ${ON_PID[Bp]}"
 	for p in $SRV_PIDS; do taskset -a -p -c "$SRV_CPU" "$p" >/dev/null; done
-	run_sipp preg_once "127.0.0.1:${ON_SIP[Bp]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
+	run_sipp preg_once "127.0.0.1:${ON_SIP[Bp]}" "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 	[ "$OK" = "$USERS" ] || fail "registering the callees at Bp: $OK of $USERS"
 	sleep "$SETTLE" # the sealed sweep's last, overloaded step is over; the records are in
 	uas_start plain
 	latency plain_lat "127.0.0.1:${ON_SIP[Ap]}" "${ON_SIP[Ap]}"
 	R[plain_180]=$LAT180 R[plain_200]=$LAT200 R[plain_lat_fail]=$LAT_FAIL R[plain_lat_cpu]=$SCPU
-	sweep pcall "127.0.0.1:${ON_SIP[Ap]}" "$B/uac.xml" "$CALL_RATES"
+	INF=$T/callees.csv sweep pcall "127.0.0.1:${ON_SIP[Ap]}" "$B/uac.xml" "$CALL_RATES" "${CALLER_AUTH[@]}"
 	R[plain_call]=$BEST R[plain_call_cpu]=$BEST_CPU R[plain_call_retr]=$BEST_RETR
 	kill "$UAS_PID" 2>/dev/null
 	wait "$UAS_PID" 2>/dev/null
@@ -204,14 +216,14 @@ if [ "$PEER" = 1 ]; then
 	sleep 2
 	kill -0 "$KPID" 2>/dev/null || fail "kamailio did not start: $(tail -n 5 "$T/kamailio.log")"
 	SRV_PIDS="$KPID $(pgrep -P "$KPID" | tr '\n' ' ')"
-	run_sipp kreg_once 127.0.0.1:5070 "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT"
+	run_sipp kreg_once 127.0.0.1:5070 "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 	uas_start kam
 	latency kam_lat 127.0.0.1:5070 5070
 	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL R[kam_lat_cpu]=$SCPU
-	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT"
+	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU R[kam_reg_retr]=$BEST_RETR
 	sleep "$SETTLE"
-	sweep kcall 127.0.0.1:5070 "$B/uac.xml" "$CALL_RATES"
+	INF=$T/callees.csv sweep kcall 127.0.0.1:5070 "$B/uac.xml" "$CALL_RATES" "${CALLER_AUTH[@]}"
 	R[kam_call]=$BEST R[kam_call_cpu]=$BEST_CPU R[kam_call_retr]=$BEST_RETR
 	kill "$UAS_PID" 2>/dev/null
 	wait "$UAS_PID" 2>/dev/null

@@ -2,9 +2,10 @@
 """SIP latencies at a proxy's UDP port, from a loopback packet capture.
 
 usage: sip_lat.py FILE.pcap PORT
-For each Call-ID, the first INVITE (or REGISTER) that arrives at PORT and
-the first 180 / 200 for it that leaves PORT towards the phone that sent
-it. Prints lines "NAME n p50_ms p99_ms max_ms" for INVITE->180,
+For each Call-ID and CSeq, the first INVITE (or REGISTER) that arrives at
+PORT and the first 180 / 200 with that CSeq that leaves PORT towards the
+phone that sent it: a request challenged by digest (401/407) and sent
+again with credentials is timed from the second one, the proxy's work. Prints lines "NAME n p50_ms p99_ms max_ms" for INVITE->180,
 INVITE->200 and REGISTER->200. sipp's own timer is too coarse for this.
 """
 import struct
@@ -44,7 +45,7 @@ def header(lines, names):
 
 def main():
     path, port = sys.argv[1], int(sys.argv[2])
-    sent = {}  # (call-id, method) -> (time, phone port)
+    sent = {}  # (call-id, cseq) -> (time, phone port)
     got = {}   # name -> {call-id: delay}
     for t, sp, dp, pl in packets(path):
         lines = pl.split(b'\r\n', 16)
@@ -56,10 +57,10 @@ def main():
         method = cseq.split()[-1]
         if dp == port and not first.startswith(b'SIP/2.0'):
             if method in (b'INVITE', b'REGISTER') and first.startswith(method):
-                sent.setdefault((cid, method), (t, sp))
+                sent.setdefault((cid, cseq), (t, sp))
         elif sp == port and first.startswith(b'SIP/2.0 '):
             code = first.split()[1]
-            s = sent.get((cid, method))
+            s = sent.get((cid, cseq))
             if s is None or dp != s[1]:
                 continue
             name = method.decode() + '->' + code.decode()
