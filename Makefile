@@ -116,6 +116,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_msg.c
 ORDINARYNODE_SRCS += ordinarynode/on_lookup.c
 ORDINARYNODE_SRCS += ordinarynode/on_dialog.c
 ORDINARYNODE_SRCS += ordinarynode/on_forward.c
+ORDINARYNODE_SRCS += ordinarynode/on_topo.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -155,6 +156,7 @@ UNIT_SUPERNODE += sn_relaypol
 UNIT_SUPERNODE += sn_limit
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config on_auth
+UNIT_ORDINARYNODE += on_topo
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)

@@ -79,7 +79,8 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
 	if (m != NULL && x->irq != NULL)
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
-	if (m == NULL || on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
+	if (m == NULL || ptx_hide(p, m) < 0 ||
+	    on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
 	    ovl_send(p, to, sn, sna, m, x->id, b->idx) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
@@ -261,7 +262,8 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 	else if (t.kind == ON_T_LOCAL && from_overlay)
 		on_media_to_phone(p->on->media, f);
 	if (t.kind == ON_T_NODE) {
-		if (on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
+		if (ptx_hide(p, f) < 0 ||
+		    on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
 		    ovl_send(p, t.to, t.sn, t.sna, f, 0, 0) < 0)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
@@ -426,6 +428,20 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 
 /* ---- SIP from the overlay ---- */
 
+/* A response for our phone came with our Via only (its Vias never left
+ * this node): the phone's, from its request. */
+static int phone_vias(struct ptx *x, msg_t *m)
+{
+	msg_t *rq = x->irq != NULL ? nta_incoming_getrequest(x->irq) : NULL;
+	int r = -1;
+
+	if (rq != NULL && sip_object(rq)->sip_via != NULL)
+		r = sip_add_dup(m, sip_object(m), (sip_header_t *)sip_object(rq)->sip_via);
+	if (rq != NULL)
+		msg_destroy(rq); /* a reference */
+	return r;
+}
+
 static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
@@ -449,7 +465,7 @@ static void ovl_response(struct on_proxy *p, const char *from, msg_t *m)
 		return;
 	}
 	sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
-	if (sip->sip_via == NULL) {
+	if (sip->sip_via == NULL && phone_vias(x, m) < 0) {
 		msg_destroy(m);
 		return;
 	}
@@ -509,7 +525,8 @@ static void ovl_busy(struct on_proxy *p, const json_t *f, const char *from, msg_
 	if (r != NULL) {
 		sip_add_tl(r, sip_object(r), SIPTAG_RETRY_AFTER_STR(PTX_BUSY_RETRY_AFTER),
 			   TAG_END());
-		if (ovl_send(p, from, sn, sna != NULL && strlen(sna) < 96 ? sna : "", r, 0, 0) < 0)
+		if (ptx_hide(p, r) == 0 &&
+		    ovl_send(p, from, sn, sna != NULL && strlen(sna) < 96 ? sna : "", r, 0, 0) < 0)
 			log_info("503 for %s not sent: not attached", from);
 		msg_destroy(r);
 	}
@@ -600,6 +617,16 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const char *from, m
 	ovl_route(p, x, sip);
 }
 
+/* What the far node hid of our phones is theirs again: from here on the
+ * node knows a call by its phone-side Call-ID only (on_topo.c). */
+static void hide_undo(struct on_proxy *p, msg_t *m)
+{
+	struct on_self self;
+
+	proxy_self(p, &self);
+	on_topo_in(p->topo, &self, m, time_mono_ms());
+}
+
 void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 {
 	const char *from = json_string_value(json_object_get(frame, "from"));
@@ -624,6 +651,7 @@ void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 			msg_destroy(m);
 		return;
 	}
+	hide_undo(p, m);
 	if (sip->sip_status != NULL)
 		ovl_response(p, from, m);
 	else

@@ -106,6 +106,7 @@ struct on_proxy {
 	struct ptx *all;
 	int count;
 	struct on_dialogs *dlg;
+	struct on_topo *topo; /* what crosses the overlay names no phone of ours */
 	uint64_t next_dlg_sweep;
 	uint64_t next_id;
 	struct event *sweep;
@@ -145,6 +146,10 @@ void reply_up(struct ptx *x, int status, const char *phrase);
  * waits; failures are logged). */
 int ovl_send(struct on_proxy *p, const char *to, const char *sn, const char *sna, msg_t *m,
 	     uint64_t id, int idx);
+
+/* m, from one of our phones, is about to go to the overlay: hidden
+ * (on_topo.c); -1 when it cannot be and must not go. */
+int ptx_hide(struct on_proxy *p, msg_t *m);
 
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */
