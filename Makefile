@@ -290,6 +290,7 @@ FUZZ_TARGETS += sn_frames
 FUZZ_TARGETS += on_target
 FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
+FUZZ_TARGETS += on_topo
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -308,6 +309,7 @@ $(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
 		2>/dev/null) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
 $(B)/fuzz/fuzz_on_target: ordinarynode/on_msg.c
 $(B)/fuzz/fuzz_on_target: ordinarynode/on_dialog.c
+$(B)/fuzz/fuzz_on_topo: ordinarynode/on_msg.c ordinarynode/on_target.c ordinarynode/on_dialog.c
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

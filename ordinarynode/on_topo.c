@@ -38,6 +38,7 @@
 #define TOPO_LINGER_MS 64000
 #define TOPO_CALL_MAX_MS (24ull * 3600 * 1000) /* as on_dialog.c: a day */
 #define TOPO_HOSTS_MAX 8                       /* a phone's names we look for */
+#define TOPO_HEADER_MAX 8192 /* a header looked at for addresses; a longer one goes */
 #define GCM_IV 12
 #define GCM_TAG 16
 
@@ -374,26 +375,30 @@ static int header_kept(const msg_hclass_t *hc)
 
 /* Any other header that names an address, or one of the phone's hosts, is
  * dropped: Reply-To, Referred-By, Warning, Call-Info, In-Reply-To, a
- * vendor's X- header. Returns how many went. */
+ * vendor's X- header; so is one too long to look at. Returns how many
+ * went. */
 static int drop_revealing(msg_t *m, sip_t *sip, const struct hosts *hs)
 {
 	msg_header_t *h, *next;
 	int dropped = 0;
+	char *s = malloc(TOPO_HEADER_MAX);
 
-	if (msg_serialize(m, (msg_pub_t *)sip) < 0)
+	if (s == NULL || msg_serialize(m, (msg_pub_t *)sip) < 0) {
+		free(s);
 		return 0;
+	}
 	for (h = *msg_chain_head(m); h != NULL; h = next) {
-		char *s;
+		issize_t n;
 		next = h->sh_succ;
 		if (header_kept(h->sh_class))
 			continue;
-		s = sip_header_as_string(msg_home(m), (sip_header_t *)h);
-		if (s == NULL || hosts_reveal(s, hs)) {
+		n = msg_header_e(s, TOPO_HEADER_MAX, h, 0);
+		if (n < 0 || n >= TOPO_HEADER_MAX || (s[n] = '\0', hosts_reveal(s, hs))) {
 			msg_header_remove(m, (msg_pub_t *)sip, h);
 			dropped++;
 		}
-		su_free(msg_home(m), s);
 	}
+	free(s);
 	return dropped;
 }
 
