@@ -9,9 +9,12 @@
 # logged (sipp -trace_msg), and B must never see 127.0.0.21 in one, nor A
 # 127.0.0.22: start lines and headers (TOPO_SDP=1: bodies too, once the SDP
 # is rewritten; TOPO_RELAY=always runs the nodes with [media] relay =
-# always).
+# always). Then carol, another overlay user, alters the token in alice's
+# hidden Contact (and makes one up) and sends INVITEs along on1's Route: on1
+# answers 404 and a listener at alice's address hears nothing. Both nodes
+# run under valgrind.
 . "$(dirname "$0")/../lib.sh"
-need sipp
+need sipp python3
 
 A_IP=127.0.0.21
 B_IP=127.0.0.22
@@ -21,8 +24,10 @@ add_user bob "password of bob"
 [ -n "${TOPO_RELAY:-}" ] && ON_EXTRA=$'\n[media]\nrelay = '"$TOPO_RELAY"
 on_init on1 alice
 on_init on2 bob
+vg_on
 on_start on1
 on_start on2
+VG_DAEMONS=0
 SC=$TOP/tests/sipp
 A_PORT=$(free_port)
 B_PORT=$(free_port)
@@ -118,4 +123,58 @@ fi
 if grep -n "$B_IP" "$T/a_got" >"$T/a_leaks"; then
 	fail "alice's phone saw bob's address $B_IP: $(head -n 5 "$T/a_leaks")"
 fi
+note "a node that tampers with alice's hidden Contact reaches nobody"
+# carol, another overlay user, takes the Contact bob's phone saw and sends
+# INVITEs along on1's Route with its token altered, and with one made up:
+# a listener where alice's phone was hears nothing, on1 answers 404.
+tok=$(sed -n 's/^Contact: <sip:alice@overlay\.example;ovl=[0-9A-Fa-f]*;ph=\([0-9A-Fa-f]*\)>.*/\1/p' \
+	"$T/b_got" | tail -n 1)
+[ ${#tok} -gt 60 ] || fail "no token in the Contact bob's phone saw"
+python3 - "$A_IP" "$A_PORT" "$T/heard" <<'PY' &
+import select, socket, sys
+ip, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((ip, port))
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((ip, port))
+t.listen(16)
+while True:
+    for s in select.select([u, t], [], [])[0]:
+        with open(out, "a") as f:
+            f.write("udp\n" if s is u else "tcp\n")
+        if s is t:
+            t.accept()[0].close()
+        else:
+            u.recvfrom(65535)
+PY
+PIDS+=($!)
+sleep 0.3
+on1_id=$(on_status on1 | jq -r '.accounts[0].node_id')
+on1_sn=$(on_status on1 | jq -r '.supernode.node_id')
+carol_id=$(CLI_USER=carol p2p --json whoami | jq -r .node_id)
+forge() { # N TOKEN: an INVITE from carol's node to alice's hidden Contact
+	printf 'INVITE sip:alice@overlay.example;ovl=%s;ph=%s SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2p%x.0.f\r\nRoute: <sip:127.0.0.1:%s;lr;ovl=%s>\r\nMax-Forwards: 70\r\nFrom: <sip:carol@overlay.example>;tag=f%d\r\nTo: <sip:alice@overlay.example>\r\nCall-ID: forged-%d@carol\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n' \
+		"$on1_id" "$2" "$carol_id" "$1" "${ON_SIP[on1]}" "$on1_id" "$1" "$1"
+}
+flip() { # TOKEN POS: one hex digit changed
+	local c=${1:$2:1}
+	[ "$c" = 0 ] && c=1 || c=0
+	echo "${1:0:$2}$c${1:$(($2 + 1))}"
+}
+ref0=$(on_status on1 | jq .sip.counters.refused)
+i=0
+for bad in "$(flip "$tok" 30)" "$(flip "$tok" $((${#tok} - 1)))" \
+	"$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')"; do
+	i=$((i + 1))
+	CLI_USER=carol p2p send --via "$on1_sn" "$on1_id" "$(forge $i "$bad")" >/dev/null ||
+		fail "p2p send of forged INVITE $i"
+done
+poll 5 on_has on1 ".sip.counters.refused >= $((ref0 + 3))" ||
+	fail "on1 did not refuse the forged tokens: $(on_status on1 | jq -c .sip.counters)"
+[ -s "$T/heard" ] && fail "a forged token reached alice's address: $(cat "$T/heard")"
+
+stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
+stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
+vg_check
 echo ok
