@@ -46,8 +46,8 @@ tfail() { fail "phone $1: $(tail -n 20 "$T/ph_$1/out"; cat "$T/ph_$1/err" 2>/dev
 auth() { echo "-au $1 -ap $(sip_pw "$1") -auth_uri $2"; }
 # reg ON USER IP PORT [sipp args]
 reg() {
-	# shellcheck disable=SC2046
 	local name="reg_$2${5:-}"
+	# shellcheck disable=SC2046
 	tsipp "$name" "$3" "127.0.0.1:${ON_SIP[$1]}" -sf "$SC/register.xml" -s "$2" \
 		-key expires 300 -p "$4" -m 1 $(auth "$2" overlay.example) "${@:5}" || tfail "$name"
 }
