@@ -119,6 +119,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_dialog.c
 ORDINARYNODE_SRCS += ordinarynode/on_forward.c
 ORDINARYNODE_SRCS += ordinarynode/on_peers.c
 ORDINARYNODE_SRCS += ordinarynode/on_seal.c
+ORDINARYNODE_SRCS += ordinarynode/on_topo.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -160,6 +161,7 @@ UNIT_SUPERNODE += sn_limit
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config on_auth
 UNIT_ORDINARYNODE += on_peers
+UNIT_ORDINARYNODE += on_topo
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)
@@ -314,6 +316,7 @@ FUZZ_TARGETS += on_target
 FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
 FUZZ_TARGETS += seal
+FUZZ_TARGETS += on_topo
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -332,6 +335,7 @@ $(B)/fuzz/fuzz_on_%: tests/fuzz/fuzz_on_%.c ordinarynode/on_%.c \
 		2>/dev/null) -o $@ $^ $(LDLIBS) $(SOFIA_LIBS)
 $(B)/fuzz/fuzz_on_target: ordinarynode/on_msg.c
 $(B)/fuzz/fuzz_on_target: ordinarynode/on_dialog.c
+$(B)/fuzz/fuzz_on_topo: ordinarynode/on_msg.c ordinarynode/on_target.c ordinarynode/on_dialog.c
 
 # check and demo install the packages first, then build in a second make:
 # the pkg-config flags above are computed when a make reads this file, so

@@ -397,6 +397,41 @@ void on_dialogs_del(struct on_dialogs *d, const char *call_id);
 /* Forgets calls older than a day (all with all). */
 void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
 int on_dialogs_count(const struct on_dialogs *d);
+/* Call call_id is answered and not hung up. */
+int on_dialogs_has(const struct on_dialogs *d, const char *call_id);
+void on_dialogs_free(struct on_dialogs *d);
+
+/* ---- on_topo.c: what crosses the overlay names nodes, not our phones ---- */
+#define ON_TOPO_CALL_ID_LEN 32         /* hex digits of a hidden Call-ID */
+#define ON_TOPO_CONTACT_MAX ON_URI_MAX /* a phone's Contact URI that can be hidden */
+struct on_topo;
+/* With fresh per-node secrets (a restart forgets what was hidden). */
+struct on_topo *on_topo_new(void);
+void on_topo_free(struct on_topo *t);
+/* m (a request or response from one of our phones) is about to leave for
+ * the overlay: a request loses every Via (the caller adds ours), each
+ * Contact that is not a user of the overlay becomes
+ * sip:USER@OVERLAY;ovl=OUR-ID;ph=TOKEN, the Call-ID its hidden form
+ * (remembered until the call ends), Routes and Record-Routes that name no
+ * node go, and so does any other header that names an address or one of
+ * the phone's hosts (User-Agent and Server excepted). -1: it cannot be
+ * hidden (the table is full, a Contact too long): do not send it. */
+int on_topo_out(struct on_topo *t, const struct on_self *self, msg_t *m, uint64_t now);
+/* m came from the overlay: a hidden Call-ID of one of our phones' calls
+ * becomes the phone's again, a Request-URI that is one of our tokens the
+ * phone's Contact. Anything else is left as it is. */
+void on_topo_in(struct on_topo *t, const struct on_self *self, msg_t *m, uint64_t now);
+/* Forgets the Call-IDs of calls that ended (not in dlg, which may be
+ * NULL, and idle a while) or are a day old; all of them with all. */
+void on_topo_expire(struct on_topo *t, const struct on_dialogs *dlg, uint64_t now, int all);
+int on_topo_count(const struct on_topo *t);
+/* The parts, for the tests: cid is of the hidden shape (32 hex digits);
+ * uri sealed into a token (hex) and opened again; s names an IP address or
+ * one of hosts. */
+int on_topo_call_id_is_hidden(const char *cid);
+int on_topo_token(const struct on_topo *t, const char *uri, char *out, size_t len);
+int on_topo_untoken(const struct on_topo *t, const char *tok, char *out, size_t len);
+int on_topo_text_reveals(const char *s, const char *const *hosts, int nhosts);
 void on_dialogs_free(struct on_dialogs *d);
 
 /* ---- on_peers.c: the nodes and certificates that may speak in a call ---- */

@@ -157,6 +157,11 @@ void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all)
 		}
 }
 
+int on_dialogs_has(const struct on_dialogs *d, const char *call_id)
+{
+	return d != NULL && call_id != NULL && *slot(d, call_id) != NULL;
+}
+
 int on_dialogs_count(const struct on_dialogs *d)
 {
 	return d->n;

@@ -132,7 +132,8 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 			on_peers_allow(p->peers, sip_object(x->req)->sip_call_id->i_id, to, b->peer,
 				       time_mono_ms());
 	}
-	if (m == NULL || on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
+	if (m == NULL || ptx_hide(p, m) < 0 ||
+	    on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
 	    ovl_send(p, &(struct ovl_dest){to, sn, sna, b->peer, NULL}, m, x->id, b->idx) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
@@ -316,9 +317,10 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		on_media_to_phone(p->on->media, f);
 	on_identity_strip(f);
 	if (t.kind == ON_T_NODE) {
-		const char *peer = call_peer(p, f, t.to, NULL);
+		const char *peer = call_peer(p, f, t.to, NULL); /* before f is hidden */
 
-		if (on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
+		if (ptx_hide(p, f) < 0 ||
+		    on_msg_add_via(&self, f, branch, sizeof(branch), 0, 0) < 0 ||
 		    ovl_send(p, &(struct ovl_dest){t.to, t.sn, t.sna, peer, NULL}, f, 0, 0) < 0)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
@@ -483,6 +485,20 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 
 /* ---- SIP from the overlay ---- */
 
+/* A response for our phone came with our Via only (its Vias never left
+ * this node): the phone's, from its request. */
+static int phone_vias(struct ptx *x, msg_t *m)
+{
+	msg_t *rq = x->irq != NULL ? nta_incoming_getrequest(x->irq) : NULL;
+	int r = -1;
+
+	if (rq != NULL && sip_object(rq)->sip_via != NULL)
+		r = sip_add_dup(m, sip_object(m), (sip_header_t *)sip_object(rq)->sip_via);
+	if (rq != NULL)
+		msg_destroy(rq); /* a reference */
+	return r;
+}
+
 static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
@@ -508,7 +524,7 @@ static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t 
 		return;
 	}
 	sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
-	if (sip->sip_via == NULL) {
+	if (sip->sip_via == NULL && phone_vias(x, m) < 0) {
 		msg_destroy(m);
 		return;
 	}
@@ -579,7 +595,7 @@ static void ovl_busy(struct on_proxy *p, const json_t *f, const struct on_sender
 			   TAG_END());
 		struct ovl_dest d = {from, sn, sna != NULL && strlen(sna) < 96 ? sna : "",
 				     who->cert, on_seal_mine_by_id(p->on, who->mine)};
-		if (ovl_send(p, &d, r, 0, 0) < 0)
+		if (ptx_hide(p, r) == 0 && ovl_send(p, &d, r, 0, 0) < 0)
 			log_info("503 for %s not sent: not attached", from);
 		msg_destroy(r);
 	}
@@ -711,6 +727,16 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 	ovl_route(p, x, sip);
 }
 
+/* What the far node hid of our phones is theirs again: from here on the
+ * node knows a call by its phone-side Call-ID only (on_topo.c). */
+static void hide_undo(struct on_proxy *p, msg_t *m)
+{
+	struct on_self self;
+
+	proxy_self(p, &self);
+	on_topo_in(p->topo, &self, m, time_mono_ms());
+}
+
 void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 {
 	const char *from = json_string_value(json_object_get(frame, "from"));
@@ -742,6 +768,7 @@ void on_proxy_overlay(struct on_proxy *p, const json_t *frame)
 			msg_destroy(m);
 		return;
 	}
+	hide_undo(p, m);
 	if (sip->sip_status != NULL)
 		ovl_response(p, &who, m);
 	else

@@ -66,6 +66,17 @@ static uint64_t fnv(const char *a, const char *b)
 	return h;
 }
 
+int ptx_hide(struct on_proxy *p, msg_t *m)
+{
+	struct on_self self;
+
+	proxy_self(p, &self);
+	if (on_topo_out(p->topo, &self, m, time_mono_ms()) == 0)
+		return 0;
+	log_info("a message of a phone here could not be hidden: not sent to the overlay");
+	return -1;
+}
+
 /* ---- the table of transactions ---- */
 
 struct ptx *ptx_find(struct on_proxy *p, uint64_t id)
@@ -339,10 +350,11 @@ static void send_up(struct ptx *x, msg_t *r)
 		nta_incoming_mreply(x->irq, r);
 		return;
 	}
-	if (x->up[0] != '\0' && ovl_send(p,
-					 &(struct ovl_dest){x->up, x->up_sn, x->up_sna, x->up_cert,
-							    on_seal_mine_by_id(p->on, x->up_mine)},
-					 r, 0, 0) < 0)
+	if (x->up[0] != '\0' && ptx_hide(p, r) == 0 &&
+	    ovl_send(p,
+		     &(struct ovl_dest){x->up, x->up_sn, x->up_sna, x->up_cert,
+					on_seal_mine_by_id(p->on, x->up_mine)},
+		     r, 0, 0) < 0)
 		log_info("response %d for %s lost: not attached", status, x->up);
 	msg_destroy(r);
 }
@@ -702,6 +714,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 		p->next_dlg_sweep = now + DIALOG_SWEEP_MS;
 		on_dialogs_expire(p->dlg, now, 0);
 		on_peers_expire(p->peers, now, 0);
+		on_topo_expire(p->topo, p->dlg, now, 0);
 	}
 	for (x = p->all; x != NULL; x = next) {
 		next = x->next;
@@ -732,8 +745,9 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 	p->agent = agent;
 	p->dlg = on_dialogs_new();
 	p->peers = on_peers_new();
+	p->topo = on_topo_new();
 	p->sweep = event_new(on->base, -1, EV_PERSIST, sweep, p);
-	if (p->dlg == NULL || p->peers == NULL || p->sweep == NULL ||
+	if (p->dlg == NULL || p->peers == NULL || p->topo == NULL || p->sweep == NULL ||
 	    addr_split(on->cfg.sip_listen, host, sizeof(host), &port) < 0) {
 		err_set(err, errlen, "SIP proxy set-up failed");
 		on_proxy_free(p);
@@ -776,6 +790,7 @@ void on_proxy_free(struct on_proxy *p)
 		ptx_free(p->all);
 	on_dialogs_free(p->dlg);
 	on_peers_free(p->peers);
+	on_topo_free(p->topo);
 	if (p->sweep != NULL)
 		event_free(p->sweep);
 	free(p);

@@ -112,6 +112,7 @@ struct on_proxy {
 	int count;
 	struct on_dialogs *dlg;
 	struct on_peers *peers; /* the nodes and certificates of each call */
+	struct on_topo *topo; /* what crosses the overlay names no phone of ours */
 	uint64_t next_dlg_sweep;
 	uint64_t next_id;
 	struct event *sweep;
@@ -157,6 +158,10 @@ struct ovl_dest {
 /* Sends m, sealed, to d. A failure to deliver ends branch idx of
  * transaction id (id 0: nothing waits; failures are logged). */
 int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id, int idx);
+
+/* m, from one of our phones, is about to go to the overlay: hidden
+ * (on_topo.c); -1 when it cannot be and must not go. */
+int ptx_hide(struct on_proxy *p, msg_t *m);
 
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */

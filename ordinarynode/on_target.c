@@ -141,6 +141,12 @@ static void by_uri(const struct on_self *self, const struct on_bindings *bind,
 	struct on_contact c;
 
 	if (u->url_host != NULL && strcasecmp(u->url_host, self->overlay) == 0) {
+		if (u->url_params != NULL && url_has_param(u, "ph")) {
+			/* a phone's hidden Contact (on_topo.c) that we could
+			 * not open: not the user's other phones */
+			target_error(t, 404, "No Such Phone Here");
+			return;
+		}
 		if (u->url_user == NULL || u->url_user[0] == '\0' ||
 		    strlen(u->url_user) >= sizeof(t->user)) {
 			target_error(t, 404, "Not Found");
