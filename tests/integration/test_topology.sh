@@ -167,7 +167,8 @@ i=0
 for bad in "$(flip "$tok" 30)" "$(flip "$tok" $((${#tok} - 1)))" \
 	"$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')"; do
 	i=$((i + 1))
-	CLI_USER=carol p2p send --via "$on1_sn" "$on1_id" "$(forge $i "$bad")" >/dev/null ||
+	CLI_USER=carol p2p send --via "$on1_sn" "$on1_id" \
+		"$(CLI_USER=carol p2p seal "$T/on1/state/alice.crt" "$on1_id" "$(forge $i "$bad")")" >/dev/null ||
 		fail "p2p send of forged INVITE $i"
 done
 poll 5 on_has on1 ".sip.counters.refused >= $((ref0 + 3))" ||
