@@ -535,6 +535,35 @@ static int take_streams(struct on_media *m, struct mcall *c, const struct sdp *d
 	return 0;
 }
 
+/* "IP:PORT", or "[IP]:PORT" for IPv6. */
+static void hostport(char *buf, size_t len, const char *ip, uint16_t port)
+{
+	snprintf(buf, len, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+/* Tells the relay where our phone receives (its SDP): the near side sends
+ * there before the phone speaks, which a DTLS server never does first.
+ * moved: a re-offer from another port, latched anew. */
+static void tell_near(struct on_media *m, const struct lstream *s, const struct sdp_media *d,
+		      int moved)
+{
+	char near[96], rtcp[96];
+	json_t *use;
+
+	if (s->tunnel || m->on->link == NULL)
+		return;
+	hostport(near, sizeof(near), d->addr, d->port);
+	use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "near", near);
+	if (d->rtcp_port != 0) {
+		hostport(rtcp, sizeof(rtcp), d->rtcp_addr[0] != '\0' ? d->rtcp_addr : d->addr,
+			 d->rtcp_port);
+		json_object_set_new(use, "near_rtcp", json_string(rtcp));
+	}
+	if (moved)
+		json_object_set_new(use, "near_reset", json_true());
+	olink_send(m->on->link, use);
+}
+
 void on_media_to_overlay(struct on_media *m, msg_t *msg)
 {
 	struct sdp d;
@@ -549,14 +578,13 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 		if (d.m[i].port == 0)
 			continue;
 		ports[i] = s->far;
-		snprintf(pa, sizeof(pa), "%s:%u", d.m[i].addr, d.m[i].port);
-		if (s->phone_addr[0] != '\0' && strcmp(pa, s->phone_addr) != 0) {
+		hostport(pa, sizeof(pa), d.m[i].addr, d.m[i].port);
+		if (strcmp(pa, s->phone_addr) != 0) {
 			/* A re-offer from another port: the relay latches anew. */
-			s->latched[0] = s->latched[1] = 0;
-			if (!s->tunnel && m->on->link != NULL)
-				olink_send(m->on->link,
-					   json_pack("{s:s,s:I,s:b}", "t", "relay_use", "id",
-						     (json_int_t)s->id, "near_reset", 1));
+			int moved = s->phone_addr[0] != '\0';
+			if (moved)
+				s->latched[0] = s->latched[1] = 0;
+			tell_near(m, s, &d.m[i], moved);
 		}
 		str_copy(s->phone_addr, pa, sizeof(s->phone_addr));
 		if (s->tunnel && !s->latched[0]) {
@@ -599,8 +627,7 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 			continue;
 		tunnel |= s->tunnel;
 		ports[i] = s->tunnel ? s->lport : s->near;
-		snprintf(far, sizeof(far), strchr(d.m[i].addr, ':') ? "[%s]:%u" : "%s:%u",
-			 d.m[i].addr, d.m[i].port);
+		hostport(far, sizeof(far), d.m[i].addr, d.m[i].port);
 		if (strcmp(far, s->far_addr) == 0 || m->on->link == NULL)
 			continue;
 		str_copy(s->far_addr, far, sizeof(s->far_addr));
@@ -608,8 +635,7 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 				far);
 		if (d.m[i].rtcp_port != 0) {
 			ra = d.m[i].rtcp_addr[0] != '\0' ? d.m[i].rtcp_addr : d.m[i].addr;
-			snprintf(rtcp, sizeof(rtcp), strchr(ra, ':') ? "[%s]:%u" : "%s:%u", ra,
-				 d.m[i].rtcp_port);
+			hostport(rtcp, sizeof(rtcp), ra, d.m[i].rtcp_port);
 			json_object_set_new(use, "far_rtcp", json_string(rtcp));
 		}
 		olink_send(m->on->link, use);

@@ -55,7 +55,7 @@ int nodes_from_json(const json_t *j, struct node *list, int max)
 
 	if (!json_is_array(j))
 		return -1;
-	json_array_foreach(j, i, v) {
+	json_array_foreach (j, i, v) {
 		if (n == max)
 			break;
 		if (node_from_json(v, &list[n]) == 0)
@@ -84,8 +84,8 @@ json_t *route_error(const char *code, const char *fmt, ...)
 
 int route_envelope_check(const json_t *msg, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
-					   "ttl", "path", "req", "final", NULL};
+	static const char *const keys[] = {"t",   "tid",  "dest", "mode",  "hops",
+					   "ttl", "path", "req",  "final", NULL};
 	const char *dest, *mode;
 	int64_t v;
 	struct rid r;
@@ -163,18 +163,27 @@ int relay_use_parse(const json_t *msg, struct relay_use_req *out, char *err, siz
 {
 	const char *far = json_string_value(json_object_get(msg, "far"));
 	const char *rtcp = json_string_value(json_object_get(msg, "far_rtcp"));
-	char host[64], rtcp_host[64];
+	const char *near = json_string_value(json_object_get(msg, "near"));
+	const char *nrtcp = json_string_value(json_object_get(msg, "near_rtcp"));
+	char host[64];
 
 	memset(out, 0, sizeof(*out));
 	out->id = stream_id(json_object_get(msg, "id"));
 	out->near_reset = json_is_true(json_object_get(msg, "near_reset"));
 	out->has_far = far != NULL;
 	out->has_rtcp = rtcp != NULL;
-	if ((far == NULL && !out->near_reset) ||
+	out->has_near = near != NULL;
+	out->has_near_rtcp = nrtcp != NULL;
+	if ((far == NULL && near == NULL && !out->near_reset) ||
 	    (far != NULL && target(far, &out->far, &out->far_len, host, sizeof(host)) < 0) ||
-	    (rtcp != NULL &&
-	     target(rtcp, &out->rtcp, &out->rtcp_len, rtcp_host, sizeof(rtcp_host)) < 0)) {
+	    (rtcp != NULL && target(rtcp, &out->rtcp, &out->rtcp_len, host, sizeof(host)) < 0)) {
 		err_set(err, errlen, "far: want IP:PORT");
+		return -1;
+	}
+	if ((near != NULL && target(near, &out->near, &out->near_len, host, sizeof(host)) < 0) ||
+	    (nrtcp != NULL &&
+	     target(nrtcp, &out->near_rtcp, &out->near_rtcp_len, host, sizeof(host)) < 0)) {
+		err_set(err, errlen, "near: want IP:PORT");
 		return -1;
 	}
 	return 0;
@@ -191,7 +200,7 @@ int relay_free_parse(const json_t *msg, struct relay_free_req *out, char *err, s
 		err_set(err, errlen, "ids: at most %d streams", RELAY_FREE_MAX);
 		return -1;
 	}
-	json_array_foreach(ids, i, v) {
+	json_array_foreach (ids, i, v) {
 		uint32_t id = stream_id(v);
 		if (id != 0)
 			out->ids[out->n++] = id;

@@ -60,7 +60,7 @@
  * rarely holds a second one, and trying costs a system call that returns
  * EAGAIN; epoll (level-triggered) wakes us again if more are waiting. */
 #define BATCH 1
-#define PKT_MAX 2048    /* larger datagrams are dropped */
+#define PKT_MAX 2048 /* larger datagrams are dropped */
 #define BUCKETS 4096
 /* Packets sent towards a far end that has not sent one itself: a phone
  * answers within a second or two, so 10 s of 50 packets/s is a call's
@@ -73,7 +73,10 @@
  * fill the log. */
 static struct log_limit refusal_log;
 
-enum { NEAR = 0, FAR = 1 };
+enum {
+	NEAR = 0,
+	FAR = 1
+};
 
 struct stream;
 
@@ -93,9 +96,11 @@ struct side {
 	uint8_t latched[2], have_peer[2];
 	struct sockaddr_storage want; /* only packets from this IP latch */
 	int want_set;
+	struct sockaddr_storage alt; /* near: and from the phone's own IP */
+	int alt_set;
 	uint64_t pkts, bytes; /* came in on this side */
-	struct tbucket rate; /* of max_packet_rate, for packets that come in here */
-	uint32_t blind; /* sent out of here before anyone here spoke */
+	struct tbucket rate;  /* of max_packet_rate, for packets that come in here */
+	uint32_t blind;       /* sent out of here before anyone here spoke */
 };
 
 struct stream {
@@ -333,7 +338,8 @@ static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t
 		}
 		out->blind++;
 	}
-	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) < 0) {
+	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) <
+	    0) {
 		r->st.nopeer++;
 		return;
 	}
@@ -357,7 +363,7 @@ static int admit(struct stream *s, struct side *in, int ch, const struct sockadd
 		r->st.foreign++;
 		return 0;
 	}
-	if (in->want_set && !ip_eq(from, &in->want)) {
+	if (in->want_set && !ip_eq(from, &in->want) && !(in->alt_set && ip_eq(from, &in->alt))) {
 		r->st.hijack++;
 		return 0;
 	}
@@ -553,7 +559,7 @@ static void undo_alloc(struct relay *r, json_t *list)
 	size_t k;
 	json_t *v;
 
-	json_array_foreach(list, k, v) {
+	json_array_foreach (list, k, v) {
 		struct stream *o = find(r, (uint32_t)json_integer_value(json_object_get(v, "id")));
 		if (o != NULL)
 			stream_free(o);
@@ -592,9 +598,9 @@ static void c_alloc(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 			return;
 		}
 		r->st.allocated++;
-		json_array_append_new(list, json_pack("{s:I,s:i,s:i}", "id", (json_int_t)s->id,
-						      "near", s->side[NEAR].port, "far",
-						      s->side[FAR].port));
+		json_array_append_new(list,
+				      json_pack("{s:I,s:i,s:i}", "id", (json_int_t)s->id, "near",
+						s->side[NEAR].port, "far", s->side[FAR].port));
 	}
 	olink_reply(l, msg, json_pack("{s:b,s:s,s:o}", "ok", 1, "host", r->host, "streams", list));
 }
@@ -653,6 +659,28 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, ss->ss_family == AF_INET ? "%s:%u" : "[%s]:%u", ip, get_port(ss));
 }
 
+/* Where relay_use may aim a side: the verdict for addr and, if rtcp is
+ * not NULL, for its RTCP (*rtcp_ok: that one may be sent to); a SEND_NEVER
+ * names the address at fault in *bad and why. */
+static enum verdict pair_check(struct relay *r, const struct sockaddr_storage *addr,
+			       const struct sockaddr_storage *rtcp, int *rtcp_ok,
+			       const struct sockaddr_storage **bad, const char **why)
+{
+	enum verdict v = dest_check(r, addr, why);
+
+	*bad = addr;
+	*rtcp_ok = 1;
+	if (v != SEND_NEVER && rtcp != NULL) {
+		enum verdict vr = dest_check(r, rtcp, why);
+		*rtcp_ok = vr == SEND_OK;
+		if (vr == SEND_NEVER) {
+			v = SEND_NEVER;
+			*bad = rtcp;
+		}
+	}
+	return v;
+}
+
 /* Whether relay_use may aim the far side at its addresses: SEND_NEVER
  * (refused, answered and logged), SEND_LATCH_ONLY (a private address:
  * nothing is sent until the far end speaks) or SEND_OK. An RTCP address
@@ -662,30 +690,53 @@ static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
 {
 	const struct olink_peer *peer = olink_peer(l);
 	const char *why = "";
-	enum verdict v = dest_check(r, &u->far, &why);
-	const struct sockaddr_storage *bad = &u->far;
+	const struct sockaddr_storage *bad;
+	enum verdict v = pair_check(r, &u->far, u->has_rtcp ? &u->rtcp : NULL, rtcp_ok, &bad, &why);
 	char at[80];
 
-	*rtcp_ok = 1;
-	if (v != SEND_NEVER && u->has_rtcp) {
-		enum verdict vr = dest_check(r, &u->rtcp, &why);
-		*rtcp_ok = vr == SEND_OK;
-		if (vr == SEND_NEVER) {
-			v = SEND_NEVER;
-			bad = &u->rtcp;
-		}
-	}
 	if (v != SEND_NEVER)
 		return v;
 	r->st.forbidden++;
 	addr_text(bad, at, sizeof(at));
 	if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
-		log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at,
-			 why);
+		log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at, why);
 	if (json_object_get(msg, "tid") != NULL)
 		olink_reply_error(l, msg, "not_allowed", "%s is %s: this relay does not send there",
 				  at, why);
 	return SEND_NEVER;
+}
+
+/* Where the node's own phone receives, from its SDP: the near side sends
+ * there until the phone speaks, and latches onto the phone's IP as well
+ * as the node's. Without it a phone that is a DTLS server (a=setup:passive
+ * or the offerer's actpass) never hears the ClientHello, since it sends
+ * nothing first. Used only where the relay may send freely (a public
+ * address, or [relay] allow_networks): a phone behind a NAT has to speak
+ * first, as before. */
+static void use_near(struct relay *r, struct side *d, const struct relay_use_req *u)
+{
+	const struct sockaddr_storage *bad;
+	const char *why = "";
+	struct sockaddr_storage rtcp = u->near;
+	socklen_t rtcp_len = u->near_len;
+	int rtcp_ok;
+
+	if (d->port == 0 || pair_check(r, &u->near, u->has_near_rtcp ? &u->near_rtcp : NULL,
+				       &rtcp_ok, &bad, &why) != SEND_OK)
+		return; /* (a tunnel's near side has no sockets here) */
+	if (u->has_near_rtcp && rtcp_ok) {
+		rtcp = u->near_rtcp;
+		rtcp_len = u->near_rtcp_len;
+	} else
+		set_port(&rtcp, (uint16_t)(get_port(&u->near) + 1));
+	d->alt = u->near;
+	d->alt_set = 1;
+	for (int c = 0; c < 2; c++)
+		if (!d->latched[c]) {
+			d->peer[c] = c == 0 ? u->near : rtcp;
+			d->plen[c] = c == 0 ? u->near_len : rtcp_len;
+			d->have_peer[c] = 1;
+		}
 }
 
 /* relay_use may come as a request or as a one-way message. */
@@ -716,6 +767,8 @@ static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_re
 		s->side[NEAR].latched[0] = s->side[NEAR].latched[1] = 0;
 		s->side[NEAR].have_peer[0] = s->side[NEAR].have_peer[1] = 0;
 	}
+	if (req->use.has_near)
+		use_near(r, &s->side[NEAR], &req->use);
 	if (req->use.has_far)
 		use_far(&s->side[FAR], &req->use, v == SEND_LATCH_ONLY, rtcp_ok);
 	if (json_object_get(msg, "tid") != NULL)
@@ -923,7 +976,8 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	r->nslots = (unsigned)(r->hi - r->lo + 1) / 2;
 	r->used = calloc(r->nslots, 1);
 	r->sweep = event_new(sn->base, -1, EV_PERSIST, on_sweep, r);
-	if (r->used == NULL || r->sweep == NULL || event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
+	if (r->used == NULL || r->sweep == NULL ||
+	    event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
 		err_set(err, errlen, "relay: out of memory");
 		if (r->sweep != NULL)
 			event_free(r->sweep);
