@@ -31,6 +31,7 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "sip_tls_key", CONF_STRING, F(sip_tls_key), "", 0, 0, 0, "PEM"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
+	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {

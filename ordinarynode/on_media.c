@@ -118,10 +118,12 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
+/* With hide_addresses, auto relays every call even without a NAT: media
+ * that went direct would name our phone's own address to the far phone. */
 static int needed(const struct on_media *m)
 {
 	return m->mode == M_ALWAYS || m->mode == M_TUNNEL ||
-	       (m->mode == M_AUTO && on_nat_needs_relay(m->on->nat));
+	       (m->mode == M_AUTO && (m->on->cfg.media_hide || on_nat_needs_relay(m->on->nat)));
 }
 
 static int tunnel_needed(const struct on_media *m)
@@ -705,13 +707,14 @@ json_t *on_media_status(const struct on_media *m)
 {
 	static const char *modes[] = {"auto", "always", "tunnel", "never"};
 
-	return json_pack("{s:s,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay",
-			 modes[m->mode], "needed", needed(m), "tunnel", tunnel_needed(m),
-			 "relay_host", m->host, "pool", m->npool, "calls", m->ncalls, "relayed",
-			 (json_int_t)m->st.relayed, "unavailable", (json_int_t)m->st.unavailable,
-			 "sdp_bad", (json_int_t)m->st.sdp_bad, "tunnelled_in",
-			 (json_int_t)m->st.tunnel_in, "tunnelled_out", (json_int_t)m->st.tunnel_out,
-			 "streams_gone", (json_int_t)m->st.gone, "tunnel_foreign_dropped",
+	return json_pack("{s:s,s:b,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay",
+			 modes[m->mode], "hide_addresses", m->on->cfg.media_hide, "needed",
+			 needed(m), "tunnel", tunnel_needed(m), "relay_host", m->host, "pool",
+			 m->npool, "calls", m->ncalls, "relayed", (json_int_t)m->st.relayed,
+			 "unavailable", (json_int_t)m->st.unavailable, "sdp_bad",
+			 (json_int_t)m->st.sdp_bad, "tunnelled_in", (json_int_t)m->st.tunnel_in,
+			 "tunnelled_out", (json_int_t)m->st.tunnel_out, "streams_gone",
+			 (json_int_t)m->st.gone, "tunnel_foreign_dropped",
 			 (json_int_t)m->st.tunnel_foreign);
 }
 
