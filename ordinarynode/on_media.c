@@ -27,6 +27,7 @@
 #include "sdp.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -543,6 +544,13 @@ static void hostport(char *buf, size_t len, const char *ip, uint16_t port)
 	snprintf(buf, len, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
+static int is_ip(const char *a)
+{
+	unsigned char ip[16];
+
+	return inet_pton(AF_INET, a, ip) == 1 || inet_pton(AF_INET6, a, ip) == 1;
+}
+
 /* Tells the relay where our phone receives (its SDP): the near side sends
  * there before the phone speaks, which a DTLS server never does first.
  * moved: a re-offer from another port, latched anew. */
@@ -550,15 +558,22 @@ static void tell_near(struct on_media *m, const struct lstream *s, const struct 
 		      int moved)
 {
 	char near[96], rtcp[96];
+	const char *ra = d->rtcp_addr[0] != '\0' ? d->rtcp_addr : d->addr;
 	json_t *use;
 
 	if (s->tunnel || m->on->link == NULL)
 		return;
+	if (!is_ip(d->addr)) {
+		/* A host name: nothing the relay could send to; a move still counts. */
+		if (moved)
+			olink_send(m->on->link, json_pack("{s:s,s:I,s:b}", "t", "relay_use", "id",
+							  (json_int_t)s->id, "near_reset", 1));
+		return;
+	}
 	hostport(near, sizeof(near), d->addr, d->port);
 	use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "near", near);
-	if (d->rtcp_port != 0) {
-		hostport(rtcp, sizeof(rtcp), d->rtcp_addr[0] != '\0' ? d->rtcp_addr : d->addr,
-			 d->rtcp_port);
+	if (d->rtcp_port != 0 && is_ip(ra)) {
+		hostport(rtcp, sizeof(rtcp), ra, d->rtcp_port);
 		json_object_set_new(use, "near_rtcp", json_string(rtcp));
 	}
 	if (moved)
