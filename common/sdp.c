@@ -42,8 +42,8 @@ static int addr_ok(const char *a)
 	if (a[0] == '\0')
 		return 0;
 	for (const char *c = a; *c; c++)
-		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-		      (*c >= 'A' && *c <= 'Z') || *c == '.' || *c == ':' || *c == '-'))
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      *c == '.' || *c == ':' || *c == '-'))
 			return 0;
 	return 1;
 }

@@ -55,7 +55,7 @@ int nodes_from_json(const json_t *j, struct node *list, int max)
 
 	if (!json_is_array(j))
 		return -1;
-	json_array_foreach (j, i, v) {
+	json_array_foreach(j, i, v) {
 		if (n == max)
 			break;
 		if (node_from_json(v, &list[n]) == 0)
@@ -84,8 +84,8 @@ json_t *route_error(const char *code, const char *fmt, ...)
 
 int route_envelope_check(const json_t *msg, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"t",   "tid",  "dest", "mode",  "hops",
-					   "ttl", "path", "req",  "final", NULL};
+	static const char *const keys[] = {"t",	"tid", "dest", "mode", "hops",
+					   "ttl", "path", "req", "final", NULL};
 	const char *dest, *mode;
 	int64_t v;
 	struct rid r;
@@ -200,7 +200,7 @@ int relay_free_parse(const json_t *msg, struct relay_free_req *out, char *err, s
 		err_set(err, errlen, "ids: at most %d streams", RELAY_FREE_MAX);
 		return -1;
 	}
-	json_array_foreach (ids, i, v) {
+	json_array_foreach(ids, i, v) {
 		uint32_t id = stream_id(v);
 		if (id != 0)
 			out->ids[out->n++] = id;

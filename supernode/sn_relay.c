@@ -60,7 +60,7 @@
  * rarely holds a second one, and trying costs a system call that returns
  * EAGAIN; epoll (level-triggered) wakes us again if more are waiting. */
 #define BATCH 1
-#define PKT_MAX 2048 /* larger datagrams are dropped */
+#define PKT_MAX 2048    /* larger datagrams are dropped */
 #define BUCKETS 4096
 /* Packets sent towards a far end that has not sent one itself: a phone
  * answers within a second or two, so 10 s of 50 packets/s is a call's
@@ -73,10 +73,7 @@
  * fill the log. */
 static struct log_limit refusal_log;
 
-enum {
-	NEAR = 0,
-	FAR = 1
-};
+enum { NEAR = 0, FAR = 1 };
 
 struct stream;
 
@@ -99,8 +96,8 @@ struct side {
 	struct sockaddr_storage alt; /* near: and from the phone's own IP */
 	int alt_set;
 	uint64_t pkts, bytes; /* came in on this side */
-	struct tbucket rate;  /* of max_packet_rate, for packets that come in here */
-	uint32_t blind;       /* sent out of here before anyone here spoke */
+	struct tbucket rate; /* of max_packet_rate, for packets that come in here */
+	uint32_t blind; /* sent out of here before anyone here spoke */
 };
 
 struct stream {
@@ -338,8 +335,7 @@ static void forward(struct stream *s, int from, int ch, const uint8_t *b, size_t
 		}
 		out->blind++;
 	}
-	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) <
-	    0) {
+	if (sendto(out->sock[ch].fd, b, n, 0, (struct sockaddr *)&out->peer[ch], out->plen[ch]) < 0) {
 		r->st.nopeer++;
 		return;
 	}
@@ -559,7 +555,7 @@ static void undo_alloc(struct relay *r, json_t *list)
 	size_t k;
 	json_t *v;
 
-	json_array_foreach (list, k, v) {
+	json_array_foreach(list, k, v) {
 		struct stream *o = find(r, (uint32_t)json_integer_value(json_object_get(v, "id")));
 		if (o != NULL)
 			stream_free(o);
@@ -598,9 +594,9 @@ static void c_alloc(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 			return;
 		}
 		r->st.allocated++;
-		json_array_append_new(list,
-				      json_pack("{s:I,s:i,s:i}", "id", (json_int_t)s->id, "near",
-						s->side[NEAR].port, "far", s->side[FAR].port));
+		json_array_append_new(list, json_pack("{s:I,s:i,s:i}", "id", (json_int_t)s->id,
+						      "near", s->side[NEAR].port, "far",
+						      s->side[FAR].port));
 	}
 	olink_reply(l, msg, json_pack("{s:b,s:s,s:o}", "ok", 1, "host", r->host, "streams", list));
 }
@@ -699,7 +695,8 @@ static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
 	r->st.forbidden++;
 	addr_text(bad, at, sizeof(at));
 	if (log_allowed(&refusal_log, LOG_LIMIT_PER_S))
-		log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at, why);
+		log_info("relay_use of %s (%s) refused: %s is %s", peer->name, peer->addr, at,
+			 why);
 	if (json_object_get(msg, "tid") != NULL)
 		olink_reply_error(l, msg, "not_allowed", "%s is %s: this relay does not send there",
 				  at, why);
@@ -976,8 +973,7 @@ int relay_start(struct sn *sn, char *err, size_t errlen)
 	r->nslots = (unsigned)(r->hi - r->lo + 1) / 2;
 	r->used = calloc(r->nslots, 1);
 	r->sweep = event_new(sn->base, -1, EV_PERSIST, on_sweep, r);
-	if (r->used == NULL || r->sweep == NULL ||
-	    event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
+	if (r->used == NULL || r->sweep == NULL || event_add(r->sweep, &(struct timeval){1, 0}) < 0) {
 		err_set(err, errlen, "relay: out of memory");
 		if (r->sweep != NULL)
 			event_free(r->sweep);

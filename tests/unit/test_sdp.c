@@ -220,7 +220,7 @@ static void test_refused(void **state)
 		"",
 		"v=1\r\n",
 		"o=x\r\nv=0\r\n",
-		"v=0\r\nm=audio 5 RTP/AVP 0\r\n", /* no connection address */
+		"v=0\r\nm=audio 5 RTP/AVP 0\r\n",                 /* no connection address */
 		"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio x RTP/AVP 0\r\n",
 		"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 70000 RTP/AVP 0\r\n",
 		"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio\r\n",
@@ -243,8 +243,7 @@ static void test_refused(void **state)
 	memcpy(big, "v=0\r\n", 5);
 	assert_int_equal(sdp_parse(big, sizeof(big), &d, NULL, 0), -1);
 	/* a media line with a port pair count but no protocol */
-	assert_null(sdp_rewrite("v=0\r\nc=IN IP4 1.1.1.1\r\nm=audio 5/2\r\n", 35, "2.2.2.2", &p, 1,
-				&n));
+	assert_null(sdp_rewrite("v=0\r\nc=IN IP4 1.1.1.1\r\nm=audio 5/2\r\n", 35, "2.2.2.2", &p, 1, &n));
 }
 
 static void test_private(void **state)
