@@ -93,6 +93,11 @@ srtp_calls() {
 	[ -n "$(crypto_lines "a_$enc")" ] || fail "$enc: no a=crypto or a=fingerprint in the SDP"
 	[ "$(crypto_lines "a_$enc")" = "$(crypto_lines "b_$enc")" ] ||
 		fail "$enc: the key lines changed on the way: $(diff <(crypto_lines "a_$enc") <(crypto_lines "b_$enc"))"
+	# Stopped while their nodes still answer the un-REGISTER (else each
+	# waits 32 s for it at the end of the test).
+	kill -TERM "${BS_PID[a_$enc]}" "${BS_PID[b_$enc]}"
+	pid_gone "${BS_PID[a_$enc]}" 10
+	pid_gone "${BS_PID[b_$enc]}" 10
 }
 
 srtp_calls srtp-mand "srtp: audio: SRTP is Enabled"
