@@ -6,7 +6,8 @@
 # a=setup), calls both ways. Checked: media counted at both phones (baresip
 # counts only packets its SRTP accepted), the phones say the media is
 # encrypted, the relays forwarded the packets, and the crypto lines each
-# phone received are byte for byte those the other phone sent.
+# phone received are byte for byte those the other phone sent. sn1 and on1
+# run under valgrind.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/baresip.sh"
 need baresip
@@ -16,6 +17,7 @@ r1=$(($(free_port) / 2 * 2))
 r2=$(($(free_port) / 2 * 2))
 seq "$((r1 - 2))" "$((r1 + 59))" >>"$PORTS_FILE"
 seq "$((r2 - 2))" "$((r2 + 59))" >>"$PORTS_FILE"
+vg_on # sn1 and on1 (the offerer's side of the first calls)
 snode_up sn1 "[relay]" "ports = $r1-$((r1 + 59))"
 for u in alice bob; do add_user $u "password of $u"; done
 media_on() { # NAME ACCOUNT
@@ -25,6 +27,7 @@ media_on() { # NAME ACCOUNT
 media_on on1 alice
 media_on on2 bob
 on_start on1 # the only super node: sn1
+VG_DAEMONS=0
 snode_up sn2 "[relay]" "ports = $r2-$((r2 + 59))"
 # on2 must attach to sn2 (bootstrapd's list is shuffled): tried anew, with
 # a fresh state, until it does.
@@ -102,4 +105,7 @@ srtp_calls() {
 
 srtp_calls srtp-mand "srtp: audio: SRTP is Enabled"
 srtp_calls dtls_srtp "DTLS-SRTP complete \(audio/RTP\)"
+stop_pid "${ON_PID[on1]}" || fail "on1 exit status $?"
+stop_pid "${SN_PID[sn1]}" || fail "sn1 exit status $?"
+vg_check
 echo PASS
