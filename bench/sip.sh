@@ -166,6 +166,9 @@ for i in $(seq 1 "$USERS"); do
 done
 on_init A caller
 on_init B "${accts[@]}"
+# SIP alone, as Kamailio is measured here (no rtpengine): the nodes do not
+# take relay streams for every call ([media] hide_addresses, on by default).
+for n in A B; do printf '\n[media]\nhide_addresses = no\n' >>"$T/$n/ordinarynode.conf"; done
 on_start A
 on_start B
 SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[A]} ${ON_PID[B]}"
@@ -191,6 +194,7 @@ if [ "$PLAIN" = 1 ]; then
 	stop_pid "${ON_PID[B]}" >/dev/null 2>&1
 	ON_EXTRA="plain_sip = yes" on_init Ap caller
 	ON_EXTRA="plain_sip = yes" on_init Bp "${accts[@]}"
+	for n in Ap Bp; do printf '\n[media]\nhide_addresses = no\n' >>"$T/$n/ordinarynode.conf"; done
 	on_start Ap
 	on_start Bp
 	SRV_PIDS="${SN_PID[sn1]} ${SN_PID[sn2]} ${ON_PID[Ap]} ${ON_PID[Bp]}"

@@ -243,19 +243,40 @@ static void putf(struct out *o, const char *fmt, ...)
 		put(o, buf, (size_t)k);
 }
 
-/* o=user sess-id version IN IP4 addr: the last two fields become ours.
- * 0 when the line has not that shape (it is then copied as it is). */
+/* 1 if the n bytes at p are an IPv4 or IPv6 address. */
+static int is_ip(const char *p, size_t n)
+{
+	char buf[SDP_ADDR_MAX];
+	unsigned char a[16];
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, a) == 1 || inet_pton(AF_INET6, buf, a) == 1;
+}
+
+/* o=user sess-id version IN IP4 addr: the last two fields become ours;
+ * the session id and version stay the phone's, so that a new version from
+ * the phone is a new version at the far end. A user name that is an
+ * address (some phones write theirs) becomes "-". 0 when the line has not
+ * that shape (it is then copied as it is). */
 static int rewrite_origin(struct out *o, const struct line *l, const char *at, const char *host)
 {
-	const char *sp = l->p + l->n;
+	const char *sp = l->p + l->n, *user = l->p + 2;
+	const char *ue = memchr(user, ' ', l->n - 2);
 	int k = 0;
 
 	while (sp > l->p && k < 2)
 		if (*--sp == ' ')
 			k++;
-	if (k != 2)
+	if (k != 2 || ue == NULL || ue >= sp)
 		return 0;
-	put(o, l->p, (size_t)(sp - l->p));
+	if (is_ip(user, (size_t)(ue - user))) {
+		put(o, "o=-", 3);
+		put(o, ue, (size_t)(sp - ue));
+	} else
+		put(o, l->p, (size_t)(sp - l->p));
 	putf(o, " %s %s\r\n", at, host);
 	return 1;
 }

@@ -31,8 +31,11 @@ int sdp_parse(const char *body, size_t len, struct sdp *out, char *err, size_t e
 
 /* The description with every connection address (c=, o=, a=rtcp) set to
  * host and media i's port to ports[i] (its RTCP to ports[i] + 1); a port of
- * 0 leaves a disabled stream disabled. ICE candidates (a=candidate,
- * a=remote-candidates) are dropped: they name addresses the relay hides.
+ * 0 leaves a disabled stream disabled. ICE lines (a=candidate,
+ * a=remote-candidates, a=end-of-candidates, a=ice-*) are dropped: they name
+ * addresses the relay hides. o= keeps its session id and version, and its
+ * user name unless that is an address ("-" then). Every other line is
+ * copied byte for byte (a=crypto, a=fingerprint, a=setup: SRTP crosses).
  * Returns a malloc'd body (CRLF line ends) and its length in *outlen, or
  * NULL when body does not parse. */
 char *sdp_rewrite(const char *body, size_t len, const char *host, const uint16_t *ports,

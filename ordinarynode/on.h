@@ -63,6 +63,7 @@ struct on_config {
 	int64_t keepalive;
 	char *media_relay;
 	int64_t media_pool;
+	int media_hide; /* [media] hide_addresses: auto relays every call */
 	/* The phones' side: digest, limits on failures, who may talk to us. */
 	char *digest_algorithms;
 	int64_t auth_nonce_lifetime, auth_fail_max, auth_fail_window, auth_block_time;

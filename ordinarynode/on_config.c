@@ -32,6 +32,7 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "plain_sip", CONF_BOOL, F(plain_sip), "no", 0, 0, 0, "yes: SIP between nodes unsealed (benchmarks only)"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
+	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {

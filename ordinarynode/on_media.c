@@ -27,6 +27,7 @@
 #include "sdp.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -118,10 +119,12 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
+/* With hide_addresses, auto relays every call even without a NAT: media
+ * that went direct would name our phone's own address to the far phone. */
 static int needed(const struct on_media *m)
 {
 	return m->mode == M_ALWAYS || m->mode == M_TUNNEL ||
-	       (m->mode == M_AUTO && on_nat_needs_relay(m->on->nat));
+	       (m->mode == M_AUTO && (m->on->cfg.media_hide || on_nat_needs_relay(m->on->nat)));
 }
 
 static int tunnel_needed(const struct on_media *m)
@@ -535,6 +538,49 @@ static int take_streams(struct on_media *m, struct mcall *c, const struct sdp *d
 	return 0;
 }
 
+/* "IP:PORT", or "[IP]:PORT" for IPv6. */
+static void hostport(char *buf, size_t len, const char *ip, uint16_t port)
+{
+	snprintf(buf, len, strchr(ip, ':') != NULL ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+static int is_ip(const char *a)
+{
+	unsigned char ip[16];
+
+	return inet_pton(AF_INET, a, ip) == 1 || inet_pton(AF_INET6, a, ip) == 1;
+}
+
+/* Tells the relay where our phone receives (its SDP): the near side sends
+ * there before the phone speaks, which a DTLS server never does first.
+ * moved: a re-offer from another port, latched anew. */
+static void tell_near(struct on_media *m, const struct lstream *s, const struct sdp_media *d,
+		      int moved)
+{
+	char near[96], rtcp[96];
+	const char *ra = d->rtcp_addr[0] != '\0' ? d->rtcp_addr : d->addr;
+	json_t *use;
+
+	if (s->tunnel || m->on->link == NULL)
+		return;
+	if (!is_ip(d->addr)) {
+		/* A host name: nothing the relay could send to; a move still counts. */
+		if (moved)
+			olink_send(m->on->link, json_pack("{s:s,s:I,s:b}", "t", "relay_use", "id",
+							  (json_int_t)s->id, "near_reset", 1));
+		return;
+	}
+	hostport(near, sizeof(near), d->addr, d->port);
+	use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "near", near);
+	if (d->rtcp_port != 0 && is_ip(ra)) {
+		hostport(rtcp, sizeof(rtcp), ra, d->rtcp_port);
+		json_object_set_new(use, "near_rtcp", json_string(rtcp));
+	}
+	if (moved)
+		json_object_set_new(use, "near_reset", json_true());
+	olink_send(m->on->link, use);
+}
+
 void on_media_to_overlay(struct on_media *m, msg_t *msg)
 {
 	struct sdp d;
@@ -549,14 +595,13 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 		if (d.m[i].port == 0)
 			continue;
 		ports[i] = s->far;
-		snprintf(pa, sizeof(pa), "%s:%u", d.m[i].addr, d.m[i].port);
-		if (s->phone_addr[0] != '\0' && strcmp(pa, s->phone_addr) != 0) {
+		hostport(pa, sizeof(pa), d.m[i].addr, d.m[i].port);
+		if (strcmp(pa, s->phone_addr) != 0) {
 			/* A re-offer from another port: the relay latches anew. */
-			s->latched[0] = s->latched[1] = 0;
-			if (!s->tunnel && m->on->link != NULL)
-				olink_send(m->on->link,
-					   json_pack("{s:s,s:I,s:b}", "t", "relay_use", "id",
-						     (json_int_t)s->id, "near_reset", 1));
+			int moved = s->phone_addr[0] != '\0';
+			if (moved)
+				s->latched[0] = s->latched[1] = 0;
+			tell_near(m, s, &d.m[i], moved);
 		}
 		str_copy(s->phone_addr, pa, sizeof(s->phone_addr));
 		if (s->tunnel && !s->latched[0]) {
@@ -599,8 +644,7 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 			continue;
 		tunnel |= s->tunnel;
 		ports[i] = s->tunnel ? s->lport : s->near;
-		snprintf(far, sizeof(far), strchr(d.m[i].addr, ':') ? "[%s]:%u" : "%s:%u",
-			 d.m[i].addr, d.m[i].port);
+		hostport(far, sizeof(far), d.m[i].addr, d.m[i].port);
 		if (strcmp(far, s->far_addr) == 0 || m->on->link == NULL)
 			continue;
 		str_copy(s->far_addr, far, sizeof(s->far_addr));
@@ -608,8 +652,7 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 				far);
 		if (d.m[i].rtcp_port != 0) {
 			ra = d.m[i].rtcp_addr[0] != '\0' ? d.m[i].rtcp_addr : d.m[i].addr;
-			snprintf(rtcp, sizeof(rtcp), strchr(ra, ':') ? "[%s]:%u" : "%s:%u", ra,
-				 d.m[i].rtcp_port);
+			hostport(rtcp, sizeof(rtcp), ra, d.m[i].rtcp_port);
 			json_object_set_new(use, "far_rtcp", json_string(rtcp));
 		}
 		olink_send(m->on->link, use);
@@ -679,13 +722,14 @@ json_t *on_media_status(const struct on_media *m)
 {
 	static const char *modes[] = {"auto", "always", "tunnel", "never"};
 
-	return json_pack("{s:s,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay",
-			 modes[m->mode], "needed", needed(m), "tunnel", tunnel_needed(m),
-			 "relay_host", m->host, "pool", m->npool, "calls", m->ncalls, "relayed",
-			 (json_int_t)m->st.relayed, "unavailable", (json_int_t)m->st.unavailable,
-			 "sdp_bad", (json_int_t)m->st.sdp_bad, "tunnelled_in",
-			 (json_int_t)m->st.tunnel_in, "tunnelled_out", (json_int_t)m->st.tunnel_out,
-			 "streams_gone", (json_int_t)m->st.gone, "tunnel_foreign_dropped",
+	return json_pack("{s:s,s:b,s:b,s:b,s:s,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "relay",
+			 modes[m->mode], "hide_addresses", m->on->cfg.media_hide, "needed",
+			 needed(m), "tunnel", tunnel_needed(m), "relay_host", m->host, "pool",
+			 m->npool, "calls", m->ncalls, "relayed", (json_int_t)m->st.relayed,
+			 "unavailable", (json_int_t)m->st.unavailable, "sdp_bad",
+			 (json_int_t)m->st.sdp_bad, "tunnelled_in", (json_int_t)m->st.tunnel_in,
+			 "tunnelled_out", (json_int_t)m->st.tunnel_out, "streams_gone",
+			 (json_int_t)m->st.gone, "tunnel_foreign_dropped",
 			 (json_int_t)m->st.tunnel_foreign);
 }
 

@@ -163,18 +163,27 @@ int relay_use_parse(const json_t *msg, struct relay_use_req *out, char *err, siz
 {
 	const char *far = json_string_value(json_object_get(msg, "far"));
 	const char *rtcp = json_string_value(json_object_get(msg, "far_rtcp"));
-	char host[64], rtcp_host[64];
+	const char *near = json_string_value(json_object_get(msg, "near"));
+	const char *nrtcp = json_string_value(json_object_get(msg, "near_rtcp"));
+	char host[64];
 
 	memset(out, 0, sizeof(*out));
 	out->id = stream_id(json_object_get(msg, "id"));
 	out->near_reset = json_is_true(json_object_get(msg, "near_reset"));
 	out->has_far = far != NULL;
 	out->has_rtcp = rtcp != NULL;
-	if ((far == NULL && !out->near_reset) ||
+	out->has_near = near != NULL;
+	out->has_near_rtcp = nrtcp != NULL;
+	if ((far == NULL && near == NULL && !out->near_reset) ||
 	    (far != NULL && target(far, &out->far, &out->far_len, host, sizeof(host)) < 0) ||
-	    (rtcp != NULL &&
-	     target(rtcp, &out->rtcp, &out->rtcp_len, rtcp_host, sizeof(rtcp_host)) < 0)) {
+	    (rtcp != NULL && target(rtcp, &out->rtcp, &out->rtcp_len, host, sizeof(host)) < 0)) {
 		err_set(err, errlen, "far: want IP:PORT");
+		return -1;
+	}
+	if ((near != NULL && target(near, &out->near, &out->near_len, host, sizeof(host)) < 0) ||
+	    (nrtcp != NULL &&
+	     target(nrtcp, &out->near_rtcp, &out->near_rtcp_len, host, sizeof(host)) < 0)) {
+		err_set(err, errlen, "near: want IP:PORT");
 		return -1;
 	}
 	return 0;

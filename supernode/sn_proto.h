@@ -46,13 +46,18 @@ struct relay_alloc_req {
 int relay_alloc_parse(const json_t *msg, struct relay_alloc_req *out, char *err, size_t errlen);
 
 /* {"t": "relay_use", "id", "far": "IP:PORT", "far_rtcp": "IP:PORT",
- *  "near_reset": bool}: a far address, a reset of the near side, or both. */
+ *  "near": "IP:PORT", "near_rtcp": "IP:PORT", "near_reset": bool}: a far
+ *  address, where the node's own phone receives (its SDP), a reset of the
+ *  near side, or any of them together. */
 struct relay_use_req {
 	uint32_t id; /* 0: not a stream id (no stream has it) */
 	int near_reset;
 	int has_far, has_rtcp;
 	struct sockaddr_storage far, rtcp;
 	socklen_t far_len, rtcp_len;
+	int has_near, has_near_rtcp;
+	struct sockaddr_storage near, near_rtcp;
+	socklen_t near_len, near_rtcp_len;
 };
 int relay_use_parse(const json_t *msg, struct relay_use_req *out, char *err, size_t errlen);
 

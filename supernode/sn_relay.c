@@ -93,6 +93,8 @@ struct side {
 	uint8_t latched[2], have_peer[2];
 	struct sockaddr_storage want; /* only packets from this IP latch */
 	int want_set;
+	struct sockaddr_storage alt; /* near: and from the phone's own IP */
+	int alt_set;
 	uint64_t pkts, bytes; /* came in on this side */
 	struct tbucket rate; /* of max_packet_rate, for packets that come in here */
 	uint32_t blind; /* sent out of here before anyone here spoke */
@@ -357,7 +359,7 @@ static int admit(struct stream *s, struct side *in, int ch, const struct sockadd
 		r->st.foreign++;
 		return 0;
 	}
-	if (in->want_set && !ip_eq(from, &in->want)) {
+	if (in->want_set && !ip_eq(from, &in->want) && !(in->alt_set && ip_eq(from, &in->alt))) {
 		r->st.hijack++;
 		return 0;
 	}
@@ -653,6 +655,28 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, ss->ss_family == AF_INET ? "%s:%u" : "[%s]:%u", ip, get_port(ss));
 }
 
+/* Where relay_use may aim a side: the verdict for addr and, if rtcp is
+ * not NULL, for its RTCP (*rtcp_ok: that one may be sent to); a SEND_NEVER
+ * names the address at fault in *bad and why. */
+static enum verdict pair_check(struct relay *r, const struct sockaddr_storage *addr,
+			       const struct sockaddr_storage *rtcp, int *rtcp_ok,
+			       const struct sockaddr_storage **bad, const char **why)
+{
+	enum verdict v = dest_check(r, addr, why);
+
+	*bad = addr;
+	*rtcp_ok = 1;
+	if (v != SEND_NEVER && rtcp != NULL) {
+		enum verdict vr = dest_check(r, rtcp, why);
+		*rtcp_ok = vr == SEND_OK;
+		if (vr == SEND_NEVER) {
+			v = SEND_NEVER;
+			*bad = rtcp;
+		}
+	}
+	return v;
+}
+
 /* Whether relay_use may aim the far side at its addresses: SEND_NEVER
  * (refused, answered and logged), SEND_LATCH_ONLY (a private address:
  * nothing is sent until the far end speaks) or SEND_OK. An RTCP address
@@ -662,19 +686,10 @@ static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
 {
 	const struct olink_peer *peer = olink_peer(l);
 	const char *why = "";
-	enum verdict v = dest_check(r, &u->far, &why);
-	const struct sockaddr_storage *bad = &u->far;
+	const struct sockaddr_storage *bad;
+	enum verdict v = pair_check(r, &u->far, u->has_rtcp ? &u->rtcp : NULL, rtcp_ok, &bad, &why);
 	char at[80];
 
-	*rtcp_ok = 1;
-	if (v != SEND_NEVER && u->has_rtcp) {
-		enum verdict vr = dest_check(r, &u->rtcp, &why);
-		*rtcp_ok = vr == SEND_OK;
-		if (vr == SEND_NEVER) {
-			v = SEND_NEVER;
-			bad = &u->rtcp;
-		}
-	}
 	if (v != SEND_NEVER)
 		return v;
 	r->st.forbidden++;
@@ -686,6 +701,39 @@ static enum verdict use_check(struct relay *r, struct olink *l, json_t *msg,
 		olink_reply_error(l, msg, "not_allowed", "%s is %s: this relay does not send there",
 				  at, why);
 	return SEND_NEVER;
+}
+
+/* Where the node's own phone receives, from its SDP: the near side sends
+ * there until the phone speaks, and latches onto the phone's IP as well
+ * as the node's. Without it a phone that is a DTLS server (a=setup:passive
+ * or the offerer's actpass) never hears the ClientHello, since it sends
+ * nothing first. Used only where the relay may send freely (a public
+ * address, or [relay] allow_networks): a phone behind a NAT has to speak
+ * first, as before. */
+static void use_near(struct relay *r, struct side *d, const struct relay_use_req *u)
+{
+	const struct sockaddr_storage *bad;
+	const char *why = "";
+	struct sockaddr_storage rtcp = u->near;
+	socklen_t rtcp_len = u->near_len;
+	int rtcp_ok;
+
+	if (d->port == 0 || pair_check(r, &u->near, u->has_near_rtcp ? &u->near_rtcp : NULL,
+				       &rtcp_ok, &bad, &why) != SEND_OK)
+		return; /* (a tunnel's near side has no sockets here) */
+	if (u->has_near_rtcp && rtcp_ok) {
+		rtcp = u->near_rtcp;
+		rtcp_len = u->near_rtcp_len;
+	} else
+		set_port(&rtcp, (uint16_t)(get_port(&u->near) + 1));
+	d->alt = u->near;
+	d->alt_set = 1;
+	for (int c = 0; c < 2; c++)
+		if (!d->latched[c]) {
+			d->peer[c] = c == 0 ? u->near : rtcp;
+			d->plen[c] = c == 0 ? u->near_len : rtcp_len;
+			d->have_peer[c] = 1;
+		}
 }
 
 /* relay_use may come as a request or as a one-way message. */
@@ -716,6 +764,8 @@ static void c_use(struct sn *sn, struct olink *l, json_t *msg, const union sn_re
 		s->side[NEAR].latched[0] = s->side[NEAR].latched[1] = 0;
 		s->side[NEAR].have_peer[0] = s->side[NEAR].have_peer[1] = 0;
 	}
+	if (req->use.has_near)
+		use_near(r, &s->side[NEAR], &req->use);
 	if (req->use.has_far)
 		use_far(&s->side[FAR], &req->use, v == SEND_LATCH_ONLY, rtcp_ok);
 	if (json_object_get(msg, "tid") != NULL)

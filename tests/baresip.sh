@@ -20,6 +20,7 @@ bs_wav() {
 
 # bs_start NAME ACCOUNT-LINE: starts phone NAME with that accounts line
 # (e.g. <sip:alice@overlay.example;transport=tcp>;outbound="sip:...").
+# BS_MODULES: more modules to load (e.g. "srtp.so dtls_srtp.so").
 bs_start() {
 	local name=$1 acc=$2 dir=$T/bs_$1 sip rtp
 	mkdir -p "$dir"
@@ -43,6 +44,7 @@ statmode_default    off
 module g711.so
 module aufile.so
 module aubridge.so
+$(for m in ${BS_MODULES:-}; do echo "module $m"; done)
 module_tmp account.so
 module_app menu.so
 module_app ctrl_tcp.so

@@ -50,8 +50,9 @@ static void relay(const json_t *j)
 	    (a.n < 1 || a.n > RELAY_ALLOC_MAX || (a.tunnel != 0 && a.tunnel != 1)))
 		abort();
 	if (said(relay_use_parse(j, &u, err, sizeof(err))) == 0 &&
-	    ((!u.has_far && !u.near_reset) || (u.has_far && !family_ok(&u.far)) ||
-	     (u.has_rtcp && !family_ok(&u.rtcp))))
+	    ((!u.has_far && !u.has_near && !u.near_reset) || (u.has_far && !family_ok(&u.far)) ||
+	     (u.has_rtcp && !family_ok(&u.rtcp)) || (u.has_near && !family_ok(&u.near)) ||
+	     (u.has_near_rtcp && !family_ok(&u.near_rtcp))))
 		abort();
 	if (said(relay_free_parse(j, &f, err, sizeof(err))) == 0) {
 		if (f.n < 0 || f.n > RELAY_FREE_MAX)

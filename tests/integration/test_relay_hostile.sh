@@ -11,7 +11,9 @@
 #   account cannot go beyond max_streams_per_account; another user can.
 # * sn2 allows 127.0.0.0/8 (a lab): towards a far end that never answers,
 #   at most 500 packets (RELAY_BLIND_MAX) arrive, the rest are counted as
-#   unlatched; once it speaks, media flows. A flood above max_packet_rate
+#   unlatched; likewise towards the node's own phone named by relay_use
+#   "near" (the near side's target before the phone speaks, for a DTLS
+#   server); once it speaks, media flows. A flood above max_packet_rate
 #   (default 500/s) is cut to about that and counted.
 # The super nodes stay joined and keep serving. sn1 runs under valgrind.
 . "$(dirname "$0")/../lib.sh"
@@ -157,6 +159,21 @@ got=$(heard silent)
 [ "$got" -ge 450 ] && [ "$got" -le 500 ] || fail "a silent far end got $got packets (want 450-500)"
 jq -e '.dropped.unlatched >= 250' <<<"$(relay sn2)" >/dev/null || fail "unlatched drops: $(relay sn2)"
 echo "   the silent far end got $got of 800"
+
+note "sn2: relay_use near (the node's phone): at most 500 packets towards a phone that never speaks"
+listen mute 127.0.0.1
+M=$(cat "$T/mute.port")
+hold sn2 alice c4 '{"t":"relay_alloc","n":1}'
+s4=$(jq '.streams[0].id' "$T/c4.out")
+f4=$(jq '.streams[0].far' "$T/c4.out")
+hold sn2 alice c5 "{\"t\":\"relay_use\",\"id\":$s4,\"near\":\"127.0.0.1:$M\"}"
+jq -e .ok "$T/c5.out" >/dev/null || fail "relay_use near: $(cat "$T/c5.out")"
+u0=$(relay sn2 | jq .dropped.unlatched)
+"$UDPX" --bind "127.0.0.1:$(free_port)" --to "127.0.0.1:$f4" --count 800 --rate 400 --wait 0.5 >/dev/null
+got=$(heard mute)
+[ "$got" -ge 450 ] && [ "$got" -le 500 ] || fail "a phone that never spoke got $got packets (want 450-500)"
+[ $(($(relay sn2 | jq .dropped.unlatched) - u0)) -ge 250 ] || fail "unlatched drops: $(relay sn2)"
+echo "   the silent phone got $got of 800"
 
 note "sn2: a flood above max_packet_rate (500/s) is cut and counted; media flows after a latch"
 listen talker 127.0.0.1 answer

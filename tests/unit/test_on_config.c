@@ -50,6 +50,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.status_listen, "127.0.0.1:7490");
 	assert_string_equal(cfg.media_relay, "auto");
 	assert_int_equal(cfg.media_pool, 4);
+	assert_int_equal(cfg.media_hide, 1); /* auto relays every call: no phone address shown */
 	assert_int_equal(cfg.crl_refresh, 60);
 	assert_int_equal(cfg.keepalive, 0);
 	assert_int_equal(cfg.naccounts, 2);

@@ -582,6 +582,18 @@ static void relay_use_parse_reads_far_addresses_and_resets(void **state)
 	assert_int_equal(u.id, UINT32_MAX);
 	assert_true(u.near_reset);
 	assert_false(u.has_far);
+
+	/* Where the node's phone receives: the near side's target before the
+	 * phone speaks (a DTLS server speaks only when spoken to). */
+	assert_int_equal(relay_use_parse(frame("{\"id\":5,\"near\":\"192.0.2.7:5004\","
+					       "\"near_rtcp\":\"192.0.2.7:5009\"}"),
+					 &u, err, sizeof(err)),
+			 0);
+	assert_true(u.has_near);
+	assert_true(u.has_near_rtcp);
+	assert_false(u.has_far);
+	assert_int_equal(port_of(&u.near), 5004);
+	assert_int_equal(port_of(&u.near_rtcp), 5009);
 }
 
 static void relay_use_parse_refuses_what_is_not_an_address(void **state)
@@ -594,6 +606,10 @@ static void relay_use_parse_refuses_what_is_not_an_address(void **state)
 	assert_contains(err, "far: want IP:PORT");
 	REFUSED(relay_use_parse(frame("{\"id\":5,\"near_reset\":false}"), &u, err, sizeof(err)));
 	REFUSED(relay_use_parse(frame("{\"id\":5,\"far\":5}"), &u, err, sizeof(err)));
+	REFUSED(relay_use_parse(frame("{\"id\":5,\"near\":\"192.0.2.1\"}"), &u, err, sizeof(err)));
+	assert_contains(err, "near: want IP:PORT");
+	REFUSED(relay_use_parse(frame("{\"id\":5,\"near\":\"192.0.2.1:9\",\"near_rtcp\":\"x:1\"}"),
+				&u, err, sizeof(err)));
 	REFUSED(relay_use_parse(frame("{\"id\":5,\"far\":\"192.0.2.1:0\"}"), &u, err, sizeof(err)));
 	REFUSED(relay_use_parse(frame("{\"id\":5,\"far\":\"192.0.2.1\"}"), &u, err, sizeof(err)));
 	REFUSED(relay_use_parse(frame("{\"id\":5,\"far\":\"192.0.2.1:70000\"}"), &u, err,
