@@ -663,6 +663,31 @@ static int sender_check(struct on_proxy *p, const struct on_sender *who, const s
 	return 0;
 }
 
+/* ACK and CANCEL, which get no transaction here: 1 when m was one
+ * (consumed). An ACK from someone not a party is dropped (it has no
+ * answer); a CANCEL counts only from the INVITE's own sender. */
+static int ovl_ack_cancel(struct on_proxy *p, const struct on_sender *who, msg_t *m)
+{
+	sip_t *sip = sip_object(m);
+	const char *why = NULL;
+	int refuse;
+
+	if (sip->sip_request->rq_method == sip_method_cancel) {
+		ovl_cancel(p, who, sip->sip_via->v_branch);
+		msg_destroy(m);
+		return 1;
+	}
+	if (sip->sip_request->rq_method != sip_method_ack)
+		return 0;
+	if ((refuse = sender_check(p, who, sip, &why)) != 0) {
+		refused(p, who->node, sip, refuse, why);
+		msg_destroy(m);
+	} else {
+		forward_ack(p, m, 1);
+	}
+	return 1;
+}
+
 static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sender *who, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
@@ -677,21 +702,8 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 		msg_destroy(m);
 		return;
 	}
-	refuse = method == sip_method_cancel ? 0 : sender_check(p, who, sip, &why);
-	if (method == sip_method_ack && refuse) {
-		refused(p, from, sip, refuse, why); /* an ACK has no answer: dropped */
-		msg_destroy(m);
+	if (ovl_ack_cancel(p, who, m))
 		return;
-	}
-	if (method == sip_method_ack) {
-		forward_ack(p, m, 1);
-		return;
-	}
-	if (method == sip_method_cancel) {
-		ovl_cancel(p, who, br);
-		msg_destroy(m);
-		return;
-	}
 	if (ptx_find_up(p, from, br) != NULL) {
 		msg_destroy(m); /* a copy of one in progress */
 		return;
@@ -707,7 +719,8 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 	}
 	ptx_sender(x, from);
 	ovl_upstream(x, f, who, br);
-	if (method == sip_method_register) {
+	refuse = sender_check(p, who, sip, &why);
+	if (refuse == 0 && method == sip_method_register) {
 		/* Phones register here, over sip_listen; nodes never do. */
 		refuse = 403;
 		why = "REGISTER Comes Only From Phones";
