@@ -442,7 +442,10 @@ struct on_peers *on_peers_new(void);
  * party of call call_id (as the Call-ID crosses the overlay). */
 void on_peers_allow(struct on_peers *t, const char *call_id, const char *node, const char *cert,
 		    uint64_t now);
-int on_peers_ok(const struct on_peers *t, const char *call_id, const char *node, const char *cert);
+/* Whether node with cert is a party of call_id (at monotonic time now: a
+ * call in use stays longest). */
+int on_peers_ok(struct on_peers *t, const char *call_id, const char *node, const char *cert,
+		uint64_t now);
 /* Whether call_id has parties at all. */
 int on_peers_known(const struct on_peers *t, const char *call_id);
 /* The certificate node seals with in call_id (owned by t), or NULL. */

@@ -82,6 +82,17 @@ static void spoofed(msg_t *m)
 }
 #endif
 
+/* Only what opens a dialog makes its sender and recipient parties of a
+ * call (on_peers.c): a MESSAGE or OPTIONS, which do not, would only fill
+ * the table and push real calls out of it. */
+static int creates_dialog(const sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+
+	return sip->sip_to->a_tag == NULL &&
+	       (m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer);
+}
+
 /* The certificate to seal to for node `to`: peer when given, else the one
  * the node sealed with in this call (m: the request as this node knows
  * it), else the node's own. */
@@ -128,7 +139,7 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	}
 	if (m != NULL) {
 		str_copy(b->peer, call_peer(p, x->req, to, peer), sizeof(b->peer));
-		if (sip_object(x->req)->sip_to->a_tag == NULL) /* the dialog's parties: ours, theirs */
+		if (creates_dialog(sip_object(x->req))) /* the dialog's parties: ours, theirs */
 			on_peers_allow(p->peers, sip_object(x->req)->sip_call_id->i_id, to, b->peer,
 				       time_mono_ms());
 	}
@@ -655,7 +666,8 @@ static int sender_check(struct on_proxy *p, const struct on_sender *who, const s
 	/* Inside a dialog: a party of it. Outside: a Call-ID of another's call
 	 * would make the sender a party of that call (and able to end it). */
 	if (sip->sip_to->a_tag != NULL || on_peers_known(p->peers, sip->sip_call_id->i_id)) {
-		if (!on_peers_ok(p->peers, sip->sip_call_id->i_id, who->node, who->cert)) {
+		if (!on_peers_ok(p->peers, sip->sip_call_id->i_id, who->node, who->cert,
+				 time_mono_ms())) {
 			*why = "Not A Party To This Call";
 			return 403;
 		}
@@ -730,7 +742,7 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 		reply_up(x, refuse, why);
 		return;
 	}
-	if (sip->sip_to->a_tag == NULL && !who->plain)
+	if (creates_dialog(sip) && !who->plain)
 		on_peers_allow(p->peers, sip->sip_call_id->i_id, who->node, who->cert,
 			       time_mono_ms());
 	/* Our phone's requests in this dialog (its BYE) are not challenged. */

@@ -118,15 +118,21 @@ void on_peers_allow(struct on_peers *t, const char *call_id, const char *node, c
 	c->n++;
 }
 
-int on_peers_ok(const struct on_peers *t, const char *call_id, const char *node, const char *cert)
+int on_peers_ok(struct on_peers *t, const char *call_id, const char *node, const char *cert,
+		uint64_t now)
 {
-	const struct call *c = *slot(t, call_id);
+	struct call *c = *slot(t, call_id);
 
 	if (c == NULL)
 		return 0;
 	for (int i = 0; i < c->n; i++)
-		if (strcasecmp(c->p[i].node, node) == 0 && strcasecmp(c->p[i].cert, cert) == 0)
+		if (strcasecmp(c->p[i].node, node) == 0 && strcasecmp(c->p[i].cert, cert) == 0) {
+			/* a call in use is the last to go when the table is full */
+			unlink_age(t, c);
+			link_newest(t, c);
+			c->used = now;
 			return 1;
+		}
 	return 0;
 }
 
