@@ -50,34 +50,7 @@ poll 5 on_has on1 '.media.pool >= 1' || fail "on1 has no tunnel streams ready: $
 # listen IP PORT: a UDP and a TCP socket there; whatever reaches them is
 # written to $T/heard.
 listen() {
-	python3 - "$1" "$2" "$T/heard" <<'PY' &
-import select, socket, sys
-ip, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind((ip, port))
-t = socket.socket()
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((ip, port))
-t.listen(16)
-socks = [u, t]
-def note(s):
-    with open(out, "a") as f:
-        f.write(s + "\n")
-while True:
-    for s in select.select(socks, [], [])[0]:
-        if s is u:
-            note("udp %d bytes" % len(u.recvfrom(65535)[0]))
-        elif s is t:
-            socks.append(t.accept()[0])
-            note("tcp connection")
-        else:
-            d = s.recv(65535)
-            if not d:
-                socks.remove(s)
-                s.close()
-            else:
-                note("tcp %d bytes" % len(d))
-PY
+	python3 "$TOP/tests/tools/listener.py" "$1" "$2" "$T/heard" &
 	PIDS+=($!)
 }
 LPORT=$(free_port)

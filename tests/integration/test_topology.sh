@@ -130,24 +130,7 @@ note "a node that tampers with alice's hidden Contact reaches nobody"
 tok=$(sed -n 's/^Contact: <sip:alice@overlay\.example;ovl=[0-9A-Fa-f]*;ph=\([0-9A-Fa-f]*\)>.*/\1/p' \
 	"$T/b_got" | tail -n 1)
 [ ${#tok} -gt 60 ] || fail "no token in the Contact bob's phone saw"
-python3 - "$A_IP" "$A_PORT" "$T/heard" <<'PY' &
-import select, socket, sys
-ip, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind((ip, port))
-t = socket.socket()
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((ip, port))
-t.listen(16)
-while True:
-    for s in select.select([u, t], [], [])[0]:
-        with open(out, "a") as f:
-            f.write("udp\n" if s is u else "tcp\n")
-        if s is t:
-            t.accept()[0].close()
-        else:
-            u.recvfrom(65535)
-PY
+python3 "$TOP/tests/tools/listener.py" "$A_IP" "$A_PORT" "$T/heard" &
 PIDS+=($!)
 sleep 0.3
 on1_id=$(on_status on1 | jq -r '.accounts[0].node_id')
