@@ -47,6 +47,7 @@ COMMON_SRCS += common/certcheck.c
 COMMON_SRCS += common/tcpconn.c
 COMMON_SRCS += common/olink.c
 COMMON_SRCS += common/enroll.c
+COMMON_SRCS += common/ratelimit.c
 COMMON_SRCS += common/keepcert.c
 COMMON_SRCS += common/sipev.c
 COMMON_SRCS += common/stun.c
@@ -84,7 +85,7 @@ SUPERNODE_SRCS += supernode/sn_config.c
 SUPERNODE_SRCS += supernode/sn_proto.c
 SUPERNODE_SRCS += supernode/sn_ring.c
 SUPERNODE_SRCS += supernode/sn_store.c
-SUPERNODE_SRCS += supernode/sn_limit.c
+
 SUPERNODE_SRCS += supernode/sn_db.c
 SUPERNODE_SRCS += supernode/sn_conn.c
 SUPERNODE_SRCS += supernode/sn_route.c
@@ -151,13 +152,14 @@ UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd htt
 UNIT_COMMON += bootc
 UNIT_COMMON += netlist
 UNIT_COMMON += seal
+UNIT_COMMON += ratelimit
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
 UNIT_SUPERNODE += sn_service
 UNIT_SUPERNODE += sn_relaypol
-UNIT_SUPERNODE += sn_limit
+
 UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_sip \
 	on_config on_auth
 UNIT_ORDINARYNODE += on_peers

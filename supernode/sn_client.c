@@ -6,7 +6,7 @@
 #include "supernode.h"
 
 #include "log.h"
-#include "sn_limit.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include "frame.h"
 #include "log.h"
 #include "netlist.h"
-#include "sn_limit.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #include <arpa/inet.h>

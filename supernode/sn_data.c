@@ -8,7 +8,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "sn_db.h"
-#include "sn_limit.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #include <event2/event.h>

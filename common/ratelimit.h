@@ -1,8 +1,8 @@
-/* sn_limit: the super node's limits per peer, per sender and per address,
+/* ratelimit: limits per peer, per sender and per address (the super node's, the gateway's),
  * kept without I/O so that they can be unit tested: token buckets keyed by
  * a Node-ID, a name, or an address's addr_limit_key (common/netlist.h). */
-#ifndef P2PSIP_SN_LIMIT_H
-#define P2PSIP_SN_LIMIT_H
+#ifndef P2PSIP_RATELIMIT_H
+#define P2PSIP_RATELIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* sn_limit: token buckets per key (refill, burst, eviction of the bucket
+/* ratelimit: token buckets per key (refill, burst, eviction of the bucket
  * used longest ago). The key of an address is test_netlist.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "sn_limit.h"
+#include "ratelimit.h"
 
 #include <string.h>
 

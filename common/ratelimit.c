@@ -1,5 +1,5 @@
-/* Token buckets per key (sn_limit.h). */
-#include "sn_limit.h"
+/* Token buckets per key (ratelimit.h). */
+#include "ratelimit.h"
 
 #include "util.h"
 
