@@ -121,6 +121,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_forward.c
 ORDINARYNODE_SRCS += ordinarynode/on_peers.c
 ORDINARYNODE_SRCS += ordinarynode/on_seal.c
 ORDINARYNODE_SRCS += ordinarynode/on_topo.c
+ORDINARYNODE_SRCS += ordinarynode/on_gateway.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_config.c
@@ -164,6 +165,7 @@ UNIT_ORDINARYNODE := on_db on_registrar on_target on_msg on_lookup on_dialog on_
 	on_config on_auth
 UNIT_ORDINARYNODE += on_peers
 UNIT_ORDINARYNODE += on_topo
+UNIT_ORDINARYNODE += on_gateway
 UNIT_TESTS := $(UNIT_COMMON:%=$(B)/tests/test_%) $(UNIT_LOGIND:%=$(B)/tests/test_%) \
 	$(UNIT_BOOTSTRAPD:%=$(B)/tests/test_%) $(UNIT_SUPERNODE:%=$(B)/tests/test_%) \
 	$(UNIT_ORDINARYNODE:%=$(B)/tests/test_%)

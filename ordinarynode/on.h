@@ -45,9 +45,9 @@
 
 struct on_account_conf {
 	char *name;
-	char *password;      /* the overlay's (logind) */
+	char *password; /* the overlay's (logind) */
 	char *password_file;
-	char *sip_password;  /* its phones' (digest), never the overlay's */
+	char *sip_password; /* its phones' (digest), never the overlay's */
 	char *sip_password_file;
 };
 
@@ -71,6 +71,11 @@ struct on_config {
 	struct netlist phone_nets; /* phone_networks parsed (NETLIST_MAX networks) */
 	char *sip_tls_listen, *sip_tls_cert, *sip_tls_key;
 	int plain_sip; /* send and take SIP unsealed (measuring the cost of sealing only) */
+	/* [gateway]: this node is the overlay's gateway to ordinary SIP domains
+	 * (on_gateway.c, docs/gateway.md) */
+	int gw_enable;
+	char *gw_domains, *gw_routes;
+	int64_t gw_user_calls, gw_source_rate, gw_source_burst;
 	struct on_account_conf *accounts;
 	int naccounts;
 };
@@ -91,7 +96,7 @@ struct account {
 	const struct on_account_conf *conf;
 	struct keepcert *kc;
 	char key_path[512], cert_path[512];
-	char where[600]; /* where its password is set, for the log */
+	char where[600];              /* where its password is set, for the log */
 	char id[NODE_ID_HEX_LEN + 1]; /* its certificate's Node-ID, once it is there */
 };
 
@@ -132,6 +137,7 @@ struct on {
 	struct on_db *db; /* state_dir/ordinarynode.db: bindings, last good super nodes */
 	struct on_nat *nat;
 	struct on_media *media;
+	struct on_gw *gw;          /* the gateway mode, or NULL */
 	struct certcheck *seal_cc; /* the senders of sealed SIP */
 	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
 };
@@ -295,13 +301,15 @@ struct on_self {
 	const char *sn_host;
 	uint16_t sn_port;
 	const char *tls_host; /* our SIP over TLS host:port, or "" (none) */
+	int gateway;          /* the gateway mode: the "phones" are the SIP world */
 };
 enum on_target_kind {
-	ON_T_ERROR, /* refused: status and phrase */
-	ON_T_SELF,  /* this node itself (e.g. OPTIONS to its address) */
-	ON_T_USER,  /* sip:USER@OVERLAY: the user's phones here and the DHT */
-	ON_T_NODE,  /* a Route names another node of the overlay */
-	ON_T_LOCAL  /* a phone registered here, or ours in a dialog we record-routed */
+	ON_T_ERROR,  /* refused: status and phrase */
+	ON_T_SELF,   /* this node itself (e.g. OPTIONS to its address) */
+	ON_T_USER,   /* sip:USER@OVERLAY: the user's phones here and the DHT */
+	ON_T_NODE,   /* a Route names another node of the overlay */
+	ON_T_LOCAL,  /* a phone registered here, or ours in a dialog we record-routed */
+	ON_T_FOREIGN /* another domain: through a gateway, or out of one (on_gateway.c) */
 };
 struct on_target {
 	enum on_target_kind kind;
@@ -310,7 +318,8 @@ struct on_target {
 	char user[128];
 	char to[NODE_ID_HEX_LEN + 1], sn[NODE_ID_HEX_LEN + 1], sna[96];
 	char acct[64];
-	char dest[300]; /* ON_T_LOCAL: where the phone is reached, or "" (its URI) */
+	char dest[300];   /* ON_T_LOCAL: where the phone is reached, or "" (its URI) */
+	char domain[128]; /* ON_T_FOREIGN: the Request-URI's host */
 	char tp[4];
 };
 struct on_dialogs;
@@ -394,6 +403,12 @@ void on_dialogs_learn(struct on_dialogs *d, const char *call_id, const char *con
  * (owned by d), or NULL: then no dialog of ours leads there. d may be
  * NULL. */
 const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, const url_t *ruri);
+/* On a gateway: the proxies on the way to the far party whose Contact is
+ * contact (learned before), as Route header text ("<uri>, <uri>"), set
+ * once; and read back for the party ruri names (NULL: none). */
+void on_dialogs_set_route(struct on_dialogs *d, const char *call_id, const char *contact,
+			  const char *route);
+const char *on_dialogs_route(const struct on_dialogs *d, const char *call_id, const url_t *ruri);
 void on_dialogs_del(struct on_dialogs *d, const char *call_id);
 /* Forgets calls older than a day (all with all). */
 void on_dialogs_expire(struct on_dialogs *d, uint64_t now, int all);
@@ -469,8 +484,8 @@ X509 *on_seal_mine_by_id(struct on *on, const char *id);
 /* SIP text from us to node `to`, sealed from mine to the certificate
  * whose Node-ID is peer: the frame's "body" (the envelope as JSON text;
  * with plain_sip the SIP text itself). NULL with err. */
-json_t *on_seal_wrap(struct on *on, X509 *mine, const char *peer, const char *to,
-		     const char *txt, size_t len, char *err, size_t errlen);
+json_t *on_seal_wrap(struct on *on, X509 *mine, const char *peer, const char *to, const char *txt,
+		     size_t len, char *err, size_t errlen);
 /* Who sent a "msg" frame, once it is opened. */
 struct on_sender {
 	char node[NODE_ID_HEX_LEN + 1]; /* the frame's from */
@@ -478,6 +493,7 @@ struct on_sender {
 	char mine[NODE_ID_HEX_LEN + 1]; /* ours it was sealed to */
 	char user[128];                 /* that certificate's user: who speaks */
 	int plain;                      /* came unsealed (plain_sip): nobody vouches */
+	int gateway;                    /* the certificate is a gateway's (role gateway) */
 };
 /* The SIP text of a "msg" frame from node `from`, opened (malloc'd, NUL
  * ended, its length in *len) and who sent it; NULL when it is refused
@@ -490,8 +506,39 @@ void on_identity_strip(msg_t *m);
 /* And ours on: P-Asserted-Identity: <sip:USER@OVERLAY> for the verified
  * sender (nothing when user is ""). */
 void on_identity_assert(msg_t *m, const char *user, const char *overlay);
+/* From a gateway: a P-Asserted-Identity it vouches for is kept only when it
+ * names a user of another domain (a peered overlay's, docs/gateway.md);
+ * every other identity header goes. */
+void on_identity_foreign(msg_t *m, const char *overlay);
 json_t *on_seal_status(struct on *on);
 void on_seal_free(struct on *on);
+
+/* ---- on_gateway.c: the gateway mode's policy ---- */
+#define GW_DOMAINS_MAX 32 /* domains served, and static routes */
+#define GW_DOMAIN_MAX 253 /* a DNS name */
+#define GW_HOP_MAX 128    /* sip:HOST:PORT;transport=T */
+struct on_gw;
+struct on_gw_stats {
+	uint64_t out_calls, in_requests; /* carried out of the overlay, taken into it */
+	uint64_t user_limited, source_limited, relay_denied, identity_refused, domain_refused;
+};
+/* From [gateway] in cfg: NULL with err when domains or routes are wrong. */
+struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen);
+void on_gw_free(struct on_gw *g);
+/* A lower-case DNS name (no trailing dot), or "*". */
+int on_gw_name_ok(const char *d);
+/* The gateway carries calls to domain. */
+int on_gw_domain_ok(const struct on_gw *g, const char *domain);
+/* The static next hop for domain (sip:HOST:PORT;transport=T), or NULL:
+ * resolve it by DNS (RFC 3263). */
+const char *on_gw_next_hop(const struct on_gw *g, const char *domain);
+/* The domains served (borrowed), up to max. */
+int on_gw_domains(const struct on_gw *g, const char **out, int max);
+/* A call out by overlay user `user`, or a request from foreign address ip,
+ * within its rate: 1 (counted), else 0. */
+int on_gw_user_ok(struct on_gw *g, const char *user, uint64_t now);
+int on_gw_source_ok(struct on_gw *g, const char *ip, uint64_t now);
+struct on_gw_stats *on_gw_counts(struct on_gw *g);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;
@@ -523,12 +570,15 @@ json_t *on_media_status(const struct on_media *m);
 void on_media_free(struct on_media *m);
 
 /* ---- on_auth.c: phones prove who they are ---- */
-enum on_digest_alg { ON_DIGEST_MD5, ON_DIGEST_SHA256 };
+enum on_digest_alg {
+	ON_DIGEST_MD5,
+	ON_DIGEST_SHA256
+};
 #define ON_DIGEST_TEXT_MAX 2048 /* an Authorization header's value */
 #define ON_DIGEST_HEX_MAX 65    /* a SHA-256 in hex and its NUL */
 #define ON_NONCE_BUF 40
 #define ON_CHALLENGE_MAX 256
-#define ON_AUTH_NONCES_MAX 4096 /* nonces out at once; the oldest goes first */
+#define ON_AUTH_NONCES_MAX 4096  /* nonces out at once; the oldest goes first */
 #define ON_AUTH_SOURCES_MAX 1024 /* sources whose failures are counted */
 #define ON_PASSWORD_MAX 256
 /* The parameters of Digest credentials (RFC 3261 25.1, RFC 7616 3.4). */
@@ -546,8 +596,8 @@ const char *on_digest_alg_name(enum on_digest_alg a);
 int on_digest_alg_parse(const char *s, enum on_digest_alg *out);
 
 struct on_auth_params {
-	const char *realm; /* borrowed: lives as long as the table */
-	unsigned algs;     /* 1 << enum on_digest_alg, accepted */
+	const char *realm;               /* borrowed: lives as long as the table */
+	unsigned algs;                   /* 1 << enum on_digest_alg, accepted */
 	enum on_digest_alg alg_order[2]; /* challenges offered, in this order */
 	int nalg_order;
 	int64_t nonce_lifetime, fail_window, block_time; /* seconds */
@@ -560,7 +610,7 @@ struct on_auth_user {
 struct on_auth_result {
 	int status; /* 0: let it through; else answer with it */
 	const char *phrase;
-	int stale; /* 401/407: the credentials were right, the nonce old */
+	int stale;     /* 401/407: the credentials were right, the nonce old */
 	char user[64]; /* the account it authenticated as */
 };
 struct on_auth;

@@ -30,6 +30,12 @@ static const struct conf_item items[] = {
 	{"ordinarynode", "sip_tls_cert", CONF_STRING, F(sip_tls_cert), "", 0, 0, 0, "PEM, the chain after it"},
 	{"ordinarynode", "sip_tls_key", CONF_STRING, F(sip_tls_key), "", 0, 0, 0, "PEM"},
 	{"ordinarynode", "plain_sip", CONF_BOOL, F(plain_sip), "no", 0, 0, 0, "yes: SIP between nodes unsealed (benchmarks only)"},
+	{"gateway", "enable", CONF_BOOL, F(gw_enable), "no", 0, 0, 0, "yes: the overlay's gateway to other SIP domains"},
+	{"gateway", "domains", CONF_STRING, F(gw_domains), "*", 0, 0, 0, "domains it carries calls out to; *: any"},
+	{"gateway", "routes", CONF_STRING, F(gw_routes), "", 0, 0, 0, "DOMAIN=HOST:PORT[/tcp] next hops instead of DNS"},
+	{"gateway", "user_calls_per_minute", CONF_INT, F(gw_user_calls), "30", 1, 100000, 0, "calls out per overlay user"},
+	{"gateway", "source_rate", CONF_INT, F(gw_source_rate), "50", 1, 1000000, 0, "requests per second per foreign address"},
+	{"gateway", "source_burst", CONF_INT, F(gw_source_burst), "200", 1, 1000000, 0, ""},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
@@ -46,6 +52,22 @@ static const struct conf_group groups[] = {
 	 F(accounts), F(naccounts), A(name), 1, ON_ACCOUNTS_MAX},
 };
 /* clang-format on */
+
+/* [gateway]: the domains and routes parse (on_gateway.c). */
+static int gateway_check(const struct on_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char why[200];
+	struct on_gw *g;
+
+	if (!cfg->gw_enable)
+		return 0;
+	if ((g = on_gw_new(cfg, why, sizeof(why))) == NULL) {
+		err_set(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	on_gw_free(g);
+	return 0;
+}
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -90,7 +112,7 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		err_set(err, errlen, "%s: phone_networks: %s", path, why);
 		return -1;
 	}
-	return 0;
+	return gateway_check(cfg, path, err, errlen);
 }
 
 void on_config_print(const struct on_config *cfg)

@@ -26,6 +26,7 @@ struct dlg {
 	int nphones;
 	char *phone[DIALOG_PHONES_MAX]; /* their Contact URIs, as they sent them */
 	char *dest[DIALOG_PHONES_MAX];  /* where each is reached */
+	char *route[DIALOG_PHONES_MAX]; /* a gateway's: the proxies on the way to it, or NULL */
 	char call_id[];
 };
 
@@ -48,6 +49,7 @@ static void dlg_free(struct dlg *x)
 	for (int i = 0; i < x->nphones; i++) {
 		free(x->phone[i]);
 		free(x->dest[i]);
+		free(x->route[i]);
 	}
 	free(x);
 }
@@ -113,12 +115,9 @@ static int same_phone(const url_t *a, const url_t *b)
 		      b->url_user != NULL ? b->url_user : "") == 0;
 }
 
-const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, const url_t *ruri)
+/* The index of the phone in x whose Contact ruri names, or -1. */
+static int phone_index(const struct dlg *x, const url_t *ruri)
 {
-	const struct dlg *x;
-
-	if (d == NULL || call_id == NULL || ruri == NULL || (x = *slot(d, call_id)) == NULL)
-		return NULL;
 	for (int i = 0; i < x->nphones; i++) {
 		su_home_t home[1] = {SU_HOME_INIT(home)};
 		url_t *u = url_hdup(home, (url_t *)url_make(home, x->phone[i]));
@@ -126,9 +125,43 @@ const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, co
 
 		su_home_deinit(home);
 		if (same)
-			return x->dest[i];
+			return i;
 	}
-	return NULL;
+	return -1;
+}
+
+const char *on_dialogs_phone(const struct on_dialogs *d, const char *call_id, const url_t *ruri)
+{
+	const struct dlg *x;
+	int i;
+
+	if (d == NULL || call_id == NULL || ruri == NULL || (x = *slot(d, call_id)) == NULL ||
+	    (i = phone_index(x, ruri)) < 0)
+		return NULL;
+	return x->dest[i];
+}
+
+void on_dialogs_set_route(struct on_dialogs *d, const char *call_id, const char *contact,
+			  const char *route)
+{
+	struct dlg *x = call_id != NULL ? *slot(d, call_id) : NULL;
+
+	for (int i = 0; x != NULL && contact != NULL && i < x->nphones; i++)
+		if (strcmp(x->phone[i], contact) == 0 && x->route[i] == NULL) {
+			x->route[i] = strdup(route);
+			return;
+		}
+}
+
+const char *on_dialogs_route(const struct on_dialogs *d, const char *call_id, const url_t *ruri)
+{
+	const struct dlg *x;
+	int i;
+
+	if (d == NULL || call_id == NULL || ruri == NULL || (x = *slot(d, call_id)) == NULL ||
+	    (i = phone_index(x, ruri)) < 0)
+		return NULL;
+	return x->route[i];
 }
 
 void on_dialogs_del(struct on_dialogs *d, const char *call_id)

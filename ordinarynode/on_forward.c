@@ -23,9 +23,39 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
 #include <sofia-sip/su_tag.h>
 
 /* ---- branches ---- */
+
+/* On a gateway, a request in a dialog to a far party goes through the
+ * proxies that party's side record-routed (on_proxy.c, far_route): their
+ * Route entries go on m. -1 when they cannot. */
+static int far_route_apply(struct on_proxy *p, msg_t *m)
+{
+	sip_t *sip = sip_object(m);
+	const char *route, *s, *e;
+	sip_route_t *h;
+
+	if (p->on->gw == NULL || sip->sip_to == NULL || sip->sip_to->a_tag == NULL ||
+	    sip->sip_call_id == NULL ||
+	    (route = on_dialogs_route(p->dlg, sip->sip_call_id->i_id, sip->sip_request->rq_url)) ==
+		    NULL)
+		return 0;
+	while (sip->sip_route != NULL)
+		sip_route_remove(m, sip);
+	/* each entry, last first: msg_header_insert puts it on top */
+	for (e = route + strlen(route); e > route; e = s) {
+		for (s = e; s > route && s[-1] != ','; s--)
+			;
+		h = sip_route_make(msg_home(m), su_strndup(msg_home(m), s, (isize_t)(e - s)));
+		if (h == NULL || msg_header_insert(m, (msg_pub_t *)sip, (msg_header_t *)h) < 0)
+			return -1;
+		if (s > route)
+			s--;
+	}
+	return 0;
+}
 
 /* A branch to a phone here: uri the Request-URI to use (NULL: keep), dest
  * where to send it with its transport tp (NULL: resolve the URI). */
@@ -44,9 +74,13 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, tp);
 	if (m != NULL && x->irq == NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
-		on_identity_assert(m, x->up_user, p->on->cfg.overlay);
+		if (x->up_gateway)
+			on_identity_foreign(m, p->on->cfg.overlay);
+		else
+			on_identity_assert(m, x->up_user, p->on->cfg.overlay);
 	}
-	if (m == NULL || (uri != NULL && on_msg_set_ruri(m, uri) < 0)) {
+	if (m == NULL || (uri != NULL && on_msg_set_ruri(m, uri) < 0) ||
+	    far_route_apply(p, m) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
 		branch_failed(x, b, 500);
@@ -148,6 +182,7 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	    ovl_send(p, &(struct ovl_dest){to, sn, sna, b->peer, NULL}, m, x->id, b->idx) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
+		b->unanswered = 1;
 		branch_failed(x, b, 480);
 		return;
 	}
@@ -215,6 +250,8 @@ static void add_found(struct ptx *x, const char *name, const json_t *vals)
 	json_array_foreach (vals, i, v) {
 		if (on_lookup_value(p->lk, v, name, &at) < 0)
 			continue;
+		if (x->only[0] != '\0' && strcasecmp(at.to, x->only) != 0)
+			continue; /* a hidden Contact names one node of the user's */
 		usable++;
 		if (strcasecmp(at.to, self.id) != 0)
 			add_overlay(x, at.to, at.sn, at.sna, NULL, at.peer);
@@ -258,6 +295,123 @@ static int start_lookup(struct ptx *x, const char *user)
 	return 0;
 }
 
+/* ---- another domain: through a gateway ---- */
+
+/* The gateways a proxy-location record names, in an order that spreads
+ * calls over them; 0 when one is out. */
+static int gateways_found(struct ptx *x, const char *name, const json_t *vals)
+{
+	struct on_proxy *p = x->p;
+	size_t n = json_array_size(vals), start = n > 0 ? (size_t)random() % n : 0;
+	json_t *v;
+
+	free(x->gws);
+	x->ngw = x->gw_next = 0;
+	if (n == 0 || (x->gws = calloc(GW_CANDIDATES_MAX, sizeof(*x->gws))) == NULL)
+		return -1;
+	for (size_t k = 0; k < n && x->ngw < GW_CANDIDATES_MAX; k++) {
+		v = json_array_get(vals, (start + k) % n);
+		if (on_lookup_value(p->lk, v, name, &x->gws[x->ngw]) == 0)
+			x->ngw++;
+	}
+	return gateway_next(x) ? 0 : -1;
+}
+
+static void gw_found(void *arg, uint64_t id, int idx, const char *name, const json_t *vals,
+		     const char *why);
+
+/* The proxy-location records of domain (seed 003), then those of any
+ * domain ("proxy:*"): 0 when a fetch is out. */
+static int gw_lookup(struct ptx *x, const char *domain)
+{
+	char name[RECORD_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "proxy:%s", domain);
+	if (on_lookup_fetch(x->p->lk, name, gw_found, x->p, x->id, 0) < 0) {
+		x->empty_status = 503;
+		return -1;
+	}
+	return 0;
+}
+
+static void gw_found(void *arg, uint64_t id, int idx, const char *name, const json_t *vals,
+		     const char *why)
+{
+	struct ptx *x = ptx_find(arg, id);
+
+	(void)idx;
+	if (x == NULL || x->state == PTX_ANSWERED)
+		return;
+	if (!json_is_array(vals))
+		log_info("lookup of %s failed: %s", name, why);
+	x->state = PTX_ROUTING;
+	if (gateways_found(x, name, vals) < 0) {
+		if (strcmp(name, "proxy:*") != 0 && gw_lookup(x, "*") == 0) {
+			x->state = PTX_RESOLVING;
+			return;
+		}
+		x->empty_status = json_is_array(vals) ? 404 : 503;
+	}
+	if (x->state == PTX_ROUTING)
+		x->state = PTX_WAITING;
+	check_done(x);
+}
+
+int gateway_next(struct ptx *x)
+{
+	const struct on_place *g;
+
+	if (x->gws == NULL || x->gw_next >= x->ngw || x->canceled || x->state == PTX_ANSWERED)
+		return 0;
+	for (int i = 0; i < x->nbr; i++)
+		if (!x->br[i].unanswered)
+			return 0; /* a gateway answered: its answer stands */
+	if (x->nbr > 0)
+		log_info("gateway %s did not answer: trying the next one", x->br[x->nbr - 1].to);
+	while (x->gw_next < x->ngw && x->nbr < BRANCHES_MAX) {
+		enum ptx_state was = x->state;
+		int nbr = x->nbr;
+		g = &x->gws[x->gw_next++];
+		x->state = PTX_ROUTING;
+		add_overlay(x, g->to, g->sn, g->sna, NULL, g->peer);
+		x->state = was;
+		if (x->nbr > nbr && x->br[x->nbr - 1].state != BR_DONE)
+			return 1;
+	}
+	return 0;
+}
+
+/* From the overlay to our gateway: an overlay user's call out, within
+ * the gateway's domains and the user's rate; then to the domain's static
+ * next hop, or where DNS says (RFC 3263, sofia-sip's resolver). */
+static void route_out(struct ptx *x, const struct on_target *t)
+{
+	struct on_gw *gw = x->p->on->gw;
+	const sip_t *sip = sip_object(x->req);
+	const char *hop;
+
+	if (x->up_gateway) {
+		/* a caller from outside, sent in by a gateway: never out again */
+		on_gw_counts(gw)->relay_denied++;
+		reply_up(x, 403, "Relaying Denied");
+		return;
+	}
+	if (!on_gw_domain_ok(gw, t->domain)) {
+		on_gw_counts(gw)->domain_refused++;
+		reply_up(x, 403, "Domain Not Served By This Gateway");
+		return;
+	}
+	if (sip->sip_to->a_tag == NULL && x->method == sip_method_invite &&
+	    !on_gw_user_ok(gw, x->up_user, time_mono_ms())) {
+		reply_up(x, 503, "Calls Out Over This User's Limit");
+		return;
+	}
+	if (sip->sip_to->a_tag == NULL)
+		on_gw_counts(gw)->out_calls++;
+	hop = on_gw_next_hop(gw, t->domain);
+	add_local(x, NULL, hop, hop != NULL ? on_uri_tp(hop, NULL) : NULL);
+}
+
 /* ---- where a new transaction goes ---- */
 
 /* The user's phones here and, from a phone, the DHT: 1 when a lookup is
@@ -293,7 +447,14 @@ static void route(struct ptx *x, const struct on_target *t, int from_overlay)
 		add_local(x, NULL, t->dest[0] != '\0' ? t->dest : NULL, t->tp[0] ? t->tp : NULL);
 		break;
 	case ON_T_USER:
+		str_copy(x->only, t->to, sizeof(x->only));
 		resolving = route_user(x, t->user, from_overlay);
+		break;
+	case ON_T_FOREIGN:
+		if (from_overlay)
+			route_out(x, t);
+		else
+			resolving = gw_lookup(x, t->domain) == 0;
 		break;
 	default:
 		break;
@@ -335,12 +496,14 @@ static void forward_ack(struct on_proxy *p, msg_t *m, int from_overlay)
 		    ovl_send(p, &(struct ovl_dest){t.to, t.sn, t.sna, peer, NULL}, f, 0, 0) < 0)
 			log_info("ACK towards %s not sent", t.to);
 		msg_destroy(f);
-	} else {
+	} else if (far_route_apply(p, f) == 0) {
 		nta_outgoing_t *o = nta_outgoing_mcreate(
 			p->agent, NULL, NULL, t.dest[0] != '\0' ? (url_string_t *)t.dest : NULL, f,
 			TAG_END());
 		if (o != NULL)
 			nta_outgoing_destroy(o);
+	} else {
+		msg_destroy(f);
 	}
 }
 
@@ -430,6 +593,25 @@ static int answer(nta_incoming_t *irq, int status, const char *phrase)
 	return -1;
 }
 
+/* A request from the SIP world to a gateway: nobody outside speaks as a
+ * user of the overlay (its From names no user of ours; identity headers
+ * it brings are dropped on the way in). 0, or -1 when answered here. */
+static int public_check(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip,
+			const struct on_target *t)
+{
+	const url_t *f = sip->sip_from->a_url;
+
+	if (t->kind == ON_T_USER && sip->sip_to->a_tag == NULL && f->url_host != NULL &&
+	    strcasecmp(f->url_host, p->on->cfg.overlay) == 0) {
+		on_gw_counts(p->on->gw)->identity_refused++;
+		refused(p, NULL, sip, 403, "a user of the overlay in From, from outside");
+		return answer(irq, 403, "Overlay Identity From Outside");
+	}
+	if (sip->sip_to->a_tag == NULL && t->kind == ON_T_USER)
+		on_gw_counts(p->on->gw)->in_requests++;
+	return 0;
+}
+
 /* Where a phone's request goes: 0 with t filled, a status for nta to
  * answer with, or -1 when it was answered here. */
 static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip,
@@ -450,7 +632,9 @@ static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *si
 		refused(p, NULL, sip, t->status, t->phrase);
 		return answer(irq, t->status, t->phrase);
 	}
-	if (t->kind == ON_T_USER && sip->sip_to->a_tag == NULL &&
+	if (p->on->gw != NULL)
+		return public_check(p, irq, sip, t);
+	if ((t->kind == ON_T_USER || t->kind == ON_T_FOREIGN) && sip->sip_to->a_tag == NULL &&
 	    !on_target_from_account(&self, &p->bind, sip))
 		return answer(irq, 403, "From Is Not An Account Of This Node");
 	return 0;
@@ -541,7 +725,10 @@ static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t 
 	}
 	if (x->irq != NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's answer */
-		on_identity_assert(m, who->user, p->on->cfg.overlay);
+		if (who->gateway)
+			on_identity_foreign(m, p->on->cfg.overlay);
+		else
+			on_identity_assert(m, who->user, p->on->cfg.overlay);
 	}
 	branch_response(x, b, m);
 }
@@ -586,6 +773,7 @@ static void ovl_upstream(struct ptx *x, const json_t *f, const struct on_sender 
 	str_copy(x->up_cert, who->cert, sizeof(x->up_cert));
 	str_copy(x->up_mine, who->mine, sizeof(x->up_mine));
 	str_copy(x->up_user, who->user, sizeof(x->up_user));
+	x->up_gateway = who->gateway;
 	ptx_index_up(x);
 }
 
@@ -658,8 +846,14 @@ static int sender_check(struct on_proxy *p, const struct on_sender *who, const s
 
 	if (who->plain)
 		return 0; /* plain_sip: nobody vouches for anything */
-	if (f->url_user == NULL || strcmp(f->url_user, who->user) != 0 || f->url_host == NULL ||
-	    strcasecmp(f->url_host, p->on->cfg.overlay) != 0) {
+	if (who->gateway) {
+		/* A gateway speaks for callers outside, never for a user of ours. */
+		if (f->url_host == NULL || strcasecmp(f->url_host, p->on->cfg.overlay) == 0) {
+			*why = "A Gateway Speaks Only For Callers Outside";
+			return 403;
+		}
+	} else if (f->url_user == NULL || strcmp(f->url_user, who->user) != 0 ||
+		   f->url_host == NULL || strcasecmp(f->url_host, p->on->cfg.overlay) != 0) {
 		*why = "From Is Not The Sender";
 		return 403;
 	}

@@ -50,8 +50,9 @@ void proxy_self(struct on_proxy *p, struct on_self *self)
 {
 	struct on *on = p->on;
 
-	*self = (struct on_self){self_id(p), p->host,      on->cfg.overlay, on->acc[0].conf->name,
-				 on->sn_id,  on->cur.host, on->cur.port,    p->tls_host};
+	*self = (struct on_self){
+		self_id(p),   p->host,      on->cfg.overlay, on->acc[0].conf->name, on->sn_id,
+		on->cur.host, on->cur.port, p->tls_host,     on->gw != NULL};
 }
 
 static uint64_t fnv(const char *a, const char *b)
@@ -218,6 +219,7 @@ static void ptx_free(struct ptx *x)
 		msg_destroy(x->best);
 	if (x->req != NULL)
 		msg_destroy(x->req);
+	free(x->gws);
 	free(x);
 }
 
@@ -251,6 +253,7 @@ static void on_sent(struct olink *l, json_t *reply, const char *err, void *arg)
 			free(st);
 			return;
 		}
+		b->unanswered = 1;
 		branch_failed(x, b, why != NULL && strcmp(why, "timeout") == 0 ? 408 : 480);
 	}
 	free(st);
@@ -463,6 +466,8 @@ void check_done(struct ptx *x)
 	for (int i = 0; i < x->nbr; i++)
 		if (x->br[i].state != BR_DONE)
 			return;
+	if (x->best == NULL && gateway_next(x))
+		return;
 	if (x->best == NULL) {
 		reply_verdict(x);
 		return;
@@ -514,6 +519,48 @@ static int contact_text(const sip_contact_t *m, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+/* On a gateway, the far party's side of the Record-Route of m (a request
+ * from it, or a 2xx of it to ours): the Route of requests to it (RFC 3261
+ * 12.1), the order a request brought it, reversed in a response. Into
+ * out as "<uri>,<uri>", the first hop's URI into first; 0 when there is
+ * one, -1 when none (or none fits). */
+#define FAR_ROUTE_MAX 8
+static int far_route(struct on_proxy *p, const sip_t *m, char *out, size_t len, char *first,
+		     size_t flen)
+{
+	const sip_record_route_t *v[FAR_ROUTE_MAX];
+	int n = 0, resp = m->sip_status != NULL;
+	struct on_self self;
+	size_t used = 0;
+
+	proxy_self(p, &self);
+	for (const sip_record_route_t *r = m->sip_record_route; r != NULL && n < FAR_ROUTE_MAX;
+	     r = r->r_next) {
+		if (on_route_is_ours(&self, r))
+			break; /* what follows in a response is the overlay's side */
+		v[n++] = r;
+	}
+	out[0] = '\0';
+	for (int k = 0; k < n; k++) {
+		const sip_record_route_t *r = v[resp ? n - 1 - k : k];
+		issize_t w;
+		if (used + 4 >= len)
+			return -1;
+		out[used++] = k > 0 ? ',' : '<';
+		if (k > 0)
+			out[used++] = '<';
+		w = url_e(out + used, (isize_t)(len - used - 2), r->r_url);
+		if (w <= 0 || used + (size_t)w + 2 >= len)
+			return -1;
+		if (k == 0 && url_e(first, (isize_t)flen, r->r_url) <= 0)
+			return -1;
+		used += (size_t)w;
+		out[used++] = '>';
+		out[used] = '\0';
+	}
+	return n > 0 ? 0 : -1;
+}
+
 /* Our phone that sent m over transport tp with Contact c is in call
  * call_id. It is reached at its Contact's host, port and transport when the
  * Contact names the address m came from, else at that address (as the
@@ -524,7 +571,7 @@ static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const
 			const sip_contact_t *c)
 {
 	su_addrinfo_t *ai = m != NULL ? msg_addrinfo(m) : NULL;
-	char uri[ON_URI_MAX], dest[ON_URI_MAX], ip[64], port[8], host[80];
+	char uri[ON_URI_MAX], dest[ON_URI_MAX], ip[64], port[8], host[80], route[1024];
 
 	if (ai == NULL || ai->ai_addr == NULL || contact_text(c, uri, sizeof(uri)) < 0 ||
 	    getnameinfo(ai->ai_addr, (socklen_t)ai->ai_addrlen, ip, sizeof(ip), port, sizeof(port),
@@ -547,6 +594,13 @@ static void phone_learn(struct on_proxy *p, const char *call_id, msg_t *m, const
 	snprintf(dest, sizeof(dest),
 		 strchr(ip, ':') != NULL ? "sip:[%s]:%s;transport=%s" : "sip:%s:%s;transport=%s",
 		 ip, port, tp);
+	if (p->on->gw != NULL &&
+	    far_route(p, sip_object(m), route, sizeof(route), dest, sizeof(dest)) == 0) {
+		/* a gateway's far party: through the proxies it came by */
+		on_dialogs_learn(p->dlg, call_id, uri, dest, time_mono_ms());
+		on_dialogs_set_route(p->dlg, call_id, uri, route);
+		return;
+	}
 	on_dialogs_learn(p->dlg, call_id, uri, dest, time_mono_ms());
 }
 
@@ -644,8 +698,10 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 		msg_destroy(r);
 		return 0;
 	}
-	if (x->irq == NULL)
+	if (x->irq == NULL) {
 		on_media_to_overlay(x->p->on->media, r); /* our phone's answer */
+		on_identity_strip(r); /* who answered, the far node learns from the seal */
+	}
 	branch_response(x, b, r);
 	return 0;
 }
@@ -693,6 +749,7 @@ static void sweep_open(struct ptx *x, uint64_t now)
 			continue;
 		if ((b->kind == BR_OVERLAY && b->status < 100 && age >= TIMER_B_MS) ||
 		    (x->method == sip_method_invite && age >= TIMER_C_MS)) {
+			b->unanswered = b->status < 100;
 			cancel_branch(x, b);
 			branch_failed(x, b, 408);
 		}

@@ -50,10 +50,11 @@ struct branch {
 	char to[NODE_ID_HEX_LEN + 1]; /* overlay: the node, its super node */
 	char sn[NODE_ID_HEX_LEN + 1];
 	char sna[96];
-	char acct[64];    /* the node's first account (from its Record-Route) */
+	char acct[64];                  /* the node's first account (from its Record-Route) */
 	char peer[NODE_ID_HEX_LEN + 1]; /* overlay: the certificate we seal to, whose
 					 * node must answer */
-	int relocated;    /* where the node is now was looked up: not a second time */
+	int relocated;                  /* where the node is now was looked up: not a second time */
+	int unanswered;   /* overlay: failed with no answer from the node (gone, silent) */
 	msg_t *sent;      /* overlay INVITE as sent (for a CANCEL), or any request
 			   * to a node named by a Route (to send it again) */
 	int status;       /* highest seen; >= 200 final */
@@ -90,6 +91,12 @@ struct ptx {
 	/* from the overlay: the certificate it was sealed with and its user, and
 	 * ours it was sealed to (the answers go back between the same two) */
 	char up_cert[NODE_ID_HEX_LEN + 1], up_mine[NODE_ID_HEX_LEN + 1], up_user[128];
+	int up_gateway; /* that certificate is a gateway's: the caller is from outside */
+	/* A call to another domain from our phone: the gateways found, tried
+	 * in turn while one cannot be reached (malloc'd, or NULL). */
+	struct on_place *gws;
+	int ngw, gw_next;
+	char only[NODE_ID_HEX_LEN + 1]; /* a lookup's branch to this node only, or "" */
 	struct branch br[BRANCHES_MAX];
 	int nbr;
 	enum ptx_state state;
@@ -112,7 +119,7 @@ struct on_proxy {
 	int count;
 	struct on_dialogs *dlg;
 	struct on_peers *peers; /* the nodes and certificates of each call */
-	struct on_topo *topo; /* what crosses the overlay names no phone of ours */
+	struct on_topo *topo;   /* what crosses the overlay names no phone of ours */
 	uint64_t next_dlg_sweep;
 	uint64_t next_id;
 	struct event *sweep;
@@ -166,5 +173,9 @@ int ptx_hide(struct on_proxy *p, msg_t *m);
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */
 int relocate(struct ptx *x, struct branch *b);
+#define GW_CANDIDATES_MAX 8 /* gateways tried for one call */
+/* Every branch failed unanswered and another gateway is left: it gets the
+ * request (1), else 0. */
+int gateway_next(struct ptx *x);
 
 #endif

@@ -2,7 +2,8 @@
  * bindings change, the node stores its "user:NAME@OVERLAY" record, signed
  * with that account's key, pointing at this node and its super node; when
  * the last binding goes, it stores a signed deletion. "user:ACC0@OVERLAY/node"
- * says where the node itself is attached. Bindings are read through the
+ * says where the node itself is attached; a gateway also stores where it
+ * serves (publish_gateway). Bindings are read through the
  * view the parent gives; records go over the link. */
 #include "on.h"
 
@@ -21,6 +22,7 @@
  * stores what waited. */
 #define STORE_GAP_MS 1000
 #define NODE_LIFE (24 * 3600) /* seconds: the "/node" record, renewed at half */
+#define GW_RECORD_LIFE 300    /* seconds: a gateway's records, renewed at half */
 
 struct account_pub {
 	int published;       /* a live record is in the overlay (or on its way) */
@@ -34,6 +36,7 @@ struct on_publish {
 	struct account_pub acc[ON_ACCOUNTS_MAX];
 	struct event *timer;
 	uint64_t node_published; /* monotonic ms of the last "/node" store */
+	uint64_t gw_published;   /* and of the gateway's records */
 };
 
 static void on_stored(struct olink *l, json_t *reply, const char *err, void *arg)
@@ -147,6 +150,42 @@ static void publish_node(struct on_publish *p)
 	record_clear(&r);
 }
 
+/* A gateway's records: "proxy:DOMAIN" for each domain it serves ("*":
+ * any), the proxy-location records of seed 003 by which nodes find it,
+ * and "service:gateway". Short-lived, so that a gateway that died drops
+ * out of them within minutes; nodes try the next one meanwhile. */
+static void publish_gateway(struct on_publish *p)
+{
+	struct on *on = p->on;
+	struct account *a = &on->acc[0];
+	const char *doms[GW_DOMAINS_MAX + 1];
+	char name[RECORD_NAME_MAX + 1];
+	int n;
+	char *data;
+
+	if (on->gw == NULL || on->state != ON_ATTACHED || !keepcert_ready(a->kc) ||
+	    (data = location(on, -1)) == NULL)
+		return;
+	n = on_gw_domains(on->gw, doms, GW_DOMAINS_MAX);
+	doms[n++] = NULL; /* service:gateway */
+	for (int i = 0; i < n; i++) {
+		struct record r;
+		if (doms[i] != NULL)
+			snprintf(name, sizeof(name), "proxy:%s", doms[i]);
+		else
+			str_copy(name, "service:gateway", sizeof(name));
+		if (record_init(&r, name, "gateway", data, now_ms(), GW_RECORD_LIFE, 0) < 0 ||
+		    record_sign(&r, keepcert_key(a->kc), keepcert_cert(a->kc)) < 0) {
+			log_error("cannot sign %s", name);
+			continue;
+		}
+		store(on, &r);
+		record_clear(&r);
+	}
+	free(data);
+	p->gw_published = time_mono_ms();
+}
+
 void on_publish_soon(struct on_publish *p, int i)
 {
 	if (p == NULL)
@@ -163,6 +202,7 @@ void on_publish_all(struct on_publish *p)
 	if (p == NULL)
 		return;
 	publish_node(p);
+	publish_gateway(p);
 	for (int i = 0; i < p->on->nacc; i++)
 		if (p->view.count(p->view.arg, i, &last) > 0)
 			publish(p, i);
@@ -181,6 +221,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			publish(p, i);
 	if (p->node_published != 0 && now - p->node_published >= NODE_LIFE * 1000ull / 2)
 		publish_node(p);
+	if (p->gw_published != 0 && now - p->gw_published >= GW_RECORD_LIFE * 1000ull / 2)
+		publish_gateway(p);
 }
 
 struct on_publish *on_publish_new(struct on *on, const struct on_bindings *view, char *err,

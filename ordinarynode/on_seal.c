@@ -180,6 +180,27 @@ static const char *const identity_headers[] = {
 	"Identity-Info",
 };
 
+static int is_identity_header(const char *name)
+{
+	for (size_t i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++)
+		if (strcasecmp(name, identity_headers[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The URI inside a P-Asserted-Identity value ("<sip:...>" or a bare URI),
+ * in m's home; "" when it has none. */
+static char *pai_uri(msg_t *m, const sip_unknown_t *u)
+{
+	const char *v = u->un_value, *lt = strchr(v, '<'), *gt;
+
+	if (lt == NULL)
+		return su_strdup(msg_home(m), v);
+	gt = strchr(lt, '>');
+	return gt != NULL ? su_strndup(msg_home(m), lt + 1, (isize_t)(gt - lt - 1))
+			  : su_strdup(msg_home(m), "");
+}
+
 void on_identity_strip(msg_t *m)
 {
 	sip_t *sip = sip_object(m);
@@ -187,12 +208,8 @@ void on_identity_strip(msg_t *m)
 
 	for (u = sip != NULL ? sip->sip_unknown : NULL; u != NULL; u = next) {
 		next = u->un_next;
-		for (size_t i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]); i++)
-			if (u->un_name != NULL &&
-			    strcasecmp(u->un_name, identity_headers[i]) == 0) {
-				sip_header_remove(m, sip, (sip_header_t *)u);
-				break;
-			}
+		if (u->un_name != NULL && is_identity_header(u->un_name))
+			sip_header_remove(m, sip, (sip_header_t *)u);
 	}
 }
 
@@ -211,6 +228,28 @@ void on_identity_assert(msg_t *m, const char *user, const char *overlay)
 	if (pai != NULL)
 		msg_header_prepend(m, (msg_pub_t *)sip_object(m),
 				   (msg_header_t **)&sip_object(m)->sip_unknown, pai);
+}
+
+void on_identity_foreign(msg_t *m, const char *overlay)
+{
+	sip_t *sip = sip_object(m);
+	sip_unknown_t *u, *next;
+	int kept = 0;
+
+	for (u = sip != NULL ? sip->sip_unknown : NULL; u != NULL; u = next) {
+		url_t *a;
+		next = u->un_next;
+		if (u->un_name == NULL || !is_identity_header(u->un_name))
+			continue;
+		a = strcasecmp(u->un_name, "P-Asserted-Identity") == 0 && !kept && u->un_value
+			    ? url_hdup(msg_home(m), (url_t *)url_make(msg_home(m), pai_uri(m, u)))
+			    : NULL;
+		if (a != NULL && a->url_host != NULL && strcasecmp(a->url_host, overlay) != 0 &&
+		    (a->url_type == url_sip || a->url_type == url_sips))
+			kept = 1;
+		else
+			sip_header_remove(m, sip, (sip_header_t *)u);
+	}
 }
 
 json_t *on_seal_status(struct on *on)

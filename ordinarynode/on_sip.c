@@ -104,6 +104,31 @@ static int admit(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip, int *d
 	return 0;
 }
 
+/* A gateway's listener is the SIP world's way in: no phone authenticates
+ * there, every source address is held to its rate (over it: 503 with
+ * Retry-After at once, before any lookup or state of the proxy; sofia-sip
+ * answers every request it parsed, so a silent drop is not to be had
+ * here), and nobody registers. */
+static int admit_public(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip, int *done)
+{
+	static struct log_limit lim;
+	char ip[64];
+
+	*done = 0;
+	source_ip(irq, ip, sizeof(ip));
+	if (!on_gw_source_ok(s->on->gw, ip, time_mono_ms())) {
+		if (log_allowed(&lim, 1))
+			log_info("SIP from %s refused: over [gateway] source_rate", ip);
+		*done = 1;
+		if (sip->sip_request->rq_method != sip_method_ack)
+			nta_incoming_treply(irq, 503, "Too Many Requests From This Address",
+					    SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+		nta_incoming_destroy(irq);
+		return 0;
+	}
+	return sip->sip_request->rq_method == sip_method_register ? 403 : 0;
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
 {
 	struct on_sip *s = (struct on_sip *)magic;
@@ -112,6 +137,11 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 	(void)leg;
 	if (s->reg == NULL || s->other == NULL || s->on->auth == NULL)
 		return 503; /* not serving yet */
+	if (s->on->gw != NULL) {
+		if ((st = admit_public(s, irq, sip, &done)) != 0 || done)
+			return st;
+		return s->other(s->other_arg, irq, sip);
+	}
 	if ((st = admit(s, irq, sip, &done)) != 0 || done)
 		return st;
 	if (sip->sip_request->rq_method == sip_method_register)

@@ -132,6 +132,48 @@ static int by_dialog(const struct on_dialogs *dlg, const sip_t *sip, struct on_t
 	return 1;
 }
 
+/* On a gateway, from the SIP world: a node's hidden Contact (on_topo.c),
+ * as a public address of record's registration names it through our Path.
+ * It goes to that node only, which opens it. 1 when it decided. */
+static int by_hidden_contact(const struct on_self *self, const url_t *u, int from_overlay,
+			     struct on_target *t)
+{
+	char ovl[NODE_ID_HEX_LEN + 2];
+
+	if (!self->gateway || from_overlay || u->url_user == NULL || u->url_user[0] == '\0' ||
+	    strlen(u->url_user) >= sizeof(t->user) || !on_url_param(u, "ovl", ovl, sizeof(ovl)) ||
+	    !on_is_hex_id(ovl) || strcasecmp(ovl, self->id) == 0)
+		return 0;
+	str_copy(t->user, u->url_user, sizeof(t->user));
+	str_copy(t->to, ovl, sizeof(t->to));
+	t->kind = ON_T_USER;
+	return 1;
+}
+
+/* A domain that is not the overlay's: a phone's call goes to a gateway,
+ * and a gateway carries an overlay user's call out; a gateway never takes
+ * one from the SIP world back out to it (not an open relay). */
+static void by_domain(const struct on_self *self, const url_t *u, int from_overlay,
+		      struct on_target *t)
+{
+	const char *h = u->url_host;
+	size_t i;
+
+	if (h == NULL || (u->url_type != url_sip && u->url_type != url_sips) ||
+	    strlen(h) >= sizeof(t->domain) || from_overlay != self->gateway) {
+		if (self->gateway && !from_overlay)
+			target_error(t, 403, "Relaying Denied");
+		else
+			target_error(t, from_overlay ? 404 : 403,
+				     from_overlay ? "Not Found" : "Domain Not Served");
+		return;
+	}
+	for (i = 0; h[i] != '\0'; i++)
+		t->domain[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	t->domain[i] = '\0';
+	t->kind = ON_T_FOREIGN;
+}
+
 /* The Request-URI, once no Route decided; popped: we were on the Route. */
 static void by_uri(const struct on_self *self, const struct on_bindings *bind,
 		   const struct on_dialogs *dlg, const sip_t *sip, int from_overlay, int popped,
@@ -144,7 +186,8 @@ static void by_uri(const struct on_self *self, const struct on_bindings *bind,
 		if (u->url_params != NULL && url_has_param(u, "ph")) {
 			/* a phone's hidden Contact (on_topo.c) that we could
 			 * not open: not the user's other phones */
-			target_error(t, 404, "No Such Phone Here");
+			if (!by_hidden_contact(self, u, from_overlay, t))
+				target_error(t, 404, "No Such Phone Here");
 			return;
 		}
 		if (u->url_user == NULL || u->url_user[0] == '\0' ||
@@ -166,8 +209,7 @@ static void by_uri(const struct on_self *self, const struct on_bindings *bind,
 		/* Our Route is no passport: not an open relay. */
 		target_error(t, 403, "Not A Dialog Of This Node");
 	} else {
-		target_error(t, from_overlay ? 404 : 403,
-			     from_overlay ? "Not Found" : "Domain Not Served");
+		by_domain(self, u, from_overlay, t);
 	}
 }
 

@@ -192,6 +192,8 @@ static int start_sip(struct on *on, char *err, size_t errlen)
 	on->auth = on_auth_from_config(&on->cfg, err, errlen);
 	if (on->auth == NULL)
 		return -1;
+	if (on->cfg.gw_enable && (on->gw = on_gw_new(&on->cfg, err, errlen)) == NULL)
+		return -1;
 	on->sip = on_sip_new(on, err, errlen);
 	if (on->sip == NULL)
 		return -1;
@@ -259,6 +261,7 @@ static void cleanup(struct on *on)
 	on_seal_free(on);
 	on_sip_free(on->sip);
 	on_auth_free(on->auth);
+	on_gw_free(on->gw);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
 	sipev_free(on->sev);

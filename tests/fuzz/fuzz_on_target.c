@@ -22,7 +22,8 @@ static const struct on_self self = {"00112233445566778899aabbccddeeff",
 				    "0123456789abcdef0123456789abcdef",
 				    "192.0.2.1",
 				    7000,
-				    "127.0.0.1:5061"};
+				    "127.0.0.1:5061",
+				    0};
 
 static int contacts(void *arg, const char *user, struct on_contact *out, int max)
 {

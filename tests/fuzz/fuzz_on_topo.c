@@ -23,7 +23,8 @@ static const struct on_self self = {"00112233445566778899AABBCCDDEEFF",
 				    "0123456789abcdef0123456789abcdef",
 				    "192.0.2.1",
 				    7000,
-				    ""};
+				    "",
+				    0};
 static struct on_topo *topo;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

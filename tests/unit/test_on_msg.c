@@ -26,7 +26,7 @@
 
 static const struct on_self self = {
 	SELF, "127.0.0.1:5060", "overlay.example", "alice", SN, "192.0.2.1",
-	7000, "127.0.0.1:5061"};
+	7000, "127.0.0.1:5061", 0};
 
 static msg_t *parse(const char *text)
 {

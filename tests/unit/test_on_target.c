@@ -24,7 +24,10 @@
 
 static const struct on_self self = {SELF,    "127.0.0.1:5060", "overlay.example",
 				    "alice", PEER_SN,          "192.0.2.1",
-				    7000,    "127.0.0.1:5071"};
+				    7000,    "127.0.0.1:5071", 0};
+/* The same node in the gateway mode: its "phones" are the SIP world. */
+static const struct on_self gw = {
+	SELF, "127.0.0.1:5060", "overlay.example", "gw1", PEER_SN, "192.0.2.1", 7000, "", 1};
 
 /* The registrar as the classifier sees it: bob has a phone at
  * 192.0.2.50:5062 over TCP; alice and bob are accounts. */
@@ -111,12 +114,61 @@ static void test_local_phone(void **state)
 	assert_int_equal(target("sip:bob@192.0.2.50:5062", "", 1, &t), ON_T_LOCAL);
 	assert_string_equal(t.dest, "sip:192.0.2.50:5062;transport=tcp");
 	assert_string_equal(t.tp, "tcp");
-	/* not registered: a foreign domain */
-	assert_int_equal(target("sip:bob@192.0.2.50:5064", "", 0, &t), ON_T_ERROR);
-	assert_int_equal(t.status, 403);
-	assert_string_equal(t.phrase, "Domain Not Served");
+	/* not registered: a foreign domain, through a gateway (on_gateway.c) */
+	assert_int_equal(target("sip:bob@192.0.2.50:5064", "", 0, &t), ON_T_FOREIGN);
+	assert_string_equal(t.domain, "192.0.2.50");
+	assert_int_equal(target("sip:bob@Example.COM", "", 0, &t), ON_T_FOREIGN);
+	assert_string_equal(t.domain, "example.com");
+	/* from the overlay, an ordinary node carries nothing out */
 	assert_int_equal(target("sip:bob@example.com", "", 1, &t), ON_T_ERROR);
 	assert_int_equal(t.status, 404);
+	assert_int_equal(target("tel:+15551234", "", 0, &t), ON_T_ERROR);
+	assert_int_equal(t.status, 403);
+}
+
+/* The gateway mode: out only for what comes from the overlay; from the
+ * SIP world only to users of the overlay (never back out: no open relay);
+ * a node's hidden Contact (a public address of record's binding) goes to
+ * that node only. */
+static void test_gateway(void **state)
+{
+	struct on_target t;
+	msg_t *m;
+
+	(void)state;
+	m = parse("INVITE", "sip:carol@example.net", "sip:alice@overlay.example", "");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 1, &t);
+	assert_int_equal(t.kind, ON_T_FOREIGN);
+	assert_string_equal(t.domain, "example.net");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 0, &t);
+	assert_int_equal(t.kind, ON_T_ERROR);
+	assert_int_equal(t.status, 403);
+	assert_string_equal(t.phrase, "Relaying Denied");
+	msg_destroy(m);
+	m = parse("INVITE", "sip:alice@overlay.example", "sip:bob@example.net", "");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 0, &t);
+	assert_int_equal(t.kind, ON_T_USER);
+	assert_string_equal(t.user, "alice");
+	assert_string_equal(t.to, "");
+	msg_destroy(m);
+	m = parse("INVITE", "sip:alice@overlay.example;ovl=" PEER ";ph=abcd", "sip:bob@example.net",
+		  "");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 0, &t);
+	assert_int_equal(t.kind, ON_T_USER);
+	assert_string_equal(t.to, PEER);
+	on_target_of(&self, &view, dlgs, sip_object(m), 0, &t); /* not a gateway */
+	assert_int_equal(t.status, 404);
+	msg_destroy(m);
+	/* a token naming the gateway itself, or no node at all */
+	m = parse("INVITE", "sip:alice@overlay.example;ovl=" SELF ";ph=abcd", "sip:b@example.net",
+		  "");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 0, &t);
+	assert_int_equal(t.status, 404);
+	msg_destroy(m);
+	m = parse("INVITE", "sip:alice@overlay.example;ovl=xyz;ph=abcd", "sip:b@example.net", "");
+	on_target_of(&gw, &view, dlgs, sip_object(m), 0, &t);
+	assert_int_equal(t.status, 404);
+	msg_destroy(m);
 }
 
 static void test_self(void **state)
@@ -126,12 +178,13 @@ static void test_self(void **state)
 	(void)state;
 	assert_int_equal(target("sip:127.0.0.1:5060", "", 0, &t), ON_T_SELF);
 	assert_int_equal(target("sip:127.0.0.1", "", 1, &t), ON_T_SELF);
-	assert_int_equal(target("sip:127.0.0.1:5061", "", 0, &t), ON_T_ERROR);
-	assert_int_equal(target("sip:x@127.0.0.1:5060", "", 0, &t), ON_T_ERROR);
+	/* not us: another domain, for a gateway to judge */
+	assert_int_equal(target("sip:127.0.0.1:5061", "", 0, &t), ON_T_FOREIGN);
+	assert_int_equal(target("sip:x@127.0.0.1:5060", "", 0, &t), ON_T_FOREIGN);
 	/* our SIP over TLS address */
 	assert_int_equal(target("sip:127.0.0.1:5071;transport=tls", "", 0, &t), ON_T_SELF);
 	assert_int_equal(target("sips:127.0.0.1:5071", "", 0, &t), ON_T_SELF);
-	assert_int_equal(target("sips:127.0.0.1", "", 0, &t), ON_T_ERROR); /* 5061 */
+	assert_int_equal(target("sips:127.0.0.1", "", 0, &t), ON_T_FOREIGN); /* 5061 */
 }
 
 /* In a dialog we record-routed: our entries go, the next names the node. */
@@ -328,15 +381,11 @@ static void test_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_user),
-		cmocka_unit_test(test_local_phone),
-		cmocka_unit_test(test_self),
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_routes_refused),
-		cmocka_unit_test(test_long_params),
-		cmocka_unit_test(test_no_open_relay),
-		cmocka_unit_test(test_from_account),
-		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_user),         cmocka_unit_test(test_local_phone),
+		cmocka_unit_test(test_gateway),      cmocka_unit_test(test_self),
+		cmocka_unit_test(test_routes),       cmocka_unit_test(test_routes_refused),
+		cmocka_unit_test(test_long_params),  cmocka_unit_test(test_no_open_relay),
+		cmocka_unit_test(test_from_account), cmocka_unit_test(test_ids),
 	};
 
 	int rc;

@@ -21,7 +21,7 @@
 #define PHONE "10.0.0.5"
 
 static const struct on_self self = {
-	SELF, "127.0.0.1:5060", "overlay.example", "alice", PEER, "192.0.2.1", 7000, ""};
+	SELF, "127.0.0.1:5060", "overlay.example", "alice", PEER, "192.0.2.1", 7000, "", 0};
 
 static int contacts(void *arg, const char *user, struct on_contact *out, int max)
 {
