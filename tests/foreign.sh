@@ -69,17 +69,21 @@ dns_answers() {
 # dnsq NAME [A|SRV|NAPTR]: what our DNS server answers, one record a line.
 dnsq() { python3 "$TOP/tests/tools/dnsq.py" "$@"; }
 
-# kam_start DOMAIN ADDR PORT [NAME]: Kamailio as the registrar and proxy of
-# DOMAIN on ADDR:PORT (UDP and TCP), from tests/kamailio/foreign.cfg; its
-# log is $T/NAME.log (NAME defaults to kam_DOMAIN), its pid in KAM_PID.
-# The password of user U is pw-U. Waits until it answers on TCP.
+# kam_start DOMAIN ADDR PORT [CONFIG-LINES...]: Kamailio as the registrar
+# and proxy of DOMAIN on ADDR:PORT (UDP and TCP), from
+# tests/kamailio/foreign.cfg with the lines given added after its module
+# parameters (e.g. 'modparam("tm", "fr_timer", 5000)'). The password of
+# user U is pw-U. Log and files in $T/kam_DOMAIN-ADDR(.log), pid in KAM_PID.
+# Returns once it accepts TCP connections.
 kam_start() {
-	local dom=$1 addr=$2 port=$3 name=${4:-kam_$1}
+	local dom=$1 addr=$2 port=$3 name=kam_$1-$2
+	shift 3
 	[ -n "${P2PF_NETNS:-}" ] || fail "kam_start outside the test's namespace (netns_enter first)"
 	command -v kamailio >/dev/null || skip "needs kamailio"
 	mkdir -p "$T/$name"
+	printf '%s\n' "$@" >"$T/$name/extra.cfg"
 	sed -e "s/@DOMAIN@/$dom/g" -e "s/@ADDR@/$addr/g" -e "s/@PORT@/$port/g" \
-		"$TOP/tests/kamailio/foreign.cfg" >"$T/$name/kamailio.cfg"
+		-e "/^# @EXTRA@/r $T/$name/extra.cfg" "$TOP/tests/kamailio/foreign.cfg" >"$T/$name/kamailio.cfg"
 	kamailio -c -f "$T/$name/kamailio.cfg" >"$T/$name/check.log" 2>&1 ||
 		fail "kamailio -c $name: $(tail -n 5 "$T/$name/check.log")"
 	start_bg "$name" kamailio -DD -E -m 32 -M 4 -Y "$T/$name" -f "$T/$name/kamailio.cfg"
