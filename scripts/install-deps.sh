@@ -8,10 +8,14 @@
 #             which only its test uses: make check asks for it, make demo not
 set -eu
 
+# kamailio is the public SIP server of another domain that gateways meet
+# (the tests start it themselves; the package's service is not used).
+# dnsmasq-base is dnsmasq without a service: the tests' DNS for that world.
 PKGS="build-essential pkg-config
  libssl-dev libevent-dev libsqlite3-dev libjansson-dev libsofia-sip-ua-dev
  openssl sqlite3 curl jq netcat-openbsd ca-certificates iproute2 procps psmisc
- libcmocka-dev valgrind sip-tester baresip-core iptables mandoc
+ kamailio
+ libcmocka-dev valgrind sip-tester baresip-core iptables mandoc dnsmasq-base
  clang libclang-rt-14-dev clang-format"
 
 check=0
@@ -49,3 +53,13 @@ if [ "$update" = 1 ] || ! apt-get install -y --no-install-recommends $missing; t
 	apt-get update
 	apt-get install -y --no-install-recommends $missing
 fi
+# Debian starts a newly installed kamailio as a service on port 5060 of
+# every address, with its example configuration; nothing here wants that.
+case " $missing " in
+*" kamailio "*)
+	if [ -d /run/systemd/system ]; then
+		echo "install-deps: stopping and disabling the kamailio service that the package started"
+		systemctl disable --now kamailio.service || true
+	fi
+	;;
+esac
