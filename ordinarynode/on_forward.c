@@ -297,12 +297,12 @@ static int start_lookup(struct ptx *x, const char *user)
 
 /* ---- another domain: through a gateway ---- */
 
-/* The gateways a proxy-location record names, in an order that spreads
- * calls over them; 0 when one is out. */
+/* The gateways a proxy-location record names, each call starting at the
+ * next one (the calls spread over them); 0 when one is out. */
 static int gateways_found(struct ptx *x, const char *name, const json_t *vals)
 {
 	struct on_proxy *p = x->p;
-	size_t n = json_array_size(vals), start = n > 0 ? (size_t)random() % n : 0;
+	size_t n = json_array_size(vals), start = n > 0 ? p->gw_turn++ % n : 0;
 	json_t *v;
 
 	free(x->gws);

@@ -121,6 +121,7 @@ struct on_proxy {
 	struct on_peers *peers; /* the nodes and certificates of each call */
 	struct on_topo *topo;   /* what crosses the overlay names no phone of ours */
 	uint64_t next_dlg_sweep;
+	size_t gw_turn; /* where the next call to another domain starts among the gateways */
 	uint64_t next_id;
 	struct event *sweep;
 	char self_id[NODE_ID_HEX_LEN + 1];

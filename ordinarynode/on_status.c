@@ -89,6 +89,30 @@ static json_t *sip_json(const struct on *on)
 	return j;
 }
 
+/* The gateway mode: its domains and what it carried and refused; null
+ * when the node is no gateway. */
+static json_t *gateway_json(const struct on *on)
+{
+	const char *d[GW_DOMAINS_MAX];
+	struct on_gw_stats *c;
+	json_t *doms;
+	int n;
+
+	if (on->gw == NULL)
+		return json_null();
+	c = on_gw_counts(on->gw);
+	n = on_gw_domains(on->gw, d, GW_DOMAINS_MAX);
+	doms = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(doms, json_string(d[i]));
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "domains", doms, "out_calls",
+			 (json_int_t)c->out_calls, "in_requests", (json_int_t)c->in_requests,
+			 "user_limited", (json_int_t)c->user_limited, "source_limited",
+			 (json_int_t)c->source_limited, "relay_denied", (json_int_t)c->relay_denied,
+			 "identity_refused", (json_int_t)c->identity_refused, "domain_refused",
+			 (json_int_t)c->domain_refused);
+}
+
 static json_t *status_json(void *arg)
 {
 	struct on *on = arg;
@@ -98,12 +122,12 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
 			 "state", state_name(on->state), "supernode", sn, "attaches", on->attaches,
 			 "reserve", on->nreserve - on->next, "accounts", accounts_json(on),
 			 "crl_number", (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
 			 sip_json(on), "middlebox", on_nat_status(on->nat), "media",
-			 on_media_status(on->media));
+			 on_media_status(on->media), "gateway", gateway_json(on));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -127,6 +151,23 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 	prom_counter(out, "p2psip_on_sip_unsealed_total",
 		     "Frames from other nodes whose SIP could not be opened (status: seal).",
 		     st.unsealed);
+	if (on->gw != NULL) {
+		const struct on_gw_stats *c = on_gw_counts(on->gw);
+		prom_counter(out, "p2psip_on_gateway_out_calls_total",
+			     "Calls of overlay users carried out to other domains.", c->out_calls);
+		prom_counter(out, "p2psip_on_gateway_in_requests_total",
+			     "Requests from other domains taken into the overlay.", c->in_requests);
+		prom_head(out, "p2psip_on_gateway_limited_total", PROM_COUNTER,
+			  "Requests over a gateway's limits, by whose limit.");
+		prom_count(out, "p2psip_on_gateway_limited_total", "by", "user", c->user_limited);
+		prom_count(out, "p2psip_on_gateway_limited_total", "by", "source", c->source_limited);
+		prom_head(out, "p2psip_on_gateway_refused_total", PROM_COUNTER,
+			  "Requests a gateway refused, by why.");
+		prom_count(out, "p2psip_on_gateway_refused_total", "why", "relay", c->relay_denied);
+		prom_count(out, "p2psip_on_gateway_refused_total", "why", "identity",
+			   c->identity_refused);
+		prom_count(out, "p2psip_on_gateway_refused_total", "why", "domain", c->domain_refused);
+	}
 }
 
 static void auth_metrics(const struct on *on, struct evbuffer *out)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The overlay meets the SIP world through two gateways (docs/gateway.md),
+# in a network namespace of its own with a DNS server and Kamailio as the
+# registrar and proxy of example.net (tests/foreign.sh):
+#   * alice, a phone in the overlay, calls carol@example.net: her node finds
+#     a gateway by its proxy-location record, the gateway resolves
+#     example.net (NAPTR, SRV, A) and record-routes; carol's phone is told
+#     who calls (P-Asserted-Identity alice); the BYE goes back the same way;
+#   * carol calls alice@overlay.example: Kamailio finds the gateways by the
+#     overlay's NAPTR and SRV records, the gateway finds alice in the DHT;
+#     carol's phone hangs up through Kamailio's Record-Route;
+#   * attacks: a call out through a gateway from outside the overlay (403,
+#     nobody rings at example.net); a request from outside with an overlay
+#     user in From (403, alice's phone hears nothing); a flood from one
+#     address (503 over its rate) while Kamailio's calls still get in;
+#   * the gateway that DNS prefers is killed: the next call in and the next
+#     call out are carried by the other one.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/foreign.sh"
+netns_enter "$@"
+need sipp python3
+SC=$TOP/tests/sipp
+KAM=127.0.0.40:5060 # example.net
+GW1=127.0.0.31
+GW2=127.0.0.32
+
+note "DNS: example.net at Kamailio; overlay.example at gw1, then gw2"
+dns_naptr example.net 10 10 s SIP+D2U _sip._udp.example.net
+dns_srv _sip._udp.example.net sip.example.net 5060 10 10
+dns_a sip.example.net 127.0.0.40
+dns_naptr overlay.example 10 10 s SIP+D2U _sip._udp.overlay.example
+dns_srv _sip._udp.overlay.example gw1.overlay.example 5060 10 10
+dns_srv _sip._udp.overlay.example gw2.overlay.example 5060 20 10
+dns_a gw1.overlay.example $GW1
+dns_a gw2.overlay.example $GW2
+dns_start
+kam_start example.net 127.0.0.40 5060
+
+overlay_start 2
+for u in alice bob; do add_user $u "password of $u"; done
+for g in gw1 gw2; do add_user $g "password of $g" gateway; done
+on_init on1 alice
+on_start on1
+ALICE=$(free_port)
+phone_register on1 alice "$ALICE"
+
+# gw_start NAME ADDR: a gateway on ADDR:5060 serving any domain.
+gw_start() {
+	on_init "$1" "$1"
+	sed -i "s/^sip_listen = .*/sip_listen = $2:5060/" "$T/$1/ordinarynode.conf"
+	printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = *\nsource_rate = 20\nsource_burst = 40\n' \
+		>>"$T/$1/ordinarynode.conf"
+	on_start "$1"
+}
+gw_start gw1 $GW1
+gw_start gw2 $GW2
+proxies() { CLI_USER=alice p2p_has_values 'proxy:*' 2; }
+wait_until 20 "the gateways' proxy-location records are not in the DHT" proxies
+cli_user dave # an overlay user for the p2psip client
+CLI_USER=dave p2p --json get service:gateway >"$T/svc.json"
+assert_eq 2 "$(jq '.values | length' "$T/svc.json")" "service:gateway records"
+
+# Scenarios: from an overlay phone to [to_domain]; from example.net in.
+sed 's/sip:\[service\]@\[domain\]/sip:[service]@[to_domain]/g' "$SC/uac.xml" >"$T/uac_out.xml"
+sed 's/sip:\[caller\]@\[domain\]/sip:[caller]@[from_domain]/g' "$(sipp_open uac.xml)" >"$T/uac_in.xml"
+sed 's/sip:\[caller\]@\[domain\]/sip:[caller]@[from_domain]/g' "$(sipp_open uac_fail.xml)" |
+	sed 's/response="486"/response="403"/' >"$T/uac_in_403.xml"
+
+call_out() { # NAME: alice calls carol@example.net
+	kam_register "reg_carol_$1" "$KAM" carol@example.net 127.0.0.42:5099 ||
+		fail "REGISTER of carol: $(tail -n 20 "$T/sipp_reg_carol_$1.out")"
+	fphone "carol_$1" carol@example.net 127.0.0.42:5099 "$SC/uas.xml" -trace_msg \
+		-message_file "$T/carol_$1.msgs"
+	local carol=$PHONE
+	call "$1" on1 "$T/uac_out.xml" alice carol -key to_domain example.net \
+		-au alice -ap "$(sip_pw alice)" -auth_uri carol@example.net
+	phone_ok "carol_$1" "$carol"
+}
+call_in() { # NAME: carol@example.net calls alice through Kamailio
+	phone "alice_$1" "$SC/uas.xml" alice "$ALICE" -trace_msg -message_file "$T/alice_$1.msgs"
+	local alice=$PHONE
+	fsipp_ok "$1" "$KAM" 127.0.0.43 "$T/uac_in.xml" -s alice -key domain overlay.example \
+		-key from_domain example.net -key caller carol
+	phone_ok "alice_$1" "$alice"
+}
+
+note "alice calls carol@example.net through a gateway"
+call_out out1
+invite=$(sed -n '/INVITE sip:carol/,/^$/p' "$T/carol_out1.msgs")
+assert_contains "$invite" "P-Asserted-Identity: <sip:alice@overlay.example>" "carol's INVITE"
+grep -q "query\[SRV\] _sip._udp.example.net" "$T/dns.log" || fail "example.net not resolved by SRV"
+
+note "carol@example.net calls alice through Kamailio and a gateway"
+call_in in1
+grep -q "From: <sip:carol@example.net>" "$T/alice_in1.msgs" || fail "alice's phone: no From carol"
+if grep -qi "^P-Asserted-Identity" "$T/alice_in1.msgs"; then
+	fail "alice's phone was given an identity for a caller from outside"
+fi
+
+note "attack: a call out through gw1 from outside the overlay"
+fphone nobody dave@example.net 127.0.0.44:5099 "$SC/uas.xml"
+sleeper=$PHONE
+kam_register reg_dave "$KAM" dave@example.net 127.0.0.44:5099 || fail "REGISTER of dave"
+fsipp_ok relay "$GW1:5060" 127.0.0.45 "$T/uac_in_403.xml" -s dave -key domain example.net \
+	-key from_domain example.org -key caller mallory
+pid_exited "$sleeper" && fail "dave's phone at example.net was called"
+on_has gw1 '.gateway.relay_denied == 1' || fail "gw1: $(on_status gw1 | jq -c .gateway)"
+
+note "attack: from outside, as alice of the overlay, to bob"
+phone alice_spoof "$SC/uas.xml" alice "$ALICE"
+spoofed=$PHONE
+fsipp_ok spoof "$GW1:5060" 127.0.0.45 "$T/uac_in_403.xml" -s alice -key domain overlay.example \
+	-key from_domain overlay.example -key caller bob
+on_has gw1 '.gateway.identity_refused == 1' || fail "gw1: $(on_status gw1 | jq -c .gateway)"
+pid_exited "$spoofed" && fail "alice's phone was called by a false bob"
+stop_pid "$spoofed" || true
+
+note "attack: a flood from one address; Kamailio's calls still get in"
+(cd "$T" && timeout 20 sipp "$GW1:5060" -sf "$T/uac_in.xml" -i 127.0.0.46 -s nobody \
+	-key domain overlay.example -key from_domain example.org -key caller flood -r 400 -m 2000 \
+	-timeout 15s -nostdin >"$T/sipp_flood.out" 2>&1) &
+flood=$!
+poll 10 on_has gw1 '.gateway.source_limited > 100' || fail "gw1 limited no flood: $(on_status gw1 | jq .gateway)"
+call_in in2
+wait "$flood" || true
+on_has gw1 '.state == "attached"' || fail "gw1 after the flood: $(on_status gw1)"
+
+note "gw1 killed: the next calls in and out go through gw2"
+stop_pid "${ON_PID[gw1]}" KILL || true
+call_in in3
+# alice's node starts each call at the next gateway: one of the two calls
+# tries dead gw1 first
+call_out out2
+call_out out3
+grep -q "did not answer: trying the next one" "$T/on_on1.log" ||
+	fail "alice's node never moved to the next gateway"
+on_has gw2 '.gateway.out_calls >= 2 and .gateway.in_requests >= 1' ||
+	fail "gw2: $(on_status gw2 | jq -c .gateway)"
+note "ok"
