@@ -478,6 +478,7 @@ struct on_sender {
 	char mine[NODE_ID_HEX_LEN + 1]; /* ours it was sealed to */
 	char user[128];                 /* that certificate's user: who speaks */
 	int plain;                      /* came unsealed (plain_sip): nobody vouches */
+	int gateway;                    /* sealed with a gateway's certificate, not a user's */
 };
 /* The SIP text of a "msg" frame from node `from`, opened (malloc'd, NUL
  * ended, its length in *len) and who sent it; NULL when it is refused
