@@ -49,6 +49,7 @@ struct on_account_conf {
 	char *password_file;
 	char *sip_password;  /* its phones' (digest), never the overlay's */
 	char *sip_password_file;
+	char *role; /* the certificate asked of logind: ROLE_USER or ROLE_GATEWAY */
 };
 
 struct on_config {
