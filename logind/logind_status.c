@@ -39,7 +39,8 @@ json_t *logind_status_json(struct logind *ld)
  * then again only after the admin socket added or deleted an account. */
 static int users_count(struct logind *ld)
 {
-	if (!ld->users_known && ldb_user_count(ld->db, &ld->users[0], &ld->users[1], &ld->users[2]) == 0)
+	if (!ld->users_known &&
+	    ldb_user_count(ld->db, &ld->users[0], &ld->users[1], &ld->users[2]) == 0)
 		ld->users_known = 1;
 	return ld->users_known ? 0 : -1;
 }
@@ -70,11 +71,11 @@ static json_t *status_full(void *arg)
 					    "renewals", (json_int_t)st->renewals,
 					    "renewals_refused", (json_int_t)st->renewals_refused));
 	json_object_update_new(j, json_pack("{s:{s:I,s:I,s:I,s:I},s:I,s:I,s:i}", "certs_issued",
-					    "user", (json_int_t)st->issued[ROLE_IX_USER], "supernode",
-					    (json_int_t)st->issued[ROLE_IX_SUPERNODE], "server",
-					    (json_int_t)st->issued[ROLE_IX_SERVER], "gateway",
-					    (json_int_t)st->issued[ROLE_IX_GATEWAY], "certs_revoked",
-					    (json_int_t)st->revoked, "crl_age",
+					    "user", (json_int_t)st->issued[ROLE_IX_USER],
+					    "supernode", (json_int_t)st->issued[ROLE_IX_SUPERNODE],
+					    "server", (json_int_t)st->issued[ROLE_IX_SERVER],
+					    "gateway", (json_int_t)st->issued[ROLE_IX_GATEWAY],
+					    "certs_revoked", (json_int_t)st->revoked, "crl_age",
 					    (json_int_t)crl_age(ld), "crl_entries",
 					    ld->crl != NULL ? ld->crl->count : 0));
 	json_object_set_new(j, "certs_superseded", json_integer((json_int_t)st->superseded));

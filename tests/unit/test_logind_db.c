@@ -605,23 +605,24 @@ static void make_schema_1(const char *path)
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(
-		sqlite3_exec(db,
-			     "CREATE TABLE users (name TEXT PRIMARY KEY,"
-			     " role TEXT NOT NULL CHECK (role IN ('user','supernode')),"
-			     " pw_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
-			     " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
-			     "CREATE TABLE certs (serial TEXT PRIMARY KEY, name TEXT NOT NULL,"
-			     " role TEXT NOT NULL, node_id TEXT NOT NULL, not_before INTEGER NOT NULL,"
-			     " not_after INTEGER NOT NULL, issued INTEGER NOT NULL, revoked INTEGER,"
-			     " reason INTEGER, pem TEXT NOT NULL);"
-			     "CREATE INDEX certs_by_name ON certs(name);"
-			     "CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked IS NOT NULL;"
-			     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-			     "INSERT INTO meta VALUES ('crl_number', 41);"
-			     "INSERT INTO users VALUES ('alice', 'user', 'h1', 0, 10, 11);"
-			     "INSERT INTO users VALUES ('sn1', 'supernode', 'h2', 1, 20, 21);"
-			     "PRAGMA user_version = 1;",
-			     NULL, NULL, NULL),
+		sqlite3_exec(
+			db,
+			"CREATE TABLE users (name TEXT PRIMARY KEY,"
+			" role TEXT NOT NULL CHECK (role IN ('user','supernode')),"
+			" pw_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+			" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+			"CREATE TABLE certs (serial TEXT PRIMARY KEY, name TEXT NOT NULL,"
+			" role TEXT NOT NULL, node_id TEXT NOT NULL, not_before INTEGER NOT NULL,"
+			" not_after INTEGER NOT NULL, issued INTEGER NOT NULL, revoked INTEGER,"
+			" reason INTEGER, pem TEXT NOT NULL);"
+			"CREATE INDEX certs_by_name ON certs(name);"
+			"CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked IS NOT NULL;"
+			"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+			"INSERT INTO meta VALUES ('crl_number', 41);"
+			"INSERT INTO users VALUES ('alice', 'user', 'h1', 0, 10, 11);"
+			"INSERT INTO users VALUES ('sn1', 'supernode', 'h2', 1, 20, 21);"
+			"PRAGMA user_version = 1;",
+			NULL, NULL, NULL),
 		SQLITE_OK);
 	/* The old CHECK: no gateway could be stored. */
 	assert_int_not_equal(

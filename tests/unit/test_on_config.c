@@ -113,7 +113,7 @@ static void test_account_role(void **state)
 
 	(void)state;
 	assert_int_equal(load(BASE ALICE "[account gw1]\npassword = g\nsip_password = p\n"
-				   "role = gateway\n",
+					 "role = gateway\n",
 			      &cfg, err, sizeof(err)),
 			 0);
 	assert_string_equal(cfg.accounts[0].role, "user");
