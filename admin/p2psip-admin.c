@@ -47,7 +47,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p2psip-admin [-s SOCKET] [--json] COMMAND\n"
 		"Administers users and certificates of a running logind.\n\n"
-		"  user add NAME [--role user|supernode] [--password-stdin]\n"
+		"  user add NAME [--role user|supernode|gateway] [--password-stdin]\n"
 		"                          a new account (role user unless given)\n"
 		"  user del NAME           delete it, revoke its live certificates\n"
 		"  user list               every account with its role, status, live certificates\n"

@@ -20,6 +20,9 @@
 #define ROLE_USER "user"
 #define ROLE_SUPERNODE "supernode"
 #define ROLE_SERVER "server"
+/* A user-like client that carries calls between the overlay and the public
+ * SIP world: attaches as a user does, never joins the ring. */
+#define ROLE_GATEWAY "gateway"
 
 struct identity {
 	EVP_PKEY *key;

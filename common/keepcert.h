@@ -30,8 +30,8 @@ struct keepcert_conf {
 	const char *password;      /* the password, or NULL and */
 	const char *password_file; /* a file holding it (trailing newlines removed) */
 	const char *key_path, *cert_path, *ca_cert;
-	const char *role; /* what logind must issue: ROLE_SUPERNODE or ROLE_USER */
-	int server;       /* also build a server context */
+	const char *role;  /* what logind must issue: a ROLE_ of identity.h */
+	int server;        /* also build a server context */
 	const char *where; /* where the password is set, for the log: "[account
 			    * alice] in /etc/p2psip/ordinarynode.conf" */
 };

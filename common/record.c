@@ -140,6 +140,61 @@ static int user_prefix_ok(const char *name, const char *user, const char *overla
 	return *p == '\0' || *p == '/';
 }
 
+int record_proxy_domain_ok(const char *d)
+{
+	size_t label = 0, n = strlen(d);
+
+	if (strcmp(d, "*") == 0)
+		return 1;
+	if (n == 0 || n > DNS_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = d[i];
+		if (c == '.' || c == '\0') {
+			/* Empty labels (and so a trailing dot) would give one
+			 * domain two spellings, two resources. */
+			if (label == 0 || label > DNS_LABEL_MAX || d[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') ||
+		    (label == 0 && c == '-'))
+			return 0;
+		label++;
+	}
+	return 1;
+}
+
+/* "service:gateway" and "proxy:DOMAIN" are a gateway's; other services
+ * are the super nodes' (their own Node-ID is the key by construction). */
+static int service_ok(const char *name, const char *role, char *err, size_t errlen)
+{
+	if (strcmp(name, "service:" GATEWAY_SERVICE) == 0) {
+		if (strcmp(role, ROLE_GATEWAY) == 0)
+			return 0;
+		err_set(err, errlen, "%s may only be stored by gateways", name);
+		return -1;
+	}
+	if (strcmp(role, ROLE_SUPERNODE) == 0)
+		return 0;
+	err_set(err, errlen, "service records may only be stored by super nodes");
+	return -1;
+}
+
+static int proxy_ok(const char *name, const char *role, char *err, size_t errlen)
+{
+	if (strcmp(role, ROLE_GATEWAY) != 0) {
+		err_set(err, errlen, "proxy records may only be stored by gateways");
+		return -1;
+	}
+	if (!record_proxy_domain_ok(name + strlen(PROXY_PREFIX))) {
+		err_set(err, errlen, "%s: the domain must be a lower-case DNS name or *", name);
+		return -1;
+	}
+	return 0;
+}
+
 int record_access_ok(const struct record *r, const char *overlay, char *err, size_t errlen)
 {
 	char role[ROLE_MAX], cn[NAME_MAX_LEN + 1], ov[256];
@@ -150,18 +205,19 @@ int record_access_ok(const struct record *r, const char *overlay, char *err, siz
 		err_set(err, errlen, "signer certificate is not of this overlay");
 		return -1;
 	}
+	/* A gateway keeps its own "user:GW@OVERLAY/node" record as any node
+	 * does: in-dialog requests find it there. */
 	if (strncmp(r->name, "user:", 5) == 0) {
-		if (strcmp(role, "user") == 0 && user_prefix_ok(r->name, cn, overlay))
+		if ((strcmp(role, ROLE_USER) == 0 || strcmp(role, ROLE_GATEWAY) == 0) &&
+		    user_prefix_ok(r->name, cn, overlay))
 			return 0;
 		err_set(err, errlen, "%s may only be stored by its user", r->name);
 		return -1;
 	}
-	if (strncmp(r->name, "service:", 8) == 0 && r->name[8] != '\0') {
-		if (strcmp(role, "supernode") == 0)
-			return 0;
-		err_set(err, errlen, "service records may only be stored by super nodes");
-		return -1;
-	}
+	if (strncmp(r->name, "service:", 8) == 0 && r->name[8] != '\0')
+		return service_ok(r->name, role, err, errlen);
+	if (strncmp(r->name, PROXY_PREFIX, strlen(PROXY_PREFIX)) == 0)
+		return proxy_ok(r->name, role, err, errlen);
 	err_set(err, errlen, "no access rule allows storing %s", r->name);
 	return -1;
 }

@@ -51,11 +51,25 @@ int record_sign(struct record *r, EVP_PKEY *key, X509 *cert);
 /* 1 if the signature verifies with the certificate's key. */
 int record_sig_ok(const struct record *r);
 
+/* Gateways' names: "service:gateway", where the overlay's gateways are
+ * found, and "proxy:DOMAIN" (a proxy-location record: this gateway
+ * carries calls to DOMAIN, "*" for any). */
+#define GATEWAY_SERVICE "gateway"
+#define PROXY_PREFIX "proxy:"
+#define DNS_NAME_MAX 253
+#define DNS_LABEL_MAX 63
+
 /* The access rule for r's name, against the signer certificate:
- * "user:NAME@OVERLAY" and "user:NAME@OVERLAY/..." only by a user
- * certificate of NAME; "service:..." only by a supernode certificate (its
- * own Node-ID is the key by construction). 0, or -1 with the reason. */
+ * "user:NAME@OVERLAY" and "user:NAME@OVERLAY/..." only by a user or
+ * gateway certificate of NAME; "service:gateway" and "proxy:DOMAIN" only
+ * by a gateway certificate, DOMAIN passing record_proxy_domain_ok; other
+ * "service:..." only by a supernode certificate (its own Node-ID is the
+ * key by construction). 0, or -1 with the reason. */
 int record_access_ok(const struct record *r, const char *overlay, char *err, size_t errlen);
+/* 1 if d is "*" or a lower-case DNS name: labels of 1 to 63 letters,
+ * digits and inner hyphens, joined by single dots, no trailing dot, 253
+ * characters at most. One spelling per domain, one resource. */
+int record_proxy_domain_ok(const char *d);
 
 /* record_from_json keeps recently seen signer certificates parsed; this
  * drops them (at exit, so that leak checkers see a clean heap). */

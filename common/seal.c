@@ -333,8 +333,11 @@ static int peer_ok(struct seal *s, X509 *cert, const char *what, char *err, size
 		err_set(err, errlen, "%s: not of this overlay", what);
 		return -1;
 	}
-	if (cert_role(cert, role, sizeof(role)) < 0 || strcmp(role, ROLE_USER) != 0) {
-		err_set(err, errlen, "%s: not a user's", what);
+	/* A gateway speaks for the calls it carries as a user speaks for its
+	 * phones; a super node or server never seals SIP. */
+	if (cert_role(cert, role, sizeof(role)) < 0 ||
+	    (strcmp(role, ROLE_USER) != 0 && strcmp(role, ROLE_GATEWAY) != 0)) {
+		err_set(err, errlen, "%s: not a user's or a gateway's", what);
 		return -1;
 	}
 	if (pub != NULL && EVP_PKEY_is_a(pub, "ED25519")) {
@@ -880,6 +883,7 @@ static enum refusal open_env(struct seal *s, const struct env *e, const char *fr
 			     size_t errlen)
 {
 	uint8_t sid[NODE_ID_LEN], fp[32], seen[16];
+	char role[ROLE_MAX];
 	struct own *o = own_find(s, e->to);
 	X509 *cert = NULL;
 	enum refusal r;
@@ -910,6 +914,8 @@ static enum refusal open_env(struct seal *s, const struct env *e, const char *fr
 	node_id_hex(sid, out->peer_id);
 	if (cert_name(out->peer, out->peer_name, sizeof(out->peer_name)) < 0)
 		out->peer_name[0] = '\0';
+	out->gateway =
+		cert_role(out->peer, role, sizeof(role)) == 0 && strcmp(role, ROLE_GATEWAY) == 0;
 out:
 	X509_free(cert);
 	return r;

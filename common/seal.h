@@ -32,7 +32,7 @@ void seal_free(struct seal *s);
 int seal_add_own(struct seal *s, EVP_PKEY *key, X509 *cert);
 /* A peer certificate learned elsewhere (a DHT record's signer): kept like
  * those of peers we opened from, but only after the same checks
- * (certcheck, overlay, role user, P-256). 0/-1. */
+ * (certcheck, overlay, role user or gateway, P-256). 0/-1. */
 int seal_learn_peer(struct seal *s, X509 *cert);
 /* The certificate of peer Node-ID id_hex, or NULL (borrowed: valid until
  * the next call that may add a peer; X509_up_ref it to keep it). */
@@ -52,6 +52,7 @@ struct seal_opened {
 	X509 *mine;                        /* our certificate it was sealed to (reference held) */
 	char peer_name[128];               /* its CN: the overlay user */
 	char peer_id[NODE_ID_HEX_LEN + 1]; /* its Node-ID */
+	int gateway;                       /* its role is gateway, not user */
 };
 /* 0 and out filled, or -1 with the reason in err (nothing kept). */
 int seal_open(struct seal *s, const json_t *env, const char *from_node, const char *to_node,

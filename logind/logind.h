@@ -66,6 +66,7 @@ enum cert_role_ix {
 	ROLE_IX_USER,
 	ROLE_IX_SUPERNODE,
 	ROLE_IX_SERVER,
+	ROLE_IX_GATEWAY,
 	ROLE_IX_COUNT
 };
 
@@ -105,7 +106,7 @@ struct logind {
 	struct logind_stats st;
 	/* Users per role, counted in the database when a status page needs
 	 * them and again only after the admin socket added or deleted one. */
-	int64_t users[2]; /* user, supernode */
+	int64_t users[3]; /* user, supernode, gateway */
 	int users_known;
 };
 

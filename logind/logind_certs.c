@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A gateway's account is a user's that carries calls: its certificates
+ * live as long, and as many, as a user's. */
 static int64_t lifetime_for(const struct logind *ld, const char *role)
 {
 	if (strcmp(role, ROLE_SUPERNODE) == 0)
@@ -30,6 +32,8 @@ enum cert_role_ix cert_role_ix(const char *role)
 		return ROLE_IX_SUPERNODE;
 	if (strcmp(role, ROLE_SERVER) == 0)
 		return ROLE_IX_SERVER;
+	if (strcmp(role, ROLE_GATEWAY) == 0)
+		return ROLE_IX_GATEWAY;
 	return ROLE_IX_USER;
 }
 

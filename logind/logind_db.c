@@ -31,6 +31,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked IS NOT NULL;"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"INSERT INTO meta VALUES ('crl_number', 0);",
+	/* 2: role gateway. SQLite cannot change a CHECK in place: the table
+	 * is rebuilt, every row kept, inside the migration's transaction. */
+	"CREATE TABLE users_new ("
+	" name TEXT PRIMARY KEY,"
+	" role TEXT NOT NULL CHECK (role IN ('user','supernode','gateway')),"
+	" pw_hash TEXT NOT NULL,"
+	" disabled INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"INSERT INTO users_new (name, role, pw_hash, disabled, created, updated)"
+	" SELECT name, role, pw_hash, disabled, created, updated FROM users;"
+	"DROP TABLE users;"
+	"ALTER TABLE users_new RENAME TO users;",
 };
 
 sqlite3 *ldb_open(const char *path, int create, char *err, size_t errlen)
@@ -423,12 +436,12 @@ int ldb_next_crl_number(sqlite3 *db, int64_t *out)
 	return rc;
 }
 
-int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes)
+int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes, int64_t *gateways)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT role, COUNT(*) FROM users GROUP BY role");
 	int s;
 
-	*users = *supernodes = 0;
+	*users = *supernodes = *gateways = 0;
 	if (st == NULL)
 		return -1;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -436,6 +449,8 @@ int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes)
 		int64_t n = sqlite3_column_int64(st, 1);
 		if (role != NULL && strcmp(role, "supernode") == 0)
 			*supernodes = n;
+		else if (role != NULL && strcmp(role, "gateway") == 0)
+			*gateways = n;
 		else
 			*users += n;
 	}

@@ -51,7 +51,7 @@ enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, i
 				  int *revoked);
 enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, int64_t now);
 /* Accounts of role user and of role supernode (disabled ones included). */
-int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes);
+int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes, int64_t *gateways);
 /* [{name, role, disabled, created, live_certs}] */
 json_t *ldb_user_list(sqlite3 *db, int64_t now);
 

@@ -218,8 +218,9 @@ static int op_fields(json_t *j, struct admin_req *r, char *err, size_t errlen)
 		if (jx_str(j, "role", 15, JX_OPTIONAL, &s, err, errlen) < 0)
 			return -1;
 		str_copy(r->role, s != NULL ? s : "user", sizeof(r->role));
-		if (strcmp(r->role, "user") != 0 && strcmp(r->role, "supernode") != 0) {
-			err_set(err, errlen, "role: must be user or supernode");
+		if (strcmp(r->role, ROLE_USER) != 0 && strcmp(r->role, ROLE_SUPERNODE) != 0 &&
+		    strcmp(r->role, ROLE_GATEWAY) != 0) {
+			err_set(err, errlen, "role: must be user, supernode or gateway");
 			return -1;
 		}
 		/* fall through */

@@ -17,7 +17,7 @@
 
 #define M(name) "p2psip_logind_" name
 
-static const char *const role_names[ROLE_IX_COUNT] = {"user", "supernode", "server"};
+static const char *const role_names[ROLE_IX_COUNT] = {"user", "supernode", "server", "gateway"};
 
 static uint64_t logins_failed(const struct logind_stats *st)
 {
@@ -39,7 +39,8 @@ json_t *logind_status_json(struct logind *ld)
  * then again only after the admin socket added or deleted an account. */
 static int users_count(struct logind *ld)
 {
-	if (!ld->users_known && ldb_user_count(ld->db, &ld->users[0], &ld->users[1]) == 0)
+	if (!ld->users_known &&
+	    ldb_user_count(ld->db, &ld->users[0], &ld->users[1], &ld->users[2]) == 0)
 		ld->users_known = 1;
 	return ld->users_known ? 0 : -1;
 }
@@ -69,18 +70,20 @@ static json_t *status_full(void *arg)
 					    (json_int_t)(rl_count(ld->rl) + rl_count(ld->rl_user)),
 					    "renewals", (json_int_t)st->renewals,
 					    "renewals_refused", (json_int_t)st->renewals_refused));
-	json_object_update_new(j, json_pack("{s:{s:I,s:I,s:I},s:I,s:I,s:i}", "certs_issued", "user",
-					    (json_int_t)st->issued[ROLE_IX_USER], "supernode",
-					    (json_int_t)st->issued[ROLE_IX_SUPERNODE], "server",
-					    (json_int_t)st->issued[ROLE_IX_SERVER], "certs_revoked",
-					    (json_int_t)st->revoked, "crl_age",
+	json_object_update_new(j, json_pack("{s:{s:I,s:I,s:I,s:I},s:I,s:I,s:i}", "certs_issued",
+					    "user", (json_int_t)st->issued[ROLE_IX_USER],
+					    "supernode", (json_int_t)st->issued[ROLE_IX_SUPERNODE],
+					    "server", (json_int_t)st->issued[ROLE_IX_SERVER],
+					    "gateway", (json_int_t)st->issued[ROLE_IX_GATEWAY],
+					    "certs_revoked", (json_int_t)st->revoked, "crl_age",
 					    (json_int_t)crl_age(ld), "crl_entries",
 					    ld->crl != NULL ? ld->crl->count : 0));
 	json_object_set_new(j, "certs_superseded", json_integer((json_int_t)st->superseded));
 	json_object_set_new(j, "users",
 			    users_count(ld) == 0
-				    ? json_pack("{s:I,s:I}", "user", (json_int_t)ld->users[0],
-						"supernode", (json_int_t)ld->users[1])
+				    ? json_pack("{s:I,s:I,s:I}", "user", (json_int_t)ld->users[0],
+						"supernode", (json_int_t)ld->users[1], "gateway",
+						(json_int_t)ld->users[2])
 				    : json_null());
 	return j;
 }
@@ -153,6 +156,7 @@ static void metrics_certs(struct evbuffer *out, struct logind *ld)
 			  "Accounts, disabled ones included, by role.");
 		prom_value(out, M("users"), "role", "user", ld->users[0]);
 		prom_value(out, M("users"), "role", "supernode", ld->users[1]);
+		prom_value(out, M("users"), "role", "gateway", ld->users[2]);
 	}
 }
 

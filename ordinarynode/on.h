@@ -49,6 +49,7 @@ struct on_account_conf {
 	char *password_file;
 	char *sip_password; /* its phones' (digest), never the overlay's */
 	char *sip_password_file;
+	char *role; /* the certificate asked of logind: ROLE_USER or ROLE_GATEWAY */
 };
 
 struct on_config {
@@ -493,7 +494,7 @@ struct on_sender {
 	char mine[NODE_ID_HEX_LEN + 1]; /* ours it was sealed to */
 	char user[128];                 /* that certificate's user: who speaks */
 	int plain;                      /* came unsealed (plain_sip): nobody vouches */
-	int gateway;                    /* the certificate is a gateway's (role gateway) */
+	int gateway;                    /* sealed with a gateway's certificate, not a user's */
 };
 /* The SIP text of a "msg" frame from node `from`, opened (malloc'd, NUL
  * ended, its length in *len) and who sent it; NULL when it is refused

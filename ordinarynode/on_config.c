@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* clang-format off */
 #define F(f) offsetof(struct on_config, f)
@@ -46,6 +47,7 @@ static const struct conf_item account_items[] = {
 	{"", "password_file", CONF_STRING, A(password_file), NULL, 0, 0, 0, ""},
 	{"", "sip_password", CONF_STRING, A(sip_password), NULL, 0, 0, CONF_SECRET, "its phones' digest password"},
 	{"", "sip_password_file", CONF_STRING, A(sip_password_file), NULL, 0, 0, 0, ""},
+	{"", "role", CONF_STRING, A(role), "user", 0, 0, 0, "user, or gateway: the certificate asked of logind"},
 };
 static const struct conf_group groups[] = {
 	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),
@@ -69,33 +71,42 @@ static int gateway_check(const struct on_config *cfg, const char *path, char *er
 	return 0;
 }
 
+static int account_ok(const char *path, const struct on_account_conf *a, char *err, size_t errlen)
+{
+	if ((a->password == NULL) == (a->password_file == NULL)) {
+		err_set(err, errlen, "%s: [account %s]: give password or password_file", path,
+			a->name);
+		return -1;
+	}
+	/* Secure by default: a phone never gets in without a password. */
+	if ((a->sip_password == NULL) == (a->sip_password_file == NULL)) {
+		err_set(err, errlen,
+			"%s: [account %s]: give sip_password or sip_password_file (what "
+			"its "
+			"phones authenticate with; not the overlay password)",
+			path, a->name);
+		return -1;
+	}
+	if (!name_is_valid(a->name)) {
+		err_set(err, errlen, "%s: [account %s]: not a valid account name", path, a->name);
+		return -1;
+	}
+	if (strcmp(a->role, ROLE_USER) != 0 && strcmp(a->role, ROLE_GATEWAY) != 0) {
+		err_set(err, errlen, "%s: [account %s]: role: want user or gateway, got %s", path,
+			a->name, a->role);
+		return -1;
+	}
+	return 0;
+}
+
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen)
 {
 	if (conf_load_groups(items, ARRAY_LEN(items), groups, ARRAY_LEN(groups), cfg, path, err,
 			     errlen) < 0)
 		return -1;
-	for (int i = 0; i < cfg->naccounts; i++) {
-		const struct on_account_conf *a = &cfg->accounts[i];
-		if ((a->password == NULL) == (a->password_file == NULL)) {
-			err_set(err, errlen, "%s: [account %s]: give password or password_file",
-				path, a->name);
+	for (int i = 0; i < cfg->naccounts; i++)
+		if (account_ok(path, &cfg->accounts[i], err, errlen) < 0)
 			return -1;
-		}
-		/* Secure by default: a phone never gets in without a password. */
-		if ((a->sip_password == NULL) == (a->sip_password_file == NULL)) {
-			err_set(err, errlen,
-				"%s: [account %s]: give sip_password or sip_password_file (what "
-				"its "
-				"phones authenticate with; not the overlay password)",
-				path, a->name);
-			return -1;
-		}
-		if (!name_is_valid(a->name)) {
-			err_set(err, errlen, "%s: [account %s]: not a valid account name", path,
-				a->name);
-			return -1;
-		}
-	}
 	struct on_auth_params ap;
 	char why[160];
 	if (cfg->sip_tls_listen[0] != '\0' &&

@@ -134,6 +134,7 @@ static char *opened(struct on *on, const json_t *env, const char *from, size_t *
 	*len = o.len;
 	str_copy(who->cert, o.peer_id, sizeof(who->cert));
 	str_copy(who->user, o.peer_name, sizeof(who->user));
+	who->gateway = o.gateway;
 	if (node_id_from_cert(o.mine, id) == 0)
 		node_id_hex(id, who->mine);
 	seal_opened_clear(&o);

@@ -46,7 +46,7 @@ static int start_accounts(struct on *on, char *err, size_t errlen)
 		const struct on_account_conf *c = &on->cfg.accounts[i];
 		struct keepcert_conf kcf = {
 			c->name,      c->password,     c->password_file, a->key_path,
-			a->cert_path, on->cfg.ca_cert, ROLE_USER,        0,
+			a->cert_path, on->cfg.ca_cert, c->role,          0,
 			a->where};
 		a->conf = c;
 		snprintf(a->where, sizeof(a->where), "[account %s] in %s", c->name, on->conf_path);

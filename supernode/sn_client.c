@@ -1,4 +1,4 @@
-/* Attached clients (certificates of role user, the future ordinary nodes):
+/* Attached clients (certificates of role user or gateway: ordinary nodes):
  * their store, fetch, ping, route and neighbours requests go through the
  * ring; their application messages are routed to the super node of the
  * destination and handed down its link. The frames are read by sn_proto.c's

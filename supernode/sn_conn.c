@@ -175,13 +175,17 @@ static int on_ready(struct olink *l, const json_t *hello, void *arg)
 
 	if (strcmp(p->role, ROLE_SUPERNODE) == 0)
 		return peer_ready(c, hello);
-	if (strcmp(p->role, ROLE_USER) == 0 && !c->outgoing) {
+	/* A gateway is a client like a user's node (relays, STUN, store and
+	 * fetch under the client limits), never a ring member. */
+	if ((strcmp(p->role, ROLE_USER) == 0 || strcmp(p->role, ROLE_GATEWAY) == 0) &&
+	    !c->outgoing) {
 		char hex[RID_HEX_LEN + 1];
 		c->kind = CONN_CLIENT;
 		c->ready = 1;
 		olink_set_rate(l, (int)c->sn->cfg.client_rate, 2 * (int)c->sn->cfg.client_rate);
 		rid_hex(&p->id, hex);
-		log_info("client %s attached from %s (Node-ID %s)", p->name, p->addr, hex);
+		log_info("client %s (%s) attached from %s (Node-ID %s)", p->name, p->role, p->addr,
+			 hex);
 		return 0;
 	}
 	log_info("link %s: role %s not accepted", p->addr, p->role);

@@ -26,8 +26,8 @@ for m in logins_ok_total 'logins_failed_total{why="wrong_password"}' \
 	logins_refused_total logins_delayed_total logins_busy_total \
 	users_slowed_total 'lockouts_total{key="address"}' ratelimit_keys renewals_total \
 	renewals_refused_total 'certs_issued_total{role="user"}' 'certs_issued_total{role="supernode"}' \
-	'certs_issued_total{role="server"}' certs_revoked_total crl_number crl_age_seconds crl_entries \
-	'users{role="user"}' 'users{role="supernode"}' hash_queue connections; do
+	'certs_issued_total{role="server"}' 'certs_issued_total{role="gateway"}' certs_revoked_total crl_number crl_age_seconds crl_entries \
+	'users{role="user"}' 'users{role="supernode"}' 'users{role="gateway"}' hash_queue connections; do
 	[ -n "$(mval "$T/m0" "$P$m")" ] || fail "$P$m missing: $(cat "$T/m0")"
 done
 assert_eq 0 "$(mval "$T/m0" "${P}logins_ok_total")" "logins at start"
@@ -42,9 +42,11 @@ add_user alice "alice password"
 add_user bob "bob password"
 add_user dora "dora password"
 add_user sn1 "sn1 password" supernode
+add_user gw1 "gw1 password" gateway
 scrape "$LD_STATUS" $P
 assert_delta "$T/m0" "${P}users{role=\"user\"}" 3
 assert_delta "$T/m0" "${P}users{role=\"supernode\"}" 1
+assert_delta "$T/m0" "${P}users{role=\"gateway\"}" 1
 admin user del dora >/dev/null || fail "user del"
 scrape "$LD_STATUS" $P
 assert_delta "$T/m0" "${P}users{role=\"user\"}" 2
@@ -53,22 +55,25 @@ note "logins: right, wrong, unknown, disabled"
 # Each failure from its own loopback address, so that only the user names count.
 make_csr alice
 make_csr sn1
+make_csr gw1
 make_csr x
 cp "$T/metrics" "$T/m1"
 assert_eq 200 "$(login alice "alice password" alice)" "alice"
 assert_eq 200 "$(login sn1 "sn1 password" sn1)" "sn1"
+assert_eq 200 "$(login gw1 "gw1 password" gw1)" "gw1"
 assert_eq 401 "$(login alice wrong x --interface 127.0.0.2)" "alice, wrong password"
 assert_eq 401 "$(login nobody wrong x --interface 127.0.0.3)" "unknown user"
 admin user disable bob >/dev/null || fail "disable bob"
 assert_eq 401 "$(login bob "bob password" x --interface 127.0.0.4)" "disabled bob"
 scrape "$LD_STATUS" $P
-assert_delta "$T/m1" "${P}logins_ok_total" 2
+assert_delta "$T/m1" "${P}logins_ok_total" 3
 assert_delta "$T/m1" "${P}logins_failed_total{why=\"wrong_password\"}" 1
 assert_delta "$T/m1" "${P}logins_failed_total{why=\"unknown_user\"}" 1
 assert_delta "$T/m1" "${P}logins_failed_total{why=\"disabled\"}" 1
 assert_delta "$T/m1" "${P}certs_issued_total{role=\"user\"}" 1
 assert_delta "$T/m1" "${P}certs_issued_total{role=\"supernode\"}" 1
 assert_delta "$T/m1" "${P}certs_issued_total{role=\"server\"}" 0
+assert_delta "$T/m1" "${P}certs_issued_total{role=\"gateway\"}" 1
 assert_delta "$T/m1" "${P}logins_delayed_total" 0
 assert_delta "$T/m1" "${P}certs_revoked_total" 0
 
@@ -150,12 +155,12 @@ assert_eq '{"address":1}' "$(jq -c .lockouts "$T/status.json")" "lockouts (users
 assert_eq 1 "$(st .users_slowed)" "users_slowed"
 assert_eq 1 "$(st .renewals)" "renewals"
 assert_eq 2 "$(st .renewals_refused)" "renewals_refused"
-assert_eq '{"user":2,"supernode":1,"server":1}' "$(jq -c .certs_issued "$T/status.json")" \
+assert_eq '{"user":2,"supernode":1,"server":1,"gateway":1}' "$(jq -c .certs_issued "$T/status.json")" \
 	"certs_issued"
 assert_eq 2 "$(st .certs_revoked)" "certs_revoked"
 assert_eq 3 "$(st .crl_number)" "crl_number"
 assert_eq 2 "$(st .crl_entries)" "crl_entries"
-assert_eq '{"user":2,"supernode":1}' "$(jq -c .users "$T/status.json")" "users"
+assert_eq '{"user":2,"supernode":1,"gateway":1}' "$(jq -c .users "$T/status.json")" "users"
 [ "$(st .crl_age)" -ge 295 ] || fail "crl_age $(st .crl_age)"
 
 note "hostile requests to the status port"

@@ -154,6 +154,7 @@ static void a_role_outside_user_and_supernode_is_not_stored(void **state)
 	assert_int_not_equal(ldb_user_add(f->db, "eve", "admin", HASH, NOW), LDB_OK);
 	assert_int_equal(ldb_user_get(f->db, "eve", &u), LDB_NOT_FOUND);
 	assert_int_equal(ldb_user_add(f->db, "sn1", "supernode", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_add(f->db, "gw1", "gateway", HASH, NOW), LDB_OK);
 }
 
 static void disabling_a_user_revokes_its_live_certificates_only(void **state)
@@ -573,23 +574,101 @@ static void hostile_names_are_stored_literally(void **state)
 static void ldb_user_count_counts_each_role_disabled_ones_included(void **state)
 {
 	struct fx *f = *state;
-	int64_t users = -1, sns = -1;
+	int64_t users = -1, sns = -1, gws = -1;
 	int revoked;
 
-	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(ldb_user_count(f->db, &users, &sns, &gws), 0);
 	assert_int_equal(users, 0);
 	assert_int_equal(sns, 0);
+	assert_int_equal(gws, 0);
 	assert_int_equal(ldb_user_add(f->db, "u1", "user", HASH, NOW), LDB_OK);
 	assert_int_equal(ldb_user_add(f->db, "u2", "user", HASH, NOW), LDB_OK);
 	assert_int_equal(ldb_user_add(f->db, "s1", "supernode", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_add(f->db, "gw1", "gateway", HASH, NOW), LDB_OK);
 	assert_int_equal(ldb_user_set_disabled(f->db, "u2", 1, NOW, &revoked), LDB_OK);
-	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(ldb_user_count(f->db, &users, &sns, &gws), 0);
 	assert_int_equal(users, 2);
 	assert_int_equal(sns, 1);
+	assert_int_equal(gws, 1);
 	assert_int_equal(ldb_user_del(f->db, "u1", NOW, &revoked), LDB_OK);
-	assert_int_equal(ldb_user_count(f->db, &users, &sns), 0);
+	assert_int_equal(ldb_user_count(f->db, &users, &sns, &gws), 0);
 	assert_int_equal(users, 1);
 	assert_int_equal(sns, 1);
+}
+
+/* A database made by the version before role gateway (schema 1, its
+ * users table allowing user and supernode only), written here as that
+ * version wrote it. */
+static void make_schema_1(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			db,
+			"CREATE TABLE users (name TEXT PRIMARY KEY,"
+			" role TEXT NOT NULL CHECK (role IN ('user','supernode')),"
+			" pw_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+			" created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+			"CREATE TABLE certs (serial TEXT PRIMARY KEY, name TEXT NOT NULL,"
+			" role TEXT NOT NULL, node_id TEXT NOT NULL, not_before INTEGER NOT NULL,"
+			" not_after INTEGER NOT NULL, issued INTEGER NOT NULL, revoked INTEGER,"
+			" reason INTEGER, pem TEXT NOT NULL);"
+			"CREATE INDEX certs_by_name ON certs(name);"
+			"CREATE INDEX certs_revoked ON certs(revoked) WHERE revoked IS NOT NULL;"
+			"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+			"INSERT INTO meta VALUES ('crl_number', 41);"
+			"INSERT INTO users VALUES ('alice', 'user', 'h1', 0, 10, 11);"
+			"INSERT INTO users VALUES ('sn1', 'supernode', 'h2', 1, 20, 21);"
+			"PRAGMA user_version = 1;",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	/* The old CHECK: no gateway could be stored. */
+	assert_int_not_equal(
+		sqlite3_exec(db, "INSERT INTO users VALUES ('gw0', 'gateway', 'h', 0, 1, 1)", NULL,
+			     NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void an_old_users_table_is_rebuilt_keeping_every_row(void **state)
+{
+	struct fx *f = *state;
+	char *path = tu_path(f->dir, "old.db");
+	char err[256];
+	struct user_rec u;
+	int64_t crl = 0;
+	sqlite3 *db;
+
+	make_schema_1(path);
+	db = ldb_open(path, 0, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("ldb_open of a schema 1 database: %s", err);
+	assert_int_equal(db_user_version(db), 2);
+	assert_int_equal(ldb_user_get(db, "alice", &u), LDB_OK);
+	assert_string_equal(u.role, "user");
+	assert_string_equal(u.pw_hash, "h1");
+	assert_int_equal(u.disabled, 0);
+	assert_int_equal(u.created, 10);
+	assert_int_equal(u.updated, 11);
+	assert_int_equal(ldb_user_get(db, "sn1", &u), LDB_OK);
+	assert_string_equal(u.role, "supernode");
+	assert_int_equal(u.disabled, 1);
+	assert_int_equal(count_rows(db, "users"), 2);
+	assert_int_equal(ldb_next_crl_number(db, &crl), 0);
+	assert_int_equal(crl, 42);
+	/* The new CHECK: gateway now, anything else still not. */
+	assert_int_equal(ldb_user_add(db, "gw1", "gateway", HASH, NOW), LDB_OK);
+	assert_int_not_equal(ldb_user_add(db, "eve", "admin", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_add(db, "alice", "user", HASH, NOW), LDB_EXISTS);
+	db_close(db);
+	/* Opened again: nothing to migrate, nothing lost. */
+	db = ldb_open(path, 0, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(count_rows(db, "users"), 3);
+	db_close(db);
+	free(path);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -607,6 +686,7 @@ int main(void)
 		T(ldb_user_list_gives_every_user_with_live_certificates),
 		T(ldb_user_list_of_an_empty_database_is_an_empty_array),
 		T(ldb_user_count_counts_each_role_disabled_ones_included),
+		T(an_old_users_table_is_rebuilt_keeping_every_row),
 		T(a_certificate_is_added_and_read_back),
 		T(ldb_cert_list_lists_all_or_one_users_certificates),
 		T(ldb_certs_live_lists_one_accounts_live_certificates_newest_first),

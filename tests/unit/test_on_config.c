@@ -60,6 +60,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.accounts[1].password_file, "/etc/p2psip/bob.pw");
 	assert_string_equal(cfg.accounts[0].sip_password, "phone");
 	assert_string_equal(cfg.accounts[1].sip_password_file, "/etc/p2psip/bob.sip");
+	assert_string_equal(cfg.accounts[0].role, "user");
 	assert_string_equal(cfg.digest_algorithms, "SHA-256 MD5");
 	assert_int_equal(cfg.auth_nonce_lifetime, 300);
 	assert_int_equal(cfg.auth_fail_max, 5);
@@ -104,6 +105,28 @@ static void test_phones(void **state)
 	on_config_free(&cfg);
 }
 
+/* An account asks for a user's certificate unless it says gateway. */
+static void test_account_role(void **state)
+{
+	struct on_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(BASE ALICE "[account gw1]\npassword = g\nsip_password = p\n"
+					 "role = gateway\n",
+			      &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.accounts[0].role, "user");
+	assert_string_equal(cfg.accounts[1].role, "gateway");
+	on_config_free(&cfg);
+	assert_int_equal(load(BASE "[account sn]\npassword = g\nsip_password = p\n"
+				   "role = supernode\n",
+			      &cfg, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "[account sn]: role: want user or gateway, got supernode"));
+	on_config_free(&cfg);
+}
+
 static void test_refused(void **state)
 {
 	struct on_config cfg;
@@ -143,6 +166,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_account_role),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_phones),
 	};

@@ -2,8 +2,8 @@
  * kind validation, signing and verification (every signed field and the
  * signature itself tampered with, a signature moved to another owner's
  * certificate), the JSON wire form both ways and hostile variants of it,
- * the access rules for user: and service: names against certificates of
- * the test PKI, and expiry boundaries. */
+ * the access rules for user:, service: and proxy: names against
+ * certificates of the test PKI, the proxy domain validator, and expiry boundaries. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,8 +26,8 @@
 
 struct fx {
 	struct tu_ca ca;
-	EVP_PKEY *alice_key, *bob_key, *sn_key;
-	X509 *alice, *bob, *sn, *server, *alice_elsewhere, *no_role;
+	EVP_PKEY *alice_key, *bob_key, *sn_key, *gw_key;
+	X509 *alice, *bob, *sn, *server, *alice_elsewhere, *no_role, *gw;
 };
 
 /* A copy of cert with O= replaced by overlay, signed again by ca. */
@@ -58,13 +58,15 @@ static int setup(void **state)
 	f->alice_key = EVP_EC_gen("P-256");
 	f->bob_key = EVP_EC_gen("P-256");
 	f->sn_key = EVP_EC_gen("P-256");
+	f->gw_key = EVP_EC_gen("P-256");
+	f->gw = tu_issue(&f->ca, f->gw_key, "gateway", "gw1", now - 60, now + 3600, 15);
 	f->alice = tu_issue(&f->ca, f->alice_key, "user", "alice", now - 60, now + 3600, 10);
 	f->bob = tu_issue(&f->ca, f->bob_key, "user", "bob", now - 60, now + 3600, 11);
 	f->sn = tu_issue(&f->ca, f->sn_key, "supernode", "sn1", now - 60, now + 3600, 12);
 	f->server = tu_issue(&f->ca, f->sn_key, "server", "localhost", now - 60, now + 3600, 13);
 	f->no_role = tu_issue(&f->ca, f->alice_key, NULL, "alice", now - 60, now + 3600, 14);
 	if (f->alice == NULL || f->bob == NULL || f->sn == NULL || f->server == NULL ||
-	    f->no_role == NULL)
+	    f->no_role == NULL || f->gw == NULL)
 		return -1;
 	f->alice_elsewhere = with_overlay(&f->ca, f->alice, "other.example");
 	return f->alice_elsewhere != NULL ? 0 : -1;
@@ -79,6 +81,8 @@ static int teardown(void **state)
 	X509_free(f->sn);
 	X509_free(f->server);
 	X509_free(f->no_role);
+	X509_free(f->gw);
+	EVP_PKEY_free(f->gw_key);
 	X509_free(f->alice_elsewhere);
 	EVP_PKEY_free(f->alice_key);
 	EVP_PKEY_free(f->bob_key);
@@ -779,6 +783,91 @@ static void test_service_records_need_a_supernode_certificate(void **state)
 	assert_contains(err, "may only be stored by its user");
 }
 
+static void test_gateway_records_need_a_gateway_certificate(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	const char *gateway_only[] = {"service:gateway", "proxy:example.net", "proxy:*"};
+
+	for (size_t i = 0; i < ARRAY_LEN(gateway_only); i++) {
+		if (may_store(f->gw, f->gw_key, gateway_only[i], OVERLAY, err, sizeof(err)) != 0)
+			fail_msg("gw1 may not store %s: %s", gateway_only[i], err);
+		assert_int_equal(may_store(f->alice, f->alice_key, gateway_only[i], OVERLAY, err,
+					   sizeof(err)),
+				 -1);
+		assert_contains(err, "may only be stored by gateways");
+		assert_int_equal(
+			may_store(f->sn, f->sn_key, gateway_only[i], OVERLAY, err, sizeof(err)),
+			-1);
+		assert_contains(err, "may only be stored by gateways");
+		assert_int_equal(
+			may_store(f->server, f->sn_key, gateway_only[i], OVERLAY, err, sizeof(err)),
+			-1);
+	}
+	/* A gateway is neither a super node nor another user... */
+	assert_int_equal(may_store(f->gw, f->gw_key, "service:relay", OVERLAY, err, sizeof(err)),
+			 -1);
+	assert_contains(err, "super nodes");
+	assert_int_equal(may_store(f->gw, f->gw_key, "service:stun", OVERLAY, err, sizeof(err)),
+			 -1);
+	assert_int_equal(may_store(f->gw, f->gw_key, ALICE_NAME, OVERLAY, err, sizeof(err)), -1);
+	assert_contains(err, "may only be stored by its user");
+	assert_int_equal(may_store(f->gw, f->gw_key, "user:alice@overlay.example/node", OVERLAY,
+				   err, sizeof(err)),
+			 -1);
+	/* ...but keeps its own node record, as every node does. */
+	assert_int_equal(may_store(f->gw, f->gw_key, "user:gw1@overlay.example/node", OVERLAY, err,
+				   sizeof(err)),
+			 0);
+}
+
+static void test_proxy_domains_are_lower_case_dns_names(void **state)
+{
+	struct fx *f = *state;
+	char err[256], long_label[80], long_name[4 * sizeof(long_label)];
+	const char *good[] = {
+		"example.net",    "*", "a", "a-b.c0.example", "xn--bcher-kva.example", "0.example",
+		"sip.atlanta.com"};
+	const char *bad[] = {"",
+			     "Example.net",
+			     "example.net.",
+			     ".example.net",
+			     "example..net",
+			     "-a.example",
+			     "a-.example",
+			     "exa_mple.net",
+			     "*.example.net",
+			     "**",
+			     "example.net:5060",
+			     "a b",
+			     "user@example.net",
+			     "[::1]",
+			     "example.net/x",
+			     "%2e"};
+
+	for (size_t i = 0; i < ARRAY_LEN(good); i++)
+		if (!record_proxy_domain_ok(good[i]))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		if (record_proxy_domain_ok(bad[i]))
+			fail_msg("accepted \"%s\"", bad[i]);
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	assert_false(record_proxy_domain_ok(long_label));
+	long_label[63] = '\0';
+	assert_true(record_proxy_domain_ok(long_label));
+	/* 4 labels of 63 and 3 dots: 255 characters, over 253. */
+	snprintf(long_name, sizeof(long_name), "%s.%s.%s.%s", long_label, long_label, long_label,
+		 long_label);
+	assert_false(record_proxy_domain_ok(long_name));
+	/* The access rule gives the reason. */
+	assert_int_equal(
+		may_store(f->gw, f->gw_key, "proxy:Example.NET", OVERLAY, err, sizeof(err)), -1);
+	assert_contains(err, "lower-case DNS name");
+	assert_int_equal(may_store(f->gw, f->gw_key, "proxy:", OVERLAY, err, sizeof(err)), -1);
+	assert_contains(err, "lower-case DNS name");
+}
+
 static void test_certificate_of_another_overlay_is_refused(void **state)
 {
 	struct fx *f = *state;
@@ -885,6 +974,8 @@ int main(void)
 		cmocka_unit_test(test_from_json_of_a_tampered_value_parses_but_does_not_verify),
 		cmocka_unit_test(test_user_may_store_only_under_its_own_name),
 		cmocka_unit_test(test_service_records_need_a_supernode_certificate),
+		cmocka_unit_test(test_gateway_records_need_a_gateway_certificate),
+		cmocka_unit_test(test_proxy_domains_are_lower_case_dns_names),
 		cmocka_unit_test(test_certificate_of_another_overlay_is_refused),
 		cmocka_unit_test(test_names_without_a_rule_are_refused_with_a_reason),
 		cmocka_unit_test(test_expiry_is_stored_plus_life),

@@ -356,6 +356,38 @@ static void test_sender_certificates_that_cannot_seal(void **state)
 	EVP_PKEY_free(ed);
 }
 
+/* A gateway seals as a user does, and the opened result says it was one:
+ * the receiving node decides what a gateway may assert (its calls come
+ * from outside the overlay). A user's opens with gateway 0. */
+static void test_gateway_sender_opens_as_gateway(void **state)
+{
+	struct fx *f = *state;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *gw = issue(f, k, ROLE_GATEWAY, "gw1", 24);
+	struct seal *x = seal_new(f->cca, "overlay.example", f->now);
+	struct seal_opened o;
+	json_t *env, *plain = sealed(f);
+
+	assert_int_equal(seal_add_own(x, k, gw), 0);
+	env = seal_close(x, gw, f->bob, LINK_A, LINK_B, (const uint8_t *)INVITE, strlen(INVITE),
+			 f->now, f->err, sizeof(f->err));
+	assert_non_null(env);
+	opens(f, f->b, env, &o);
+	assert_int_equal(o.gateway, 1);
+	assert_string_equal(o.peer_name, "gw1");
+	/* bob can answer it: the gateway's certificate was kept as a peer. */
+	assert_non_null(seal_peer_cert(f->b, o.peer_id));
+	seal_opened_clear(&o);
+	opens(f, f->b, plain, &o);
+	assert_int_equal(o.gateway, 0);
+	seal_opened_clear(&o);
+	json_decref(env);
+	json_decref(plain);
+	seal_free(x);
+	X509_free(gw);
+	EVP_PKEY_free(k);
+}
+
 static void test_revoked_sender_is_refused(void **state)
 {
 	struct fx *f = *state;
@@ -651,6 +683,7 @@ int main(void)
 		T(test_wrong_recipient_is_not_for_us),
 		T(test_reflection_is_refused),
 		T(test_sender_certificates_that_cannot_seal),
+		T(test_gateway_sender_opens_as_gateway),
 		T(test_revoked_sender_is_refused),
 		T(test_other_overlay_is_refused),
 		T(test_stale_and_future_times_are_refused),
