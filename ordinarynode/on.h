@@ -516,7 +516,7 @@ void on_seal_free(struct on *on);
 
 /* ---- on_gateway.c: the gateway mode's policy ---- */
 #define GW_DOMAINS_MAX 32 /* domains served, and static routes */
-#define GW_DOMAIN_MAX 253 /* a DNS name */
+#define GW_DOMAIN_MAX 253 /* a DNS name (DNS_NAME_MAX) */
 #define GW_HOP_MAX 128    /* sip:HOST:PORT;transport=T */
 struct on_gw;
 struct on_gw_stats {
@@ -526,8 +526,6 @@ struct on_gw_stats {
 /* From [gateway] in cfg: NULL with err when domains or routes are wrong. */
 struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen);
 void on_gw_free(struct on_gw *g);
-/* A lower-case DNS name (no trailing dot), or "*". */
-int on_gw_name_ok(const char *d);
 /* The gateway carries calls to domain. */
 int on_gw_domain_ok(const struct on_gw *g, const char *domain);
 /* The static next hop for domain (sip:HOST:PORT;transport=T), or NULL:

@@ -7,6 +7,7 @@
 
 #include "netlist.h"
 #include "ratelimit.h"
+#include "record.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -33,22 +34,6 @@ struct on_gw {
 	struct on_gw_stats st;
 };
 
-int on_gw_name_ok(const char *d)
-{
-	size_t n = strlen(d);
-
-	if (strcmp(d, "*") == 0)
-		return 1;
-	if (n == 0 || n > GW_DOMAIN_MAX || d[0] == '.' || d[0] == '-' || d[n - 1] == '.' ||
-	    strstr(d, "..") != NULL)
-		return 0;
-	for (; *d; d++)
-		if (!(islower((unsigned char)*d) || isdigit((unsigned char)*d) || *d == '.' ||
-		      *d == '-'))
-			return 0;
-	return 1;
-}
-
 /* The next tok of list (separated by spaces or commas) into buf: its
  * length, 0 at the end, -1 when one is too long. */
 static int next_tok(const char **list, char *buf, size_t len)
@@ -72,7 +57,7 @@ static int parse_domains(struct on_gw *g, const char *list, char *err, size_t er
 	while ((n = next_tok(&list, d, sizeof(d))) != 0) {
 		for (char *c = d; n > 0 && *c; c++)
 			*c = (char)tolower((unsigned char)*c);
-		if (n < 0 || !on_gw_name_ok(d) || g->ndomains == GW_DOMAINS_MAX) {
+		if (n < 0 || !record_proxy_domain_ok(d) || g->ndomains == GW_DOMAINS_MAX) {
 			err_set(err, errlen,
 				"[gateway] domains: want up to %d DNS names or *, got %.80s",
 				GW_DOMAINS_MAX, n < 0 ? list : d);
@@ -102,7 +87,7 @@ static int parse_route(struct gw_route *r, const char *tok)
 		if (strcmp(tp, "udp") != 0 && strcmp(tp, "tcp") != 0 && strcmp(tp, "tls") != 0)
 			return -1;
 	}
-	if (!on_gw_name_ok(r->domain) || strcmp(r->domain, "*") == 0 ||
+	if (!record_proxy_domain_ok(r->domain) || strcmp(r->domain, "*") == 0 ||
 	    addr_split(hp, host, sizeof(host), &port) < 0 || port == 0)
 		return -1;
 	snprintf(r->hop, sizeof(r->hop),
