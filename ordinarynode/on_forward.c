@@ -629,6 +629,8 @@ static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *si
 	if (sip->sip_max_forwards != NULL && sip->sip_max_forwards->mf_count == 0)
 		return 483;
 	if (t->kind == ON_T_ERROR) {
+		if (p->on->gw != NULL && strcmp(t->phrase, "Relaying Denied") == 0)
+			on_gw_counts(p->on->gw)->relay_denied++;
 		refused(p, NULL, sip, t->status, t->phrase);
 		return answer(irq, t->status, t->phrase);
 	}
@@ -830,8 +832,13 @@ static void ovl_route(struct on_proxy *p, struct ptx *x, const sip_t *sip)
 		reply_up(x, t.status, t.phrase);
 		return;
 	}
-	if (x->method == sip_method_bye) /* after its target was found in the dialog */
+	if (x->method == sip_method_bye) {
+		/* after its target (and a gateway's Route to it) was found in
+		 * the dialog; the transaction outlives this */
+		route(x, &t, 1);
 		call_ended(p, sip->sip_call_id->i_id);
+		return;
+	}
 	route(x, &t, 1);
 }
 

@@ -54,9 +54,9 @@ gw_start() {
 }
 gw_start gw1 $GW1
 gw_start gw2 $GW2
-proxies() { CLI_USER=alice p2p_has_values 'proxy:*' 2; }
-wait_until 20 "the gateways' proxy-location records are not in the DHT" proxies
 cli_user dave # an overlay user for the p2psip client
+proxies() { CLI_USER=dave p2p_has_values 'proxy:*' 2; }
+wait_until 20 "the gateways' proxy-location records are not in the DHT" proxies
 CLI_USER=dave p2p --json get service:gateway >"$T/svc.json"
 assert_eq 2 "$(jq '.values | length' "$T/svc.json")" "service:gateway records"
 
@@ -98,9 +98,9 @@ if grep -qi "^P-Asserted-Identity" "$T/alice_in1.msgs"; then
 fi
 
 note "attack: a call out through gw1 from outside the overlay"
+kam_register reg_dave "$KAM" dave@example.net 127.0.0.44:5099 || fail "REGISTER of dave"
 fphone nobody dave@example.net 127.0.0.44:5099 "$SC/uas.xml"
 sleeper=$PHONE
-kam_register reg_dave "$KAM" dave@example.net 127.0.0.44:5099 || fail "REGISTER of dave"
 fsipp_ok relay "$GW1:5060" 127.0.0.45 "$T/uac_in_403.xml" -s dave -key domain example.net \
 	-key from_domain example.org -key caller mallory
 pid_exited "$sleeper" && fail "dave's phone at example.net was called"
