@@ -49,7 +49,8 @@ struct on_account_conf {
 	char *password_file;
 	char *sip_password; /* its phones' (digest), never the overlay's */
 	char *sip_password_file;
-	char *role; /* the certificate asked of logind: ROLE_USER or ROLE_GATEWAY */
+	char *role;        /* the certificate asked of logind: ROLE_USER or ROLE_GATEWAY */
+	char *public_aors; /* USER@DOMAIN list: its addresses of record in other domains */
 };
 
 struct on_config {
@@ -144,6 +145,8 @@ struct on {
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
+/* The account one of whose public_aors aor (USER@DOMAIN) is, or -1. */
+int on_config_public_aor(const struct on_config *cfg, const url_t *aor);
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
 
@@ -230,6 +233,10 @@ struct on_bindings {
 	int (*find)(void *arg, const url_t *uri, struct on_contact *out);
 	/* Account number i: how many bindings, and the latest expiry. */
 	int (*count)(void *arg, int i, uint64_t *last_expiry);
+	/* A phone's REGISTER of a public address of record of account acct
+	 * (irq, sip) was accepted by that domain's registrar: its Contacts
+	 * bind to the account here too, so that calls reach the phone. */
+	void (*learn)(void *arg, const char *acct, nta_incoming_t *irq, const sip_t *sip);
 };
 
 /* ---- on_db.c: the node's SQLite file ---- */

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <string.h>
 
 /* clang-format off */
 #define F(f) offsetof(struct on_config, f)
@@ -48,6 +50,7 @@ static const struct conf_item account_items[] = {
 	{"", "sip_password", CONF_STRING, A(sip_password), NULL, 0, 0, CONF_SECRET, "its phones' digest password"},
 	{"", "sip_password_file", CONF_STRING, A(sip_password_file), NULL, 0, 0, 0, ""},
 	{"", "role", CONF_STRING, A(role), "user", 0, 0, 0, "user, or gateway: the certificate asked of logind"},
+	{"", "public_aors", CONF_STRING, A(public_aors), "", 0, 0, 0, "USER@DOMAIN list registered through a gateway"},
 };
 static const struct conf_group groups[] = {
 	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),
@@ -124,6 +127,33 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		return -1;
 	}
 	return gateway_check(cfg, path, err, errlen);
+}
+
+int on_config_public_aor(const struct on_config *cfg, const url_t *aor)
+{
+	char want[256];
+	size_t n;
+
+	if (aor == NULL || aor->url_user == NULL || aor->url_host == NULL ||
+	    strcasecmp(aor->url_host, cfg->overlay) == 0 ||
+	    (size_t)snprintf(want, sizeof(want), "%s@%s", aor->url_user, aor->url_host) >=
+		    sizeof(want))
+		return -1;
+	n = strlen(want);
+	for (int i = 0; i < cfg->naccounts; i++) {
+		const char *l = cfg->accounts[i].public_aors;
+		while (l != NULL && *l != '\0') {
+			size_t k;
+			l += strspn(l, " ,\t");
+			k = strcspn(l, " ,\t");
+			/* the user part as given, the domain without case */
+			if (k == n && strncmp(l, want, strchr(want, '@') - want) == 0 &&
+			    strncasecmp(l, want, n) == 0)
+				return i;
+			l += k;
+		}
+	}
+	return -1;
 }
 
 void on_config_print(const struct on_config *cfg)

@@ -57,6 +57,22 @@ static int far_route_apply(struct on_proxy *p, msg_t *m)
 	return 0;
 }
 
+/* A public address of record's REGISTER leaves a gateway with our Path
+ * (RFC 3327): the domain's registrar sends what it has for the address
+ * through us, to the node the Contact names (on_target.c). */
+static int add_path(const struct on_self *self, msg_t *m)
+{
+	char h[160];
+	sip_path_t *path;
+
+	snprintf(h, sizeof(h), "<sip:%s;lr>", self->host);
+	path = sip_path_make(msg_home(m), h);
+	return path != NULL && msg_header_insert(m, (msg_pub_t *)sip_object(m),
+						 (msg_header_t *)path) == 0
+		       ? 0
+		       : -1;
+}
+
 /* A branch to a phone here: uri the Request-URI to use (NULL: keep), dest
  * where to send it with its transport tp (NULL: resolve the URI). */
 static void add_local(struct ptx *x, const char *uri, const char *dest, const char *tp)
@@ -71,7 +87,11 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 	if (tp == NULL) /* no binding: the transport the Request-URI names */
 		tp = on_uri_tp(uri, sip_object(x->req)->sip_request->rq_url);
 	proxy_self(p, &self);
-	m = on_msg_forward(&self, x->req, 1, x->in_tp, tp);
+	m = on_msg_forward(&self, x->req, x->method != sip_method_register, x->in_tp, tp);
+	if (m != NULL && x->method == sip_method_register && add_path(&self, m) < 0) {
+		msg_destroy(m);
+		m = NULL;
+	}
 	if (m != NULL && x->irq == NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
 		if (x->up_gateway)
@@ -177,9 +197,12 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 			on_peers_allow(p->peers, sip_object(x->req)->sip_call_id->i_id, to, b->peer,
 				       time_mono_ms());
 	}
-	if (m == NULL || ptx_hide(p, m) < 0 ||
+	if (m == NULL || ptx_hide_as(p, m, x->as) < 0 ||
 	    on_msg_add_via(&self, m, b->via, sizeof(b->via), x->id, b->idx) < 0 ||
-	    ovl_send(p, &(struct ovl_dest){to, sn, sna, b->peer, NULL}, m, x->id, b->idx) < 0) {
+	    ovl_send(p,
+		     &(struct ovl_dest){to, sn, sna, b->peer,
+					x->as[0] != '\0' ? on_seal_mine(p->on, x->as) : NULL},
+		     m, x->id, b->idx) < 0) {
 		if (m != NULL)
 			msg_destroy(m);
 		b->unanswered = 1;
@@ -406,7 +429,7 @@ static void route_out(struct ptx *x, const struct on_target *t)
 		reply_up(x, 503, "Calls Out Over This User's Limit");
 		return;
 	}
-	if (sip->sip_to->a_tag == NULL)
+	if (sip->sip_to->a_tag == NULL && x->method == sip_method_invite)
 		on_gw_counts(gw)->out_calls++;
 	hop = on_gw_next_hop(gw, t->domain);
 	add_local(x, NULL, hop, hop != NULL ? on_uri_tp(hop, NULL) : NULL);
@@ -636,6 +659,10 @@ static int phone_target(struct on_proxy *p, nta_incoming_t *irq, const sip_t *si
 	}
 	if (p->on->gw != NULL)
 		return public_check(p, irq, sip, t);
+	if (sip->sip_request->rq_method == sip_method_register)
+		/* only a public address of record's comes here (on_sip.c) */
+		return t->kind == ON_T_FOREIGN ? 0
+					       : answer(irq, 403, "Not A Public Address Of Record");
 	if ((t->kind == ON_T_USER || t->kind == ON_T_FOREIGN) && sip->sip_to->a_tag == NULL &&
 	    !on_target_from_account(&self, &p->bind, sip))
 		return answer(irq, 403, "From Is Not An Account Of This Node");
@@ -671,6 +698,10 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 	ptx_sender(x, key);
 	x->irq = irq;
 	x->in_tp = on_incoming_tp(irq);
+	if (method == sip_method_register) {
+		int a = on_config_public_aor(&p->on->cfg, sip->sip_to->a_url);
+		str_copy(x->as, a >= 0 ? p->on->cfg.accounts[a].name : "", sizeof(x->as));
+	}
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);
@@ -876,6 +907,41 @@ static int sender_check(struct on_proxy *p, const struct on_sender *who, const s
 	return 0;
 }
 
+/* A REGISTER from the overlay: only to a gateway, from a user (not
+ * another gateway), for an address of record of another domain (From and
+ * To the same), binding only the sender's own Contacts (its node's hidden
+ * ones, on_topo.c) or removing all ("*"). Who owns that address is the
+ * domain's registrar's to check, by its digest; the user can bind it to
+ * nothing but itself. 0, or 403 with the phrase in *why. */
+static int public_register_check(struct on_proxy *p, const struct on_sender *who, const sip_t *sip,
+				 const char **why)
+{
+	const url_t *f = sip->sip_from->a_url, *t = sip->sip_to->a_url;
+	char ovl[NODE_ID_HEX_LEN + 2];
+
+	*why = "REGISTER Comes Only From Phones";
+	if (p->on->gw == NULL || who->plain || who->gateway)
+		return 403;
+	*why = "Not A Public Address Of Record";
+	if (f->url_user == NULL || t->url_user == NULL || f->url_host == NULL ||
+	    t->url_host == NULL || strcmp(f->url_user, t->url_user) != 0 ||
+	    strcasecmp(f->url_host, t->url_host) != 0 ||
+	    strcasecmp(t->url_host, p->on->cfg.overlay) == 0)
+		return 403;
+	*why = "Contact Is Not The Sender's";
+	for (const sip_contact_t *c = sip->sip_contact; c != NULL; c = c->m_next) {
+		const url_t *u = c->m_url;
+		if (u->url_type == url_any)
+			continue;
+		if (u->url_user == NULL || strcmp(u->url_user, who->user) != 0 ||
+		    u->url_host == NULL || strcasecmp(u->url_host, p->on->cfg.overlay) != 0 ||
+		    !on_url_param(u, "ovl", ovl, sizeof(ovl)) || strcasecmp(ovl, who->node) != 0 ||
+		    !url_has_param(u, "ph"))
+			return 403;
+	}
+	return 0;
+}
+
 /* ACK and CANCEL, which get no transaction here: 1 when m was one
  * (consumed). An ACK from someone not a party is dropped (it has no
  * answer); a CANCEL counts only from the INVITE's own sender. */
@@ -932,11 +998,13 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 	}
 	ptx_sender(x, from);
 	ovl_upstream(x, f, who, br);
-	refuse = sender_check(p, who, sip, &why);
-	if (refuse == 0 && method == sip_method_register) {
-		/* Phones register here, over sip_listen; nodes never do. */
-		refuse = 403;
-		why = "REGISTER Comes Only From Phones";
+	if (method == sip_method_register) {
+		/* Phones register at their node, over sip_listen; what comes
+		 * over the overlay is a public address of record's REGISTER,
+		 * which only a gateway carries on. */
+		refuse = public_register_check(p, who, sip, &why);
+	} else {
+		refuse = sender_check(p, who, sip, &why);
 	}
 	if (refuse) {
 		refused(p, from, sip, refuse, why);

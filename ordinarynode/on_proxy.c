@@ -69,9 +69,16 @@ static uint64_t fnv(const char *a, const char *b)
 
 int ptx_hide(struct on_proxy *p, msg_t *m)
 {
+	return ptx_hide_as(p, m, NULL);
+}
+
+int ptx_hide_as(struct on_proxy *p, msg_t *m, const char *acct)
+{
 	struct on_self self;
 
 	proxy_self(p, &self);
+	if (acct != NULL && acct[0] != '\0')
+		self.acct = acct;
 	if (on_topo_out(p->topo, &self, m, time_mono_ms()) == 0)
 		return 0;
 	log_info("a message of a phone here could not be hidden: not sent to the overlay");
@@ -350,6 +357,8 @@ static void send_up(struct ptx *x, msg_t *r)
 	    sip_object(x->req)->sip_to->a_tag == NULL && sip_object(r)->sip_call_id != NULL)
 		on_dialogs_add(p->dlg, sip_object(r)->sip_call_id->i_id, time_mono_ms());
 	if (x->irq != NULL) {
+		if (x->as[0] != '\0' && status >= 200 && status < 300 && x->req != NULL)
+			p->bind.learn(p->bind.arg, x->as, x->irq, sip_object(x->req));
 		nta_incoming_mreply(x->irq, r);
 		return;
 	}

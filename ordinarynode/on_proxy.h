@@ -97,6 +97,7 @@ struct ptx {
 	struct on_place *gws;
 	int ngw, gw_next;
 	char only[NODE_ID_HEX_LEN + 1]; /* a lookup's branch to this node only, or "" */
+	char as[64]; /* a public REGISTER: the account it speaks for (seals, hides as), or "" */
 	struct branch br[BRANCHES_MAX];
 	int nbr;
 	enum ptx_state state;
@@ -170,6 +171,8 @@ int ovl_send(struct on_proxy *p, const struct ovl_dest *d, msg_t *m, uint64_t id
 /* m, from one of our phones, is about to go to the overlay: hidden
  * (on_topo.c); -1 when it cannot be and must not go. */
 int ptx_hide(struct on_proxy *p, msg_t *m);
+/* The same, our Contacts naming account acct (NULL: as ptx_hide). */
+int ptx_hide_as(struct on_proxy *p, msg_t *m, const char *acct);
 
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */

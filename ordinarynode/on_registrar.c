@@ -348,9 +348,26 @@ static int view_count(void *arg, int i, uint64_t *last_expiry)
 	return g->n;
 }
 
+static void view_learn(void *arg, const char *acct, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct on_registrar *r = arg;
+	int i = account_of(r->on, acct);
+	char src[160];
+
+	if (i < 0 || sip->sip_contact == NULL)
+		return;
+	source_of(irq, src, sizeof(src));
+	if (on_reg_apply(&r->regs[i].g, sip, src, time_mono_ms()) != 0)
+		return;
+	log_info("%s: %d binding%s (with a public address of record)", acct, r->regs[i].g.n,
+		 r->regs[i].g.n == 1 ? "" : "s");
+	r->regs[i].unsaved = 1;
+	r->changed(r->arg, i);
+}
+
 void on_registrar_view(struct on_registrar *r, struct on_bindings *view)
 {
-	*view = (struct on_bindings){r, view_contacts, view_find, view_count};
+	*view = (struct on_bindings){r, view_contacts, view_find, view_count, view_learn};
 }
 
 json_t *on_registrar_phones(const struct on_registrar *r)

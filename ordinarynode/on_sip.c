@@ -129,6 +129,21 @@ static int admit_public(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip,
 	return sip->sip_request->rq_method == sip_method_register ? 403 : 0;
 }
 
+/* A REGISTER of one of our accounts' public addresses of record, from a
+ * phone network: to that domain's registrar through a gateway, whose
+ * digest challenge is the one that counts (docs/gateway.md); ours would
+ * be a second realm for the phone to answer. */
+static int public_register(struct on_sip *s, nta_incoming_t *irq, const sip_t *sip)
+{
+	char ip[64];
+
+	if (sip->sip_request->rq_method != sip_method_register || sip->sip_to == NULL ||
+	    on_config_public_aor(&s->on->cfg, sip->sip_to->a_url) < 0)
+		return 0;
+	source_ip(irq, ip, sizeof(ip));
+	return on_phone_allowed(&s->on->cfg.phone_nets, ip);
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, sip_t const *sip)
 {
 	struct on_sip *s = (struct on_sip *)magic;
@@ -142,6 +157,8 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 			return st;
 		return s->other(s->other_arg, irq, sip);
 	}
+	if (public_register(s, irq, sip))
+		return s->other(s->other_arg, irq, sip);
 	if ((st = admit(s, irq, sip, &done)) != 0 || done)
 		return st;
 	if (sip->sip_request->rq_method == sip_method_register)

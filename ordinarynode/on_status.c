@@ -122,12 +122,13 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay", on->cfg.overlay,
-			 "state", state_name(on->state), "supernode", sn, "attaches", on->attaches,
-			 "reserve", on->nreserve - on->next, "accounts", accounts_json(on),
-			 "crl_number", (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip",
-			 sip_json(on), "middlebox", on_nat_status(on->nat), "media",
-			 on_media_status(on->media), "gateway", gateway_json(on));
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay",
+			 on->cfg.overlay, "state", state_name(on->state), "supernode", sn,
+			 "attaches", on->attaches, "reserve", on->nreserve - on->next, "accounts",
+			 accounts_json(on), "crl_number",
+			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip", sip_json(on),
+			 "middlebox", on_nat_status(on->nat), "media", on_media_status(on->media),
+			 "gateway", gateway_json(on));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -160,13 +161,15 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 		prom_head(out, "p2psip_on_gateway_limited_total", PROM_COUNTER,
 			  "Requests over a gateway's limits, by whose limit.");
 		prom_count(out, "p2psip_on_gateway_limited_total", "by", "user", c->user_limited);
-		prom_count(out, "p2psip_on_gateway_limited_total", "by", "source", c->source_limited);
+		prom_count(out, "p2psip_on_gateway_limited_total", "by", "source",
+			   c->source_limited);
 		prom_head(out, "p2psip_on_gateway_refused_total", PROM_COUNTER,
 			  "Requests a gateway refused, by why.");
 		prom_count(out, "p2psip_on_gateway_refused_total", "why", "relay", c->relay_denied);
 		prom_count(out, "p2psip_on_gateway_refused_total", "why", "identity",
 			   c->identity_refused);
-		prom_count(out, "p2psip_on_gateway_refused_total", "why", "domain", c->domain_refused);
+		prom_count(out, "p2psip_on_gateway_refused_total", "why", "domain",
+			   c->domain_refused);
 	}
 }
 

@@ -493,10 +493,13 @@ int on_topo_out(struct on_topo *t, const struct on_self *self, msg_t *m, uint64_
 	if (sip->sip_request != NULL) {
 		while (sip->sip_via != NULL) /* ours goes on after this */
 			sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
-		/* the phone's digest answers were for this node's realm */
+		/* the phone's digest answers were for this node's realm; but a
+		 * REGISTER crosses only for a public address of record, and
+		 * its answers are for that domain's registrar */
 		while (sip->sip_proxy_authorization != NULL)
 			sip_header_remove(m, sip, (sip_header_t *)sip->sip_proxy_authorization);
-		while (sip->sip_authorization != NULL)
+		while (sip->sip_request->rq_method != sip_method_register &&
+		       sip->sip_authorization != NULL)
 			sip_header_remove(m, sip, (sip_header_t *)sip->sip_authorization);
 	}
 	if (hide_contacts(t, self, m, sip) < 0 || hide_call_id(t, m, sip, now) < 0)

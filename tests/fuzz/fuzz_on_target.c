@@ -42,7 +42,7 @@ static int find(void *arg, const url_t *u, struct on_contact *out)
 	return 0;
 }
 
-static const struct on_bindings view = {NULL, contacts, find, NULL};
+static const struct on_bindings view = {NULL, contacts, find, NULL, NULL};
 static struct on_dialogs *dlgs; /* call "c1" with alice's phone at 192.0.2.51 */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -13,6 +13,10 @@
 #     nobody rings at example.net); a request from outside with an overlay
 #     user in From (403, alice's phone hears nothing); a flood from one
 #     address (503 over its rate) while Kamailio's calls still get in;
+#   * alice's phone registers her public address alice@example.net through
+#     her node and a gateway (digest answered to example.net, the gateway's
+#     Path kept there); carol's call to alice@example.net reaches it through
+#     that Path; an overlay user who binds a Contact not his own is refused;
 #   * the gateway that DNS prefers is killed: the next call in and the next
 #     call out are carried by the other one.
 . "$(dirname "$0")/../lib.sh"
@@ -40,6 +44,7 @@ overlay_start 2
 for u in alice bob; do add_user $u "password of $u"; done
 for g in gw1 gw2; do add_user $g "password of $g" gateway; done
 on_init on1 alice
+echo "public_aors = alice@example.net" >>"$T/on1/ordinarynode.conf"
 on_start on1
 ALICE=$(free_port)
 phone_register on1 alice "$ALICE"
@@ -124,6 +129,33 @@ poll 10 on_has gw1 '.gateway.source_limited > 100' || fail "gw1 limited no flood
 call_in in2
 wait "$flood" || true
 on_has gw1 '.state == "attached"' || fail "gw1 after the flood: $(on_status gw1)"
+
+note "alice binds alice@example.net to her overlay address; carol calls it"
+ALICE2=$(free_port)
+sed 's/\[domain\]/[to_domain]/g' "$SC/register.xml" >"$T/register_public.xml"
+sipp_run reg_public on1 "$T/register_public.xml" -s alice -key to_domain example.net -key expires 300 \
+	-p "$ALICE2" -m 1 -au alice -ap pw-alice -auth_uri example.net ||
+	fail "REGISTER of alice@example.net: $(tail -n 20 "$T/sipp_reg_public.out")"
+phone alice_pub "$SC/uas.xml" alice "$ALICE2" -trace_msg -message_file "$T/alice_pub.msgs"
+pub=$PHONE
+fsipp_ok call_pub "$KAM" 127.0.0.43 "$(sipp_open uac.xml)" -s alice -key domain example.net \
+	-key caller carol
+phone_ok alice_pub "$pub"
+grep -q "to user: INVITE sip:alice@overlay.example;ovl=.* via sip:127.0.0.3[12]:5060;lr" \
+	"$T/kam_example.net-127.0.0.40.log" || fail "example.net did not route alice's call by the Path"
+
+note "attack: an overlay user binds alice's Contact to his public address"
+gw2_id=$(on_status gw2 | jq -r '.accounts[0].node_id')
+gw2_sn=$(on_status gw2 | jq -r '.supernode.node_id')
+on1_id=$(on_status on1 | jq -r '.accounts[0].node_id')
+dave_id=$(CLI_USER=dave p2p whoami | awk '{print $1; exit}')
+refused0=$(on_status gw2 | jq .sip.counters.refused)
+reg=$(printf 'REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2pdave\r\nFrom: <sip:dave@example.net>;tag=1\r\nTo: <sip:dave@example.net>\r\nCall-ID: dave-reg\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@overlay.example;ovl=%s;ph=00>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' "$dave_id" "$on1_id")
+CLI_USER=dave p2p send --via "$gw2_sn" "$gw2_id" \
+	"$(CLI_USER=dave p2p seal "$T/gw2/state/gw2.crt" "$gw2_id" "$reg")" >/dev/null || fail "send"
+poll 5 on_has gw2 ".sip.counters.refused > $refused0" || fail "gw2 took dave's REGISTER"
+grep -q "REGISTER example.net from node .* refused 403: Contact Is Not The Sender's" "$T/on_gw2.log" ||
+	fail "gw2 did not say why: $(tail -n 3 "$T/on_gw2.log")"
 
 note "gw1 killed: the next calls in and out go through gw2"
 stop_pid "${ON_PID[gw1]}" KILL || true

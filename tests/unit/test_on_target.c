@@ -49,7 +49,7 @@ static int find(void *arg, const url_t *u, struct on_contact *out)
 	return 0;
 }
 
-static const struct on_bindings view = {NULL, contacts, find, NULL};
+static const struct on_bindings view = {NULL, contacts, find, NULL, NULL};
 
 /* Call c1 was answered through us; bob's phone at 10.0.0.9 is in it. */
 static struct on_dialogs *dlgs;

@@ -35,7 +35,7 @@ static int find(void *arg, const url_t *u, struct on_contact *out)
 	return -1;
 }
 
-static const struct on_bindings view = {NULL, contacts, find, NULL};
+static const struct on_bindings view = {NULL, contacts, find, NULL, NULL};
 
 static msg_t *parse(const char *text)
 {
