@@ -364,6 +364,12 @@ msg_t *on_msg_cancel(nta_agent_t *agent, msg_t *sent);
 msg_t *on_msg_forward(const struct on_self *self, msg_t *req, int record_route, const char *in_tp,
 		      const char *out_tp);
 int on_msg_set_ruri(msg_t *m, const char *uri);
+/* On a gateway, towards the SIP world: the Record-Route entries of other
+ * overlay nodes name NODE-ID.invalid instead of the node's own SIP address
+ * (nodes route by their ovl= and sn=); and back: each such entry of a
+ * response is the one of orig (the request as it came) again. */
+void on_msg_rr_hide(const struct on_self *self, msg_t *m);
+void on_msg_rr_restore(const struct on_self *self, msg_t *m, const sip_t *orig);
 /* Our Via for an overlay hop; its branch (into branch) names id and idx. */
 int on_msg_add_via(const struct on_self *self, msg_t *m, char *branch, size_t len, uint64_t id,
 		   int idx);

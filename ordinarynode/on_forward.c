@@ -92,6 +92,8 @@ static void add_local(struct ptx *x, const char *uri, const char *dest, const ch
 		msg_destroy(m);
 		m = NULL;
 	}
+	if (m != NULL && x->irq == NULL && p->on->gw != NULL)
+		on_msg_rr_hide(&self, m); /* no node's own address to the SIP world */
 	if (m != NULL && x->irq == NULL) {
 		on_media_to_phone(p->on->media, m); /* the far end's offer */
 		if (x->up_gateway)

@@ -227,3 +227,46 @@ const char *on_uri_tp(const char *text, const url_t *u)
 	su_home_deinit(home);
 	return strcasecmp(tp, "tls") == 0 ? "tls" : strcasecmp(tp, "tcp") == 0 ? "tcp" : "udp";
 }
+
+/* A Record-Route entry of another overlay node: it has ovl=, not ours. */
+static int others_rr(const struct on_self *self, const sip_record_route_t *r, char *ovl, size_t len)
+{
+	return r->r_url->url_params != NULL && on_url_param(r->r_url, "ovl", ovl, len) &&
+	       on_is_hex_id(ovl) && strcasecmp(ovl, self->id) != 0;
+}
+
+void on_msg_rr_hide(const struct on_self *self, msg_t *m)
+{
+	sip_t *sip = sip_object(m);
+	char ovl[NODE_ID_HEX_LEN + 2];
+
+	for (sip_record_route_t *r = sip->sip_record_route; r != NULL; r = r->r_next) {
+		char *host;
+		if (!others_rr(self, r, ovl, sizeof(ovl)) ||
+		    (host = su_sprintf(msg_home(m), "%s.invalid", ovl)) == NULL)
+			continue;
+		r->r_url->url_host = host;
+		r->r_url->url_port = NULL;
+		msg_fragment_clear(r->r_common);
+	}
+}
+
+void on_msg_rr_restore(const struct on_self *self, msg_t *m, const sip_t *orig)
+{
+	sip_t *sip = sip_object(m);
+	char ovl[NODE_ID_HEX_LEN + 2], o2[NODE_ID_HEX_LEN + 2];
+
+	for (sip_record_route_t *r = sip->sip_record_route; r != NULL; r = r->r_next) {
+		if (!others_rr(self, r, ovl, sizeof(ovl)))
+			continue;
+		for (const sip_record_route_t *o = orig->sip_record_route; o != NULL; o = o->r_next)
+			if (others_rr(self, o, o2, sizeof(o2)) && strcasecmp(ovl, o2) == 0) {
+				url_t *u = url_hdup(msg_home(m), o->r_url);
+				if (u != NULL) {
+					*r->r_url = *u;
+					msg_fragment_clear(r->r_common);
+				}
+				break;
+			}
+	}
+}

@@ -356,6 +356,11 @@ static void send_up(struct ptx *x, msg_t *r)
 	if (status >= 200 && status < 300 && x->method == sip_method_invite && x->req != NULL &&
 	    sip_object(x->req)->sip_to->a_tag == NULL && sip_object(r)->sip_call_id != NULL)
 		on_dialogs_add(p->dlg, sip_object(r)->sip_call_id->i_id, time_mono_ms());
+	if (x->irq != NULL && p->on->gw != NULL) {
+		struct on_self self;
+		proxy_self(p, &self);
+		on_msg_rr_hide(&self, r); /* the SIP world learns no node's address */
+	}
 	if (x->irq != NULL) {
 		if (x->as[0] != '\0' && status >= 200 && status < 300 && x->req != NULL)
 			p->bind.learn(p->bind.arg, x->as, x->irq, sip_object(x->req));
@@ -706,6 +711,11 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 		branch_failed(x, b, rs->sip_status->st_status);
 		msg_destroy(r);
 		return 0;
+	}
+	if (x->irq == NULL && x->p->on->gw != NULL && x->req != NULL) {
+		struct on_self self;
+		proxy_self(x->p, &self);
+		on_msg_rr_restore(&self, r, sip_object(x->req)); /* as the node sent them */
 	}
 	if (x->irq == NULL) {
 		on_media_to_overlay(x->p->on->media, r); /* our phone's answer */

@@ -85,7 +85,7 @@ call_in() { # NAME: carol@example.net calls alice through Kamailio
 	phone "alice_$1" "$SC/uas.xml" alice "$ALICE" -trace_msg -message_file "$T/alice_$1.msgs"
 	local alice=$PHONE
 	fsipp_ok "$1" "$KAM" 127.0.0.43 "$T/uac_in.xml" -s alice -key domain overlay.example \
-		-key from_domain example.net -key caller carol
+		-key from_domain example.net -key caller carol -trace_msg -message_file "$T/sipp_$1.msgs"
 	phone_ok "alice_$1" "$alice"
 }
 
@@ -93,11 +93,16 @@ note "alice calls carol@example.net through a gateway"
 call_out out1
 invite=$(sed -n '/INVITE sip:carol/,/^$/p' "$T/carol_out1.msgs")
 assert_contains "$invite" "P-Asserted-Identity: <sip:alice@overlay.example>" "carol's INVITE"
+# nothing carol's side gets names alice's node's own address
+grep -q "127.0.0.1:${ON_SIP[on1]}" "$T/carol_out1.msgs" && fail "alice's node's address reached example.net"
 grep -q "query\[SRV\] _sip._udp.example.net" "$T/dns.log" || fail "example.net not resolved by SRV"
 
 note "carol@example.net calls alice through Kamailio and a gateway"
 call_in in1
 grep -q "From: <sip:carol@example.net>" "$T/alice_in1.msgs" || fail "alice's phone: no From carol"
+grep -q "Record-Route:.*;ovl=" "$T/sipp_in1.msgs" || fail "carol's phone saw no Record-Route"
+grep -q "127.0.0.1:${ON_SIP[on1]}" "$T/sipp_in1.msgs" &&
+	fail "alice's node's address reached example.net"
 if grep -qi "^P-Asserted-Identity" "$T/alice_in1.msgs"; then
 	fail "alice's phone was given an identity for a caller from outside"
 fi

@@ -25,8 +25,8 @@
 #define OTHER "ffeeddccbbaa99887766554433221100"
 
 static const struct on_self self = {
-	SELF, "127.0.0.1:5060", "overlay.example", "alice", SN, "192.0.2.1",
-	7000, "127.0.0.1:5061", 0};
+	SELF, "127.0.0.1:5060", "overlay.example", "alice", SN, "192.0.2.1", 7000, "127.0.0.1:5061",
+	0};
 
 static msg_t *parse(const char *text)
 {
@@ -341,12 +341,41 @@ static void test_cancel(void **state)
 	msg_destroy(m);
 }
 
+/* A gateway hides the other nodes' own addresses in Record-Route from the
+ * SIP world, keeps ours and foreign ones, and puts them back on the way in. */
+static void test_rr_hide_restore(void **state)
+{
+	msg_t *m = invite("", "Record-Route: <sip:10.0.0.7:5080;lr;ovl=" OTHER ";sn=" SN
+			      ";acct=bob>, <sip:127.0.0.1:5060;lr;ovl=" SELF ";sn=" SN
+			      ">, <sip:192.0.2.40;lr;ftag=x>\r\n");
+	msg_t *orig = invite("", "Record-Route: <sip:10.0.0.7:5080;lr;ovl=" OTHER ";sn=" SN
+				 ";acct=bob>\r\n");
+	char buf[600];
+	size_t len = 0;
+	char *txt;
+
+	(void)state;
+	on_msg_rr_hide(&self, m);
+	txt = on_msg_text(m, &len);
+	assert_non_null(txt);
+	assert_null(strstr(txt, "10.0.0.7"));
+	assert_non_null(strstr(txt, "<sip:" OTHER ".invalid;lr;ovl=" OTHER));
+	assert_non_null(strstr(txt, "<sip:127.0.0.1:5060;lr;ovl=" SELF)); /* ours */
+	assert_non_null(strstr(txt, "<sip:192.0.2.40;lr;ftag=x>"));       /* foreign */
+	on_msg_rr_restore(&self, m, sip_object(orig));
+	snprintf(buf, sizeof(buf), "%s", on_msg_text(m, &len));
+	assert_non_null(strstr(buf, "<sip:10.0.0.7:5080;lr;ovl=" OTHER ";sn=" SN ";acct=bob>"));
+	msg_destroy(m);
+	msg_destroy(orig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_max_forwards),
 		cmocka_unit_test(test_routes_off),
 		cmocka_unit_test(test_record_route),
+		cmocka_unit_test(test_rr_hide_restore),
 		cmocka_unit_test(test_record_route_tls),
 		cmocka_unit_test(test_record_route_v6),
 		cmocka_unit_test(test_ruri_via_text),
