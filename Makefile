@@ -358,6 +358,7 @@ bench: all $(BENCH_PROGS)
 	@bench/login.sh
 	@bench/dht.sh
 	@bench/sip.sh
+	@bench/gateway.sh
 	@bench/relay.sh
 
 install: all

@@ -58,6 +58,7 @@ if [ "$(id -u)" = 0 ]; then
 	[ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
 fi
 . "$TOP/tests/lib.sh"
+. "$TOP/bench/sip_lib.sh"
 need sipp tcpdump python3 taskset
 [ "$PEER" = 1 ] && ! command -v kamailio >/dev/null && { echo "kamailio missing: PEER=0"; PEER=0; }
 
@@ -74,90 +75,12 @@ need sipp tcpdump python3 taskset
 printf 'SEQUENTIAL\nuser1;\n' >"$T/callees.csv"
 CALLER_AUTH=(-au caller -ap "$(sip_pw caller)" -auth_uri user1@overlay.example)
 UAS_PORT=$(free_port)
-HZ=$(getconf CLK_TCK)
-ticks() { local s=0 p t; for p in "$@"; do t=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && s=$((s + t)); done; echo $s; }
-
-# run_sipp TAG TARGET SCENARIO RATE COUNT [sipp args]: sets OK FAIL RETR
-# CRATE (sipp's call-creation rate) WALL and SCPU (server CPU %, $SRV_PIDS).
-run_sipp() {
-	local tag=$1 target=$2 sf=$3 rate=$4 m=$5 k0 k1 us sy
-	shift 5
-	k0=$(ticks $SRV_PIDS)
-	TIMEFORMAT='%R %U %S'
-	{ time (cd "$T" && timeout $((DUR * 3 + 60)) taskset -c "$GEN_CPU" sipp "$target" -sf "$sf" \
-		-i 127.0.0.1 -p "$(free_port)" -r "$rate" -m "$m" -nostdin -timeout $((DUR * 2 + 30))s \
-		-trace_stat -stf "$T/$tag.stat.csv" -fd 1 -buff_size $SIPP_BUF -inf "${INF:-$T/users.csv}" "$@" \
-		>/dev/null 2>"$T/$tag.err"); } 2>"$T/$tag.time"
-	k1=$(ticks $SRV_PIDS)
-	read -r WALL us sy <"$T/$tag.time"
-	read -r OK FAIL RETR CRATE < <(awk -F';' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i;next} {l=$0}
-		END{n=split(l,a,";"); printf "%d %d %d %.0f\n", a[c["SuccessfulCall(C)"]], a[c["FailedCall(C)"]],
-		a[c["Retransmissions(C)"]], a[c["CallRate(C)"]]}' "$T/$tag.stat.csv" 2>/dev/null || echo "0 0 0 0")
-	SCPU=$(awk -v d=$((k1 - k0)) -v w="$WALL" -v hz="$HZ" 'BEGIN{printf "%.0f", 100*d/hz/w}')
-}
-
-# sweep KIND TARGET SCENARIO "RATES" [sipp args]: sets BEST (0: none passed)
-# and BEST_CPU; one line per step.
-sweep() {
-	local kind=$1 target=$2 sf=$3 rates=$4 r
-	shift 4
-	BEST=0
-	BEST_CPU=na
-	BEST_RETR=na
-	for r in $rates; do
-		sleep 1
-		run_sipp "${kind}_$r" "$target" "$sf" "$r" $((r * DUR)) "$@"
-		echo "  $kind rate=$r ok=$OK fail=$FAIL retrans=$RETR sipp_rate=$CRATE/s wall=${WALL}s server_cpu=$SCPU%"
-		if [ "$OK" -eq $((r * DUR)) ] && [ "$FAIL" -eq 0 ] && [ "$CRATE" -ge $((r * 90 / 100)) ]; then
-			BEST=$r
-			BEST_CPU=$SCPU
-			BEST_RETR=$RETR
-		else
-			break
-		fi
-	done
-}
-
-# latency TAG TARGET PORT: a capture of the calls at $LAT_RATE; sets
-# LAT180 and LAT200 ("p50 p99" in ms) and LAT_FAIL.
-latency() {
-	local tag=$1 target=$2 port=$3 td
-	taskset -c "$GEN_CPU" tcpdump -i lo -s 0 -B 65536 -U -w "$T/$tag.pcap" udp and port "$port" \
-		2>"$T/$tag.tcpdump" &
-	td=$!
-	sleep 1
-	INF=$T/callees.csv run_sipp "$tag" "$target" "$B/uac.xml" "$LAT_RATE" $((LAT_RATE * LAT_DUR)) \
-		"${CALLER_AUTH[@]}"
-	LAT_FAIL=$FAIL
-	sleep 0.5
-	kill -INT $td
-	wait $td 2>/dev/null
-	python3 "$TOP/bench/sip_lat.py" "$T/$tag.pcap" "$port" >"$T/$tag.lat"
-	LAT180=$(awk '$1=="INVITE->180" {print $3, $4}' "$T/$tag.lat")
-	LAT200=$(awk '$1=="INVITE->200" {print $3, $4}' "$T/$tag.lat")
-	echo "  latency at $LAT_RATE cps ($OK calls, $FAIL failed): INVITE->180 p50/p99 ${LAT180/ //} ms, INVITE->200 ${LAT200/ //} ms"
-}
-
-uas_start() { # TARGET-NAME
-	(cd "$T" && exec taskset -c "$GEN_CPU" sipp -sf "$B/uas.xml" -i 127.0.0.1 -p "$UAS_PORT" -nostdin \
-		-buff_size $SIPP_BUF >/dev/null 2>"$T/uas_$1.err") &
-	UAS_PID=$!
-	sleep 0.5
-}
-
 declare -A R
 echo "# $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')); servers on CPU $SRV_CPU, sipp and tcpdump on CPU $GEN_CPU"
 
 # ---- ours ----
 echo "== ours: 2 super nodes, ordinary nodes A (caller) and B (user1..user$USERS)"
-logind_init
-logind_start
-bootstrapd_init "[limits]" "records_per_user = 100000"
-bootstrapd_start
-# one ordinary node sends every call of the run: the per-sender limits of a
-# super node (made for a node with a few phones) are lifted, as client_rate
-snodes_start 2 "[limits]" "client_rate = 1000000" "deliver_rate = 1000000" \
-	"deliver_bytes = 1000000000" "send_rate = 1000000" "send_bytes = 1000000000"
+bench_overlay
 add_user caller "password of caller"
 accts=()
 for i in $(seq 1 "$USERS"); do
@@ -177,7 +100,7 @@ run_sipp reg_once "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" 100 "$USERS" -key c
 [ "$OK" = "$USERS" ] || fail "registering the callees: $OK of $USERS"
 sleep 1.5 # their records
 uas_start ours
-latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}"
+latency ours_lat "127.0.0.1:${ON_SIP[A]}" "${ON_SIP[A]}" "$B/uac.xml" "${CALLER_AUTH[@]}"
 R[ours_180]=$LAT180 R[ours_200]=$LAT200 R[ours_lat_fail]=$LAT_FAIL R[ours_lat_cpu]=$SCPU
 sweep reg "127.0.0.1:${ON_SIP[B]}" "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 R[ours_reg]=$BEST R[ours_reg_cpu]=$BEST_CPU R[ours_reg_retr]=$BEST_RETR
@@ -203,7 +126,7 @@ if [ "$PLAIN" = 1 ]; then
 	[ "$OK" = "$USERS" ] || fail "registering the callees at Bp: $OK of $USERS"
 	sleep "$SETTLE" # the sealed sweep's last, overloaded step is over; the records are in
 	uas_start plain
-	latency plain_lat "127.0.0.1:${ON_SIP[Ap]}" "${ON_SIP[Ap]}"
+	latency plain_lat "127.0.0.1:${ON_SIP[Ap]}" "${ON_SIP[Ap]}" "$B/uac.xml" "${CALLER_AUTH[@]}"
 	R[plain_180]=$LAT180 R[plain_200]=$LAT200 R[plain_lat_fail]=$LAT_FAIL R[plain_lat_cpu]=$SCPU
 	INF=$T/callees.csv sweep pcall "127.0.0.1:${ON_SIP[Ap]}" "$B/uac.xml" "$CALL_RATES" "${CALLER_AUTH[@]}"
 	R[plain_call]=$BEST R[plain_call_cpu]=$BEST_CPU R[plain_call_retr]=$BEST_RETR
@@ -225,7 +148,7 @@ if [ "$PEER" = 1 ]; then
 	SRV_PIDS="$KPID $(pgrep -P "$KPID" | tr '\n' ' ')"
 	run_sipp kreg_once 127.0.0.1:5070 "$B/register.xml" 100 "$USERS" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 	uas_start kam
-	latency kam_lat 127.0.0.1:5070 5070
+	latency kam_lat 127.0.0.1:5070 5070 "$B/uac.xml" "${CALLER_AUTH[@]}"
 	R[kam_180]=$LAT180 R[kam_200]=$LAT200 R[kam_lat_fail]=$LAT_FAIL R[kam_lat_cpu]=$SCPU
 	sweep kreg 127.0.0.1:5070 "$B/register.xml" "$REG_RATES" -key contact_port "$UAS_PORT" -auth_uri overlay.example
 	R[kam_reg]=$BEST R[kam_reg_cpu]=$BEST_CPU R[kam_reg_retr]=$BEST_RETR
@@ -236,7 +159,6 @@ if [ "$PEER" = 1 ]; then
 	wait "$UAS_PID" 2>/dev/null
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 > 0 && a != "na") printf "%.2f", a/b; else print "-"}'; }
 f() { echo "${R[$1]:-na}"; }
 p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
 p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }

@@ -2,7 +2,9 @@
 # make demo: starts a whole overlay on loopback in a temporary directory
 # (logind, bootstrapd, three super nodes, two ordinary nodes, users made
 # with p2psip-admin), walks through what each part does, and places a real
-# call between two sipp phones through the overlay, saying what happened.
+# call between two sipp phones through the overlay, then calls between the
+# overlay and a phone at example.net (Kamailio) through a gateway, both
+# ways, saying what happened.
 set -u
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/build/bin
@@ -272,6 +274,105 @@ echo "   and it named the caller as bob's node verified it, from the certificate
 echo "   that sealed the INVITE end to end: $pai"
 echo "   the call was answered by bob and hung up by alice"
 
+say "a gateway joins the overlay; Kamailio serves example.net, another SIP domain"
+echo "gw1-secret" | admin user add gw1 --role gateway --password-stdin >/dev/null || die "user add gw1"
+KAMP=$(port) GWP=$(port) GWS=$(port) CAROLP=$(port)
+# Kamailio as the registrar and proxy of example.net (tests/kamailio/
+# foreign.cfg); there is no DNS here, so both sides name each other by a
+# static route: Kamailio sends overlay.example to the gateway, the gateway
+# sends example.net to Kamailio.
+mkdir -p "$D/kam"
+sed -e "s/@DOMAIN@/example.net/g" -e "s/@ADDR@/127.0.0.1/g" -e "s/@PORT@/$KAMP/g" \
+	-e "/^# @EXTRA@/a #!define OVERLAY_HOP \"sip:127.0.0.1:$GWP\"" \
+	"$(pwd)/tests/kamailio/foreign.cfg" >"$D/kam/kamailio.cfg"
+command -v kamailio >/dev/null || die "kamailio missing (run scripts/install-deps.sh as root)"
+kamailio -c -f "$D/kam/kamailio.cfg" >"$D/kam/check.log" 2>&1 || die "kamailio -c: $(tail -n 3 "$D/kam/check.log")"
+kamailio -DD -E -m 32 -M 4 -Y "$D/kam" -f "$D/kam/kamailio.cfg" >"$D/kamailio.log" 2>&1 &
+PIDS+=($!)
+wait_port "$KAMP"
+echo "   Kamailio: registrar and proxy of example.net on 127.0.0.1:$KAMP"
+cat >"$D/on-gw.conf" <<CONF
+[ordinarynode]
+overlay = overlay.example
+bootstrap_url = https://127.0.0.1:$BP
+ca_cert = $CA
+state_dir = $D/on-gw
+status_listen = 127.0.0.1:$GWS
+sip_listen = 127.0.0.1:$GWP
+
+[account gw1]
+password = gw1-secret
+sip_password = gw1-phone-secret
+role = gateway
+
+[gateway]
+enable = yes
+domains = example.net
+# the demo has no DNS; a public gateway resolves example.net (NAPTR, SRV, A)
+routes = example.net=127.0.0.1:$KAMP
+CONF
+"$BIN/ordinarynode" -c "$D/on-gw.conf" >"$D/on-gw.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+	p2p alice sn1 get proxy:example.net >"$D/proxy_rec.out" 2>/dev/null && break
+	sleep 0.1
+done
+[ -s "$D/proxy_rec.out" ] || die "the gateway's proxy-location record did not appear: $(tail -n 3 "$D/on-gw.log")"
+echo "   gw1 (certificate role gateway) on 127.0.0.1:$GWP; its record for example.net, seen through sn1:"
+sed 's/^/     /' "$D/proxy_rec.out"
+
+say "carol registers at example.net (Kamailio), and calls bob@overlay.example"
+(cd "$D" && timeout 20 sipp "127.0.0.1:$KAMP" -sf "$SC/register.xml" -s carol -au carol -ap pw-carol \
+	-auth_uri example.net -key domain example.net -key expires 300 -i 127.0.0.1 -p "$CAROLP" -m 1 \
+	-nostdin -timeout 10s -timeout_error >"$D/sipp_reg_carol.out" 2>&1) ||
+	die "REGISTER carol at Kamailio: $(tail -n 5 "$D/sipp_reg_carol.out")"
+echo "   REGISTER sip:carol@example.net at Kamailio from 127.0.0.1:$CAROLP: 401, then 200 OK"
+# carol's phone: the overlay's INVITE less the 407 (Kamailio does not challenge calls)
+awk '!started && /<send/ { skipping = 1; started = 1 }
+	skipping && /response="407"/ { seen = 1 }
+	skipping && seen && /<send retrans/ { skipping = 0 }
+	skipping || /^ *\[authentication\] *$/ { next }
+	{ print }' "$SC/uac.xml" | sed 's/sip:\[caller\]@\[domain\]/sip:[caller]@example.net/g' >"$D/uac_carol.xml"
+sed 's/sip:\[service\]@\[domain\]/sip:[service]@example.net/g' "$SC/uac.xml" >"$D/uac_to_carol.xml"
+(cd "$D" && exec timeout 40 sipp -sf "$SC/uas.xml" -s bob -key domain overlay.example \
+	-i 127.0.0.1 -p "$BOBP" -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$D/bob_phone_in.msg" >"$D/sipp_bob_in.out" 2>&1) &
+UAS=$!
+sleep 0.5
+(cd "$D" && timeout 40 sipp "127.0.0.1:$KAMP" -sf "$D/uac_carol.xml" -s bob -key caller carol \
+	-key domain overlay.example -i 127.0.0.1 -p "$(port)" -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$D/carol_phone_out.msg" >"$D/sipp_carol_out.out" 2>&1) ||
+	die "carol's call failed: $(tail -n 15 "$D/sipp_carol_out.out")"
+wait "$UAS" || die "bob's phone did not take carol's call: $(tail -n 15 "$D/sipp_bob_in.out")"
+seen=$(grep -E '^(SIP/2.0 [0-9]+|INVITE|ACK|BYE) ' "$D/carol_phone_out.msg" | cut -c1-40 | awk '{print $1 == "SIP/2.0" ? $2 : $1}' | uniq | paste -sd' ')
+echo "   carol's phone sent and received, in order: $seen"
+echo "   bob's phone got it $(grep -m1 '^From:' "$D/bob_phone_in.msg" | sed 's/;tag=.*//' | tr -d '\r')"
+! grep -qi '^P-Asserted-Identity' "$D/bob_phone_in.msg" ||
+	die "bob's phone was given an overlay identity for a caller from outside"
+echo "   and with no P-Asserted-Identity: a caller from outside is not vouched for"
+echo "   Kamailio sent it to the gateway, the gateway found bob in the DHT; bob answered, carol hung up"
+
+say "alice's phone in the overlay calls carol@example.net"
+(cd "$D" && exec timeout 40 sipp -sf "$SC/uas.xml" -s carol -key domain example.net \
+	-i 127.0.0.1 -p "$CAROLP" -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$D/carol_phone_in.msg" >"$D/sipp_carol_in.out" 2>&1) &
+UAS=$!
+sleep 0.5
+(cd "$D" && timeout 40 sipp "127.0.0.1:${ONSIP[a]}" -sf "$D/uac_to_carol.xml" -s carol \
+	-au alice -ap alice-phone-secret -auth_uri carol@example.net -key caller alice -key domain overlay.example \
+	-i 127.0.0.1 -p "$ALICEP" -m 1 -nostdin -timeout 20s -timeout_error \
+	-trace_msg -message_file "$D/alice_phone_out.msg" >"$D/sipp_alice_out.out" 2>&1) ||
+	die "alice's call to carol failed: $(tail -n 15 "$D/sipp_alice_out.out")"
+wait "$UAS" || die "carol's phone did not take alice's call: $(tail -n 15 "$D/sipp_carol_in.out")"
+seen=$(grep -E '^(SIP/2.0 [0-9]+|INVITE|ACK|BYE) ' "$D/alice_phone_out.msg" | cut -c1-40 | awk '{print $1 == "SIP/2.0" ? $2 : $1}' | uniq | paste -sd' ')
+echo "   alice's phone sent and received, in order: $seen"
+pai=$(grep -m1 '^P-Asserted-Identity:' "$D/carol_phone_in.msg" | tr -d '\r') && [ -n "$pai" ] ||
+	die "carol's phone was not told who called (no P-Asserted-Identity)"
+echo "   alice's node found gw1 by its record, the gateway sent the call to Kamailio;"
+echo "   carol's phone was told who called, as the gateway verified it: $pai"
+echo "   the call was answered by carol and hung up by alice"
+curl -s "http://127.0.0.1:$GWS/status" | jq -c '.gateway' | sed 's/^/   gw1 status: /'
+
 say "the administrator revokes alice's certificate"
 admin cert revoke "$ALICE_SERIAL" | sed 's/^/   /'
 kill -HUP "$BSPID"
@@ -296,7 +397,7 @@ echo "   sn1 fetched the new CRL and refuses alice: $(head -n 1 "$D/revoked.err"
 
 say "what happened"
 cat <<TXT
-   logind created the overlay CA, added five accounts, and issued certificates
+   logind created the overlay CA, added six accounts, and issued certificates
    whose subject it chose itself (sip:alice@overlay.example, role user). A
    wrong password was refused. Three super nodes logged in, were checked and
    listed by bootstrapd, and formed a Chord ring. alice stored a signed
@@ -314,6 +415,15 @@ cat <<TXT
    could neither read nor change it; bob's node told his phone who called
    (P-Asserted-Identity), bob's phone answered, and alice hung up. No
    central proxy or registrar was on the way.
+
+   A gateway (an ordinary node whose certificate has the role gateway)
+   published that it carries calls for example.net, a SIP domain served by
+   Kamailio. carol, registered at Kamailio, called bob@overlay.example:
+   Kamailio sent the call to the gateway, which found bob in the DHT and
+   delivered it through the overlay to his phone, without vouching for an
+   outside caller. alice's phone called carol@example.net: alice's node
+   found the gateway by its record, the gateway checked alice's sealed
+   identity, sent the call to Kamailio, and told carol's phone who called.
 TXT
 echo
 echo "DEMO OK"
