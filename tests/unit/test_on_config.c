@@ -13,6 +13,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <sofia-sip/url.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,11 +163,67 @@ static void test_refused(void **state)
 	on_config_free(&cfg);
 }
 
+/* [gateway] parsed and checked at load; an account's public addresses of
+ * record found by the To of a REGISTER (user exact, domain in any case),
+ * never one of the overlay's own. */
+static void test_gateway_and_public_aors(void **state)
+{
+	struct on_config cfg;
+	char err[256];
+	su_home_t home[1] = {SU_HOME_INIT(home)};
+
+	(void)state;
+	assert_int_equal(load(BASE "[gateway]\nenable = yes\ndomains = Example.NET *\n"
+				   "routes = example.net=127.0.0.40:5060\n" ALICE
+				   "[account bob]\npassword = b\nsip_password = p\n"
+				   "public_aors = bob@example.net, Bob@other.example\n",
+			      &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.gw_enable, 1);
+	assert_int_equal(cfg.gw_user_calls, 30);
+	assert_int_equal(
+		on_config_public_aor(
+			&cfg, url_hdup(home, (url_t *)url_make(home, "sip:bob@EXAMPLE.net"))),
+		1);
+	assert_int_equal(
+		on_config_public_aor(
+			&cfg, url_hdup(home, (url_t *)url_make(home, "sip:Bob@other.example"))),
+		1);
+	assert_int_equal(
+		on_config_public_aor(
+			&cfg, url_hdup(home, (url_t *)url_make(home, "sip:bob@other.example"))),
+		-1);
+	assert_int_equal(
+		on_config_public_aor(&cfg,
+				     url_hdup(home, (url_t *)url_make(home, "sip:bo@example.net"))),
+		-1);
+	assert_int_equal(
+		on_config_public_aor(
+			&cfg, url_hdup(home, (url_t *)url_make(home, "sip:bob@overlay.example"))),
+		-1);
+	assert_int_equal(on_config_public_aor(
+				 &cfg, url_hdup(home, (url_t *)url_make(home, "sip:example.net"))),
+			 -1);
+	on_config_free(&cfg);
+	su_home_deinit(home);
+	assert_int_equal(load(BASE "[gateway]\nenable = yes\nroutes = example.net\n" ALICE, &cfg,
+			      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "[gateway] routes"));
+	on_config_free(&cfg);
+	assert_int_equal(load(BASE "[gateway]\nenable = yes\ndomains = a..b\n" ALICE, &cfg, err,
+			      sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "[gateway] domains"));
+	on_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_account_role),
+		cmocka_unit_test(test_gateway_and_public_aors),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_phones),
 	};
