@@ -66,13 +66,8 @@ echo "# $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')); servers on CPU 
 
 echo "== the overlay: 2 super nodes, node A (caller), node B (user1..user$USERS), gateway G"
 bench_overlay
-add_user caller "password of caller"
+bench_accounts "$USERS"
 add_user gw1 "password of gw1" gateway
-accts=()
-for i in $(seq 1 "$USERS"); do
-	add_user "user$i" "password of user$i"
-	accts+=("user$i")
-done
 on_init A caller
 on_init B "${accts[@]}"
 on_init G gw1

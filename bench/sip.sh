@@ -81,12 +81,7 @@ echo "# $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')); servers on CPU 
 # ---- ours ----
 echo "== ours: 2 super nodes, ordinary nodes A (caller) and B (user1..user$USERS)"
 bench_overlay
-add_user caller "password of caller"
-accts=()
-for i in $(seq 1 "$USERS"); do
-	add_user "user$i" "password of user$i"
-	accts+=("user$i")
-done
+bench_accounts "$USERS"
 on_init A caller
 on_init B "${accts[@]}"
 # SIP alone, as Kamailio is measured here (no rtpengine): the nodes do not

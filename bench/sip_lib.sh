@@ -90,3 +90,15 @@ bench_overlay() {
 
 # ratio A B: A/B, or - when either is missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (b+0 > 0 && a != "na") printf "%.2f", a/b; else print "-"}'; }
+
+# bench_accounts N: the accounts caller and user1..userN in logind; the
+# callees' names in the array accts.
+bench_accounts() {
+	local i
+	add_user caller "password of caller"
+	accts=()
+	for i in $(seq 1 "$1"); do
+		add_user "user$i" "password of user$i"
+		accts+=("user$i")
+	done
+}
