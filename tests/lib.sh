@@ -149,6 +149,16 @@ assert_eq() { # EXPECTED ACTUAL WHAT
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }
 
+# expect_refused MESSAGE-PART CMD...: CMD fails, saying MESSAGE-PART.
+expect_refused() { # MESSAGE-PART CMD...
+	local part=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || fail "accepted: $* ($out)"
+	assert_contains "$out" "$part" "refusal of $*"
+}
+
 assert_contains() { # HAYSTACK NEEDLE WHAT
 	case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac
 }

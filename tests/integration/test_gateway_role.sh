@@ -28,14 +28,6 @@ grep -q "client gw1 (gateway) attached" "$T/sn_sn1.log" || fail "sn1 did not tak
 poll 10 p2p_has_values user:gw1@overlay.example/node 1 || fail "no node record of gw1"
 
 note "a user stores the gateways' names: refused, nothing stored"
-expect_refused() { # MESSAGE-PART CMD...
-	local part=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" != 0 ] || fail "accepted: $* ($out)"
-	assert_contains "$out" "$part" "refusal of $*"
-}
 stored() { p2p --json get "$1" 2>/dev/null | jq '.values | length' 2>/dev/null || echo 0; }
 CLI_USER=alice
 expect_refused "service:gateway may only be stored by gateways" p2p put service:gateway x

@@ -20,14 +20,6 @@ cli_user carol
 export SN_ATTACH=sn1
 SN_ATTACH=sn1 ring_wait sn1 2 30
 
-expect_refused() { # MESSAGE-PART CMD...
-	local part=$1 out rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" != 0 ] || fail "accepted: $* ($out)"
-	assert_contains "$out" "$part" "refusal of $*"
-}
 stored() { # NAME: number of values stored under NAME
 	p2p --json get "$1" 2>/dev/null | jq '.values | length' 2>/dev/null || echo 0
 }
