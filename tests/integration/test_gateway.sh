@@ -8,7 +8,8 @@
 #     who calls (P-Asserted-Identity alice); the BYE goes back the same way;
 #   * carol calls alice@overlay.example: Kamailio finds the gateways by the
 #     overlay's NAPTR and SRV records, the gateway finds alice in the DHT;
-#     carol's phone hangs up through Kamailio's Record-Route;
+#     carol's phone hangs up through Kamailio's Record-Route; 404 for a
+#     user with no phone, as inside the overlay;
 #   * attacks: a call out through a gateway from outside the overlay (403,
 #     nobody rings at example.net); a request from outside with an overlay
 #     user in From (403, alice's phone hears nothing); a flood from one
@@ -106,6 +107,11 @@ grep -q "127.0.0.1:${ON_SIP[on1]}" "$T/sipp_in1.msgs" &&
 if grep -qi "^P-Asserted-Identity" "$T/alice_in1.msgs"; then
 	fail "alice's phone was given an identity for a caller from outside"
 fi
+
+note "from outside: 404 for a user with no phone in the overlay, as inside"
+sed 's/response="403"/response="404"/' "$T/uac_in_403.xml" >"$T/uac_in_404.xml"
+fsipp_ok in404 "$KAM" 127.0.0.43 "$T/uac_in_404.xml" -s bob -key domain overlay.example \
+	-key from_domain example.net -key caller carol
 
 note "attack: a call out through gw1 from outside the overlay"
 kam_register reg_dave "$KAM" dave@example.net 127.0.0.44:5099 || fail "REGISTER of dave"
