@@ -1020,6 +1020,8 @@ static void ovl_request(struct on_proxy *p, const json_t *f, const struct on_sen
 	on_auth_dialog_add(p->on->auth, sip->sip_call_id->i_id);
 	if (method == sip_method_invite)
 		p->st.invites++;
+	if (method == sip_method_invite && p->on->gw != NULL)
+		reply_up(x, 100, "Trying"); /* the caller's node knows we have it */
 	ovl_route(p, x, sip);
 }
 

@@ -33,6 +33,11 @@
 #define TIMER_C_MS 180000 /* an INVITE that rings without an answer */
 #define LINGER_MS 32000   /* after the final answer of an INVITE: more 2xx */
 #define DIALOG_SWEEP_MS 60000
+/* A gateway answers an INVITE from the overlay with 100 at once
+ * (on_forward.c); none within this (one sweep more, at most): the request
+ * goes to the next gateway. A gateway killed after the request reached it
+ * costs the call this long, not timer B. */
+#define GW_TRYING_MS 3000
 
 /* ---- helpers ---- */
 
@@ -766,6 +771,14 @@ static void sweep_open(struct ptx *x, uint64_t now)
 		uint64_t age = now - b->started;
 		if (b->state == BR_DONE)
 			continue;
+		if (b->kind == BR_OVERLAY && x->gws != NULL && b->status < 100 &&
+		    age >= GW_TRYING_MS) {
+			/* a gateway that took no INVITE in time: the next one */
+			b->unanswered = 1;
+			cancel_branch(x, b);
+			branch_failed(x, b, 408);
+			continue;
+		}
 		if ((b->kind == BR_OVERLAY && b->status < 100 && age >= TIMER_B_MS) ||
 		    (x->method == sip_method_invite && age >= TIMER_C_MS)) {
 			b->unanswered = b->status < 100;

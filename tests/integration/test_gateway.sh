@@ -18,8 +18,8 @@
 #     her node and a gateway (digest answered to example.net, the gateway's
 #     Path kept there); carol's call to alice@example.net reaches it through
 #     that Path; an overlay user who binds a Contact not his own is refused;
-#   * the gateway that DNS prefers is killed: the next call in and the next
-#     call out are carried by the other one.
+#   * the gateway that DNS prefers is killed during the set-up of the next
+#     call: the other one carries it, and the calls after, in and out.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/foreign.sh"
 netns_enter "$@"
@@ -168,15 +168,23 @@ poll 5 on_has gw2 ".sip.counters.refused > $refused0" || fail "gw2 took dave's R
 grep -q "REGISTER example.net from node .* refused 403: Contact Is Not The Sender's" "$T/on_gw2.log" ||
 	fail "gw2 did not say why: $(tail -n 3 "$T/on_gw2.log")"
 
-note "gw1 killed: the next calls in and out go through gw2"
+note "gw1 killed during the set-up of the next call: gw2 carries it, and the ones after"
+# gw1 hangs (stopped), alice's call starts, then gw1 is killed: the call's
+# INVITE may already sit in its socket
+kill -STOP "${ON_PID[gw1]}"
+inv0=$(on_status on1 | jq .sip.counters.invites)
+(call_out out2) &
+setup=$!
+# the INVITE that got past the challenge
+poll 10 on_has on1 ".sip.counters.invites >= $((inv0 + 1))" || fail "alice's call did not start"
 stop_pid "${ON_PID[gw1]}" KILL || true
-call_in in3
-# alice's node starts each call at the next gateway: one of the two calls
-# tries dead gw1 first
-call_out out2
+wait "$setup" || fail "the call during gw1's death failed"
+# alice's node starts each call at the next gateway: of these two calls one
+# tries gw1 first (if out2 did not)
 call_out out3
 grep -q "did not answer: trying the next one" "$T/on_on1.log" ||
 	fail "alice's node never moved to the next gateway"
+call_in in3
 on_has gw2 '.gateway.out_calls >= 2 and .gateway.in_requests >= 1' ||
 	fail "gw2: $(on_status gw2 | jq -c .gateway)"
 note "ok"
