@@ -26,7 +26,9 @@ RELAY2=127.0.0.52 # sn2's relay: alice's node's
 
 note "DNS: example.net at Kamailio, overlay.example at the gateway"
 dns_naptr example.net 10 10 s SIP+D2U _sip._udp.example.net
+dns_naptr example.net 20 10 s SIP+D2T _sip._tcp.example.net
 dns_srv _sip._udp.example.net sip.example.net 5060 10 10
+dns_srv _sip._tcp.example.net sip.example.net 5060 10 10 # (alice's phone dials ;transport=tcp)
 dns_a sip.example.net $KAM
 dns_naptr overlay.example 10 10 s SIP+D2U _sip._udp.overlay.example
 dns_srv _sip._udp.overlay.example gw1.overlay.example 5060 10 10
