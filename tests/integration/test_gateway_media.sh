@@ -11,6 +11,9 @@
 #     phone's), never alice's address nor her node's relay; the SDP alice's
 #     phone received names only her node's relay, never carol's address;
 #   * both relays forwarded the call's packets.
+# When carol answers, her SDP names a private address (a phone behind a NAT
+# that her domain does not fix, as Kamailio here): the gateway's relay
+# takes her media from where it comes and answers there.
 # GW_MEDIA=never (test of the test): the gateway does not relay, and the
 # check of carol's SDP fails.
 . "$(dirname "$0")/../lib.sh"
@@ -34,8 +37,17 @@ dns_naptr overlay.example 10 10 s SIP+D2U _sip._udp.overlay.example
 dns_srv _sip._udp.overlay.example gw1.overlay.example 5060 10 10
 dns_a gw1.overlay.example $GW
 dns_start
-kam_start example.net $KAM 5060
-[ -z "${DEBUG_CAP:-}" ] || start_bg tcpdump tcpdump -i lo -s0 -w $T/cap.pcap udp port 5060
+# carol's phone behind a NAT when she answers: Kamailio, like such a NAT
+# without help, lets her SDP name her private address (10.0.0.42) while
+# her packets come from 127.0.0.42.
+kam_start example.net $KAM 5060 'onreply_route {' \
+	'	if ($tU == "carol" && has_body("application/sdp")) {' \
+	'		subst_body("/127[.]0[.]0[.]42/10.0.0.42/g"); xlog("L_INFO", "NAT: carol answers as 10.0.0.42\n");' \
+	'	}' '}'
+# carol's host sends to the gateway's relay from her own address: baresip
+# binds its RTP to no address, and on loopback the kernel would pick
+# 127.0.0.1, the address every node's link comes from.
+ip route add local $RELAY1/32 dev lo src $CAROL table local || fail "no route to $RELAY1 from $CAROL"
 
 overlay_start 0
 add_user alice "password of alice"
@@ -100,14 +112,14 @@ media_call() {
 	bs_cmd "$from" hangup >/dev/null
 	poll 10 ended "$from" "$k" || fail "$from: no end of call"
 	poll 10 ended "$to" "$k" || fail "$to: no end of call"
+	assert_eq "$CAROL $RELAY1 " "$(addrs carol)" "addresses in carol's SDP (hers, the gateway's relay)"
+	assert_eq "127.0.0.1 $RELAY2 " "$(addrs alice)" "addresses in alice's SDP (hers, her node's relay)"
 	for n in "$from" "$to"; do
 		grep -a '^packets:' "$T/bs_$n.log" | tail -n 1 | {
 			read -r _ tx rx
 			[ "$tx" -ge 100 ] && [ "$rx" -ge 100 ]
 		} || fail "$from -> $uri: $n's RTP: $(grep -a '^packets:' "$T/bs_$n.log" | tail -n 1)"
 	done
-	assert_eq "$CAROL $RELAY1 " "$(addrs carol)" "addresses in carol's SDP (hers, the gateway's relay)"
-	assert_eq "127.0.0.1 $RELAY2 " "$(addrs alice)" "addresses in alice's SDP (hers, her node's relay)"
 	a1=$(($(relayed sn1) - a1))
 	a2=$(($(relayed sn2) - a2))
 	[ "$a1" -ge 200 ] && [ "$a2" -ge 200 ] || fail "$from -> $uri: relayed by sn1 $a1, by sn2 $a2"
@@ -116,6 +128,7 @@ media_call() {
 }
 media_call carol alice sip:alice@overlay.example 1
 media_call alice carol sip:carol@example.net 2
+grep -q "NAT: carol answers as 10.0.0.42" "$T/kam_example.net-$KAM.log" || fail "carol's answer did not name her private address"
 on_has gw1 '.gateway.in_requests >= 1 and .gateway.out_calls >= 1 and .media.calls == 0' ||
 	fail "gw1: $(on_status gw1 | jq -c '{gateway, media}')"
 # Stopped while Kamailio and alice's node still answer the un-REGISTER.
