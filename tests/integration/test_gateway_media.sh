@@ -14,8 +14,8 @@
 # When carol answers, her SDP names a private address (a phone behind a NAT
 # that her domain does not fix, as Kamailio here): the gateway's relay
 # takes her media from where it comes and answers there.
-# GW_MEDIA=never (test of the test): the gateway does not relay, and the
-# check of carol's SDP fails.
+# The gateway runs under valgrind. GW_MEDIA=never (test of the test): the
+# gateway does not relay, and the check of carol's SDP fails.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/baresip.sh"
 . "$TOP/tests/foreign.sh"
@@ -64,7 +64,9 @@ on_init gw1 gw1
 sed -i "s/^sip_listen = .*/sip_listen = $GW:5060/" "$T/gw1/ordinarynode.conf"
 printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = *\n' >>"$T/gw1/ordinarynode.conf"
 [ -z "${GW_MEDIA:-}" ] || printf '\n[media]\nrelay = %s\n' "$GW_MEDIA" >>"$T/gw1/ordinarynode.conf"
+vg_on # the gateway (its media and the Vias of the far side's responses)
 on_start gw1
+VG_DAEMONS=0
 sn_relay sn2 $RELAY2
 # alice's node on sn2 (bootstrapd's list is shuffled): tried anew until it is.
 on_sn() { on_status "$1" | jq -r .supernode.port; }
@@ -135,4 +137,6 @@ on_has gw1 '.gateway.in_requests >= 1 and .gateway.out_calls >= 1 and .media.cal
 kill -TERM "${BS_PID[carol]}" "${BS_PID[alice]}"
 pid_gone "${BS_PID[carol]}" 10
 pid_gone "${BS_PID[alice]}" 10
+stop_pid "${ON_PID[gw1]}" || fail "gw1 exit status $?"
+vg_check
 note "ok"
