@@ -26,6 +26,10 @@
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/su_tag.h>
 
+/* A request crosses at most 70 proxies (Max-Forwards' usual start): more
+ * Vias than that and its responses are not passed back. */
+#define VIAS_MAX 70
+
 /* ---- branches ---- */
 
 /* On a gateway, a request in a dialog to a far party goes through the
@@ -716,14 +720,25 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 /* ---- SIP from the overlay ---- */
 
 /* A response for our phone came with our Via only (its Vias never left
- * this node): the phone's, from its request. */
+ * this node): the phone's, from its request, in their order. Each Via is
+ * inserted on top, so the last goes first: sip_add_dup of the list would
+ * turn it upside down, and a proxy before us (a gateway's far side, as
+ * Kamailio) would find its phone's Via above its own. */
 static int phone_vias(struct ptx *x, msg_t *m)
 {
 	msg_t *rq = x->irq != NULL ? nta_incoming_getrequest(x->irq) : NULL;
-	int r = -1;
+	const sip_via_t *vs[VIAS_MAX], *v;
+	msg_header_t *h;
+	int n = 0, r = -1;
 
-	if (rq != NULL && sip_object(rq)->sip_via != NULL)
-		r = sip_add_dup(m, sip_object(m), (sip_header_t *)sip_object(rq)->sip_via);
+	for (v = rq != NULL ? sip_object(rq)->sip_via : NULL; v != NULL && n < VIAS_MAX;
+	     v = v->v_next)
+		vs[n++] = v;
+	if (n > 0 && v == NULL)
+		for (r = 0; n > 0 && r == 0;) {
+			h = msg_header_dup_one(msg_home(m), (const msg_header_t *)vs[--n]);
+			r = h != NULL ? msg_header_insert(m, (msg_pub_t *)sip_object(m), h) : -1;
+		}
 	if (rq != NULL)
 		msg_destroy(rq); /* a reference */
 	return r;

@@ -13,6 +13,9 @@
  * The far end's node does the same for its own side, so a call between two
  * NATed sites passes two relays, a call between a NATed and an open site
  * one, and a call between open sites none.
+ * A gateway's phones are the SIP world: its streams face it with their far
+ * pair (which takes a NATed far end's packets from wherever they come) and
+ * the overlay with their near pair (gw_side).
  *
  * Streams are taken from a small pool allocated ahead on the link, so SIP
  * never waits for the relay. A node whose site lets no UDP out (tunnel)
@@ -581,12 +584,79 @@ static void tell_near(struct on_media *m, const struct lstream *s, const struct 
 	olink_send(m->on->link, use);
 }
 
+/* On a gateway the "phones" are the SIP world, anywhere on the Internet:
+ * they face each stream's far pair, which takes packets only from the IP
+ * their SDP names or, when that is private (a far end behind a NAT that
+ * named its own address), from the first public source, and answers where
+ * they come from. The near pair takes packets only from our link's
+ * address and the one it was told: it faces the overlay's side (its relay,
+ * or a node's phone that does not hide). */
+static int gw_side(const struct on_media *m, const struct lstream *s)
+{
+	return m->on->gw != NULL && !s->tunnel;
+}
+
+/* The near pair's peer: where SDP media line d receives (our phone's, or
+ * on a gateway the overlay's side). */
+static void near_peer(struct on_media *m, struct lstream *s, const struct sdp_media *d)
+{
+	char pa[96];
+
+	hostport(pa, sizeof(pa), d->addr, d->port);
+	if (strcmp(pa, s->phone_addr) != 0) {
+		/* A re-offer from another port: the relay latches anew. */
+		int moved = s->phone_addr[0] != '\0';
+		if (moved)
+			s->latched[0] = s->latched[1] = 0;
+		tell_near(m, s, d, moved);
+	}
+	str_copy(s->phone_addr, pa, sizeof(s->phone_addr));
+}
+
+/* The far pair's peer: where the far end wants media (its SDP line d). */
+static void far_peer(struct on_media *m, struct lstream *s, const struct sdp_media *d)
+{
+	char far[96], rtcp[96];
+	const char *ra;
+	json_t *use;
+
+	hostport(far, sizeof(far), d->addr, d->port);
+	if (strcmp(far, s->far_addr) == 0 || m->on->link == NULL)
+		return;
+	str_copy(s->far_addr, far, sizeof(s->far_addr));
+	use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "far", far);
+	if (d->rtcp_port != 0) {
+		ra = d->rtcp_addr[0] != '\0' ? d->rtcp_addr : d->addr;
+		hostport(rtcp, sizeof(rtcp), ra, d->rtcp_port);
+		json_object_set_new(use, "far_rtcp", json_string(rtcp));
+	}
+	olink_send(m->on->link, use);
+}
+
+/* A tunnelled stream: our phone is on our LAN, its SDP address is
+ * reachable; the local ports send there until it speaks. */
+static void tunnel_phone(struct lstream *s, const struct sdp_media *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (s->latched[0] || addr_ip_port(d->addr, d->port, &ss, &sl) < 0)
+		return;
+	s->phone[0] = ss;
+	s->plen[0] = sl;
+	s->have_phone[0] = 1;
+	if (addr_ip_port(d->addr, (uint16_t)(d->port + 1), &ss, &sl) == 0) {
+		s->phone[1] = ss;
+		s->plen[1] = sl;
+		s->have_phone[1] = 1;
+	}
+}
+
 void on_media_to_overlay(struct on_media *m, msg_t *msg)
 {
 	struct sdp d;
 	struct mcall *c;
 	uint16_t ports[SDP_MEDIA_MAX] = {0};
-	char pa[96];
 
 	if (sdp_of(m, msg, &d, &c) < 0 || take_streams(m, c, &d, msg) < 0)
 		return;
@@ -594,32 +664,15 @@ void on_media_to_overlay(struct on_media *m, msg_t *msg)
 		struct lstream *s = c->s[i];
 		if (d.m[i].port == 0)
 			continue;
+		if (gw_side(m, s)) { /* from the SIP world */
+			ports[i] = s->near;
+			far_peer(m, s, &d.m[i]);
+			continue;
+		}
 		ports[i] = s->far;
-		hostport(pa, sizeof(pa), d.m[i].addr, d.m[i].port);
-		if (strcmp(pa, s->phone_addr) != 0) {
-			/* A re-offer from another port: the relay latches anew. */
-			int moved = s->phone_addr[0] != '\0';
-			if (moved)
-				s->latched[0] = s->latched[1] = 0;
-			tell_near(m, s, &d.m[i], moved);
-		}
-		str_copy(s->phone_addr, pa, sizeof(s->phone_addr));
-		if (s->tunnel && !s->latched[0]) {
-			/* Our phone is on our LAN: its SDP address is reachable. */
-			struct sockaddr_storage ss;
-			socklen_t sl;
-			if (addr_ip_port(d.m[i].addr, d.m[i].port, &ss, &sl) == 0) {
-				s->phone[0] = ss;
-				s->plen[0] = sl;
-				s->have_phone[0] = 1;
-				if (addr_ip_port(d.m[i].addr, (uint16_t)(d.m[i].port + 1), &ss,
-						 &sl) == 0) {
-					s->phone[1] = ss;
-					s->plen[1] = sl;
-					s->have_phone[1] = 1;
-				}
-			}
-		}
+		near_peer(m, s, &d.m[i]);
+		if (s->tunnel)
+			tunnel_phone(s, &d.m[i]);
 	}
 	rewrite(m, msg, m->host, ports, d.nmedia);
 	refill(m);
@@ -636,26 +689,16 @@ void on_media_to_phone(struct on_media *m, msg_t *msg)
 		return;
 	for (int i = 0; i < d.nmedia; i++) {
 		struct lstream *s = c->s[i];
-		char far[96], rtcp[96];
-		const char *ra;
-		json_t *use;
-
 		if (d.m[i].port == 0)
 			continue;
+		if (gw_side(m, s)) { /* from the overlay, to the SIP world */
+			ports[i] = s->far;
+			near_peer(m, s, &d.m[i]);
+			continue;
+		}
 		tunnel |= s->tunnel;
 		ports[i] = s->tunnel ? s->lport : s->near;
-		hostport(far, sizeof(far), d.m[i].addr, d.m[i].port);
-		if (strcmp(far, s->far_addr) == 0 || m->on->link == NULL)
-			continue;
-		str_copy(s->far_addr, far, sizeof(s->far_addr));
-		use = json_pack("{s:s,s:I,s:s}", "t", "relay_use", "id", (json_int_t)s->id, "far",
-				far);
-		if (d.m[i].rtcp_port != 0) {
-			ra = d.m[i].rtcp_addr[0] != '\0' ? d.m[i].rtcp_addr : d.m[i].addr;
-			hostport(rtcp, sizeof(rtcp), ra, d.m[i].rtcp_port);
-			json_object_set_new(use, "far_rtcp", json_string(rtcp));
-		}
-		olink_send(m->on->link, use);
+		far_peer(m, s, &d.m[i]);
 	}
 	rewrite(m, msg, tunnel ? m->local_ip : m->host, ports, d.nmedia);
 	refill(m);

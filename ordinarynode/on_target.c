@@ -205,10 +205,12 @@ static void by_uri(const struct on_self *self, const struct on_bindings *bind,
 		return; /* ours in a dialog we record-routed */
 	} else if (url_is_self(self, u)) {
 		t->kind = ON_T_SELF;
-	} else if (popped) {
+	} else if (popped && from_overlay) {
 		/* Our Route is no passport: not an open relay. */
 		target_error(t, 403, "Not A Dialog Of This Node");
 	} else {
+		/* A phone's preloaded Route to us (its outbound proxy) changes
+		 * nothing: another domain goes through a gateway, as without it. */
 		by_domain(self, u, from_overlay, t);
 	}
 }

@@ -20,9 +20,11 @@ bs_wav() {
 
 # bs_start NAME ACCOUNT-LINE: starts phone NAME with that accounts line
 # (e.g. <sip:alice@overlay.example;transport=tcp>;outbound="sip:...").
-# BS_MODULES: more modules to load (e.g. "srtp.so dtls_srtp.so").
+# BS_MODULES: more modules to load (e.g. "srtp.so dtls_srtp.so"); BS_IP:
+# the phone's own address for SIP and RTP (default 127.0.0.1; its control
+# port stays on 127.0.0.1).
 bs_start() {
-	local name=$1 acc=$2 dir=$T/bs_$1 sip rtp
+	local name=$1 acc=$2 dir=$T/bs_$1 sip rtp ip=${BS_IP:-127.0.0.1}
 	mkdir -p "$dir"
 	bs_wav "$dir/in.wav" 60
 	sip=$(free_port)
@@ -30,8 +32,8 @@ bs_start() {
 	rtp=$(free_port)
 	cat >"$dir/config" <<CONF
 module_path         /usr/lib/baresip/modules
-sip_listen          127.0.0.1:$sip
-net_interface       127.0.0.1
+sip_listen          $ip:$sip
+net_interface       $ip
 dns_server          127.0.0.1:53
 audio_source        aufile,$dir/in.wav
 audio_player        aubridge,null-$name
