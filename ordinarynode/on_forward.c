@@ -166,7 +166,10 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
 	if (m != NULL && x->irq != NULL) {
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
-		on_identity_strip(m); /* who the caller is, the far node learns from the seal */
+		if (x->from_peer) /* the caller as the peered overlay asserts it */
+			on_identity_peer(m, p->on->gw);
+		else
+			on_identity_strip(m); /* who the caller is, the far node learns from the seal */
 #ifdef P2PSIP_TEST_HOOKS
 		spoofed(m);
 #endif
@@ -671,6 +674,7 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 	ptx_sender(x, key);
 	x->irq = irq;
 	x->in_tp = on_incoming_tp(irq);
+	x->from_peer = on_fed_verified(p->on->fed, irq);
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);
