@@ -169,6 +169,8 @@ static int verified(struct on_fed *f, tport_t *tp)
 	int ok = tport_has_tls(tp) && tport_is_verified(tp) && name != NULL &&
 		 name->tpn_port != NULL && (uint16_t)atoi(name->tpn_port) == f->port;
 
+	log_info("fed check: tls %d verified %d port %s", tport_has_tls(tp), tport_is_verified(tp), name && name->tpn_port ? name->tpn_port : "-");
+
 	tport_unref(tp);
 	return ok;
 }

@@ -34,8 +34,7 @@
 static int far_route_apply(struct on_proxy *p, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
-	const char *route, *s, *e;
-	sip_route_t *h;
+	const char *route;
 
 	if (p->on->gw == NULL || sip->sip_to == NULL || sip->sip_to->a_tag == NULL ||
 	    sip->sip_call_id == NULL ||
@@ -44,17 +43,10 @@ static int far_route_apply(struct on_proxy *p, msg_t *m)
 		return 0;
 	while (sip->sip_route != NULL)
 		sip_route_remove(m, sip);
-	/* each entry, last first: msg_header_insert puts it on top */
-	for (e = route + strlen(route); e > route; e = s) {
-		for (s = e; s > route && s[-1] != ','; s--)
-			;
-		h = sip_route_make(msg_home(m), su_strndup(msg_home(m), s, (isize_t)(e - s)));
-		if (h == NULL || msg_header_insert(m, (msg_pub_t *)sip, (msg_header_t *)h) < 0)
-			return -1;
-		if (s > route)
-			s--;
-	}
-	return 0;
+	/* the whole list at once: headers inserted one by one are written
+	 * out in an order of sofia-sip's own, wrong with two or more (a
+	 * peered overlay's gateway and node) */
+	return sip_add_make(m, sip, sip_route_class, route) < 0 ? -1 : 0;
 }
 
 /* A branch to a phone here: uri the Request-URI to use (NULL: keep), dest
@@ -686,6 +678,31 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 
 /* ---- SIP from the overlay ---- */
 
+/* The Vias of list on top of m, in their order. Each goes in by itself,
+ * last first: a list added at once (sip_add_dup) is written out last
+ * first, which a far proxy with two Vias (a peered overlay's gateway)
+ * cannot match. */
+static int vias_insert(msg_t *m, const sip_via_t *list)
+{
+	int n = 0;
+
+	for (const sip_via_t *v = list; v != NULL; v = v->v_next)
+		n++;
+	while (n-- > 0) {
+		const sip_via_t *v = list;
+		sip_via_t *one;
+		char *txt;
+		for (int i = 0; i < n; i++)
+			v = v->v_next;
+		txt = sip_header_as_string(msg_home(m), (const sip_header_t *)v);
+		one = txt != NULL ? sip_via_make(msg_home(m), txt) : NULL;
+		if (one == NULL ||
+		    msg_header_insert(m, (msg_pub_t *)sip_object(m), (msg_header_t *)one) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A response for our phone came with our Via only (its Vias never left
  * this node): the phone's, from its request. */
 static int phone_vias(struct ptx *x, msg_t *m)
@@ -694,10 +711,62 @@ static int phone_vias(struct ptx *x, msg_t *m)
 	int r = -1;
 
 	if (rq != NULL && sip_object(rq)->sip_via != NULL)
-		r = sip_add_dup(m, sip_object(m), (sip_header_t *)sip_object(rq)->sip_via);
+		r = vias_insert(m, sip_object(rq)->sip_via);
 	if (rq != NULL)
 		msg_destroy(rq); /* a reference */
 	return r;
+}
+
+/* "<uri>" of each Record-Route of list at the end of buf (used so far);
+ * -1 when it does not fit. */
+static int rr_text(const sip_record_route_t *list, char *buf, size_t len, size_t *used)
+{
+	for (const sip_record_route_t *r = list; r != NULL; r = r->r_next) {
+		issize_t w;
+		if (*used + 4 >= len)
+			return -1;
+		if (*used > 0)
+			buf[(*used)++] = ',';
+		buf[(*used)++] = '<';
+		w = url_e(buf + *used, (isize_t)(len - *used - 2), r->r_url);
+		if (w <= 0 || *used + (size_t)w + 2 >= len)
+			return -1;
+		*used += (size_t)w;
+		buf[(*used)++] = '>';
+		buf[*used] = '\0';
+	}
+	return 0;
+}
+
+/* On a gateway, a response going out to the far side: the far side's
+ * Record-Route entries, which never went into the overlay (on_topo.c),
+ * after ours again, as its request brought them (RFC 3261 16.7); a
+ * peered overlay's gateway finds its own there. -1 when they do not fit. */
+#define FAR_RR_TEXT_MAX 4096
+static int far_rr_restore(struct ptx *x, msg_t *m)
+{
+	msg_t *rq = nta_incoming_getrequest(x->irq);
+	sip_t *sip = sip_object(m);
+	char *buf = NULL;
+	size_t used = 0;
+	int rc = 0;
+
+	if (rq == NULL || sip_object(rq)->sip_record_route == NULL)
+		goto out;
+	rc = -1;
+	if ((buf = malloc(FAR_RR_TEXT_MAX)) == NULL ||
+	    rr_text(sip->sip_record_route, buf, FAR_RR_TEXT_MAX, &used) < 0 ||
+	    rr_text(sip_object(rq)->sip_record_route, buf, FAR_RR_TEXT_MAX, &used) < 0)
+		goto out;
+	while (sip->sip_record_route != NULL)
+		sip_header_remove(m, sip, (sip_header_t *)sip->sip_record_route);
+	/* the whole list at once, so that it is written out in its order */
+	rc = sip_add_make(m, sip, sip_record_route_class, buf) < 0 ? -1 : 0;
+out:
+	free(buf);
+	if (rq != NULL)
+		msg_destroy(rq); /* a reference */
+	return rc;
 }
 
 static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t *m)
@@ -726,6 +795,10 @@ static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t 
 	}
 	sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
 	if (sip->sip_via == NULL && phone_vias(x, m) < 0) {
+		msg_destroy(m);
+		return;
+	}
+	if (x->irq != NULL && p->on->gw != NULL && far_rr_restore(x, m) < 0) {
 		msg_destroy(m);
 		return;
 	}
