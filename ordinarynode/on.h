@@ -59,6 +59,7 @@ struct on_peer_conf {
 	char *name;    /* the peer overlay's name */
 	char *ca_cert; /* its CA's certificate (PEM file) */
 	char *route;   /* HOST:PORT of its gateways' TLS listener, or "": DNS */
+	char *gateways; /* its gateways' account names, or "": any account of its CA */
 };
 
 struct on_config {
@@ -525,10 +526,9 @@ void on_identity_assert(msg_t *m, const char *user, const char *overlay);
  * every other identity header goes. */
 void on_identity_foreign(msg_t *m, const char *overlay);
 /* From a peered overlay's gateway over verified TLS, at our gateway: only
- * a P-Asserted-Identity naming a user of a peered overlay is kept (never
- * one of ours: [peer] never names our overlay). */
-struct on_gw;
-void on_identity_peer(msg_t *m, const struct on_gw *gw);
+ * a P-Asserted-Identity naming a user of that overlay, domain, is kept
+ * (never one of ours: [peer] never names our overlay). */
+void on_identity_peer(msg_t *m, const char *domain);
 json_t *on_seal_status(struct on *on);
 void on_seal_free(struct on *on);
 
@@ -548,6 +548,8 @@ void on_gw_free(struct on_gw *g);
 int on_gw_domain_ok(const struct on_gw *g, const char *domain);
 /* The peered overlay domain is (its name, borrowed), or NULL. */
 const char *on_gw_peer(const struct on_gw *g, const char *domain);
+/* account may speak for peer: one of its gateways, when [peer] lists them. */
+int on_gw_peer_gateway(const struct on_gw *g, const char *peer, const char *account);
 /* The static next hop for domain (sip:HOST:PORT;transport=T; for a peer
  * always sips:, its route or its name for DNS), or NULL: resolve it by
  * DNS (RFC 3263). */
@@ -568,10 +570,12 @@ struct on_fed *on_fed_new(struct on *on, char *err, size_t errlen);
 /* The gateway account's certificate is in place: the TLS listener opens. */
 void on_fed_cert_ready(struct on_fed *f);
 /* irq came over the federation listener on a connection whose client
- * certificate chained to a peer's CA (or ours): 1, else 0. */
-int on_fed_verified(struct on_fed *f, nta_incoming_t *irq);
-/* The same for the connection a request went out on (the answer's). */
-int on_fed_verified_out(struct on_fed *f, nta_outgoing_t *orq);
+ * certificate chained to a CA of cafile.pem and names (subjectAltName
+ * sip:ACCOUNT@DOMAIN) a peered overlay DOMAIN: 1 with DOMAIN in dom (of
+ * len bytes), else 0. Only while sofia-sip delivers irq's request. */
+int on_fed_peer(struct on_fed *f, nta_incoming_t *irq, char *dom, size_t len);
+/* The same for the answer to orq now being delivered. */
+int on_fed_peer_out(struct on_fed *f, nta_outgoing_t *orq, char *dom, size_t len);
 void on_fed_free(struct on_fed *f);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */

@@ -54,6 +54,7 @@ static const struct conf_item account_items[] = {
 static const struct conf_item peer_items[] = {
 	{"", "ca_cert", CONF_STRING, P(ca_cert), NULL, 0, 0, CONF_REQUIRED, "the peer overlay's CA certificate (PEM)"},
 	{"", "route", CONF_STRING, P(route), "", 0, 0, 0, "HOST:PORT of its gateways' TLS listener; empty: DNS"},
+	{"", "gateways", CONF_STRING, P(gateways), "", 0, 0, 0, "its gateways' account names; empty: any certificate of its CA"},
 };
 static const struct conf_group groups[] = {
 	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
+#include <sofia-sip/su_strlst.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
@@ -159,39 +161,69 @@ void on_fed_cert_ready(struct on_fed *f)
 		 f->on->cfg.gw_tls_listen);
 }
 
+/* The peered overlay a subject of the far side's certificate names: our
+ * certificates carry the account's SIP URI, sip:ACCOUNT@OVERLAY, as a
+ * subjectAltName, and sofia-sip gives those (not O or OU). Its name into
+ * dom; 0 when no subject names a peer (or, where [peer] lists its
+ * gateways, one of them). */
+static int peer_named(struct on_fed *f, const su_strlst_t *subj, char *dom, size_t len)
+{
+	usize_t n = subj != NULL ? su_strlst_len(subj) : 0;
+
+	for (usize_t i = 0; i < n; i++) {
+		const char *s = su_strlst_item(subj, i), *at, *peer;
+		char acct[NAME_MAX_LEN + 1];
+		if (s == NULL || strncasecmp(s, "sip:", 4) != 0 || (at = strchr(s, '@')) == NULL ||
+		    (size_t)(at - s - 4) >= sizeof(acct))
+			continue;
+		memcpy(acct, s + 4, (size_t)(at - s - 4));
+		acct[at - s - 4] = '\0';
+		if ((peer = on_gw_peer(f->on->gw, at + 1)) != NULL &&
+		    on_gw_peer_gateway(f->on->gw, peer, acct)) {
+			str_copy(dom, peer, len);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* tp (a reference, dropped here) is a TLS connection of the federation
- * listener whose far side's chain verified. All connections there are
- * verified or closed (TPTLS_VERIFY_ALL); asked again all the same. */
-static int verified(struct on_fed *f, tport_t *tp)
+ * listener whose far side's chain verified (all are, or sofia-sip closed
+ * them: TPTLS_VERIFY_ALL; asked again all the same), and m the message it
+ * is delivering now: the peer its certificate names into dom. */
+static int verified(struct on_fed *f, tport_t *tp, msg_t *m, char *dom, size_t len)
 {
 	tport_t *pri = tport_parent(tp);
 	const tp_name_t *name = pri != NULL ? tport_name(pri) : NULL;
 	int ok = tport_has_tls(tp) && tport_is_verified(tp) && name != NULL &&
-		 name->tpn_port != NULL && (uint16_t)atoi(name->tpn_port) == f->port;
-
-	log_info("fed check: tls %d verified %d port %s", tport_has_tls(tp), tport_is_verified(tp), name && name->tpn_port ? name->tpn_port : "-");
+		 name->tpn_port != NULL && (uint16_t)atoi(name->tpn_port) == f->port &&
+		 peer_named(f, tport_delivered_from_subjects(tp, m), dom, len);
 
 	tport_unref(tp);
+	if (m != NULL)
+		msg_destroy(m); /* a reference */
 	return ok;
 }
 
-int on_fed_verified(struct on_fed *f, nta_incoming_t *irq)
+int on_fed_peer(struct on_fed *f, nta_incoming_t *irq, char *dom, size_t len)
 {
 	tport_t *tp;
 
+	dom[0] = '\0';
 	if (f == NULL || !f->up ||
 	    (tp = nta_incoming_transport(on_sip_agent(f->on->sip), irq, NULL)) == NULL)
 		return 0;
-	return verified(f, tp);
+	return verified(f, tp, nta_incoming_getrequest(irq), dom, len);
 }
 
-int on_fed_verified_out(struct on_fed *f, nta_outgoing_t *orq)
+int on_fed_peer_out(struct on_fed *f, nta_outgoing_t *orq, char *dom, size_t len)
 {
 	tport_t *tp;
 
+	dom[0] = '\0';
 	if (f == NULL || !f->up || (tp = nta_outgoing_transport(orq)) == NULL)
 		return 0;
-	return verified(f, tp);
+	return verified(f, tp, nta_outgoing_getresponse(orq), dom, len);
 }
 
 void on_fed_free(struct on_fed *f)

@@ -158,8 +158,8 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
 	if (m != NULL && x->irq != NULL) {
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
-		if (x->from_peer) /* the caller as the peered overlay asserts it */
-			on_identity_peer(m, p->on->gw);
+		if (x->from_peer[0] != '\0') /* the caller as the peered overlay asserts it */
+			on_identity_peer(m, x->from_peer);
 		else
 			on_identity_strip(m); /* who the caller is, the far node learns from the seal */
 #ifdef P2PSIP_TEST_HOOKS
@@ -666,7 +666,7 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 	ptx_sender(x, key);
 	x->irq = irq;
 	x->in_tp = on_incoming_tp(irq);
-	x->from_peer = on_fed_verified(p->on->fed, irq);
+	on_fed_peer(p->on->fed, irq, x->from_peer, sizeof(x->from_peer));
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);

@@ -30,6 +30,7 @@ struct on_gw {
 	struct gw_route routes[GW_DOMAINS_MAX];
 	int nroutes;
 	struct gw_route peers[ON_PEERS_MAX]; /* hop sips:HOST:PORT or sips:DOMAIN */
+	const char *peer_gws[ON_PEERS_MAX];       /* [peer] gateways, borrowed ("": any) */
 	int npeers;
 	double user_rate, user_burst, source_rate, source_burst;
 	struct rate_table *users, *sources;
@@ -157,6 +158,7 @@ static int parse_peers(struct on_gw *g, const struct on_config *cfg, char *err, 
 				cfg->peers[i].name);
 			return -1;
 		}
+		g->peer_gws[i] = cfg->peers[i].gateways != NULL ? cfg->peers[i].gateways : "";
 		g->npeers++;
 	}
 	if (g->npeers > 0 && cfg->gw_tls_listen != NULL &&
@@ -220,6 +222,26 @@ const char *on_gw_peer(const struct on_gw *g, const char *domain)
 		if (strcasecmp(g->peers[i].domain, domain) == 0)
 			return g->peers[i].domain;
 	return NULL;
+}
+
+int on_gw_peer_gateway(const struct on_gw *g, const char *peer, const char *account)
+{
+	char tok[NAME_MAX_LEN + 2];
+	const char *list;
+	int n, any = 1;
+
+	for (int i = 0; i < g->npeers; i++) {
+		if (strcasecmp(g->peers[i].domain, peer) != 0)
+			continue;
+		list = g->peer_gws[i];
+		while ((n = next_tok(&list, tok, sizeof(tok))) != 0) {
+			any = 0;
+			if (n > 0 && strcmp(tok, account) == 0)
+				return 1;
+		}
+		return any;
+	}
+	return 0;
 }
 
 const char *on_gw_next_hop(const struct on_gw *g, const char *domain)

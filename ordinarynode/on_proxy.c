@@ -671,6 +671,7 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 {
 	struct branch *b = (struct branch *)magic;
 	struct ptx *x = b->x;
+	char peer[GW_DOMAIN_MAX + 1];
 	msg_t *ref, *r;
 	sip_t *rs;
 
@@ -700,8 +701,8 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 	}
 	if (x->irq == NULL) {
 		on_media_to_overlay(x->p->on->media, r); /* our phone's answer */
-		if (on_fed_verified_out(x->p->on->fed, orq))
-			on_identity_peer(r, x->p->on->gw); /* a peered overlay's callee */
+		if (on_fed_peer_out(x->p->on->fed, orq, peer, sizeof(peer)))
+			on_identity_peer(r, peer); /* a peered overlay's callee */
 		else
 			on_identity_strip(r); /* who answered, the far node learns from the seal */
 	}

@@ -260,19 +260,19 @@ static int not_overlay(const char *host, const void *overlay)
 	return strcasecmp(host, overlay) != 0;
 }
 
+static int is_domain(const char *host, const void *domain)
+{
+	return strcasecmp(host, domain) == 0;
+}
+
 void on_identity_foreign(msg_t *m, const char *overlay)
 {
 	identity_keep(m, not_overlay, overlay);
 }
 
-static int is_peer(const char *host, const void *gw)
+void on_identity_peer(msg_t *m, const char *domain)
 {
-	return on_gw_peer(gw, host) != NULL;
-}
-
-void on_identity_peer(msg_t *m, const struct on_gw *gw)
-{
-	identity_keep(m, is_peer, gw);
+	identity_keep(m, is_domain, domain);
 }
 
 json_t *on_seal_status(struct on *on)

@@ -10,8 +10,9 @@
 #     overlay's users in its own DHT;
 #   * attacks: a TLS client whose certificate comes from a CA that is no
 #     peer gets no connection; a peer's gateway asserting a user of OUR
-#     overlay has that identity stripped; plain UDP from outside with a PAI
-#     of the peer overlay has it stripped.
+#     overlay has that identity stripped; so has a user of the peer overlay
+#     (not one of the gateways its [peer] section lists) asserting another;
+#     plain UDP from outside with a PAI of the peer overlay has it stripped.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/foreign.sh"
 netns_enter "$@"
@@ -36,14 +37,15 @@ use_overlay() {
 	export P2PSIP_ADMIN_SOCKET=${ADMIN_SOCK-} LD_STATUS=${LD_STATUS-} BS_STATUS=${BS_STATUS-}
 }
 
-# gw_start NAME ADDR PEER PEER-CA [ROUTE]: a gateway of the current overlay
-# on ADDR:5060, TLS for its peer on ADDR:5061.
+# gw_start NAME ADDR PEER PEER-CA [ROUTE [PEER-GATEWAYS]]: a gateway of the
+# current overlay on ADDR:5060, TLS for its peer on ADDR:5061.
 gw_start() {
 	on_init "$1" "$1"
 	sed -i "s/^sip_listen = .*/sip_listen = $2:5060/" "$T/$1/ordinarynode.conf"
 	printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = *\ntls_listen = %s:%s\n' \
 		"$2" $TLSPORT >>"$T/$1/ordinarynode.conf"
-	printf '\n[peer %s]\nca_cert = %s\nroute = %s\n' "$3" "$4" "${5-}" >>"$T/$1/ordinarynode.conf"
+	printf '\n[peer %s]\nca_cert = %s\nroute = %s\ngateways = %s\n' "$3" "$4" "${5-}" "${6-}" \
+		>>"$T/$1/ordinarynode.conf"
 	on_start "$1"
 	poll 20 tls_listens "$2" || fail "$1: no federation TLS listener: $(tail -n 5 "$T/on_$1.log")"
 }
@@ -78,7 +80,7 @@ cli_user bill
 on_init onb bob bert
 on_start onb
 CA_B=$CA
-gw_start gwb $GWB overlay.example "$CA_A" "$GWA:$TLSPORT"
+gw_start gwb $GWB overlay.example "$CA_A" "$GWA:$TLSPORT" gwa
 use_overlay a
 gw_start gwa $GWA other.example "$CA_B" # by DNS
 wait_until 20 "gwa's proxy:other.example not in A's DHT" has_proxy carl other.example
@@ -147,14 +149,18 @@ REQ
 	timeout 20 python3 "$TOP/tests/tools/siptls.py" $GWB $TLSPORT "$2" "$3" "$CA_B" \
 		"$T_TOP/$1.req" >"$T_TOP/$1.out" 2>&1
 }
+# sink_invite FILE TAG: the INVITE a sink phone recorded whose From tag is TAG
+# (the Call-ID is the overlay's own by then).
+sink_invite() { awk -v RS='----' -v t=";tag=$2" '/^\n?INVITE / && index($0, t)' "$1"; }
+got_invite() { [ -n "$(sink_invite "$1" "$2")" ]; }
 GWA_KEY=$T_TOP/gwa/state/gwa.key
 GWA_CRT=$T_TOP/gwa/state/gwa.crt
 
 note "control: gwa's certificate over TLS, for its own user: bert is told alice"
 tls_invite ctl "$GWA_CRT" "$GWA_KEY" mallory@overlay.example alice@overlay.example ||
 	fail "gwa's own certificate refused: $(cat "$T_TOP/ctl.out")"
-poll 5 grep -q "Call-ID: ctl@" "$T_TOP/bert.msgs" || fail "bert's phone got no INVITE (control)"
-sed -n '/Call-ID: ctl@/,/^----/p' "$T_TOP/bert.msgs" | grep -q "P-Asserted-Identity: <sip:alice@overlay.example>" ||
+poll 5 got_invite "$T_TOP/bert.msgs" ctl || fail "bert's phone got no INVITE (control)"
+sink_invite "$T_TOP/bert.msgs" ctl | grep -q "P-Asserted-Identity: <sip:alice@overlay.example>" ||
 	fail "the peer's assertion was not carried: $(cat "$T_TOP/bert.msgs")"
 
 note "attack: a certificate of a CA that is no peer (third.example)"
@@ -170,14 +176,21 @@ if tls_invite third "$T_TOP/gw3.crt" "$T_TOP/gw3.key" mallory@third.example alic
 	fail "a certificate of no peer got an answer: $(cat "$T_TOP/third.out")"
 fi
 sleep 0.5
-grep -q "Call-ID: third@" "$T_TOP/bert.msgs" && fail "bert's phone was called by a stranger"
+got_invite "$T_TOP/bert.msgs" third && fail "bert's phone was called by a stranger"
 
 note "attack: the peer's gateway asserts a user of other.example (ours, at gwb)"
 tls_invite own "$GWA_CRT" "$GWA_KEY" mallory@overlay.example bob@other.example ||
 	fail "no answer: $(cat "$T_TOP/own.out")"
-poll 5 grep -q "Call-ID: own@" "$T_TOP/bert.msgs" || fail "bert's phone got no INVITE"
-sed -n '/Call-ID: own@/,/^----/p' "$T_TOP/bert.msgs" | grep -qi "P-Asserted-Identity" &&
+poll 5 got_invite "$T_TOP/bert.msgs" own || fail "bert's phone got no INVITE"
+sink_invite "$T_TOP/bert.msgs" own | grep -qi "P-Asserted-Identity" &&
 	fail "bert's phone was told a user of its own overlay called from outside"
+
+note "attack: a user of the peer overlay (not its gateway) asserts another of its users"
+tls_invite user "$T_TOP/ona/state/alice.crt" "$T_TOP/ona/state/alice.key" alice@overlay.example \
+	anna@overlay.example || fail "no answer: $(cat "$T_TOP/user.out")"
+poll 5 got_invite "$T_TOP/bert.msgs" user || fail "bert's phone got no INVITE"
+sink_invite "$T_TOP/bert.msgs" user | grep -qi "P-Asserted-Identity" &&
+	fail "bert's phone was told anna by alice's certificate"
 
 note "attack: plain UDP from outside with a PAI of the peer overlay, to anna"
 sed 's/sip:\[caller\]@\[domain\]/sip:[caller]@[from_domain]/g; s|^\( *\)Max-Forwards: 70$|&\n\1P-Asserted-Identity: <sip:bob@other.example>|' \
