@@ -56,9 +56,9 @@ struct on_account_conf {
  * from over TLS (docs/federation.md). */
 #define ON_PEERS_MAX 16
 struct on_peer_conf {
-	char *name;    /* the peer overlay's name */
-	char *ca_cert; /* its CA's certificate (PEM file) */
-	char *route;   /* HOST:PORT of its gateways' TLS listener, or "": DNS */
+	char *name;     /* the peer overlay's name */
+	char *ca_cert;  /* its CA's certificate (PEM file) */
+	char *route;    /* HOST:PORT of its gateways' TLS listener, or "": DNS */
 	char *gateways; /* its gateways' account names, or "": any account of its CA */
 };
 

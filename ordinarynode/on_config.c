@@ -77,8 +77,10 @@ static int gateway_check(const struct on_config *cfg, const char *path, char *er
 		return -1;
 	}
 	if (cfg->npeers > 0 && cfg->sip_tls_listen[0] != '\0') {
-		err_set(err, errlen, "%s: a gateway with [peer] sections takes TLS on [gateway] "
-				     "tls_listen, not sip_tls_listen", path);
+		err_set(err, errlen,
+			"%s: a gateway with [peer] sections takes TLS on [gateway] "
+			"tls_listen, not sip_tls_listen",
+			path);
 		return -1;
 	}
 	if (cfg->npeers > 0 && cfg->gw_tls_listen[0] == '\0') {

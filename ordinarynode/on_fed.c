@@ -108,7 +108,7 @@ struct on_fed *on_fed_new(struct on *on, char *err, size_t errlen)
 
 	err[0] = '\0';
 	if (on->gw == NULL || on->cfg.npeers == 0)
-		return NULL; /* no federation: not an error */
+		return NULL;                                  /* no federation: not an error */
 	if ((ca = cafile(&on->cfg, &n, err, errlen)) == NULL) /* the files are there */
 		return NULL;
 	free(ca);
@@ -121,10 +121,12 @@ struct on_fed *on_fed_new(struct on *on, char *err, size_t errlen)
 	for (int i = 0; i < on->nacc && f->acct < 0; i++)
 		if (strcmp(on->acc[i].conf->role, ROLE_GATEWAY) == 0)
 			f->acct = i;
-	if (f->acct < 0 || addr_split(on->cfg.gw_tls_listen, f->host, sizeof(f->host), &f->port) < 0 ||
+	if (f->acct < 0 ||
+	    addr_split(on->cfg.gw_tls_listen, f->host, sizeof(f->host), &f->port) < 0 ||
 	    !addr_is_ip(f->host)) {
-		err_set(err, errlen, "[peer] needs an [account] with role = gateway and "
-				     "[gateway] tls_listen = IP:PORT");
+		err_set(err, errlen,
+			"[peer] needs an [account] with role = gateway and "
+			"[gateway] tls_listen = IP:PORT");
 		free(f);
 		return NULL;
 	}
@@ -150,8 +152,8 @@ void on_fed_cert_ready(struct on_fed *f)
 	/* VERIFY_ALL: a peer's gateway shows a certificate of a CA in
 	 * cafile.pem or gets no connection, and so does the one we call. */
 	if (nta_agent_add_tport(on_sip_agent(f->on->sip), (url_string_t *)url,
-				TPTAG_CERTIFICATE(dir),
-				TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_ALL), TAG_END()) < 0) {
+				TPTAG_CERTIFICATE(dir), TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_ALL),
+				TAG_END()) < 0) {
 		log_error("cannot listen for SIP over TLS on %s ([gateway] tls_listen)",
 			  f->on->cfg.gw_tls_listen);
 		return;

@@ -161,7 +161,8 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 		if (x->from_peer[0] != '\0') /* the caller as the peered overlay asserts it */
 			on_identity_peer(m, x->from_peer);
 		else
-			on_identity_strip(m); /* who the caller is, the far node learns from the seal */
+			on_identity_strip(
+				m); /* who the caller is, the far node learns from the seal */
 #ifdef P2PSIP_TEST_HOOKS
 		spoofed(m);
 #endif

@@ -30,7 +30,7 @@ struct on_gw {
 	struct gw_route routes[GW_DOMAINS_MAX];
 	int nroutes;
 	struct gw_route peers[ON_PEERS_MAX]; /* hop sips:HOST:PORT or sips:DOMAIN */
-	const char *peer_gws[ON_PEERS_MAX];       /* [peer] gateways, borrowed ("": any) */
+	const char *peer_gws[ON_PEERS_MAX];  /* [peer] gateways, borrowed ("": any) */
 	int npeers;
 	double user_rate, user_burst, source_rate, source_burst;
 	struct rate_table *users, *sources;

@@ -819,7 +819,8 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 	/* a gateway's TLS is its federation listener (it has no phones) */
 	tls = on->cfg.sip_tls_listen != NULL && on->cfg.sip_tls_listen[0] != '\0'
 		      ? on->cfg.sip_tls_listen
-		      : on->gw != NULL ? on->cfg.gw_tls_listen : NULL;
+	      : on->gw != NULL ? on->cfg.gw_tls_listen
+			       : NULL;
 	if (tls != NULL && tls[0] != '\0' && addr_split(tls, host, sizeof(host), &port) == 0)
 		snprintf(p->tls_host, sizeof(p->tls_host), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 			 host, port);

@@ -203,7 +203,8 @@ static int start_sip(struct on *on, char *err, size_t errlen)
 	if ((on->fed = on_fed_new(on, err, errlen)) == NULL && err[0] != '\0')
 		return -1;
 	for (int i = 0; on->fed != NULL && i < on->nacc; i++)
-		if (strcmp(on->acc[i].conf->role, ROLE_GATEWAY) == 0 && keepcert_ready(on->acc[i].kc))
+		if (strcmp(on->acc[i].conf->role, ROLE_GATEWAY) == 0 &&
+		    keepcert_ready(on->acc[i].kc))
 			on_fed_cert_ready(on->fed); /* a certificate kept from before */
 	on->reg = on_registrar_new(on, bindings_changed, on, err, errlen);
 	if (on->reg == NULL)
