@@ -156,14 +156,15 @@ assert_contains() { # HAYSTACK NEEDLE WHAT
 	case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac
 }
 
-# Valgrind for daemons when VG_DAEMONS=1 (or when a test asks with vg_on).
+# Valgrind for daemons when VG_DAEMONS=1 (or when a test asks with vg_on);
+# VG_SUPP: a suppressions file (tests/valgrind/).
 VG_DAEMONS=${VG_DAEMONS:-0}
 vg_on() {
 	command -v valgrind >/dev/null && VG_DAEMONS=1
 }
 vg_prefix() { # NAME
 	if [ "$VG_DAEMONS" = 1 ]; then
-		echo "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/$1.vg.%p"
+		echo "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/$1.vg.%p${VG_SUPP:+ --suppressions=$VG_SUPP}"
 	fi
 }
 # Fails if any valgrind log of the test has an error in it.

@@ -80,9 +80,12 @@ cli_user bill
 on_init onb bob bert
 on_start onb
 CA_B=$CA
+vg_on # the gateways under valgrind (checked when they stop, at the end)
+VG_SUPP=$TOP/tests/valgrind/sofia-tls.supp
 gw_start gwb $GWB overlay.example "$CA_A" "$GWA:$TLSPORT" gwa
 use_overlay a
 gw_start gwa $GWA other.example "$CA_B" # by DNS
+VG_DAEMONS=0
 wait_until 20 "gwa's proxy:other.example not in A's DHT" has_proxy carl other.example
 use_overlay b
 wait_until 20 "gwb's proxy:overlay.example not in B's DHT" has_proxy bill overlay.example
@@ -201,4 +204,8 @@ poll 5 grep -q "INVITE sip:anna" "$T_TOP/anna.msgs" || fail "anna's phone got no
 grep -qi "P-Asserted-Identity" "$T_TOP/anna.msgs" &&
 	fail "anna's phone was told a peer's user over plain UDP: $(cat "$T_TOP/anna.msgs")"
 on_has gwa '.state == "attached"' && on_has gwb '.state == "attached"' || fail "a gateway went"
+stop_pid "${ON_PID[gwa]}" || fail "gwa: exit status $?"
+stop_pid "${ON_PID[gwb]}" || fail "gwb: exit status $?"
+vg_check
+T=$T_TOP/b vg_check
 note "ok"
