@@ -101,10 +101,13 @@ use_overlay a
 ALICE=$(free_port)
 phone_register ona alice "$ALICE"
 call out1 ona "$T_TOP/uac_out.xml" alice bob -key to_domain other.example \
-	-au alice -ap "$(sip_pw alice)" -auth_uri bob@other.example
+	-au alice -ap "$(sip_pw alice)" -auth_uri bob@other.example \
+	-trace_msg -message_file "$T_TOP/alice_out1.msgs"
 phone_ok bob1 "$bobp"
 invite=$(sed -n '/INVITE sip:bob/,/^$/p' "$T_TOP/bob1.msgs")
 assert_contains "$invite" "P-Asserted-Identity: <sip:alice@overlay.example>" "bob's INVITE"
+ok=$(sed -n '/^SIP\/2.0 200 OK/,/^$/p' "$T_TOP/alice_out1.msgs" | head -n 20)
+assert_contains "$ok" "P-Asserted-Identity: <sip:bob@other.example>" "the 200 alice got"
 grep -q "query\[SRV\] _sips._tcp.other.example" "$T_TOP/dns.log" ||
 	fail "other.example not resolved by SRV for sips"
 ss -Htn state established "( sport = :$TLSPORT or dport = :$TLSPORT )" | grep -q "$GWA" ||
