@@ -53,6 +53,16 @@ struct on_account_conf {
 	char *public_aors; /* USER@DOMAIN list: its addresses of record in other domains */
 };
 
+/* [peer DOMAIN]: another overlay whose gateways ours calls and takes calls
+ * from over TLS (docs/federation.md). */
+#define ON_PEERS_MAX 16
+struct on_peer_conf {
+	char *name;     /* the peer overlay's name */
+	char *ca_cert;  /* its CA's certificate (PEM file) */
+	char *route;    /* HOST:PORT of its gateways' TLS listener, or "": DNS */
+	char *gateways; /* its gateways' account names, or "": any account of its CA */
+};
+
 struct on_config {
 	char *overlay;
 	char *bootstrap_url;
@@ -78,8 +88,11 @@ struct on_config {
 	int gw_enable;
 	char *gw_domains, *gw_routes;
 	int64_t gw_user_calls, gw_source_rate, gw_source_burst;
+	char *gw_tls_listen; /* SIP over TLS for peered overlays' gateways */
 	struct on_account_conf *accounts;
 	int naccounts;
+	struct on_peer_conf *peers;
+	int npeers;
 };
 
 enum on_state {
@@ -140,6 +153,7 @@ struct on {
 	struct on_nat *nat;
 	struct on_media *media;
 	struct on_gw *gw;          /* the gateway mode, or NULL */
+	struct on_fed *fed;        /* its listener for peered overlays, or NULL */
 	struct certcheck *seal_cc; /* the senders of sealed SIP */
 	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
 };
@@ -524,6 +538,10 @@ void on_identity_assert(msg_t *m, const char *user, const char *overlay);
  * names a user of another domain (a peered overlay's, docs/gateway.md);
  * every other identity header goes. */
 void on_identity_foreign(msg_t *m, const char *overlay);
+/* From a peered overlay's gateway over verified TLS, at our gateway: only
+ * a P-Asserted-Identity naming a user of that overlay, domain, is kept
+ * (never one of ours: [peer] never names our overlay). */
+void on_identity_peer(msg_t *m, const char *domain);
 json_t *on_seal_status(struct on *on);
 void on_seal_free(struct on *on);
 
@@ -541,8 +559,13 @@ struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen);
 void on_gw_free(struct on_gw *g);
 /* The gateway carries calls to domain. */
 int on_gw_domain_ok(const struct on_gw *g, const char *domain);
-/* The static next hop for domain (sip:HOST:PORT;transport=T), or NULL:
- * resolve it by DNS (RFC 3263). */
+/* The peered overlay domain is (its name, borrowed), or NULL. */
+const char *on_gw_peer(const struct on_gw *g, const char *domain);
+/* account may speak for peer: one of its gateways, when [peer] lists them. */
+int on_gw_peer_gateway(const struct on_gw *g, const char *peer, const char *account);
+/* The static next hop for domain (sip:HOST:PORT;transport=T; for a peer
+ * always sips:, its route or its name for DNS), or NULL: resolve it by
+ * DNS (RFC 3263). */
 const char *on_gw_next_hop(const struct on_gw *g, const char *domain);
 /* The domains served (borrowed), up to max. */
 int on_gw_domains(const struct on_gw *g, const char **out, int max);
@@ -551,6 +574,22 @@ int on_gw_domains(const struct on_gw *g, const char **out, int max);
 int on_gw_user_ok(struct on_gw *g, const char *user, uint64_t now);
 int on_gw_source_ok(struct on_gw *g, const char *ip, uint64_t now);
 struct on_gw_stats *on_gw_counts(struct on_gw *g);
+
+/* ---- on_fed.c: federation, the gateways of peered overlays over TLS ---- */
+struct on_fed;
+/* NULL with err[0] == '\0' when there is no [peer]; NULL with err when the
+ * peers' CA files or the gateway account are missing. */
+struct on_fed *on_fed_new(struct on *on, char *err, size_t errlen);
+/* The gateway account's certificate is in place: the TLS listener opens. */
+void on_fed_cert_ready(struct on_fed *f);
+/* irq came over the federation listener on a connection whose client
+ * certificate chained to a CA of cafile.pem and names (subjectAltName
+ * sip:ACCOUNT@DOMAIN) a peered overlay DOMAIN: 1 with DOMAIN in dom (of
+ * len bytes), else 0. Only while sofia-sip delivers irq's request. */
+int on_fed_peer(struct on_fed *f, nta_incoming_t *irq, char *dom, size_t len);
+/* The same for the answer to orq now being delivered. */
+int on_fed_peer_out(struct on_fed *f, nta_outgoing_t *orq, char *dom, size_t len);
+void on_fed_free(struct on_fed *f);
 
 /* ---- on_nat.c: middlebox detection (STUN to two super nodes) ---- */
 struct on_nat;

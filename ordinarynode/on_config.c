@@ -39,6 +39,7 @@ static const struct conf_item items[] = {
 	{"gateway", "user_calls_per_minute", CONF_INT, F(gw_user_calls), "30", 1, 100000, 0, "calls out per overlay user"},
 	{"gateway", "source_rate", CONF_INT, F(gw_source_rate), "50", 1, 1000000, 0, "requests per second per foreign address"},
 	{"gateway", "source_burst", CONF_INT, F(gw_source_burst), "200", 1, 1000000, 0, ""},
+	{"gateway", "tls_listen", CONF_STRING, F(gw_tls_listen), "", 0, 0, 0, "IP:PORT: SIP over TLS for peered overlays; required with [peer]"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
@@ -52,20 +53,43 @@ static const struct conf_item account_items[] = {
 	{"", "role", CONF_STRING, A(role), "user", 0, 0, 0, "user, or gateway: the certificate asked of logind"},
 	{"", "public_aors", CONF_STRING, A(public_aors), "", 0, 0, 0, "USER@DOMAIN list registered through a gateway"},
 };
+#define P(f) offsetof(struct on_peer_conf, f)
+static const struct conf_item peer_items[] = {
+	{"", "ca_cert", CONF_STRING, P(ca_cert), NULL, 0, 0, CONF_REQUIRED, "the peer overlay's CA certificate (PEM)"},
+	{"", "route", CONF_STRING, P(route), "", 0, 0, 0, "HOST:PORT of its gateways' TLS listener; empty: DNS"},
+	{"", "gateways", CONF_STRING, P(gateways), "", 0, 0, 0, "its gateways' account names; empty: any certificate of its CA"},
+};
 static const struct conf_group groups[] = {
 	{"account", account_items, ARRAY_LEN(account_items), sizeof(struct on_account_conf),
 	 F(accounts), F(naccounts), A(name), 1, ON_ACCOUNTS_MAX},
+	{"peer", peer_items, ARRAY_LEN(peer_items), sizeof(struct on_peer_conf),
+	 F(peers), F(npeers), P(name), 0, ON_PEERS_MAX},
 };
 /* clang-format on */
 
-/* [gateway]: the domains and routes parse (on_gateway.c). */
+/* [gateway]: the domains, routes and peers parse (on_gateway.c). */
 static int gateway_check(const struct on_config *cfg, const char *path, char *err, size_t errlen)
 {
 	char why[200];
 	struct on_gw *g;
 
-	if (!cfg->gw_enable)
-		return 0;
+	if (!cfg->gw_enable) {
+		if (cfg->npeers == 0)
+			return 0;
+		err_set(err, errlen, "%s: [peer] sections need [gateway] enable = yes", path);
+		return -1;
+	}
+	if (cfg->npeers > 0 && cfg->sip_tls_listen[0] != '\0') {
+		err_set(err, errlen,
+			"%s: a gateway with [peer] sections takes TLS on [gateway] "
+			"tls_listen, not sip_tls_listen",
+			path);
+		return -1;
+	}
+	if (cfg->npeers > 0 && cfg->gw_tls_listen[0] == '\0') {
+		err_set(err, errlen, "%s: [peer] sections need [gateway] tls_listen", path);
+		return -1;
+	}
 	if ((g = on_gw_new(cfg, why, sizeof(why))) == NULL) {
 		err_set(err, errlen, "%s: %s", path, why);
 		return -1;

@@ -38,8 +38,7 @@
 static int far_route_apply(struct on_proxy *p, msg_t *m)
 {
 	sip_t *sip = sip_object(m);
-	const char *route, *s, *e;
-	sip_route_t *h;
+	const char *route;
 
 	if (p->on->gw == NULL || sip->sip_to == NULL || sip->sip_to->a_tag == NULL ||
 	    sip->sip_call_id == NULL ||
@@ -48,17 +47,10 @@ static int far_route_apply(struct on_proxy *p, msg_t *m)
 		return 0;
 	while (sip->sip_route != NULL)
 		sip_route_remove(m, sip);
-	/* each entry, last first: msg_header_insert puts it on top */
-	for (e = route + strlen(route); e > route; e = s) {
-		for (s = e; s > route && s[-1] != ','; s--)
-			;
-		h = sip_route_make(msg_home(m), su_strndup(msg_home(m), s, (isize_t)(e - s)));
-		if (h == NULL || msg_header_insert(m, (msg_pub_t *)sip, (msg_header_t *)h) < 0)
-			return -1;
-		if (s > route)
-			s--;
-	}
-	return 0;
+	/* the whole list at once: headers inserted one by one are written
+	 * out in an order of sofia-sip's own, wrong with two or more (a
+	 * peered overlay's gateway and node) */
+	return sip_add_make(m, sip, sip_route_class, route) < 0 ? -1 : 0;
 }
 
 /* A public address of record's REGISTER leaves a gateway with our Path
@@ -192,7 +184,11 @@ static void add_overlay(struct ptx *x, const char *to, const char *sn, const cha
 	m = on_msg_forward(&self, x->req, 1, x->in_tp, NULL);
 	if (m != NULL && x->irq != NULL) {
 		on_media_to_overlay(p->on->media, m); /* our phone's offer */
-		on_identity_strip(m); /* who the caller is, the far node learns from the seal */
+		if (x->from_peer[0] != '\0') /* the caller as the peered overlay asserts it */
+			on_identity_peer(m, x->from_peer);
+		else
+			on_identity_strip(
+				m); /* who the caller is, the far node learns from the seal */
 #ifdef P2PSIP_TEST_HOOKS
 		spoofed(m);
 #endif
@@ -708,6 +704,7 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 		int a = on_config_public_aor(&p->on->cfg, sip->sip_to->a_url);
 		str_copy(x->as, a >= 0 ? p->on->cfg.accounts[a].name : "", sizeof(x->as));
 	}
+	on_fed_peer(p->on->fed, irq, x->from_peer, sizeof(x->from_peer));
 	if (method == sip_method_invite) {
 		p->st.invites++;
 		nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *)x);
@@ -719,6 +716,32 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 
 /* ---- SIP from the overlay ---- */
 
+/* The Vias of list on top of m, in their order. Each goes in by itself,
+ * last first: a list added at once (sip_add_dup) is written out last
+ * first, which a far proxy with two Vias (a peered overlay's gateway)
+ * cannot match. */
+static int vias_insert(msg_t *m, const sip_via_t *list)
+{
+	int n = 0;
+
+	for (const sip_via_t *v = list; v != NULL; v = v->v_next)
+		if (++n > VIAS_MAX)
+			return -1;
+	while (n-- > 0) {
+		const sip_via_t *v = list;
+		sip_via_t *one;
+		char *txt;
+		for (int i = 0; i < n; i++)
+			v = v->v_next;
+		txt = sip_header_as_string(msg_home(m), (const sip_header_t *)v);
+		one = txt != NULL ? sip_via_make(msg_home(m), txt) : NULL;
+		if (one == NULL ||
+		    msg_header_insert(m, (msg_pub_t *)sip_object(m), (msg_header_t *)one) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A response for our phone came with our Via only (its Vias never left
  * this node): the phone's, from its request, in their order. Each Via is
  * inserted on top, so the last goes first: sip_add_dup of the list would
@@ -727,21 +750,65 @@ int on_proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 static int phone_vias(struct ptx *x, msg_t *m)
 {
 	msg_t *rq = x->irq != NULL ? nta_incoming_getrequest(x->irq) : NULL;
-	const sip_via_t *vs[VIAS_MAX], *v;
-	msg_header_t *h;
-	int n = 0, r = -1;
+	int r = -1;
 
-	for (v = rq != NULL ? sip_object(rq)->sip_via : NULL; v != NULL && n < VIAS_MAX;
-	     v = v->v_next)
-		vs[n++] = v;
-	if (n > 0 && v == NULL)
-		for (r = 0; n > 0 && r == 0;) {
-			h = msg_header_dup_one(msg_home(m), (const msg_header_t *)vs[--n]);
-			r = h != NULL ? msg_header_insert(m, (msg_pub_t *)sip_object(m), h) : -1;
-		}
+	if (rq != NULL && sip_object(rq)->sip_via != NULL)
+		r = vias_insert(m, sip_object(rq)->sip_via);
 	if (rq != NULL)
 		msg_destroy(rq); /* a reference */
 	return r;
+}
+
+/* "<uri>" of each Record-Route of list at the end of buf (used so far);
+ * -1 when it does not fit. */
+static int rr_text(const sip_record_route_t *list, char *buf, size_t len, size_t *used)
+{
+	for (const sip_record_route_t *r = list; r != NULL; r = r->r_next) {
+		issize_t w;
+		if (*used + 4 >= len)
+			return -1;
+		if (*used > 0)
+			buf[(*used)++] = ',';
+		buf[(*used)++] = '<';
+		w = url_e(buf + *used, (isize_t)(len - *used - 2), r->r_url);
+		if (w <= 0 || *used + (size_t)w + 2 >= len)
+			return -1;
+		*used += (size_t)w;
+		buf[(*used)++] = '>';
+		buf[*used] = '\0';
+	}
+	return 0;
+}
+
+/* On a gateway, a response going out to the far side: the far side's
+ * Record-Route entries, which never went into the overlay (on_topo.c),
+ * after ours again, as its request brought them (RFC 3261 16.7); a
+ * peered overlay's gateway finds its own there. -1 when they do not fit. */
+#define FAR_RR_TEXT_MAX 4096
+static int far_rr_restore(struct ptx *x, msg_t *m)
+{
+	msg_t *rq = nta_incoming_getrequest(x->irq);
+	sip_t *sip = sip_object(m);
+	char *buf = NULL;
+	size_t used = 0;
+	int rc = 0;
+
+	if (rq == NULL || sip_object(rq)->sip_record_route == NULL)
+		goto out;
+	rc = -1;
+	if ((buf = malloc(FAR_RR_TEXT_MAX)) == NULL ||
+	    rr_text(sip->sip_record_route, buf, FAR_RR_TEXT_MAX, &used) < 0 ||
+	    rr_text(sip_object(rq)->sip_record_route, buf, FAR_RR_TEXT_MAX, &used) < 0)
+		goto out;
+	while (sip->sip_record_route != NULL)
+		sip_header_remove(m, sip, (sip_header_t *)sip->sip_record_route);
+	/* the whole list at once, so that it is written out in its order */
+	rc = sip_add_make(m, sip, sip_record_route_class, buf) < 0 ? -1 : 0;
+out:
+	free(buf);
+	if (rq != NULL)
+		msg_destroy(rq); /* a reference */
+	return rc;
 }
 
 static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t *m)
@@ -770,6 +837,10 @@ static void ovl_response(struct on_proxy *p, const struct on_sender *who, msg_t 
 	}
 	sip_header_remove(m, sip, (sip_header_t *)sip->sip_via);
 	if (sip->sip_via == NULL && phone_vias(x, m) < 0) {
+		msg_destroy(m);
+		return;
+	}
+	if (x->irq != NULL && p->on->gw != NULL && far_rr_restore(x, m) < 0) {
 		msg_destroy(m);
 		return;
 	}

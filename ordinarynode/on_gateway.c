@@ -29,6 +29,9 @@ struct on_gw {
 	int ndomains;
 	struct gw_route routes[GW_DOMAINS_MAX];
 	int nroutes;
+	struct gw_route peers[ON_PEERS_MAX]; /* hop sips:HOST:PORT or sips:DOMAIN */
+	const char *peer_gws[ON_PEERS_MAX];  /* [peer] gateways, borrowed ("": any) */
+	int npeers;
 	double user_rate, user_burst, source_rate, source_burst;
 	struct rate_table *users, *sources;
 	struct on_gw_stats st;
@@ -114,6 +117,59 @@ static int parse_routes(struct on_gw *g, const char *list, char *err, size_t err
 	return 0;
 }
 
+/* [peer DOMAIN]: a peered overlay's name (a DNS name, not ours) and its
+ * gateways' TLS listener, else its name for DNS (_sips._tcp). Only TLS:
+ * the identities a peer asserts travel on its certificate alone. */
+static int parse_peer(struct gw_route *r, const struct on_peer_conf *pc, const char *overlay)
+{
+	char host[80];
+	uint16_t port;
+	int n = 0;
+
+	str_copy(r->domain, pc->name, sizeof(r->domain));
+	for (char *c = r->domain; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (strlen(pc->name) > GW_DOMAIN_MAX || !record_proxy_domain_ok(r->domain) ||
+	    strcmp(r->domain, "*") == 0 || addr_is_ip(r->domain) ||
+	    strcasecmp(r->domain, overlay) == 0)
+		return -1;
+	if (pc->route == NULL || pc->route[0] == '\0')
+		n = snprintf(r->hop, sizeof(r->hop), "sips:%s", r->domain);
+	else if (addr_split(pc->route, host, sizeof(host), &port) == 0 && port != 0)
+		n = snprintf(r->hop, sizeof(r->hop),
+			     strchr(host, ':') != NULL ? "sips:[%s]:%u;transport=tls"
+						       : "sips:%s:%u;transport=tls",
+			     host, port);
+	else
+		return -1;
+	return n > 0 && (size_t)n < sizeof(r->hop) ? 0 : -1;
+}
+
+static int parse_peers(struct on_gw *g, const struct on_config *cfg, char *err, size_t errlen)
+{
+	char host[80];
+	uint16_t port;
+
+	for (int i = 0; i < cfg->npeers && i < ON_PEERS_MAX; i++) {
+		if (parse_peer(&g->peers[i], &cfg->peers[i], cfg->overlay) < 0) {
+			err_set(err, errlen,
+				"[peer %.80s]: want another overlay's DNS name, route = "
+				"HOST:PORT or empty",
+				cfg->peers[i].name);
+			return -1;
+		}
+		g->peer_gws[i] = cfg->peers[i].gateways != NULL ? cfg->peers[i].gateways : "";
+		g->npeers++;
+	}
+	if (g->npeers > 0 && cfg->gw_tls_listen != NULL &&
+	    (addr_split(cfg->gw_tls_listen, host, sizeof(host), &port) < 0 || !addr_is_ip(host))) {
+		err_set(err, errlen, "[gateway] tls_listen: want IP:PORT, got %.80s",
+			cfg->gw_tls_listen);
+		return -1;
+	}
+	return 0;
+}
+
 struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen)
 {
 	struct on_gw *g = calloc(1, sizeof(*g));
@@ -125,7 +181,8 @@ struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	if (parse_domains(g, cfg->gw_domains != NULL ? cfg->gw_domains : "*", err, errlen) < 0 ||
-	    parse_routes(g, cfg->gw_routes != NULL ? cfg->gw_routes : "", err, errlen) < 0) {
+	    parse_routes(g, cfg->gw_routes != NULL ? cfg->gw_routes : "", err, errlen) < 0 ||
+	    parse_peers(g, cfg, err, errlen) < 0) {
 		on_gw_free(g);
 		return NULL;
 	}
@@ -156,11 +213,42 @@ int on_gw_domain_ok(const struct on_gw *g, const char *domain)
 		if ((!literal && strcmp(g->domains[i], "*") == 0) ||
 		    strcasecmp(g->domains[i], domain) == 0)
 			return 1;
+	return on_gw_peer(g, domain) != NULL;
+}
+
+const char *on_gw_peer(const struct on_gw *g, const char *domain)
+{
+	for (int i = 0; domain != NULL && i < g->npeers; i++)
+		if (strcasecmp(g->peers[i].domain, domain) == 0)
+			return g->peers[i].domain;
+	return NULL;
+}
+
+int on_gw_peer_gateway(const struct on_gw *g, const char *peer, const char *account)
+{
+	char tok[NAME_MAX_LEN + 2];
+	const char *list;
+	int n, any = 1;
+
+	for (int i = 0; i < g->npeers; i++) {
+		if (strcasecmp(g->peers[i].domain, peer) != 0)
+			continue;
+		list = g->peer_gws[i];
+		while ((n = next_tok(&list, tok, sizeof(tok))) != 0) {
+			any = 0;
+			if (n > 0 && strcmp(tok, account) == 0)
+				return 1;
+		}
+		return any;
+	}
 	return 0;
 }
 
 const char *on_gw_next_hop(const struct on_gw *g, const char *domain)
 {
+	for (int i = 0; i < g->npeers; i++)
+		if (strcasecmp(g->peers[i].domain, domain) == 0)
+			return g->peers[i].hop; /* a peer only over TLS, whatever routes say */
 	for (int i = 0; i < g->nroutes; i++)
 		if (strcasecmp(g->routes[i].domain, domain) == 0)
 			return g->routes[i].hop;
@@ -173,6 +261,14 @@ int on_gw_domains(const struct on_gw *g, const char **out, int max)
 
 	for (int i = 0; i < g->ndomains && n < max; i++)
 		out[n++] = g->domains[i];
+	/* a peer's own record too: nodes look for proxy:DOMAIN before proxy:* */
+	for (int i = 0; i < g->npeers && n < max; i++) {
+		int listed = 0;
+		for (int k = 0; k < g->ndomains; k++)
+			listed |= strcasecmp(g->domains[k], g->peers[i].domain) == 0;
+		if (!listed)
+			out[n++] = g->peers[i].domain;
+	}
 	return n;
 }
 

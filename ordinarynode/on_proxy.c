@@ -690,6 +690,7 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 {
 	struct branch *b = (struct branch *)magic;
 	struct ptx *x = b->x;
+	char peer[GW_DOMAIN_MAX + 1];
 	msg_t *ref, *r;
 	sip_t *rs;
 
@@ -724,7 +725,10 @@ int branch_phone_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, cons
 	}
 	if (x->irq == NULL) {
 		on_media_to_overlay(x->p->on->media, r); /* our phone's answer */
-		on_identity_strip(r); /* who answered, the far node learns from the seal */
+		if (on_fed_peer_out(x->p->on->fed, orq, peer, sizeof(peer)))
+			on_identity_peer(r, peer); /* a peered overlay's callee */
+		else
+			on_identity_strip(r); /* who answered, the far node learns from the seal */
 	}
 	branch_response(x, b, r);
 	return 0;
@@ -822,6 +826,7 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 	struct on_proxy *p = calloc(1, sizeof(*p));
 	struct timeval tv = {1, 0};
 	char host[64];
+	const char *tls;
 	uint16_t port;
 
 	if (p == NULL) {
@@ -843,8 +848,12 @@ struct on_proxy *on_proxy_new(struct on *on, nta_agent_t *agent, const struct on
 		return NULL;
 	}
 	snprintf(p->host, sizeof(p->host), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-	if (on->cfg.sip_tls_listen != NULL && on->cfg.sip_tls_listen[0] != '\0' &&
-	    addr_split(on->cfg.sip_tls_listen, host, sizeof(host), &port) == 0)
+	/* a gateway's TLS is its federation listener (it has no phones) */
+	tls = on->cfg.sip_tls_listen != NULL && on->cfg.sip_tls_listen[0] != '\0'
+		      ? on->cfg.sip_tls_listen
+	      : on->gw != NULL ? on->cfg.gw_tls_listen
+			       : NULL;
+	if (tls != NULL && tls[0] != '\0' && addr_split(tls, host, sizeof(host), &port) == 0)
 		snprintf(p->tls_host, sizeof(p->tls_host), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 			 host, port);
 	event_add(p->sweep, &tv);

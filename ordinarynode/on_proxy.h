@@ -92,6 +92,8 @@ struct ptx {
 	 * ours it was sealed to (the answers go back between the same two) */
 	char up_cert[NODE_ID_HEX_LEN + 1], up_mine[NODE_ID_HEX_LEN + 1], up_user[128];
 	int up_gateway; /* that certificate is a gateway's: the caller is from outside */
+	/* at a gateway: the peered overlay whose gateway sent it over TLS, or "" */
+	char from_peer[GW_DOMAIN_MAX + 1];
 	/* A call to another domain from our phone: the gateways found, tried
 	 * in turn while one cannot be reached (malloc'd, or NULL). */
 	struct on_place *gws;

@@ -158,7 +158,7 @@ static void publish_gateway(struct on_publish *p)
 {
 	struct on *on = p->on;
 	struct account *a = &on->acc[0];
-	const char *doms[GW_DOMAINS_MAX + 1];
+	const char *doms[GW_DOMAINS_MAX + ON_PEERS_MAX + 1];
 	char name[RECORD_NAME_MAX + 1];
 	int n;
 	char *data;
@@ -166,7 +166,7 @@ static void publish_gateway(struct on_publish *p)
 	if (on->gw == NULL || on->state != ON_ATTACHED || !keepcert_ready(a->kc) ||
 	    (data = location(on, -1)) == NULL)
 		return;
-	n = on_gw_domains(on->gw, doms, GW_DOMAINS_MAX);
+	n = on_gw_domains(on->gw, doms, GW_DOMAINS_MAX + ON_PEERS_MAX);
 	doms[n++] = NULL; /* service:gateway */
 	for (int i = 0; i < n; i++) {
 		struct record r;

@@ -231,7 +231,9 @@ void on_identity_assert(msg_t *m, const char *user, const char *overlay)
 				   (msg_header_t **)&sip_object(m)->sip_unknown, pai);
 }
 
-void on_identity_foreign(msg_t *m, const char *overlay)
+/* Keeps the first P-Asserted-Identity whose sip: or sips: URI has a host
+ * that ok() takes; every other identity header goes. */
+static void identity_keep(msg_t *m, int (*ok)(const char *host, const void *arg), const void *arg)
 {
 	sip_t *sip = sip_object(m);
 	sip_unknown_t *u, *next;
@@ -245,12 +247,32 @@ void on_identity_foreign(msg_t *m, const char *overlay)
 		a = strcasecmp(u->un_name, "P-Asserted-Identity") == 0 && !kept && u->un_value
 			    ? url_hdup(msg_home(m), (url_t *)url_make(msg_home(m), pai_uri(m, u)))
 			    : NULL;
-		if (a != NULL && a->url_host != NULL && strcasecmp(a->url_host, overlay) != 0 &&
+		if (a != NULL && a->url_host != NULL && ok(a->url_host, arg) &&
 		    (a->url_type == url_sip || a->url_type == url_sips))
 			kept = 1;
 		else
 			sip_header_remove(m, sip, (sip_header_t *)u);
 	}
+}
+
+static int not_overlay(const char *host, const void *overlay)
+{
+	return strcasecmp(host, overlay) != 0;
+}
+
+static int is_domain(const char *host, const void *domain)
+{
+	return strcasecmp(host, domain) == 0;
+}
+
+void on_identity_foreign(msg_t *m, const char *overlay)
+{
+	identity_keep(m, not_overlay, overlay);
+}
+
+void on_identity_peer(msg_t *m, const char *domain)
+{
+	identity_keep(m, is_domain, domain);
 }
 
 json_t *on_seal_status(struct on *on)

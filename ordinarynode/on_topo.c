@@ -377,6 +377,16 @@ static int header_kept(const msg_hclass_t *hc)
  * dropped: Reply-To, Referred-By, Warning, Call-Info, In-Reply-To, a
  * vendor's X- header; so is one too long to look at. Returns how many
  * went. */
+/* A P-Asserted-Identity still on a message leaving for the overlay was
+ * vetted before (on_identity_peer keeps only one naming a user of a
+ * peered overlay by its name): kept, though the far gateway's Contact
+ * names that same overlay. */
+static int vetted_identity(const msg_header_t *h)
+{
+	return h->sh_class == sip_unknown_class && h->sh_unknown->un_name != NULL &&
+	       strcasecmp(h->sh_unknown->un_name, "P-Asserted-Identity") == 0;
+}
+
 static int drop_revealing(msg_t *m, sip_t *sip, const struct hosts *hs)
 {
 	msg_header_t *h, *next;
@@ -390,7 +400,7 @@ static int drop_revealing(msg_t *m, sip_t *sip, const struct hosts *hs)
 	for (h = *msg_chain_head(m); h != NULL; h = next) {
 		issize_t n;
 		next = h->sh_succ;
-		if (header_kept(h->sh_class))
+		if (header_kept(h->sh_class) || vetted_identity(h))
 			continue;
 		n = msg_header_e(s, TOPO_HEADER_MAX, h, 0);
 		if (n < 0 || n >= TOPO_HEADER_MAX || (s[n] = '\0', hosts_reveal(s, hs))) {
@@ -416,6 +426,27 @@ static void drop_foreign_routes(msg_t *m, sip_t *sip)
 			if (u->url_params == NULL || !url_has_param(u, "ovl"))
 				msg_header_remove(m, (msg_pub_t *)sip, h);
 			h = next;
+		}
+	}
+}
+
+/* On a gateway, the far side's Record-Route entries: those after ours in a
+ * request, before ours in a response. A peered overlay's gateway and
+ * nodes put theirs there with ovl= too (their overlay's, not ours); the
+ * gateway keeps the far side's route set itself (on_proxy.c, far_route). */
+static void drop_far_record_routes(const struct on_self *self, msg_t *m, sip_t *sip)
+{
+	int resp = sip->sip_status != NULL, seen = 0;
+	sip_record_route_t *r = sip->sip_record_route, *next;
+
+	for (; r != NULL; r = next) {
+		next = r->r_next;
+		if (on_route_is_ours(self, (const sip_route_t *)r)) {
+			seen = 1;
+			if (resp)
+				return;
+		} else if (resp || seen) {
+			msg_header_remove(m, (msg_pub_t *)sip, (msg_header_t *)r);
 		}
 	}
 }
@@ -505,6 +536,8 @@ int on_topo_out(struct on_topo *t, const struct on_self *self, msg_t *m, uint64_
 	if (hide_contacts(t, self, m, sip) < 0 || hide_call_id(t, m, sip, now) < 0)
 		return -1;
 	drop_foreign_routes(m, sip);
+	if (self->gateway)
+		drop_far_record_routes(self, m, sip);
 	drop_revealing(m, sip, &hs);
 	return 0;
 }

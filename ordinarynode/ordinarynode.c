@@ -29,8 +29,11 @@ static void cert_ready(struct keepcert *kc, void *arg)
 	int all = 1;
 
 	for (int i = 0; i < on->nacc; i++) {
-		if (on->acc[i].kc == kc)
+		if (on->acc[i].kc == kc) {
 			on_seal_account(on, i); /* SIP sealed to the new certificate opens */
+			if (strcmp(on->acc[i].conf->role, ROLE_GATEWAY) == 0)
+				on_fed_cert_ready(on->fed);
+		}
 		all &= keepcert_ready(on->acc[i].kc);
 	}
 	if (all && on->state == ON_STARTING) {
@@ -197,6 +200,12 @@ static int start_sip(struct on *on, char *err, size_t errlen)
 	on->sip = on_sip_new(on, err, errlen);
 	if (on->sip == NULL)
 		return -1;
+	if ((on->fed = on_fed_new(on, err, errlen)) == NULL && err[0] != '\0')
+		return -1;
+	for (int i = 0; on->fed != NULL && i < on->nacc; i++)
+		if (strcmp(on->acc[i].conf->role, ROLE_GATEWAY) == 0 &&
+		    keepcert_ready(on->acc[i].kc))
+			on_fed_cert_ready(on->fed); /* a certificate kept from before */
 	on->reg = on_registrar_new(on, bindings_changed, on, err, errlen);
 	if (on->reg == NULL)
 		return -1;
@@ -261,6 +270,7 @@ static void cleanup(struct on *on)
 	on_seal_free(on);
 	on_sip_free(on->sip);
 	on_auth_free(on->auth);
+	on_fed_free(on->fed);
 	on_gw_free(on->gw);
 	on_media_free(on->media);
 	on_nat_free(on->nat);

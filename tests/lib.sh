@@ -8,6 +8,9 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$TOP/build/bin
 PIDS=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/p2psip-test.XXXXXX")
+T_TOP=$T # T may name a second overlay's directory under it (test_federation)
+# The overlay's name in every configuration and phone the helpers make.
+OVERLAY=overlay.example
 
 t_cleanup() {
 	local pid i
@@ -19,9 +22,9 @@ t_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	if [ "${KEEP:-0}" = 1 ]; then
-		echo "kept $T"
+		echo "kept $T_TOP"
 	else
-		rm -rf "$T"
+		rm -rf "$T_TOP"
 	fi
 }
 trap t_cleanup EXIT
@@ -163,14 +166,15 @@ assert_contains() { # HAYSTACK NEEDLE WHAT
 	case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac
 }
 
-# Valgrind for daemons when VG_DAEMONS=1 (or when a test asks with vg_on).
+# Valgrind for daemons when VG_DAEMONS=1 (or when a test asks with vg_on);
+# VG_SUPP: a suppressions file (tests/valgrind/).
 VG_DAEMONS=${VG_DAEMONS:-0}
 vg_on() {
 	command -v valgrind >/dev/null && VG_DAEMONS=1
 }
 vg_prefix() { # NAME
 	if [ "$VG_DAEMONS" = 1 ]; then
-		echo "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/$1.vg.%p"
+		echo "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/$1.vg.%p${VG_SUPP:+ --suppressions=$VG_SUPP}"
 	fi
 }
 # Fails if any valgrind log of the test has an error in it.
@@ -200,7 +204,7 @@ logind_init() {
 	{
 		cat <<CONF
 [logind]
-overlay = overlay.example
+overlay = $OVERLAY
 listen = 127.0.0.1:$LD_PORT
 status_listen = 127.0.0.1:$LD_STATUS
 admin_socket = $ADMIN_SOCK
@@ -289,7 +293,7 @@ bootstrapd_init() { # extra config lines...
 	{
 		cat <<CONF
 [bootstrapd]
-overlay = overlay.example
+overlay = $OVERLAY
 listen = 127.0.0.1:$BS_PORT
 status_listen = 127.0.0.1:$BS_STATUS
 ca_cert = $CA
@@ -485,7 +489,7 @@ snode_init() {
 	{
 		cat <<CONF
 [supernode]
-overlay = overlay.example
+overlay = $OVERLAY
 bootstrap_url = $BS_URL
 ca_cert = $CA
 account = $name
@@ -613,7 +617,7 @@ on_init() {
 	{
 		cat <<CONF
 [ordinarynode]
-overlay = overlay.example
+overlay = $OVERLAY
 bootstrap_url = $BS_URL
 ca_cert = $CA
 state_dir = $T/$name/state
@@ -669,8 +673,8 @@ sipp_auth() {
 	[ -n "$user" ] || user=$service
 	[ -n "$user" ] || return 0
 	case $(basename "$sf") in
-	register*) echo "-au $user -ap $(sip_pw "$user") -auth_uri overlay.example" ;;
-	*) echo "-au $user -ap $(sip_pw "$user") -auth_uri $service@overlay.example" ;;
+	register*) echo "-au $user -ap $(sip_pw "$user") -auth_uri $OVERLAY" ;;
+	*) echo "-au $user -ap $(sip_pw "$user") -auth_uri $service@$OVERLAY" ;;
 	esac
 }
 
@@ -681,7 +685,7 @@ sipp_run() {
 	local name=$1 on=$2 sf=$3
 	shift 3
 	# shellcheck disable=SC2046
-	(cd "$T" && timeout 60 sipp "127.0.0.1:${ON_SIP[$on]}" -sf "$sf" -key domain overlay.example \
+	(cd "$T" && timeout 60 sipp "127.0.0.1:${ON_SIP[$on]}" -sf "$sf" -key domain "$OVERLAY" \
 		-i 127.0.0.1 -timeout 30s -timeout_error -nostdin -trace_err \
 		-error_file "$T/sipp_$name.err" $(sipp_auth "$sf" "$@") "$@" >"$T/sipp_$name.out" 2>&1)
 }
@@ -691,7 +695,7 @@ sipp_run() {
 phone() {
 	local name=$1 sf=$2 user=$3 port=$4
 	shift 4
-	(cd "$T" && exec timeout 60 sipp -sf "$sf" -s "$user" -key domain overlay.example \
+	(cd "$T" && exec timeout 60 sipp -sf "$sf" -s "$user" -key domain "$OVERLAY" \
 		-i 127.0.0.1 -p "$port" -m 1 -nostdin -timeout 40s -timeout_error -trace_err \
 		-error_file "$T/sipp_$name.err" "$@" >"$T/sipp_$name.out" 2>&1) &
 	PHONE=$!

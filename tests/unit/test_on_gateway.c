@@ -115,13 +115,69 @@ static void test_limits(void **state)
 	on_gw_free(g);
 }
 
+/* [peer DOMAIN] sections (federation): served, reached only by sips:,
+ * published, their gateways' accounts; our own overlay, an address or *
+ * refused as a peer. */
+static struct on_gw *peers(struct on_peer_conf *pc, int n, const char *tls, char *err,
+			   size_t errlen)
+{
+	struct on_config c;
+
+	memset(&c, 0, sizeof(c));
+	c.overlay = "overlay.example";
+	c.gw_enable = 1;
+	c.gw_domains = "example.net";
+	c.gw_routes = "other.example=127.0.0.9:5060";
+	c.gw_user_calls = c.gw_source_rate = c.gw_source_burst = 1;
+	c.gw_tls_listen = (char *)tls;
+	c.peers = pc;
+	c.npeers = n;
+	return on_gw_new(&c, err, errlen);
+}
+
+static void test_peers(void **state)
+{
+	char err[200];
+	struct on_peer_conf pc[2] = {{"Other.Example", "ca.crt", "", "gw1, gw2"},
+				     {"third.example", "ca3.crt", "192.0.2.9:5061", ""}};
+	struct on_gw *g = peers(pc, 2, "127.0.0.1:5061", err, sizeof(err));
+	const char *d[8];
+
+	(void)state;
+	assert_non_null(g);
+	assert_true(on_gw_domain_ok(g, "other.example")); /* not in domains: a peer */
+	assert_string_equal(on_gw_peer(g, "OTHER.example"), "other.example");
+	assert_null(on_gw_peer(g, "example.net"));
+	/* TLS only, whatever routes says */
+	assert_string_equal(on_gw_next_hop(g, "other.example"), "sips:other.example");
+	assert_string_equal(on_gw_next_hop(g, "third.example"),
+			    "sips:192.0.2.9:5061;transport=tls");
+	assert_int_equal(on_gw_domains(g, d, 8), 3); /* example.net and both peers */
+	assert_true(on_gw_peer_gateway(g, "other.example", "gw2"));
+	assert_false(on_gw_peer_gateway(g, "other.example", "alice"));
+	assert_true(on_gw_peer_gateway(g, "third.example", "anyone")); /* no list */
+	assert_false(on_gw_peer_gateway(g, "example.net", "gw1"));
+	on_gw_free(g);
+
+	pc[0].name = "overlay.example"; /* ourselves */
+	assert_null(peers(pc, 1, "127.0.0.1:5061", err, sizeof(err)));
+	pc[0].name = "192.0.2.1";
+	assert_null(peers(pc, 1, "127.0.0.1:5061", err, sizeof(err)));
+	pc[0].name = "*";
+	assert_null(peers(pc, 1, "127.0.0.1:5061", err, sizeof(err)));
+	pc[0].name = "other.example";
+	pc[0].route = "gw.other.example"; /* no port */
+	assert_null(peers(pc, 1, "127.0.0.1:5061", err, sizeof(err)));
+	pc[0].route = "";
+	assert_null(peers(pc, 1, "gw.example:5061", err, sizeof(err))); /* not an IP */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_domains),
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_bad_config),
-		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_domains),    cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_bad_config), cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_peers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
