@@ -122,6 +122,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_peers.c
 ORDINARYNODE_SRCS += ordinarynode/on_seal.c
 ORDINARYNODE_SRCS += ordinarynode/on_topo.c
 ORDINARYNODE_SRCS += ordinarynode/on_gateway.c
+ORDINARYNODE_SRCS += ordinarynode/on_edge.c
 ORDINARYNODE_SRCS += ordinarynode/on_fed.c
 
 BOOTSTRAPD_SRCS += bootstrapd/bootstrapd.c

@@ -22,6 +22,9 @@
  *   on_seal.c       SIP sealed between nodes (common/seal.c), asserted
  *                   identities towards our phones
  *   on_media.c      relay streams and SDP for our side of each call
+ *   on_gateway.c    the gateway mode's policy: domains, next hops, limits
+ *   on_edge.c       the proxy where the overlay meets other domains
+ *   on_fed.c        federation: peered overlays' gateways over TLS
  *   on_nat.c        middlebox detection
  *   on_status.c     /status and /metrics
  * Nothing calls upwards: the parent registers callbacks at start-up. */

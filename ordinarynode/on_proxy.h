@@ -176,6 +176,39 @@ int ptx_hide(struct on_proxy *p, msg_t *m);
 /* The same, our Contacts naming account acct (NULL: as ptx_hide). */
 int ptx_hide_as(struct on_proxy *p, msg_t *m, const char *acct);
 
+/* ---- on_forward.c: made public for on_edge.c ---- */
+/* A branch to a phone here (or, on a gateway, the SIP world): uri the
+ * Request-URI to use (NULL: keep), dest where to send it with its
+ * transport tp (NULL: resolve the URI). */
+void add_local(struct ptx *x, const char *uri, const char *dest, const char *tp);
+/* A branch over the overlay to node `to` at super node `sn`, sealed to
+ * certificate peer (NULL: the one the call's node sealed with). */
+void add_overlay(struct ptx *x, const char *to, const char *sn, const char *sna, const char *acct,
+		 const char *peer);
+/* A request refused for its target: counted and logged within a budget. */
+void refused(struct on_proxy *p, const char *node, const sip_t *sip, int status, const char *why);
+/* irq answered with status (and destroyed): -1. */
+int answer(nta_incoming_t *irq, int status, const char *phrase);
+
+/* ---- on_edge.c: where the overlay meets other domains ---- */
+/* On a gateway, a request in a dialog to a far party: the Route entries of
+ * its side's proxies on m. -1 when they cannot. */
+int far_route_apply(struct on_proxy *p, msg_t *m);
+/* Our Path on a public address of record's REGISTER leaving a gateway. */
+int add_path(const struct on_self *self, msg_t *m);
+/* The gateways for domain: 0 when the lookup is out. */
+int gw_lookup(struct ptx *x, const char *domain);
+/* On a gateway, an overlay user's request for another domain: sent out. */
+void route_out(struct ptx *x, const struct on_target *t);
+/* On a gateway, a request from the SIP world: 0, or -1 when answered. */
+int public_check(struct on_proxy *p, nta_incoming_t *irq, const sip_t *sip,
+		 const struct on_target *t);
+/* On a gateway, a response going out: the far side's Record-Route back. */
+int far_rr_restore(struct ptx *x, msg_t *m);
+/* A REGISTER from the overlay: 0, or 403 with the phrase in *why. */
+int public_register_check(struct on_proxy *p, const struct on_sender *who, const sip_t *sip,
+			  const char **why);
+
 /* ---- on_forward.c ---- */
 /* Looks up where the node of branch b is now; 0 when the lookup is out. */
 int relocate(struct ptx *x, struct branch *b);
