@@ -73,7 +73,7 @@ on_init B "${accts[@]}"
 on_init G gw1
 GWP=${ON_SIP[G]}
 printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = example.net\nroutes = example.net=127.0.0.1:%s\n%s\n' \
-	"$KAMP" "user_calls_per_minute = 100000
+	"$KAMP" "user_requests_per_minute = 100000
 source_rate = 1000000
 source_burst = 1000000" >>"$T/G/ordinarynode.conf"
 # SIP alone, as Kamailio is measured here (no rtpengine): no relay streams.

@@ -90,7 +90,7 @@ struct on_config {
 	 * (on_gateway.c, docs/gateway.md) */
 	int gw_enable;
 	char *gw_domains, *gw_routes;
-	int64_t gw_user_calls, gw_source_rate, gw_source_burst;
+	int64_t gw_user_requests, gw_source_rate, gw_source_burst;
 	char *gw_tls_listen; /* SIP over TLS for peered overlays' gateways */
 	struct on_account_conf *accounts;
 	int naccounts;

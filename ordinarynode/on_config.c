@@ -36,7 +36,7 @@ static const struct conf_item items[] = {
 	{"gateway", "enable", CONF_BOOL, F(gw_enable), "no", 0, 0, 0, "yes: the overlay's gateway to other SIP domains"},
 	{"gateway", "domains", CONF_STRING, F(gw_domains), "*", 0, 0, 0, "domains it carries calls out to; *: any"},
 	{"gateway", "routes", CONF_STRING, F(gw_routes), "", 0, 0, 0, "DOMAIN=HOST:PORT[/tcp] next hops instead of DNS"},
-	{"gateway", "user_calls_per_minute", CONF_INT, F(gw_user_calls), "30", 1, 100000, 0, "calls out per overlay user"},
+	{"gateway", "user_requests_per_minute", CONF_INT, F(gw_user_requests), "30", 1, 100000, 0, "requests out of dialogs per overlay user"},
 	{"gateway", "source_rate", CONF_INT, F(gw_source_rate), "50", 1, 1000000, 0, "requests per second per foreign address"},
 	{"gateway", "source_burst", CONF_INT, F(gw_source_burst), "200", 1, 1000000, 0, ""},
 	{"gateway", "tls_listen", CONF_STRING, F(gw_tls_listen), "", 0, 0, 0, "IP:PORT: SIP over TLS for peered overlays; required with [peer]"},
@@ -158,7 +158,7 @@ int on_config_public_aor(const struct on_config *cfg, const url_t *aor)
 	char want[256];
 	size_t n;
 
-	if (aor == NULL || aor->url_user == NULL || aor->url_host == NULL ||
+	if (aor == NULL || aor->url_user == NULL || aor->url_host == NULL || cfg->overlay == NULL ||
 	    strcasecmp(aor->url_host, cfg->overlay) == 0 ||
 	    (size_t)snprintf(want, sizeof(want), "%s@%s", aor->url_user, aor->url_host) >=
 		    sizeof(want))

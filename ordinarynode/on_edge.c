@@ -161,9 +161,10 @@ void route_out(struct ptx *x, const struct on_target *t)
 		reply_up(x, 403, "Domain Not Served By This Gateway");
 		return;
 	}
-	if (sip->sip_to->a_tag == NULL && x->method == sip_method_invite &&
-	    !on_gw_user_ok(gw, x->up_user, time_mono_ms())) {
-		reply_up(x, 503, "Calls Out Over This User's Limit");
+	/* every request outside a dialog (a call, a MESSAGE, a REGISTER)
+	 * costs the user: none of them is sent out for free */
+	if (sip->sip_to->a_tag == NULL && !on_gw_user_ok(gw, x->up_user, time_mono_ms())) {
+		reply_up(x, 503, "Requests Out Over This User's Limit");
 		return;
 	}
 	if (sip->sip_to->a_tag == NULL && x->method == sip_method_invite)

@@ -1,6 +1,6 @@
 /* The policy of the gateway mode ([gateway] enable = yes, docs/gateway.md):
  * which foreign domains the gateway carries calls to and by which next hop,
- * and its limits: calls out per overlay user, requests per foreign source
+ * and its limits: requests out per overlay user, requests per foreign source
  * address. The proxy itself is the ordinary node's (on_forward.c); this
  * file only answers its questions, without I/O, so it is unit-tested. */
 #include "on.h"
@@ -186,8 +186,8 @@ struct on_gw *on_gw_new(const struct on_config *cfg, char *err, size_t errlen)
 		on_gw_free(g);
 		return NULL;
 	}
-	g->user_rate = (double)cfg->gw_user_calls / 60.0;
-	g->user_burst = (double)cfg->gw_user_calls;
+	g->user_rate = (double)cfg->gw_user_requests / 60.0;
+	g->user_burst = (double)cfg->gw_user_requests;
 	g->source_rate = (double)cfg->gw_source_rate;
 	g->source_burst = (double)cfg->gw_source_burst;
 	return g;

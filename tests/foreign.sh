@@ -128,7 +128,7 @@ fphone() {
 		-m 1 -nostdin -timeout 30s -timeout_error -trace_err -error_file "$T/sipp_$name.err" \
 		"$@" >"$T/sipp_$name.out" 2>&1) &
 	PHONE=$!
-	poll 5 fphone_listens "$ip" "$port" || fail "phone $name does not listen on $3"
+	poll 5 fphone_listens "$ip" "$port" || fail "phone $name does not listen on $ip:$port"
 }
 fphone_listens() { ss -Hlun "src $1:$2" | grep -q .; } # IP PORT
 

@@ -66,8 +66,11 @@ if [ "$fuzz_secs" != 0 ]; then
 		[ -x "$f" ] || continue
 		corpus="$top/build/fuzz-corpus/$n"
 		mkdir -p "$corpus"
+		# libFuzzer's own exit status for a crash is 77, which would read
+		# as "skipped" here
 		run_one "fuzz/$n" "$logs/$n.log" "$f" -max_total_time="$fuzz_secs" \
-			-rss_limit_mb=1024 -timeout=10 "$corpus" "tests/fuzz/seeds/${n#fuzz_}"
+			-rss_limit_mb=1024 -timeout=10 -error_exitcode=1 -timeout_exitcode=1 \
+			"$corpus" "tests/fuzz/seeds/${n#fuzz_}"
 	done
 fi
 

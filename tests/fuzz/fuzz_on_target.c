@@ -25,6 +25,16 @@ static const struct on_self self = {"00112233445566778899aabbccddeeff",
 				    "127.0.0.1:5061",
 				    0};
 
+static const struct on_self gw = {"00112233445566778899aabbccddeeff",
+				  "127.0.0.1:5060",
+				  "overlay.example",
+				  "gw1",
+				  "0123456789abcdef0123456789abcdef",
+				  "192.0.2.1",
+				  7000,
+				  "",
+				  1};
+
 static int contacts(void *arg, const char *user, struct on_contact *out, int max)
 {
 	(void)arg, (void)out, (void)max;
@@ -70,6 +80,13 @@ static void check(const struct on_target *t)
 		if (t->status != 403 && t->status != 404)
 			abort();
 		break;
+	case ON_T_FOREIGN:
+		if (t->domain[0] == '\0' || strlen(t->domain) >= sizeof(t->domain))
+			abort();
+		for (const char *c = t->domain; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				abort();
+		break;
 	case ON_T_SELF:
 	case ON_T_LOCAL:
 		break;
@@ -95,6 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int from_overlay = 0; from_overlay < 2; from_overlay++) {
 		on_target_of(&self, &view, dlgs, sip, from_overlay, &t);
 		check(&t);
+		on_target_of(&gw, &view, dlgs, sip, from_overlay, &t); /* the gateway mode */
+		check(&t);
+		if (t.kind == ON_T_FOREIGN && !from_overlay)
+			abort(); /* a gateway never sends the SIP world's requests out again */
 	}
 	(void)on_target_from_account(&self, &view, sip);
 	for (const sip_via_t *v = sip->sip_via; v != NULL; v = v->v_next)

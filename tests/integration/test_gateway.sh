@@ -18,6 +18,7 @@
 #     her node and a gateway (digest answered to example.net, the gateway's
 #     Path kept there); carol's call to alice@example.net reaches it through
 #     that Path; an overlay user who binds a Contact not his own is refused;
+#   * an overlay user is held to his requests out per minute;
 #   * the gateway that DNS prefers is killed during the set-up of the next
 #     call: the other one carries it, and the calls after, in and out.
 . "$(dirname "$0")/../lib.sh"
@@ -54,7 +55,7 @@ phone_register on1 alice "$ALICE"
 gw_start() {
 	on_init "$1" "$1"
 	sed -i "s/^sip_listen = .*/sip_listen = $2:5060/" "$T/$1/ordinarynode.conf"
-	printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = *\nsource_rate = 20\nsource_burst = 40\n' \
+	printf 'role = gateway\n\n[gateway]\nenable = yes\ndomains = *\nsource_rate = 20\nsource_burst = 40\nuser_requests_per_minute = 20\n' \
 		>>"$T/$1/ordinarynode.conf"
 	on_start "$1"
 }
@@ -167,6 +168,16 @@ CLI_USER=dave p2p send --via "$gw2_sn" "$gw2_id" \
 poll 5 on_has gw2 ".sip.counters.refused > $refused0" || fail "gw2 took dave's REGISTER"
 grep -q "REGISTER example.net from node .* refused 403: Contact Is Not The Sender's" "$T/on_gw2.log" ||
 	fail "gw2 did not say why: $(tail -n 3 "$T/on_gw2.log")"
+
+note "attack: an overlay user sends MESSAGEs out through gw2 past his limit"
+lim0=$(on_status gw2 | jq .gateway.user_limited)
+for i in $(seq 1 26); do
+	msg=$(printf 'MESSAGE sip:nobody@example.net SIP/2.0\r\nVia: SIP/2.0/TLS %s.invalid;branch=z9hG4bKp2pm%s\r\nFrom: <sip:dave@overlay.example>;tag=%s\r\nTo: <sip:nobody@example.net>\r\nCall-ID: dave-msg-%s\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi' "$dave_id" "$i" "$i" "$i")
+	CLI_USER=dave p2p send --via "$gw2_sn" "$gw2_id" \
+		"$(CLI_USER=dave p2p seal "$T/gw2/state/gw2.crt" "$gw2_id" "$msg")" >/dev/null || fail "send $i"
+done
+poll 5 on_has gw2 ".gateway.user_limited >= $((lim0 + 5))" ||
+	fail "gw2 did not hold dave to 20 a minute: $(on_status gw2 | jq -c .gateway)"
 
 note "gw1 killed during the set-up of the next call: gw2 carries it, and the ones after"
 # gw1 hangs (stopped), alice's call starts, then gw1 is killed: the call's

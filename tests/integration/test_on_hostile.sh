@@ -102,7 +102,7 @@ assert_eq "$phones0" "$phones1" "on1's bindings after REGISTER over the overlay"
 poll 5 on_has on1 ".sip.counters.refused >= $((ref0 + 3))" ||
 	fail "REGISTER over the overlay not refused: $(on_status on1 | jq -c .sip.counters)"
 
-note "phone side: a preloaded Route naming on1, a Request-URI naming a host: 403"
+note "phone side: a preloaded Route naming on1, a Request-URI naming a host: not relayed"
 answers=$(python3 - "${ON_SIP[on1]}" "$LPORT" "$TOP/tests/tools" "$(sip_pw alice)" <<'PY'
 import socket, sys
 node, lport, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4]
@@ -138,7 +138,9 @@ for i, (route, tp) in enumerate([("<sip:127.0.0.1:%d;lr>" % node, "tcp"),
 PY
 )
 poll 2 heard && fail "a phone's request reached the listener: $(cat "$T/heard")"
-[ "$(grep -c '^SIP/2.0 403' <<<"$answers")" = 3 ] || fail "phone-side relays not refused: $answers"
+# our Route is no passport (the ovl=x one: 403); the others are calls to
+# another domain, a gateway's business, and this overlay has none (404)
+[ "$(grep -c '^SIP/2.0 40[34]' <<<"$answers")" = 3 ] || fail "phone-side relays not refused: $answers"
 
 note "a flood of INVITEs from carol's node to erin, whose phone never answers: capped at 100"
 ERIN=$(free_port)

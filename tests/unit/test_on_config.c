@@ -180,7 +180,7 @@ static void test_gateway_and_public_aors(void **state)
 			      &cfg, err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg.gw_enable, 1);
-	assert_int_equal(cfg.gw_user_calls, 30);
+	assert_int_equal(cfg.gw_user_requests, 30);
 	assert_int_equal(
 		on_config_public_aor(
 			&cfg, url_hdup(home, (url_t *)url_make(home, "sip:bob@EXAMPLE.net"))),

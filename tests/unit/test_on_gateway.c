@@ -19,7 +19,7 @@ static struct on_gw *gw(const char *domains, const char *routes, char *err, size
 	c.gw_enable = 1;
 	c.gw_domains = (char *)domains;
 	c.gw_routes = (char *)routes;
-	c.gw_user_calls = 3;
+	c.gw_user_requests = 3;
 	c.gw_source_rate = 2;
 	c.gw_source_burst = 4;
 	return on_gw_new(&c, err, errlen);
@@ -128,7 +128,7 @@ static struct on_gw *peers(struct on_peer_conf *pc, int n, const char *tls, char
 	c.gw_enable = 1;
 	c.gw_domains = "example.net";
 	c.gw_routes = "other.example=127.0.0.9:5060";
-	c.gw_user_calls = c.gw_source_rate = c.gw_source_burst = 1;
+	c.gw_user_requests = c.gw_source_rate = c.gw_source_burst = 1;
 	c.gw_tls_listen = (char *)tls;
 	c.peers = pc;
 	c.npeers = n;
