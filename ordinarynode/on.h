@@ -708,6 +708,12 @@ struct on_sip;
 /* A request from a phone: a status for nta to answer with, or 0 when the
  * handler took the transaction. */
 typedef int (*on_sip_handler_t)(void *arg, nta_incoming_t *irq, const sip_t *sip);
+#define ON_TLS_FILE_MAX (256 * 1024) /* a PEM key, certificate chain or CA file */
+/* A directory as sofia-sip's TLS takes it: agent.pem (the key, then the
+ * certificate) and cafile.pem (ca, or the certificate itself when ca is
+ * NULL), written 0600. 0, or -1 with err. */
+int on_tls_dir(const char *dir, const char *key_path, const char *cert_path, const char *ca,
+	       size_t ca_len, char *err, size_t errlen);
 struct on_sip *on_sip_new(struct on *on, char *err, size_t errlen);
 nta_agent_t *on_sip_agent(struct on_sip *s);
 /* Who takes REGISTER, and who every other request. */

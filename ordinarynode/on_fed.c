@@ -12,17 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/su_strlst.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
-
-/* A PEM key, certificate or CA file. */
-#define FED_PEM_MAX (256 * 1024)
 
 struct on_fed {
 	struct on *on;
@@ -41,7 +36,7 @@ static char *cafile(const struct on_config *c, size_t *len, char *err, size_t er
 
 	for (int i = 0; i <= c->npeers; i++) {
 		const char *path = i < c->npeers ? c->peers[i].ca_cert : c->ca_cert;
-		if ((one = file_read(path, FED_PEM_MAX, &k, err, errlen)) == NULL) {
+		if ((one = file_read(path, ON_TLS_FILE_MAX, &k, err, errlen)) == NULL) {
 			free(all);
 			return NULL;
 		}
@@ -68,34 +63,14 @@ static char *cafile(const struct on_config *c, size_t *len, char *err, size_t er
 static int write_dir(struct on_fed *f, char *dir, size_t len, char *err, size_t errlen)
 {
 	const struct account *a = &f->on->acc[f->acct];
-	char path[700];
-	size_t nk = 0, nc = 0, nca = 0;
-	char *key = NULL, *cert = NULL, *both = NULL, *ca = NULL;
-	int rc = -1;
+	size_t nca = 0;
+	char *ca;
+	int rc;
 
 	snprintf(dir, len, "%s/fed-tls", f->on->cfg.state_dir);
-	snprintf(path, sizeof(path), "%s/agent.pem", dir);
-	if (mkdir_parents(path, 0700, err, errlen) < 0 ||
-	    (key = file_read(a->key_path, FED_PEM_MAX, &nk, err, errlen)) == NULL ||
-	    (cert = file_read(a->cert_path, FED_PEM_MAX, &nc, err, errlen)) == NULL ||
-	    (ca = cafile(&f->on->cfg, &nca, err, errlen)) == NULL ||
-	    (both = malloc(nk + nc + 2)) == NULL)
-		goto out;
-	memcpy(both, key, nk);
-	both[nk] = '\n';
-	memcpy(both + nk + 1, cert, nc);
-	if (file_write(path, both, nk + 1 + nc, 0600, 0, err, errlen) < 0)
-		goto out;
-	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
-	rc = file_write(path, ca, nca, 0600, 0, err, errlen);
-out:
-	if (key != NULL)
-		OPENSSL_cleanse(key, nk);
-	if (both != NULL)
-		OPENSSL_cleanse(both, nk + nc + 2);
-	free(key);
-	free(cert);
-	free(both);
+	if ((ca = cafile(&f->on->cfg, &nca, err, errlen)) == NULL)
+		return -1;
+	rc = on_tls_dir(dir, a->key_path, a->cert_path, ca, nca, err, errlen);
 	free(ca);
 	return rc;
 }

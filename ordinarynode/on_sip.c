@@ -26,8 +26,6 @@
 /* Largest SIP message taken from a phone: a REGISTER or INVITE with SDP is a
  * few KiB; sofia's default would let one TCP peer make it buffer 2 MiB. */
 #define SIP_MSG_MAX 65536
-/* A PEM key or certificate chain for TLS. */
-#define ON_TLS_FILE_MAX (256 * 1024)
 
 struct on_sip {
 	struct on *on;
@@ -168,18 +166,18 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
 
 /* sofia-sip's TLS takes a directory holding agent.pem (key and certificate)
  * and cafile.pem: made in state_dir/sip-tls from the operator's files. */
-static int tls_dir(const struct on_config *c, char *dir, size_t len, char *err, size_t errlen)
+int on_tls_dir(const char *dir, const char *key_path, const char *cert_path, const char *ca,
+	       size_t ca_len, char *err, size_t errlen)
 {
 	char path[700];
 	size_t nk = 0, nc = 0;
 	char *key = NULL, *cert = NULL, *both = NULL;
 	int rc = -1;
 
-	snprintf(dir, len, "%s/sip-tls", c->state_dir);
 	snprintf(path, sizeof(path), "%s/agent.pem", dir);
 	if (mkdir_parents(path, 0700, err, errlen) < 0 ||
-	    (key = file_read(c->sip_tls_key, ON_TLS_FILE_MAX, &nk, err, errlen)) == NULL ||
-	    (cert = file_read(c->sip_tls_cert, ON_TLS_FILE_MAX, &nc, err, errlen)) == NULL ||
+	    (key = file_read(key_path, ON_TLS_FILE_MAX, &nk, err, errlen)) == NULL ||
+	    (cert = file_read(cert_path, ON_TLS_FILE_MAX, &nc, err, errlen)) == NULL ||
 	    (both = malloc(nk + nc + 2)) == NULL)
 		goto out;
 	memcpy(both, key, nk);
@@ -188,7 +186,8 @@ static int tls_dir(const struct on_config *c, char *dir, size_t len, char *err, 
 	if (file_write(path, both, nk + 1 + nc, 0600, 0, err, errlen) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
-	rc = file_write(path, cert, nc, 0600, 0, err, errlen);
+	rc = ca != NULL ? file_write(path, ca, ca_len, 0600, 0, err, errlen)
+			: file_write(path, cert, nc, 0600, 0, err, errlen);
 out:
 	if (key != NULL)
 		OPENSSL_cleanse(key, nk);
@@ -198,6 +197,12 @@ out:
 	free(cert);
 	free(both);
 	return rc;
+}
+
+static int tls_dir(const struct on_config *c, char *dir, size_t len, char *err, size_t errlen)
+{
+	snprintf(dir, len, "%s/sip-tls", c->state_dir);
+	return on_tls_dir(dir, c->sip_tls_key, c->sip_tls_cert, NULL, 0, err, errlen);
 }
 
 /* SIP over TLS for the phones (sips: and transport=tls) at sip_tls_listen,
