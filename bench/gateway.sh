@@ -139,10 +139,6 @@ on_status G | jq -c .gateway | sed 's/^/# gateway status: /'
 kill "$UAS_PID" 2>/dev/null
 wait "$UAS_PID" 2>/dev/null
 
-f() { echo "${R[$1]:-na}"; }
-p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
-p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
-cpu_ms() { awk -v c="${R[$1]:-na}" -v r="$LAT_RATE" 'BEGIN{if (c != "na") printf "%.2f", c * 10 / r; else print "na"}'; }
 row() { # LABEL OUT IN KAM
 	echo "| $1 | $2 | $3 | $4 | $(ratio "${2%% *}" "${4%% *}") | $(ratio "${3%% *}" "${4%% *}") |"
 }

@@ -154,11 +154,6 @@ if [ "$PEER" = 1 ]; then
 	wait "$UAS_PID" 2>/dev/null
 fi
 
-f() { echo "${R[$1]:-na}"; }
-p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
-p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
-# the servers' CPU time per call: their CPU share over the run at LAT_RATE
-cpu_ms() { awk -v c="${R[$1]:-na}" -v r="$LAT_RATE" 'BEGIN{if (c != "na") printf "%.2f", c * 10 / r; else print "na"}'; }
 echo
 echo "| figure (steps of ${DUR}s, 0 failed) | ours | Kamailio | ours/Kamailio |"
 echo "|---|---|---|---|"

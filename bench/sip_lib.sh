@@ -102,3 +102,11 @@ bench_accounts() {
 		accts+=("user$i")
 	done
 }
+
+# The figures of the result table, from the array R (name -> "value" or
+# "p50 p99"); "na" for one not measured.
+f() { echo "${R[$1]:-na}"; }
+p50() { echo "${R[$1]:-na na}" | cut -d' ' -f1; }
+p99() { echo "${R[$1]:-na na}" | cut -d' ' -f2; }
+# the servers' CPU time per call: their CPU share over the run at LAT_RATE
+cpu_ms() { awk -v c="${R[$1]:-na}" -v r="$LAT_RATE" 'BEGIN{if (c != "na") printf "%.2f", c * 10 / r; else print "na"}'; }
