@@ -362,6 +362,7 @@ bench: all $(BENCH_PROGS)
 	@bench/sip.sh
 	@bench/gateway.sh
 	@bench/relay.sh
+	@bench/churn.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
