@@ -47,7 +47,9 @@ if [ "${1:-}" = --ring ]; then
 		else
 			s=-1
 		fi
-		echo "$(date -u +%T) $old -> $new ($sig): settled after $s ms, $(grep -c . "$RECS") stored" >&2
+		echo "$(date -u +%T) $old -> $new ($sig): ring whole after $RING_MS ms, settled after $s ms," \
+			"$(grep -c . "$RECS") stored" >&2
+		fig "ring_ms_$i" "$RING_MS"
 		fig "settle_ms_$i" "$s"
 		fig "settle_how_$i" "$old-$sig"
 	done
@@ -111,7 +113,8 @@ row "failed puts" "${OURS[failed]:-}" ""
 row "put p50 ms (ours: during churn)" "${OURS[put_p50_ms]:-}" "${PEERV[${P}put_lat_p50_ms]:-}"
 row "put p99 ms (ours: during churn)" "${OURS[put_p99_ms]:-}" "${PEERV[${P}put_lat_p99_ms]:-}"
 for i in $(seq 1 "$REPLACE"); do
-	row "settle ms after replacement $i (${OURS[settle_how_$i]:-?})" "${OURS[settle_ms_$i]:-}" ""
+	row "replacement $i (${OURS[settle_how_$i]:-?}): ring whole, ms" "${OURS[ring_ms_$i]:-}" ""
+	row "replacement $i: settled (3 copies), ms" "${OURS[settle_ms_$i]:-}" ""
 done
 row "fetchable again ms, kill -9 of 1 holder" "" "${PEERV[${P}kill1_recover_time_ms]:-}"
 row "fetchable again ms, kill -9 of $((N / 4)) holders" "" "${PEERV[${P}kill25pct_recover_time_ms]:-}"

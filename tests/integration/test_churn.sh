@@ -25,7 +25,8 @@ REST=${REST:-4} # seconds of writes between two replacements
 for r in "sn1 sn7 KILL" "sn2 sn8 TERM" "sn3 sn9 KILL"; do
 	set -- $r
 	replace "$1" "$2" "$3" 60 || fail "ring did not settle after $1 ($3) was replaced by $2"
-	echo "$1 -> $2 ($3): settled after $SETTLE_MS ms, $(grep -c . "$RECS") records stored so far"
+	echo "$1 -> $2 ($3): ring whole after $RING_MS ms, settled after $SETTLE_MS ms," \
+		"$(grep -c . "$RECS") records stored so far"
 	settles+=("$SETTLE_MS")
 	sleep "$REST"
 done
