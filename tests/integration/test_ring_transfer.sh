@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/ring_lib.sh"
 DB=$TOP/build/bench/dht_bench
+PRELOAD=${PRELOAD:-20000} WRITES=${WRITES:-8000} # smaller under valgrind
 [ -x "$DB" ] || skip "needs $DB (make check builds it)"
 
 logind_init
@@ -23,12 +24,12 @@ bench() { # MODE SN ARGS...
 		--cert "$T/alice.crt" --user alice "${@:3}"
 }
 
-note "20,000 values in a ring of two"
-bench put sn1 --seq 1 --tput 20000 --conc 64 --keys "$T/keys0" >"$T/put0" ||
+note "$PRELOAD values in a ring of two"
+bench put sn1 --seq 1 --tput "$PRELOAD" --conc 64 --keys "$T/keys0" >"$T/put0" ||
 	fail "preload: $(cat "$T/put0")"
 
 note "sn3 joins while stores go on"
-bench put sn1 --seq 1 --tput 8000 --conc 8 --keys "$T/keys1" >"$T/put1" 2>&1 &
+bench put sn1 --seq 1 --tput "$WRITES" --conc 8 --keys "$T/keys1" >"$T/put1" 2>&1 &
 writer=$!
 sleep 0.5 # the stores are under way
 snode_start sn3
