@@ -100,9 +100,11 @@ SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
 SUPERNODE_SRCS += supernode/sn_service.c
 SUPERNODE_SRCS += supernode/sn_relaypol.c
+SUPERNODE_SRCS += supernode/sn_lan.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
+ORDINARYNODE_SRCS += ordinarynode/on_lan.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_auth.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c

@@ -5,13 +5,16 @@
 #include "certcheck.h"
 #include "crl.h"
 #include "log.h"
+#include "prom.h"
 #include "ratelimit.h"
 #include "sig.h"
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -471,6 +474,36 @@ int lan_heard(const struct lan *l, struct lan_heard *out, int max, uint64_t now_
 	return n;
 }
 
+json_t *lan_status(const struct lan *l, uint64_t now_ms)
+{
+	struct lan_heard h[LAN_HEARD_MAX];
+	json_t *ign = json_object();
+
+	for (int r = 1; r < LAN_NRES; r++)
+		json_object_set_new(ign, res_names[r], json_integer((json_int_t)l->stats.res[r]));
+	return json_pack("{s:i,s:I,s:I,s:I,s:o}", "heard", lan_heard(l, h, LAN_HEARD_MAX, now_ms),
+			 "sent", (json_int_t)l->stats.sent, "send_errors",
+			 (json_int_t)l->stats.send_errors, "accepted",
+			 (json_int_t)l->stats.res[LAN_ACCEPTED], "ignored", ign);
+}
+
+void lan_metrics(const struct lan *l, struct evbuffer *out, const char *prefix, uint64_t now_ms)
+{
+	struct lan_heard h[LAN_HEARD_MAX];
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s_lan_announcements_total", prefix);
+	prom_head(out, name, PROM_COUNTER,
+		  "LAN announcements received, by result (accepted, or why ignored).");
+	for (int r = 0; r < LAN_NRES; r++)
+		prom_count(out, name, "result", res_names[r], l->stats.res[r]);
+	snprintf(name, sizeof(name), "%s_lan_sent_total", prefix);
+	prom_counter(out, name, "LAN announcements sent.", l->stats.sent);
+	snprintf(name, sizeof(name), "%s_lan_heard", prefix);
+	prom_gauge(out, name, "Super nodes heard on the LAN, not yet forgotten.",
+		   lan_heard(l, h, LAN_HEARD_MAX, now_ms));
+}
+
 /* ---- the socket ---- */
 
 int lan_sock_conf(struct lan_sock_conf *c, const char *group, const char *iface, char *err,
@@ -497,7 +530,7 @@ static int sock_opts(int fd, const struct lan_sock_conf *c)
 {
 	struct ip_mreq mr;
 	struct in_addr ifa = {htonl(INADDR_ANY)};
-	int one = 1, zero = 0;
+	int zero = 0;
 	unsigned char ttl = 1, loop = 1;
 
 	if (c->iface[0] != '\0')
@@ -505,31 +538,27 @@ static int sock_opts(int fd, const struct lan_sock_conf *c)
 	memset(&mr, 0, sizeof(mr));
 	inet_pton(AF_INET, c->group, &mr.imr_multiaddr);
 	mr.imr_interface = ifa;
-	/* several daemons of one machine share the group's port */
-	return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-			       setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero)) <
-				       0 ||
-			       setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) <
-				       0 ||
-			       setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop)) <
-				       0 ||
-			       setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)) < 0 ||
-			       setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0
-		       ? -1
-		       : 0;
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof(loop)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)) < 0)
+		return -1;
+	return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr));
 }
 
 int lan_sock_open(const struct lan_sock_conf *c, char *err, size_t errlen)
 {
 	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(c->port);
 	/* bound to the group: unicast to the port is not taken */
 	inet_pton(AF_INET, c->group, &sa.sin_addr);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || sock_opts(fd, c) < 0) {
+	/* several daemons of one machine share the group's port */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || sock_opts(fd, c) < 0) {
 		err_set(err, errlen, "LAN group %s:%u%s%s: %s", c->group, c->port,
 			c->iface[0] != '\0' ? " on " : "", c->iface, strerror(errno));
 		if (fd >= 0)

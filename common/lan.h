@@ -125,6 +125,16 @@ int lan_heard(const struct lan *l, struct lan_heard *out, int max, uint64_t now_
 const struct lan_stats *lan_stats(const struct lan *l);
 struct lan_stats *lan_stats_mut(struct lan *l);
 
+/* The counters for /status: {"heard", "sent", "send_errors", "accepted",
+ * "ignored": {reason: count}}, a new reference. */
+struct json_t;
+struct json_t *lan_status(const struct lan *l, uint64_t now_ms);
+/* The counters for /metrics, under prefix (e.g. "p2psip_sn"):
+ * PREFIX_lan_announcements_total{result=...}, PREFIX_lan_sent_total,
+ * PREFIX_lan_heard. */
+struct evbuffer;
+void lan_metrics(const struct lan *l, struct evbuffer *out, const char *prefix, uint64_t now_ms);
+
 /* ---- the socket on the group ---- */
 
 struct lan_sock_conf {

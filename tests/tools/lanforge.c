@@ -7,10 +7,13 @@
 #include "log.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void usage(void)
@@ -19,12 +22,14 @@ static void usage(void)
 		"usage: lanforge --key PEM --cert PEM [--overlay NAME] [--node-id HEX]\n"
 		"                [--addr IP:PORT]... [--time UNIX | --age SECS] [--flip-sig]\n"
 		"                [--group ADDR:PORT] [--iface IP] [--count N] [--out FILE]\n"
-		"       lanforge --replay FILE [--group ADDR:PORT] [--iface IP] [--count N]\n");
+		"       lanforge --replay FILE [--group ADDR:PORT] [--iface IP] [--count N]\n"
+		"       lanforge --capture FILE --from IP [--group ADDR:PORT] [--iface IP]\n"
+		"                (the next datagram from IP on the group, written to FILE)\n");
 	exit(2);
 }
 
 struct opts {
-	const char *key, *cert, *overlay, *node_id, *group, *iface, *out, *replay;
+	const char *key, *cert, *overlay, *node_id, *group, *iface, *out, *replay, *capture, *from;
 	struct lan_fields f;
 	int64_t age;
 	int flip, count, have_time;
@@ -38,7 +43,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 					   {"age", 1, 0, 'g'},     {"flip-sig", 0, 0, 'f'},
 					   {"group", 1, 0, 'G'},   {"iface", 1, 0, 'i'},
 					   {"count", 1, 0, 'N'},   {"out", 1, 0, 'w'},
-					   {"replay", 1, 0, 'r'},  {0, 0, 0, 0}};
+					   {"replay", 1, 0, 'r'},  {"capture", 1, 0, 'C'},
+					   {"from", 1, 0, 'F'},    {0, 0, 0, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -86,6 +92,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'r':
 			o->replay = optarg;
 			break;
+		case 'C':
+			o->capture = optarg;
+			break;
+		case 'F':
+			o->from = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -131,6 +143,34 @@ static int forge(struct opts *o, uint8_t *buf, size_t cap)
 	return n;
 }
 
+/* Waits (at most 30 s) for a datagram from o->from on the group: its length. */
+static size_t capture(int fd, const struct opts *o, uint8_t *buf, size_t cap)
+{
+	struct sockaddr_in sa;
+	char ip[64];
+
+	if (o->from == NULL)
+		usage();
+	for (int i = 0; i < 3000; i++) {
+		socklen_t sl = sizeof(sa);
+		ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)&sa, &sl);
+		if (n > 0 && inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip)) != NULL &&
+		    strcmp(ip, o->from) == 0)
+			return (size_t)n;
+		if (n < 0)
+			usleep(10000);
+	}
+	fatal("nothing from %s on the group in 30 s", o->from);
+}
+
+static void write_file(const char *path, const uint8_t *buf, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (fp == NULL || fwrite(buf, 1, n, fp) != n || fclose(fp) != 0)
+		fatal("cannot write %s", path);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.group = LAN_GROUP_DEFAULT, .count = 1};
@@ -142,6 +182,14 @@ int main(int argc, char **argv)
 
 	log_init("lanforge", LOG_LVL_INFO);
 	parse_args(argc, argv, &o);
+	if (lan_sock_conf(&sc, o.group, o.iface, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	if (o.capture != NULL) {
+		if ((fd = lan_sock_open(&sc, err, sizeof(err))) < 0)
+			fatal("%s", err);
+		write_file(o.capture, buf, capture(fd, &o, buf, sizeof(buf)));
+		return 0;
+	}
 	if (o.replay != NULL) {
 		char *data = file_read(o.replay, LAN_DATAGRAM_MAX, &n, err, sizeof(err));
 		if (data == NULL)
@@ -151,13 +199,10 @@ int main(int argc, char **argv)
 	} else
 		n = (size_t)forge(&o, buf, sizeof(buf));
 	if (o.out != NULL) {
-		FILE *fp = fopen(o.out, "wb");
-		if (fp == NULL || fwrite(buf, 1, n, fp) != n || fclose(fp) != 0)
-			fatal("cannot write %s", o.out);
+		write_file(o.out, buf, n);
 		return 0;
 	}
-	if (lan_sock_conf(&sc, o.group, o.iface, err, sizeof(err)) < 0 ||
-	    (fd = lan_sock_open(&sc, err, sizeof(err))) < 0)
+	if ((fd = lan_sock_open(&sc, err, sizeof(err))) < 0)
 		fatal("%s", err);
 	for (int i = 0; i < o.count; i++)
 		if (lan_sock_send(fd, &sc, NULL, buf, n) < 0)
