@@ -19,6 +19,7 @@ struct sn_lan {
 	int fd;
 	struct event *rd, *tick;
 	char addr[LAN_HOST_MAX + 1]; /* the address we announce: the interface's */
+	int announced;               /* once: the log says so */
 };
 
 static int is_ipv4(const char *s)
@@ -70,7 +71,11 @@ static void announce(struct sn *sn)
 		log_error("LAN announcement: cannot build it");
 		return;
 	}
-	lan_sock_send(sl->fd, &sl->sc, sl->lan, buf, (size_t)n);
+	if (lan_sock_send(sl->fd, &sl->sc, sl->lan, buf, (size_t)n) == 0 && !sl->announced) {
+		log_info("LAN: announcing %s:%u every %llds", f.addr[0].host, f.addr[0].port,
+			 (long long)sn->cfg.lan_interval);
+		sl->announced = 1;
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
