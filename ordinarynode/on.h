@@ -263,6 +263,9 @@ void on_db_close(struct on_db *db);
 /* The super node just attached to goes first in the list of last good
  * ones (16 kept). */
 void on_db_sn_remember(struct on_db *db, const char *host, uint16_t port, const char *node_id);
+/* A super node bootstrapd listed: remembered after those attached to, for
+ * a time when bootstrapd cannot be asked. */
+void on_db_sn_learn(struct on_db *db, const char *host, uint16_t port);
 /* The remembered super nodes, last good first: how many were put in out
  * (rows that are no IP address and port are skipped with a log line). */
 int on_db_sn_load(struct on_db *db, struct sn_addr *out, int max);

@@ -76,6 +76,26 @@ void on_db_sn_remember(struct on_db *d, const char *host, uint16_t port, const c
 		db_run(d->db, st);
 }
 
+void on_db_sn_learn(struct on_db *d, const char *host, uint16_t port)
+{
+	sqlite3_stmt *st;
+
+	if (d == NULL)
+		return;
+	/* last_ok 0: after every super node this node was attached to. */
+	st = db_stmt(d->db, "INSERT OR IGNORE INTO supernodes (host, port, node_id, last_ok)"
+			    " VALUES (?, ?, '', 0)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, port);
+		db_run(d->db, st);
+	}
+	st = db_stmt(d->db, "DELETE FROM supernodes WHERE rowid NOT IN"
+			    " (SELECT rowid FROM supernodes ORDER BY last_ok DESC LIMIT 16)");
+	if (st != NULL)
+		db_run(d->db, st);
+}
+
 int on_db_sn_load(struct on_db *d, struct sn_addr *out, int max)
 {
 	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "SELECT host, port FROM supernodes"

@@ -170,8 +170,11 @@ void on_link_set_list(struct on_link *l, const struct sn_addr *list, int n)
 	struct on *on = l->on;
 
 	on->nreserve = on->next = 0;
-	for (int i = 0; i < n && i < ON_RESERVE_MAX; i++)
+	for (int i = 0; i < n && i < ON_RESERVE_MAX; i++) {
 		on->reserve[on->nreserve++] = list[i];
+		if (!list[i].fallback)
+			on_db_sn_learn(on->db, list[i].host, list[i].port);
+	}
 	if (on->nreserve == 0) {
 		l->next_list = time_mono_ms() + RETRY_MS;
 		remembered_round(l);

@@ -142,9 +142,11 @@ void cache_ring_save(struct sn *sn)
 		return;
 	memset(m, 0, sizeof(m));
 	n = members(sn, m);
+	if (n == 0)
+		return; /* alone: the first members are written as soon as they come */
 	sn->ring_sig = members_sig(m, n);
 	sn->ring_saved_ms = now_ms();
-	if (n > 0 && sdb_ring_save(sn->db, m, n) < 0)
+	if (sdb_ring_save(sn->db, m, n) < 0)
 		log_warn("the ring members could not be kept for a restart");
 }
 

@@ -138,6 +138,23 @@ static void test_sn_garbage_skipped(void **state)
 	assert_int_equal(a[0].port, 7000);
 }
 
+/* Super nodes bootstrapd listed come after those attached to, and learning
+ * one again does not demote it. */
+static void test_sn_learned_after_attached(void **state)
+{
+	struct fx *f = *state;
+	struct sn_addr a[8];
+
+	on_db_sn_learn(f->db, "192.0.2.7", 7007);
+	on_db_sn_remember(f->db, "192.0.2.1", 7000, "aa");
+	on_db_sn_learn(f->db, "192.0.2.1", 7000);
+	reopen(f);
+	assert_int_equal(on_db_sn_load(f->db, a, 8), 2);
+	assert_string_equal(a[0].host, "192.0.2.1");
+	assert_string_equal(a[1].host, "192.0.2.7");
+	assert_int_equal(a[1].port, 7007);
+}
+
 /* bootstrapd's last answers: kept across a restart, replaced, bounded. */
 static void test_cache_rows(void **state)
 {
@@ -291,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sn_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sn_garbage_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sn_learned_after_attached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_expired, setup, teardown),
