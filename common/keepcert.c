@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CHECK_SECS 60
 #define REFUSED_FIRST 30
@@ -201,15 +202,18 @@ static void log_refused(const struct keepcert *kc, const char *in)
 static void warn_expiry(struct keepcert *kc, const char *why)
 {
 	int64_t t = time_now(), left = keepcert_expires_in(kc);
-	char in[32];
+	time_t end = (time_t)cert_not_after(kc->cert);
+	char at[32] = "?";
+	struct tm tm;
 
 	if (t < kc->next_warn)
 		return;
 	kc->next_warn = t + KEEPCERT_WARN_EVERY;
-	duration_format(left, in, sizeof(in));
-	log_warn("%s: certificate ends in %s and renewal failed (%s); the node stops serving "
-		 "this account then unless logind answers before",
-		 kc->conf.account, in, why);
+	if (gmtime_r(&end, &tm) != NULL)
+		strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm);
+	log_warn("%s: certificate ends in %lldh%02lldm (%s) and renewal failed (%s); the node "
+		 "stops serving this account then unless logind answers before",
+		 kc->conf.account, (long long)(left / 3600), (long long)(left % 3600 / 60), at, why);
 }
 
 /* Records a failure and schedules the next attempt. */

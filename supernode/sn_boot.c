@@ -18,6 +18,7 @@
 
 #define RETRY_MS 2000
 #define SEEDS_MAX 16
+#define ANNOUNCE_RETRY_MAX_MS 60000
 #define CONFIG_RETRY_MS 30000 /* on a cached configuration: asking bootstrapd again */
 
 enum boot_step {
@@ -38,6 +39,7 @@ struct boot {
 	int64_t renew_before;
 	uint64_t next_heartbeat, next_crl, next_announce;
 	int config_cached;    /* running on the cached configuration */
+	int announce_fails;   /* in a row */
 	uint64_t next_config; /* then: when to ask bootstrapd for it again */
 };
 
@@ -315,6 +317,16 @@ static json_t *announcement(struct sn *sn)
 	return a;
 }
 
+/* bootstrapd down for long (the node runs on what it kept) is asked less
+ * and less often: 2 s doubling to ANNOUNCE_RETRY_MAX_MS. */
+static uint64_t announce_backoff(struct boot *b)
+{
+	uint64_t d = (uint64_t)RETRY_MS << (b->announce_fails < 5 ? b->announce_fails : 5);
+
+	b->announce_fails++;
+	return d < ANNOUNCE_RETRY_MAX_MS ? d : ANNOUNCE_RETRY_MAX_MS;
+}
+
 static void on_announce(int status, const uint8_t *body, size_t len, const char *err, void *arg)
 {
 	struct boot *b = arg;
@@ -325,12 +337,13 @@ static void on_announce(int status, const uint8_t *body, size_t len, const char 
 	if (status == 200) {
 		if (!sn->announced)
 			log_info("announced to bootstrapd");
+		b->announce_fails = 0;
 		sn->announced = 1;
 		b->next_heartbeat = now_ms() + 1000u * (uint64_t)sn->heartbeat_interval;
 	} else {
 		log_warn("announce to bootstrapd failed: %s", status < 0 ? err : e ? e : "refused");
 		sn->announced = 0;
-		b->next_announce = now_ms() + RETRY_MS;
+		b->next_announce = now_ms() + announce_backoff(b);
 	}
 	json_decref(j);
 }
