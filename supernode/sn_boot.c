@@ -318,7 +318,8 @@ static json_t *announcement(struct sn *sn)
 }
 
 /* bootstrapd down for long (the node runs on what it kept) is asked less
- * and less often: 2 s doubling to ANNOUNCE_RETRY_MAX_MS. */
+ * and less often: 2 s doubling to ANNOUNCE_RETRY_MAX_MS. A refusal is
+ * retried as before. */
 static uint64_t announce_backoff(struct boot *b)
 {
 	uint64_t d = (uint64_t)RETRY_MS << (b->announce_fails < 5 ? b->announce_fails : 5);
@@ -343,7 +344,7 @@ static void on_announce(int status, const uint8_t *body, size_t len, const char 
 	} else {
 		log_warn("announce to bootstrapd failed: %s", status < 0 ? err : e ? e : "refused");
 		sn->announced = 0;
-		b->next_announce = now_ms() + announce_backoff(b);
+		b->next_announce = now_ms() + (status < 0 ? announce_backoff(b) : RETRY_MS);
 	}
 	json_decref(j);
 }
