@@ -9,7 +9,8 @@
 # ordinary node also shows that a valid certificate serves with logind down
 # and that the failed renewal is warned about with the time left. A cache
 # row planted with garbage is refused with a log line; a super node that
-# never ran does not pretend: it retries and says why.
+# never ran does not pretend: it retries and says why. sn3, sn4 and on2
+# (after their restarts) run under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
@@ -78,8 +79,10 @@ done
 note "logind and bootstrapd killed"
 { kill -9 "$LD_PID" "$BS_PID" && wait "$LD_PID" "$BS_PID"; } 2>/dev/null
 
-note "a super node that never ran does not pretend to join"
+note "a super node that never ran does not pretend to join (under valgrind)"
+vg_on
 snode_start sn4
+VG_DAEMONS=0
 wait_until 10 "sn4 did not say why it waits" log_has sn_sn4 "none kept from an earlier run; retrying"
 sleep 2
 snode_has sn4 '.state == "starting"' || fail "sn4 went on: $(snode_status sn4)"
@@ -105,12 +108,14 @@ restart_sn sn2 KILL
 sleep 1.2
 calls sn2
 
-note "sn3 restarted with garbage planted in its cached CRL and ring members"
+note "sn3 restarted (under valgrind) with garbage planted in its cached CRL and ring members"
 stop_pid "${SN_PID[sn3]}" TERM
 rows "$T/sn3/records.db" "UPDATE boot_cache SET data = x'3082ffff00' WHERE name = 'crl';
 	INSERT INTO ring_cache VALUES ('zz', 'evil.example', 99999, 9e15);" ||
 	fail "planting garbage in sn3's database"
+vg_on
 snode_start sn3
+VG_DAEMONS=0
 wait_until 30 "sn3 did not rejoin with the servers down" ring_whole
 log_has sn_sn3 "cached CRL ignored" || fail "sn3: garbage CRL not refused"
 log_has sn_sn3 "skipping an unreadable row of ring members" || fail "sn3: garbage ring row not refused"
@@ -131,7 +136,9 @@ note "on1 and on2 restarted in turn"
 restart_on on1
 sleep 1.2
 calls on1
+vg_on # on2 under valgrind
 restart_on on2
+VG_DAEMONS=0
 sleep 1.2
 calls on2
 
@@ -143,4 +150,7 @@ v=$(mval "$T/metrics" 'p2psip_on_cert_expiry_seconds{account="alice"}')
 [ "${v:-0}" -gt 80000 ] || fail "on1 metrics: $(grep cert_expiry "$T/metrics")"
 scrape "${SN_STATUS[sn2]}"
 [ "$(mval "$T/metrics" p2psip_sn_cert_expiry_seconds)" -gt 80000 ] || fail "sn2 metrics"
+stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
+stop_pid "${SN_PID[sn3]}" || fail "sn3 exit status $?"
+vg_check
 echo "no servers: all passed"
