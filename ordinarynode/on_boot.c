@@ -38,8 +38,6 @@ struct on_boot {
 	uint64_t next_config; /* then: when to ask bootstrapd again (monotonic ms) */
 };
 
-/* ---- the exchanges ---- */
-
 /* ---- what the last run kept ---- */
 
 static void save_config(struct on_boot *b, const struct bootc_config *cfg)
