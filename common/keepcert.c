@@ -213,7 +213,8 @@ static void warn_expiry(struct keepcert *kc, const char *why)
 		strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm);
 	log_warn("%s: certificate ends in %lldh%02lldm (%s) and renewal failed (%s); the node "
 		 "stops serving this account then unless logind answers before",
-		 kc->conf.account, (long long)(left / 3600), (long long)(left % 3600 / 60), at, why);
+		 kc->conf.account, (long long)(left / 3600), (long long)(left % 3600 / 60), at,
+		 why);
 }
 
 /* Records a failure and schedules the next attempt. */
