@@ -9,8 +9,9 @@
 # ordinary node also shows that a valid certificate serves with logind down
 # and that the failed renewal is warned about with the time left. A cache
 # row planted with garbage is refused with a log line; a super node that
-# never ran does not pretend: it retries and says why. sn3, sn4 and on2
-# (after their restarts) run under valgrind.
+# never ran does not pretend: it retries and says why. Then logind and
+# bootstrapd come back and the nodes go back to them by themselves. sn3,
+# sn4 and on2 (after their restarts) run under valgrind.
 . "$(dirname "$0")/../lib.sh"
 need sipp
 
@@ -150,6 +151,18 @@ v=$(mval "$T/metrics" 'p2psip_on_cert_expiry_seconds{account="alice"}')
 [ "${v:-0}" -gt 80000 ] || fail "on1 metrics: $(grep cert_expiry "$T/metrics")"
 scrape "${SN_STATUS[sn2]}"
 [ "$(mval "$T/metrics" p2psip_sn_cert_expiry_seconds)" -gt 80000 ] || fail "sn2 metrics"
+note "logind and bootstrapd back: the nodes go back to them without a restart"
+logind_start
+bootstrapd_start
+for n in sn1 sn2 sn3; do
+	wait_until 70 "$n did not announce itself again" log_has "sn_$n" "announced to bootstrapd"
+done
+for o in on1 on2; do
+	wait_until 35 "$o did not take bootstrapd's configuration again" \
+		log_has "on_$o" "bootstrapd answers again: overlay configuration refreshed"
+done
+calls back
+
 stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
 stop_pid "${SN_PID[sn3]}" || fail "sn3 exit status $?"
 vg_check
