@@ -129,10 +129,23 @@ static void install_crl(struct sn *sn, struct crl *c)
 	conn_drop_revoked(sn);
 }
 
+/* bootstrapd answered something: an announce backed off (bootstrapd was
+ * unreachable) goes at once. */
+static void answered(struct boot *b)
+{
+	if (b->announce_fails > 0) {
+		b->announce_fails = 0;
+		b->next_announce = 0;
+	}
+}
+
 static void on_crl(enum bootc_res res, struct crl *c, const char *err, void *arg)
 {
 	struct boot *b = arg;
 	struct sn *sn = b->sn;
+
+	if (res != BOOTC_UNREACHABLE)
+		answered(b);
 
 	if (c == NULL) {
 		if (b->step == B_CRL)
@@ -207,6 +220,7 @@ static void on_config_again(enum bootc_res res, const struct bootc_config *oc, c
 		return;
 	}
 	log_info("bootstrapd answers again: overlay configuration refreshed");
+	answered(b);
 	cache_config_save(b->sn, oc);
 	take_config(b, oc);
 	b->config_cached = 0;

@@ -120,15 +120,25 @@ static int members(const struct sn *sn, struct node *out)
 	return n;
 }
 
-/* FNV-1a over the members' Node-IDs and addresses: a changed ring. */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	for (size_t k = 0; k < len; k++)
+		h = (h ^ p[k]) * 1099511628211ull;
+	return h;
+}
+
+/* FNV-1a over the members' Node-IDs and addresses (field by field: no
+ * padding): a changed ring. */
 static uint64_t members_sig(const struct node *m, int n)
 {
 	uint64_t h = 1469598103934665603ull;
 
 	for (int i = 0; i < n; i++) {
-		const uint8_t *p = (const uint8_t *)&m[i];
-		for (size_t k = 0; k < sizeof(m[i]); k++)
-			h = (h ^ p[k]) * 1099511628211ull;
+		h = fnv(h, m[i].id.b, sizeof(m[i].id.b));
+		h = fnv(h, m[i].host, strlen(m[i].host));
+		h = fnv(h, &m[i].port, sizeof(m[i].port));
 	}
 	return h;
 }
@@ -140,7 +150,6 @@ void cache_ring_save(struct sn *sn)
 
 	if (sn->db == NULL || (sn->state != SN_JOINED && sn->state != SN_LEAVING))
 		return;
-	memset(m, 0, sizeof(m));
 	n = members(sn, m);
 	if (n == 0)
 		return; /* alone: the first members are written as soon as they come */
@@ -158,7 +167,6 @@ static void on_ring_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (sn->state != SN_JOINED || now_ms() - sn->ring_saved_ms < RING_SAVE_EVERY)
 		return;
-	memset(m, 0, sizeof(m));
 	if (members_sig(m, members(sn, m)) != sn->ring_sig)
 		cache_ring_save(sn);
 }
