@@ -4,7 +4,10 @@
 # bootstrapd are killed (-9) and every super node is restarted in turn
 # (SIGTERM, one with kill -9), then every ordinary node, each back (joined
 # or attached) from what it kept in its database, and calls between the
-# phones still work. Ordinary certificates are inside renew_before from the
+# phones still work (after each kind of restart). Then the whole ring is
+# killed at once and started again: the first super node forms the ring,
+# the others rejoin it from their cache, the ordinary nodes come back by
+# going round the super nodes they remember. Ordinary certificates are inside renew_before from the
 # start (cert_renew_before 25h > user_lifetime 24h), so each restart of an
 # ordinary node also shows that a valid certificate serves with logind down
 # and that the failed renewal is warned about with the time left. A cache
@@ -122,8 +125,6 @@ log_has sn_sn3 "cached CRL ignored" || fail "sn3: garbage CRL not refused"
 log_has sn_sn3 "skipping an unreadable row of ring members" || fail "sn3: garbage ring row not refused"
 log_has sn_sn3 "rejoining from" || fail "sn3: ring cache not used"
 for o in on1 on2; do wait_until 30 "$o not attached" on_has $o '.state == "attached"'; done
-sleep 1.2
-calls sn3
 
 # restart_on NAME: stopped, started again on what it kept, attached.
 restart_on() {
@@ -135,13 +136,29 @@ restart_on() {
 }
 note "on1 and on2 restarted in turn"
 restart_on on1
-sleep 1.2
-calls on1
 vg_on # on2 under valgrind
 restart_on on2
 VG_DAEMONS=0
 sleep 1.2
 calls on2
+
+note "the whole ring killed (-9) at once, started again one after the other"
+for n in sn1 sn2 sn3; do kill -9 "${SN_PID[$n]}"; done
+for n in sn1 sn2 sn3; do wait "${SN_PID[$n]}" 2>/dev/null; done
+snode_start sn1
+wait_until 30 "sn1 did not form a ring again" snode_has sn1 '.state == "joined"'
+log_has sn_sn1 "no seed reachable: forming a ring of one" || fail "sn1: how did it join?"
+snode_start sn2
+wait_until 30 "sn2 did not join sn1" snode_has sn2 '.state == "joined"'
+snode_start sn3
+wait_until 30 "ring not whole after the whole ring restarted" ring_whole
+for o in on1 on2; do
+	wait_until 40 "$o not attached again" on_has $o '.state == "attached"'
+	log_has "on_$o" "trying the [0-9]* remembered super nodes again" ||
+		fail "$o: no round of remembered super nodes"
+done
+sleep 1.2
+calls ring
 
 note "status and metrics show how long each certificate has left"
 on_has on1 '.accounts[0].cert_expires_in > 80000' || fail "on1 status: $(on_status on1 | jq -c .accounts)"
