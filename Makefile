@@ -55,6 +55,7 @@ COMMON_SRCS += common/sdp.c
 COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
 COMMON_SRCS += common/bootc.c
+COMMON_SRCS += common/bootcache.c
 COMMON_SRCS += common/netlist.c
 COMMON_SRCS += common/seal.c
 COMMON_SRCS += common/lan.c
@@ -88,6 +89,7 @@ SUPERNODE_SRCS += supernode/sn_ring.c
 SUPERNODE_SRCS += supernode/sn_store.c
 
 SUPERNODE_SRCS += supernode/sn_db.c
+SUPERNODE_SRCS += supernode/sn_cache.c
 SUPERNODE_SRCS += supernode/sn_conn.c
 SUPERNODE_SRCS += supernode/sn_route.c
 SUPERNODE_SRCS += supernode/sn_chord.c
@@ -156,6 +158,7 @@ PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supe
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
 	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
 UNIT_COMMON += bootc
+UNIT_COMMON += bootcache
 UNIT_COMMON += netlist
 UNIT_COMMON += seal
 UNIT_COMMON += ratelimit

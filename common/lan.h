@@ -24,7 +24,7 @@
 #define LAN_SOURCE_BURST 10.0
 #define LAN_GROUP_DEFAULT "239.255.80.83:7409"
 #define LAN_INTERVAL_DEFAULT 5 /* seconds between announcements */
-#define LAN_WAIT_DEFAULT 3     /* seconds a super node with no bootstrapd listens first */
+#define LAN_WAIT_DEFAULT 11 /* seconds a super node with no bootstrapd listens first: two intervals and one */
 
 /* Why a datagram was refused (or LAN_ACCEPTED). Each is counted. */
 enum lan_res {

@@ -282,8 +282,18 @@ void on_db_close(struct on_db *db);
 /* The super node just attached to goes first in the list of last good
  * ones (16 kept). */
 void on_db_sn_remember(struct on_db *db, const char *host, uint16_t port, const char *node_id);
-/* The remembered super nodes, last good first: how many were put in out. */
+/* A super node bootstrapd listed: remembered after those attached to, for
+ * a time when bootstrapd cannot be asked. */
+void on_db_sn_learn(struct on_db *db, const char *host, uint16_t port);
+/* The remembered super nodes, last good first: how many were put in out
+ * (rows that are no IP address and port are skipped with a log line). */
 int on_db_sn_load(struct on_db *db, struct sn_addr *out, int max);
+/* A named row of bootstrapd's last answers (common/bootcache.h): 0 or -1. */
+int on_db_cache_put(struct on_db *db, const char *name, const void *data, size_t len);
+/* The row's bytes (malloc'd, *len set) and when they were saved, or NULL
+ * when there is none, it is empty or larger than max. */
+void *on_db_cache_get(struct on_db *db, const char *name, size_t max, size_t *len,
+		      int64_t *saved_ms);
 struct on_db_account {
 	const char *name;
 	const struct on_reg *reg;

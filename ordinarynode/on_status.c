@@ -29,12 +29,13 @@ static json_t *accounts_json(const struct on *on)
 		char hex[NODE_ID_HEX_LEN + 1] = "";
 		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
 			node_id_hex(id, hex);
-		json_array_append_new(accs,
-				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name",
-						on->acc[i].conf->name, "node_id", hex, "cert",
-						keepcert_ready(on->acc[i].kc), "cert_not_after",
-						(json_int_t)(c != NULL ? cert_not_after(c) : 0),
-						"login", keepcert_status(on->acc[i].kc)));
+		json_array_append_new(
+			accs,
+			json_pack("{s:s,s:s,s:b,s:I,s:I,s:o}", "name", on->acc[i].conf->name,
+				  "node_id", hex, "cert", keepcert_ready(on->acc[i].kc),
+				  "cert_not_after", (json_int_t)(c != NULL ? cert_not_after(c) : 0),
+				  "cert_expires_in", (json_int_t)keepcert_expires_in(on->acc[i].kc),
+				  "login", keepcert_status(on->acc[i].kc)));
 	}
 	return accs;
 }
@@ -131,12 +132,24 @@ static json_t *status_json(void *arg)
 			 "gateway", gateway_json(on), "lan", on_lan_status(on->lan));
 }
 
+/* Each account's certificate: seconds until it ends, for an alert well
+ * before (logind down means no renewal). */
+static void cert_metrics(const struct on *on, struct evbuffer *out)
+{
+	prom_head(out, "p2psip_on_cert_expiry_seconds", PROM_GAUGE,
+		  "Seconds until the account's certificate ends (0: none).");
+	for (int i = 0; i < on->nacc; i++)
+		prom_value(out, "p2psip_on_cert_expiry_seconds", "account", on->acc[i].conf->name,
+			   keepcert_expires_in(on->acc[i].kc));
+}
+
 static void sip_metrics(const struct on *on, struct evbuffer *out)
 {
 	struct on_proxy_stats st;
 
 	on_proxy_stats(on->proxy, &st);
 	prom_gauge(out, "p2psip_on_phones", NULL, on_registrar_count(on->reg));
+	cert_metrics(on, out);
 	prom_gauge(out, "p2psip_on_calls_setting_up", NULL, on_proxy_calls_setting_up(on->proxy));
 	prom_gauge(out, "p2psip_on_calls_answered", NULL, on_proxy_calls_answered(on->proxy));
 	prom_counter(out, "p2psip_on_sip_requests_total", NULL, st.requests);

@@ -70,6 +70,7 @@ static void boot_config(void *arg, const struct bootc_config *c)
 {
 	struct on *on = arg;
 
+	free(on->logind_url); /* called again when bootstrapd answers after a cached start */
 	on->logind_url = strdup(c->logind_url);
 	on->renew_before = c->timers.renew_before;
 	if (on->keepalive == 0)

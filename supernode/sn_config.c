@@ -73,7 +73,7 @@ static const struct conf_item items[] = {
 	{"lan", "group", CONF_STRING, F(lan_group), LAN_GROUP_DEFAULT, 0, 0, 0, "IPv4 multicast ADDRESS:PORT"},
 	{"lan", "interface", CONF_STRING, F(lan_iface), "", 0, 0, 0, "IPv4 address; empty: public_host's or listen's"},
 	D("lan", "interval", lan_interval, "5s", 1, 3600),
-	D("lan", "wait", lan_wait, "3s", 0, 600),
+	D("lan", "wait", lan_wait, "11s", 0, 600),
 };
 
 /* [relay]: max_streams_per_node, the key's name before limits were per

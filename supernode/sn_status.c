@@ -76,6 +76,7 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.stun_bad));
 	json_object_set_new(j, "relay", relay_status(sn));
 	json_object_set_new(j, "login", keepcert_status(sn->kc));
+	json_object_set_new(j, "cert_expires_in", json_integer(keepcert_expires_in(sn->kc)));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	limit_stats(sn, json_object_get(j, "stats"));
@@ -98,6 +99,9 @@ static void metrics(void *arg, struct evbuffer *out)
 	prom_gauge(out, "p2psip_sn_login_failures",
 		   "Failed attempts in a row to get the node's certificate (0: fine).",
 		   keepcert_failures(sn->kc));
+	prom_gauge(out, "p2psip_sn_cert_expiry_seconds",
+		   "Seconds until the node's certificate ends (0: none).",
+		   keepcert_expires_in(sn->kc));
 	prom_gauge(out, "p2psip_sn_clients", NULL, conn_count(sn, CONN_CLIENT));
 	prom_gauge(out, "p2psip_sn_peer_links", NULL, conn_count(sn, CONN_PEER));
 	prom_gauge(out, "p2psip_sn_successors", NULL, sn->ring.nsucc);

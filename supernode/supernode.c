@@ -181,6 +181,8 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (sn_lan_start(sn, err, errlen) < 0)
 		return -1;
 	sn->on_left = on_left;
+	if (cache_start(sn) < 0)
+		return -1;
 	return boot_start(sn, on_booted);
 }
 
@@ -191,6 +193,7 @@ static void cleanup(struct sn *sn)
 		data_stop(sn);
 	client_stop(sn);
 	boot_stop(sn);
+	cache_stop(sn);
 	if (sn->stabilize_timer != NULL)
 		event_free(sn->stabilize_timer);
 	if (sn->flush_timer != NULL)

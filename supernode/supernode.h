@@ -3,6 +3,7 @@
  *   supernode.c   main, start-up and shutdown
  *   sn_config.c   configuration
  *   sn_boot.c     certificate, bootstrapd (configuration, CRL, announce)
+ *   sn_cache.c    bootstrapd's last answers and the ring kept for a restart
  *   sn_conn.c     links: listener, peers opened on demand, clients
  *   sn_handler.c  which module handles which frame and routed request
  *   sn_route.c    routed requests along the ring
@@ -218,6 +219,8 @@ struct sn {
 	struct stun_srv *stun;
 	struct relay *relay;
 	struct sn_lan *lan; /* sn_lan.c, or NULL when [lan] is off */
+	struct event *ring_timer; /* sn_cache.c: the ring members kept */
+	uint64_t ring_sig, ring_saved_ms;
 };
 
 /* ---- sn_lan.c: announcements on the LAN, super nodes heard there ---- */
@@ -371,6 +374,24 @@ void boot_stop(struct sn *sn);
 /* keepcert's callback: the super node's certificate is (again) in place. */
 struct keepcert;
 void boot_cert_ready(struct keepcert *kc, void *arg);
+
+/* ---- sn_cache.c: what a restart needs while bootstrapd is down ---- */
+struct bootc_config;
+/* bootstrapd's configuration (as it came) and a verified CRL, kept. */
+void cache_config_save(struct sn *sn, const struct bootc_config *c);
+void cache_crl_save(struct sn *sn, const struct crl *c);
+/* The kept configuration, checked as if it came from bootstrapd: 0, or -1
+ * (none, or unreadable: logged). */
+int cache_config_load(struct sn *sn, struct bootc_config *out);
+/* The kept CRL verified again against the CA (the caller's), or NULL. */
+struct crl *cache_crl_load(struct sn *sn);
+/* The ring members last seen, this node left out, at most max. */
+int cache_seeds(struct sn *sn, struct node *out, int max);
+/* Writes the ring members now (leaving); a timer writes them when they
+ * change, at most every 30 s. */
+void cache_ring_save(struct sn *sn);
+int cache_start(struct sn *sn);
+void cache_stop(struct sn *sn);
 
 /* ---- sn_status.c ---- */
 int status_start(struct sn *sn, char *err, size_t errlen);
