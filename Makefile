@@ -57,6 +57,7 @@ COMMON_SRCS += common/prom.c
 COMMON_SRCS += common/bootc.c
 COMMON_SRCS += common/netlist.c
 COMMON_SRCS += common/seal.c
+COMMON_SRCS += common/adhoc.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -70,8 +71,12 @@ LOGIND_SRCS += logind/logind_certs.c
 LOGIND_SRCS += logind/logind_api.c
 LOGIND_SRCS += logind/logind_admin.c
 LOGIND_SRCS += logind/logind_status.c
+LOGIND_SRCS += logind/logind_adhoc.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
+
+ADHOC_SRCS += adhoc/p2psip-adhoc.c
+ADHOC_SRCS += adhoc/adhoc_procs.c
 
 CLI_SRCS += cli/p2psip.c
 CLI_SRCS += cli/p2p_link.c
@@ -136,6 +141,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_status.c
 
 MAN1 += man/p2psip.1
 MAN1 += man/p2psip-admin.1
+MAN1 += man/p2psip-adhoc.1
 MAN5 += man/logind.conf.5
 MAN5 += man/bootstrapd.conf.5
 MAN5 += man/supernode.conf.5
@@ -147,6 +153,7 @@ MAN8 += man/ordinarynode.8
 
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
 	$(B)/bin/p2psip $(B)/bin/ordinarynode
+PROGS += $(B)/bin/p2psip-adhoc
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
@@ -156,6 +163,7 @@ UNIT_COMMON += bootc
 UNIT_COMMON += netlist
 UNIT_COMMON += seal
 UNIT_COMMON += ratelimit
+UNIT_COMMON += adhoc
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
@@ -242,6 +250,11 @@ $(B)/bin/bootstrapd: $(call obj,bootstrapd/bootstrapd.c) $(B)/libbootstrapd.a $(
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/p2psip-adhoc: $(call obj,$(ADHOC_SRCS)) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -368,6 +381,7 @@ install: all
 	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode \
 		$(B)/bin/ordinarynode $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/p2psip-adhoc $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples/fail2ban/filter.d
