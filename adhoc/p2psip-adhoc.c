@@ -215,12 +215,15 @@ static void write_ordinarynode_conf(const struct adhoc *a)
 	const char *d = a->dir;
 
 	/* Media go direct: on one LAN the phones' addresses are no secret from
-	 * the room, and a relay hop would only add delay. */
+	 * the room, and a relay hop would only add delay. MD5 is offered first
+	 * because phones of every age come into a room and many answer only the
+	 * first challenge; the SIP password is random unless one is given. */
 	snprintf(conf, sizeof(conf),
 		 "# written by p2psip-adhoc: this machine's ordinary node (docs/adhoc.md)\n"
 		 "[ordinarynode]\noverlay = %s\nlogind_url = https://127.0.0.1:%d\n"
 		 "ca_cert = %s/ca.crt\nstate_dir = %s/on\nstatus_listen = 127.0.0.1:%d\n"
-		 "sip_listen = %s:%d\n[lan]\ninterface = %s\n[media]\nhide_addresses = no\n"
+		 "sip_listen = %s:%d\ndigest_algorithms = MD5 SHA-256\n[lan]\ninterface = %s\n"
+		 "[media]\nhide_addresses = no\n"
 		 "[account %s]\npassword_file = %s/user.password\n"
 		 "sip_password_file = %s/user.sip\n",
 		 a->overlay, ADHOC_LOGIND_PORT, d, d, ADHOC_ON_STATUS_PORT, a->address,
