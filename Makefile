@@ -165,6 +165,7 @@ UNIT_COMMON += seal
 UNIT_COMMON += ratelimit
 UNIT_COMMON += adhoc
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
+UNIT_LOGIND += logind_adhoc
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler

@@ -1,6 +1,6 @@
 /* adhoc: join codes (made, normalized, refused), and what every machine
- * derives from one alike: the same CA key and certificate public key from
- * the same code on two runs, another key from another code, a stable name. */
+ * derives from one alike: the private scalar (or its retry), a stable
+ * overlay name and serial. The certificates: test_logind_adhoc. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,17 +8,13 @@
 #include <cmocka.h>
 
 #include "adhoc.h"
-#include "logind_adhoc.h"
 #include "util.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <string.h>
 
 #define CODE "ABCDE-FGHIJ-KLMNO-PQRST"
-#define OVL "adhoc-test.p2psip"
 
 static void new_codes_are_grouped_base32_and_differ(void **state)
 {
@@ -56,71 +52,6 @@ static void codes_as_typed_are_normalized_or_refused(void **state)
 	long_code[sizeof(long_code) - 1] = '\0';
 	assert_int_equal(adhoc_code_normalize(long_code, n, sizeof(n), err, sizeof(err)), -1);
 	assert_int_equal(adhoc_code_normalize("", n, sizeof(n), err, sizeof(err)), -1);
-}
-
-/* The public key's DER, for comparing keys made on two runs. */
-static size_t pub_der(EVP_PKEY *key, unsigned char *out)
-{
-	unsigned char *p = out;
-	int n = i2d_PUBKEY(key, &p);
-
-	assert_true(n > 0 && n < 200);
-	return (size_t)n;
-}
-
-static void same_code_same_ca_on_two_runs(void **state)
-{
-	EVP_PKEY *k1, *k2;
-	X509 *c1, *c2;
-	unsigned char d1[200], d2[200], d3[200];
-	char err[256];
-
-	(void)state;
-	assert_int_equal(adhoc_ca_derive(CODE, OVL, &k1, &c1, err, sizeof(err)), 0);
-	/* typed differently: the same code */
-	assert_int_equal(adhoc_ca_derive("abcdefghijklmnopqrst", OVL, &k2, &c2, err, sizeof(err)),
-			 0);
-	size_t n = pub_der(k1, d1);
-	assert_int_equal(pub_der(k2, d2), n);
-	assert_memory_equal(d1, d2, n);
-	assert_int_equal(pub_der(X509_get0_pubkey(c2), d3), n);
-	assert_memory_equal(d1, d3, n);
-	/* the same subject, serial and validity; each signature verifies with
-	 * the other run's key (ECDSA's signatures themselves differ) */
-	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(c1), X509_get_subject_name(c2)), 0);
-	assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(c1), X509_get0_serialNumber(c2)),
-			 0);
-	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(c1), X509_get0_notAfter(c2)), 0);
-	assert_int_equal(X509_verify(c1, k2), 1);
-	assert_int_equal(X509_verify(c2, k1), 1);
-	assert_int_equal(X509_check_ca(c1), 1);
-	EVP_PKEY_free(k1);
-	EVP_PKEY_free(k2);
-	X509_free(c1);
-	X509_free(c2);
-}
-
-static void another_code_another_key(void **state)
-{
-	EVP_PKEY *k1, *k2;
-	X509 *c1, *c2;
-	unsigned char d1[200], d2[200];
-	char err[256];
-
-	(void)state;
-	assert_int_equal(adhoc_ca_derive(CODE, OVL, &k1, &c1, err, sizeof(err)), 0);
-	assert_int_equal(
-		adhoc_ca_derive("ABCDE-FGHIJ-KLMNO-PQRSU", OVL, &k2, &c2, err, sizeof(err)), 0);
-	size_t n = pub_der(k1, d1);
-	assert_true(pub_der(k2, d2) != n || memcmp(d1, d2, n) != 0);
-	assert_int_equal(X509_verify(c1, k2), 0);
-	EVP_PKEY_free(k1);
-	EVP_PKEY_free(k2);
-	X509_free(c1);
-	X509_free(c2);
-	assert_int_equal(adhoc_ca_derive("short", OVL, &k1, &c1, err, sizeof(err)), -1);
-	assert_null(k1);
-	assert_null(c1);
 }
 
 /* The private scalar is the seed itself when below the group order; a seed
@@ -173,8 +104,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(new_codes_are_grouped_base32_and_differ),
 		cmocka_unit_test(codes_as_typed_are_normalized_or_refused),
-		cmocka_unit_test(same_code_same_ca_on_two_runs),
-		cmocka_unit_test(another_code_another_key),
 		cmocka_unit_test(scalar_is_the_seed_or_a_retry),
 		cmocka_unit_test(derivation_is_pinned),
 	};
