@@ -118,6 +118,26 @@ static int first_address(char *out, size_t outlen)
 	return rc;
 }
 
+/* The code kept in dir by an earlier run, into out; NULL if none. */
+static const char *stored_code(const char *dir, char *out, size_t outlen)
+{
+	char path[PATH_MAX], err[256];
+	size_t len;
+	char *text;
+
+	if (dir == NULL ||
+	    (size_t)snprintf(path, sizeof(path), "%s/join-code", dir) >= sizeof(path) ||
+	    !file_exists(path))
+		return NULL;
+	text = file_read(path, ADHOC_CODE_FILE_MAX, &len, err, sizeof(err));
+	if (text == NULL)
+		die(err);
+	text[strcspn(text, "\r\n")] = '\0';
+	str_copy(out, text, outlen);
+	free(text);
+	return out;
+}
+
 /* The code (given or new), the overlay name, and the directory. */
 static void setup_identity(struct adhoc *a, const char *code, const char *overlay, const char *dir)
 {
@@ -126,8 +146,8 @@ static void setup_identity(struct adhoc *a, const char *code, const char *overla
 
 	if (code == NULL && adhoc_code_new(a->code, sizeof(a->code)) < 0)
 		die("no randomness for a join code");
-	if (code != NULL)
-		str_copy(a->code, code, sizeof(a->code));
+	if (code != NULL && str_copy(a->code, code, sizeof(a->code)) >= sizeof(a->code))
+		die("the join code is too long");
 	if (adhoc_code_normalize(a->code, norm, sizeof(norm), err, sizeof(err)) < 0)
 		die(err);
 	if (adhoc_seed(norm, seed) < 0)
@@ -393,7 +413,7 @@ int main(int argc, char **argv)
 {
 	struct adhoc a;
 	const char *code = NULL, *overlay = NULL, *dir = NULL;
-	char addr[64], self[PATH_MAX];
+	char addr[64], self[PATH_MAX], stored[ADHOC_CODE_FILE_MAX + 1];
 	sigset_t set;
 	ssize_t n;
 	int rc;
@@ -401,6 +421,8 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	log_init("p2psip-adhoc", LOG_LVL_INFO);
 	parse_args(argc, argv, &a, &code, &overlay, &dir);
+	if (code == NULL) /* a second run in the same --dir: the same overlay */
+		code = stored_code(dir, stored, sizeof(stored));
 	if (a.address == NULL) {
 		if (first_address(addr, sizeof(addr)) < 0)
 			die("no LAN address found: give --address");

@@ -16,7 +16,8 @@
 #define ADHOC_SCRYPT_R 8
 #define ADHOC_SCRYPT_P 1
 #define ADHOC_SALT "p2psip-adhoc-ca v1"
-#define ADHOC_NAME_MAX 64 /* "adhoc-" 8 hex digits ".p2psip" fits */
+#define ADHOC_NAME_MAX 64       /* "adhoc-" 8 hex digits ".p2psip" fits */
+#define ADHOC_CODE_FILE_MAX 256 /* bytes of a file holding a join code */
 
 /* A new random code, ADHOC_CODE_CHARS of RFC 4648 base32 in groups of five
  * joined by dashes ("ABCDE-FGHIJ-..."): 0, or -1 without randomness. */

@@ -3,6 +3,8 @@
 #ifndef P2PSIP_LOGIND_ADHOC_H
 #define P2PSIP_LOGIND_ADHOC_H
 
+#include "adhoc.h"
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stddef.h>
@@ -11,7 +13,6 @@
  * 2025-01-01 to RFC 5280's "no well-defined expiration" (9999-12-31). */
 #define ADHOC_CA_NOT_BEFORE 1735689600LL
 #define ADHOC_CA_NOT_AFTER 253402300799LL
-#define ADHOC_CODE_FILE_MAX 256 /* bytes of a join code file */
 
 /* The CA key and certificate (subject O = overlay) for the join code in
  * code (as typed: dashes and case do not matter). 0 with *key and *cert

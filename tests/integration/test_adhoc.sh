@@ -91,6 +91,16 @@ for k in 1 2 3 4; do
 		fail "machine $k resolves names"
 done
 
+note "a code or a name that is not one is refused, and nothing is written"
+out=$(lan_exec 1 "$BIN/p2psip-adhoc" --name x --code ABCDE-FGHIJ-KLMNO-PQRS1 --dir "$T/bad" 2>&1) &&
+	fail "a code with a 1 was accepted"
+assert_contains "$out" "A-Z, 2-7" "refused code"
+out=$(lan_exec 1 "$BIN/p2psip-adhoc" --name x --code ABCDE-FGHIJ --dir "$T/bad" 2>&1) &&
+	fail "a code of 10 characters was accepted"
+assert_contains "$out" "at least 20" "short code"
+lan_exec 1 "$BIN/p2psip-adhoc" --name ../x --dir "$T/bad" >/dev/null 2>&1 && fail "name ../x accepted"
+[ ! -e "$T/bad" ] || fail "a refused command left $T/bad behind"
+
 note "machine 1: p2psip-adhoc --name alice makes the join code"
 adhoc_run 1 alice
 poll 60 grep -q '^join code: ' "$T/adhoc_alice.log" || adhoc_fail "no join code printed"
