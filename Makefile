@@ -58,6 +58,7 @@ COMMON_SRCS += common/bootc.c
 COMMON_SRCS += common/netlist.c
 COMMON_SRCS += common/seal.c
 COMMON_SRCS += common/adhoc.c
+COMMON_SRCS += common/lan.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -104,9 +105,11 @@ SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
 SUPERNODE_SRCS += supernode/sn_service.c
 SUPERNODE_SRCS += supernode/sn_relaypol.c
+SUPERNODE_SRCS += supernode/sn_lan.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
+ORDINARYNODE_SRCS += ordinarynode/on_lan.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_auth.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
@@ -164,6 +167,7 @@ UNIT_COMMON += netlist
 UNIT_COMMON += seal
 UNIT_COMMON += ratelimit
 UNIT_COMMON += adhoc
+UNIT_COMMON += lan
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
 UNIT_LOGIND += logind_adhoc
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
@@ -337,6 +341,7 @@ FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
 FUZZ_TARGETS += seal
 FUZZ_TARGETS += on_topo
+FUZZ_TARGETS += lan
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -406,3 +411,11 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# The tests' forger of LAN announcements (test_lan).
+TEST_TOOLS += $(B)/tests/lanforge
+unit: $(B)/tests/lanforge
+$(B)/tests/lanforge: tests/tools/lanforge.c $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

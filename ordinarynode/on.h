@@ -5,6 +5,7 @@
  *   on_config.c     configuration
  *   on_boot.c       bootstrapd: overlay configuration, CRL, super node list
  *   on_link.c       the link to a super node and the others in reserve
+ *   on_lan.c        super nodes heard on the LAN (common/lan.c)
  *   on_db.c         the node's SQLite file (the only file touching SQLite)
  *   on_sip.c        the SIP listener: REGISTER to the registrar, the rest to
  *                   the proxy, once on_auth.c let them through
@@ -68,7 +69,10 @@ struct on_peer_conf {
 
 struct on_config {
 	char *overlay;
-	char *bootstrap_url;
+	char *bootstrap_url; /* "": none, logind_url and the LAN instead */
+	char *logind_url;    /* logind's URL when no bootstrapd configuration can be had */
+	int lan_discover;    /* [lan] discover: hear super nodes on the LAN (on_lan.c) */
+	char *lan_group, *lan_iface;
 	char *ca_cert;
 	char *state_dir;
 	char *status_listen;
@@ -158,6 +162,7 @@ struct on {
 	struct on_gw *gw;          /* the gateway mode, or NULL */
 	struct on_fed *fed;        /* its listener for peered overlays, or NULL */
 	struct certcheck *seal_cc; /* the senders of sealed SIP */
+	struct on_lan *lan;        /* super nodes heard on the LAN, or NULL (discover = no) */
 	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
 };
 
@@ -187,6 +192,20 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
  * went, -1 when the caller should ask again later. */
 int on_boot_want_list(struct on_boot *b);
 void on_boot_free(struct on_boot *b);
+
+/* ---- on_lan.c: super nodes heard on the LAN ---- */
+struct on_lan;
+/* Opens the group when [lan] discover is on: NULL with err "" when it is
+ * off, NULL with err when the group cannot be joined. */
+struct on_lan *on_lan_new(struct on *on, char *err, size_t errlen);
+void on_lan_free(struct on_lan *ol);
+void on_lan_set_crl(struct on_lan *ol, const struct crl *crl);
+/* The super nodes heard, most recent first, as a reserve (main address,
+ * then fall-back): how many were put in out (0 with ol NULL). */
+int on_lan_reserve(struct on_lan *ol, struct sn_addr *out, int max);
+json_t *on_lan_status(const struct on_lan *ol);
+struct evbuffer;
+void on_lan_metrics(const struct on_lan *ol, struct evbuffer *out);
 
 /* ---- on_link.c: the link to a super node, the others in reserve ---- */
 struct on_link;

@@ -98,6 +98,23 @@ static void got_list(enum bootc_res res, const struct bootc_list *list, const ch
 	b->ops->list(b->arg, reserve, n);
 }
 
+/* No bootstrap_url: the overlay's configuration is bootc's defaults with
+ * [ordinarynode] logind_url; there is no CRL to fetch (none held unless
+ * cached) and the super nodes come from the LAN (on_lan.c). */
+static void config_local(struct on_boot *b)
+{
+	struct bootc_config oc = {.crl_number = -1,
+				  .timers = {BOOTC_HEARTBEAT_DEFAULT, BOOTC_STABILIZE_DEFAULT,
+					     BOOTC_KEEPALIVE_DEFAULT, BOOTC_RENEW_BEFORE_DEFAULT}};
+
+	str_copy(oc.overlay, b->on->cfg.overlay, sizeof(oc.overlay));
+	str_copy(oc.logind_url, b->on->cfg.logind_url, sizeof(oc.logind_url));
+	log_info("no bootstrap_url: logind at %s, super nodes from the LAN", oc.logind_url);
+	b->step = BOOT_RUNNING;
+	b->ops->config(b->arg, &oc);
+	b->ops->crl(b->arg, NULL);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct on_boot *b = arg;
@@ -107,6 +124,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	int r = 0;
 
 	(void)fd, (void)what;
+	if (b->bc == NULL) {
+		config_local(b);
+		return; /* nothing more to ask */
+	}
 	event_add(b->tick, &tv);
 	if (bootc_busy(b->bc))
 		return; /* one exchange with bootstrapd at a time */
@@ -124,7 +145,8 @@ int on_boot_want_list(struct on_boot *b)
 {
 	char err[256];
 
-	if (bootc_busy(b->bc) || b->step != BOOT_RUNNING || time_mono_ms() >= b->next_crl)
+	if (b->bc == NULL || bootc_busy(b->bc) || b->step != BOOT_RUNNING ||
+	    time_mono_ms() >= b->next_crl)
 		return -1; /* the CRL goes first, as the configuration does */
 	if (bootc_get_list(b->bc, b->on->anon_ctx, ON_RESERVE_MAX, got_list, b, err, sizeof(err)) <
 	    0) {
@@ -147,10 +169,12 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
 	b->on = on;
 	b->ops = ops;
 	b->arg = arg;
-	b->bc = bootc_new(on->base, on->cfg.bootstrap_url, on->cfg.overlay, on->ca,
-			  BOOTC_TIMEOUT_SECS);
+	if (on->cfg.bootstrap_url[0] != '\0')
+		b->bc = bootc_new(on->base, on->cfg.bootstrap_url, on->cfg.overlay, on->ca,
+				  BOOTC_TIMEOUT_SECS);
 	b->tick = event_new(on->base, -1, 0, on_tick, b);
-	if (b->bc == NULL || b->tick == NULL || event_add(b->tick, &tv) < 0) {
+	if ((b->bc == NULL && on->cfg.bootstrap_url[0] != '\0') || b->tick == NULL ||
+	    event_add(b->tick, &tv) < 0) {
 		err_set(err, errlen, "bootstrapd client: event set-up failed");
 		on_boot_free(b);
 		return NULL;

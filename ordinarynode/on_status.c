@@ -122,13 +122,13 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay",
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "overlay",
 			 on->cfg.overlay, "state", state_name(on->state), "supernode", sn,
 			 "attaches", on->attaches, "reserve", on->nreserve - on->next, "accounts",
 			 accounts_json(on), "crl_number",
 			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip", sip_json(on),
 			 "middlebox", on_nat_status(on->nat), "media", on_media_status(on->media),
-			 "gateway", gateway_json(on));
+			 "gateway", gateway_json(on), "lan", on_lan_status(on->lan));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -201,6 +201,7 @@ static void metrics(void *arg, struct evbuffer *out)
 			   keepcert_failures(on->acc[i].kc));
 	sip_metrics(on, out);
 	auth_metrics(on, out);
+	on_lan_metrics(on->lan, out);
 }
 
 int on_status_start(struct on *on, char *err, size_t errlen)

@@ -86,6 +86,7 @@ static void install_crl(struct on *on, struct crl *c)
 	tls_ctx_set_crl(on->anon_ctx, c);
 	on_lookup_set_crl(on->lookup, c);
 	on_seal_set_crl(on, c);
+	on_lan_set_crl(on->lan, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -104,10 +105,24 @@ static void boot_crl(void *arg, struct crl *c)
 	}
 }
 
+/* The super nodes heard on the LAN as the reserve, when there are any: 1 if
+ * they were given to the link. */
+static int lan_offer(struct on *on)
+{
+	struct sn_addr heard[ON_RESERVE_MAX];
+	int n = on_lan_reserve(on->lan, heard, ON_RESERVE_MAX);
+
+	if (n > 0)
+		on_link_set_list(on->lnk, heard, n);
+	return n > 0;
+}
+
 static void boot_list(void *arg, const struct sn_addr *list, int n)
 {
 	struct on *on = arg;
 
+	if (n == 0 && lan_offer(on))
+		return; /* bootstrapd lists none, or is unreachable */
 	on_link_set_list(on->lnk, list, n);
 }
 
@@ -160,7 +175,8 @@ static void link_want_list(void *arg)
 {
 	struct on *on = arg;
 
-	on_boot_want_list(on->boot);
+	if (on_boot_want_list(on->boot) < 0)
+		lan_offer(on); /* no bootstrapd, or not configured yet: the LAN's */
 }
 
 static const struct on_link_ops link_ops = {link_attached, link_frame, link_want_list};
@@ -240,6 +256,8 @@ static int start(struct on *on, char *err, size_t errlen)
 	if (start_accounts(on, err, errlen) < 0 || on_status_start(on, err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
+	if ((on->lan = on_lan_new(on, err, errlen)) == NULL && err[0] != '\0')
+		return -1;
 	if ((on->db = on_db_open(path, err, errlen)) == NULL ||
 	    (on->lnk = on_link_new(on, &link_ops, on, err, errlen)) == NULL ||
 	    (on->nat = on_nat_new(on, relay_changed, on, err, errlen)) == NULL ||
@@ -262,6 +280,7 @@ static void cleanup(struct on *on)
 {
 	on_link_free(on->lnk); /* first: the link's pending requests fail into live parts */
 	on_boot_free(on->boot);
+	on_lan_free(on->lan);
 	statusd_free(on->status);
 	on_publish_free(on->pub);
 	on_registrar_free(on->reg); /* saves the bindings */

@@ -1,7 +1,8 @@
 /* A super node's dealings with the stable hosts: the overlay configuration,
  * the CRL and the list of live super nodes from bootstrapd (asked through
  * common/bootc.c); its certificate from logind (kept fresh by keepcert); then
- * the announcement, heartbeats, CRL refreshes, renewals and the withdrawal. */
+ * the announcement, heartbeats, CRL refreshes, renewals and the withdrawal.
+ * With no bootstrap_url, step_local: logind_url and the LAN (sn_lan.c). */
 #include "supernode.h"
 
 #include "bootc.h"
@@ -18,6 +19,7 @@
 
 #define RETRY_MS 2000
 #define SEEDS_MAX 16
+#define LAN_POLL_MS 200 /* how often a super node with no bootstrapd looks at what it heard */
 
 enum boot_step {
 	B_CONFIG,
@@ -36,6 +38,7 @@ struct boot {
 	char logind_url[BOOTC_URL_MAX + 1];
 	int64_t renew_before;
 	uint64_t next_heartbeat, next_crl, next_announce;
+	uint64_t lan_until; /* with no bootstrapd: listen to the LAN until then */
 };
 
 static void step(struct boot *b);
@@ -111,6 +114,7 @@ static void install_crl(struct sn *sn, struct crl *c)
 	sn->crl = c;
 	certcheck_set_crl(sn->cc, c);
 	keepcert_set_crl(sn->kc, c);
+	sn_lan_set_crl(sn, c);
 	tls_ctx_set_crl(sn->anon_ctx, c);
 	conn_drop_revoked(sn);
 }
@@ -194,12 +198,55 @@ static void on_list(enum bootc_res res, const struct bootc_list *list, const cha
 	b->ready(sn, seeds, n);
 }
 
+/* ---- no bootstrapd: the configuration's own keys and the LAN ---- */
+
+/* The overlay's configuration as bootc's defaults, logind from [supernode]
+ * logind_url; no CRL to fetch; the seeds are the super nodes heard on the
+ * LAN within [lan] wait, as soon as one is heard, else a ring of one. */
+static void step_local(struct boot *b)
+{
+	struct sn *sn = b->sn;
+	struct bootc_config oc = {.crl_number = -1,
+				  .timers = {BOOTC_HEARTBEAT_DEFAULT, BOOTC_STABILIZE_DEFAULT,
+					     BOOTC_KEEPALIVE_DEFAULT, BOOTC_RENEW_BEFORE_DEFAULT}};
+	struct node seeds[SEEDS_MAX];
+	struct timeval tv = {0, LAN_POLL_MS * 1000};
+	char lerr[256];
+	int n;
+
+	if (b->step == B_CONFIG) {
+		str_copy(oc.overlay, sn->cfg.overlay, sizeof(oc.overlay));
+		str_copy(oc.logind_url, sn->cfg.logind_url, sizeof(oc.logind_url));
+		log_info("no bootstrap_url: logind at %s, super nodes from the LAN", oc.logind_url);
+		on_config(BOOTC_OK, &oc, NULL, b); /* then B_CRL, back here */
+	} else if (b->step == B_CRL) {
+		b->step = B_CERT;
+		step(b);
+	} else if (b->step == B_LIST) {
+		n = sn_lan_seeds(sn, seeds, SEEDS_MAX);
+		if (n == 0 && now_ms() < b->lan_until) {
+			event_add(sn->boot_timer, &tv);
+			return;
+		}
+		log_info("%d super node%s heard on the LAN", n, n == 1 ? "" : "s");
+		if (conn_listen(sn, lerr, sizeof(lerr)) < 0)
+			fatal("%s", lerr);
+		b->step = B_RUNNING;
+		b->ready(sn, seeds, n);
+	} else if (b->step == B_CERT)
+		keepcert_start(sn->kc, b->logind_url, b->renew_before);
+}
+
 static void step(struct boot *b)
 {
 	SSL_CTX *anon = b->sn->anon_ctx;
 	char err[256];
 	int rc = 0;
 
+	if (b->bc == NULL) {
+		step_local(b);
+		return;
+	}
 	switch (b->step) {
 	case B_CONFIG:
 		rc = bootc_get_config(b->bc, anon, on_config, b, err, sizeof(err));
@@ -285,7 +332,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_add(sn->boot_timer, &tv);
-	if (bootc_busy(b->bc) || sn->state == SN_LEAVING)
+	if (b->bc == NULL || bootc_busy(b->bc) || sn->state == SN_LEAVING)
 		return; /* one exchange at a time */
 	if (sn->state == SN_JOINED && !sn->announced && now >= b->next_announce) {
 		json_t *a = announcement(sn);
@@ -315,11 +362,14 @@ int boot_start(struct sn *sn, void (*ready)(struct sn *sn, const struct node *se
 	sn->boot = b;
 	b->sn = sn;
 	b->ready = ready;
-	b->bc = bootc_new(sn->base, sn->cfg.bootstrap_url, sn->cfg.overlay, sn->ca,
-			  BOOTC_TIMEOUT_SECS);
+	if (sn->cfg.bootstrap_url[0] != '\0' &&
+	    (b->bc = bootc_new(sn->base, sn->cfg.bootstrap_url, sn->cfg.overlay, sn->ca,
+			       BOOTC_TIMEOUT_SECS)) == NULL)
+		return -1;
 	b->next_crl = now_ms() + 1000u * (uint64_t)sn->cfg.crl_refresh;
+	b->lan_until = now_ms() + 1000u * (uint64_t)sn->cfg.lan_wait;
 	sn->boot_timer = evtimer_new(sn->base, on_tick, b);
-	if (b->bc == NULL || sn->boot_timer == NULL)
+	if (sn->boot_timer == NULL)
 		return -1;
 	b->step = B_CONFIG;
 	step(b);
@@ -349,6 +399,10 @@ void boot_leave(struct sn *sn, void (*done)(struct sn *sn))
 	struct boot *b = sn->boot;
 
 	b->left = done;
+	if (b->bc == NULL) {
+		done(sn);
+		return;
+	}
 	bootc_cancel(b->bc);
 	if (!sn->announced || post(b, "/v1/withdraw", "{}", on_withdrawn) < 0)
 		done(sn);

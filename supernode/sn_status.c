@@ -79,6 +79,7 @@ json_t *status_json(struct sn *sn)
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	limit_stats(sn, json_object_get(j, "stats"));
+	json_object_set_new(j, "lan", sn_lan_status(sn));
 	return j;
 }
 
@@ -120,6 +121,7 @@ static void metrics(void *arg, struct evbuffer *out)
 	prom_counter(out, "p2psip_sn_stun_dropped_total", NULL, sn->stats.stun_dropped);
 	prom_counter(out, "p2psip_sn_stun_bad_total", NULL, sn->stats.stun_bad);
 	relay_metrics(sn, out);
+	sn_lan_metrics(sn, out);
 }
 
 int status_start(struct sn *sn, char *err, size_t errlen)

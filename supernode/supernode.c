@@ -178,6 +178,8 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (status_start(sn, err, errlen) < 0 || service_start(sn) < 0 ||
 	    stun_start(sn, err, errlen) < 0 || relay_start(sn, err, errlen) < 0 || wire(sn) < 0)
 		return -1;
+	if (sn_lan_start(sn, err, errlen) < 0)
+		return -1;
 	sn->on_left = on_left;
 	return boot_start(sn, on_booted);
 }
@@ -201,6 +203,7 @@ static void cleanup(struct sn *sn)
 	service_stop(sn);
 	stun_stop(sn);
 	relay_stop(sn);
+	sn_lan_stop(sn);
 	sdb_close(sn->db);
 	store_free(sn->store);
 	certcheck_free(sn->cc);

@@ -40,7 +40,8 @@ struct rate_table;
 
 struct sn_config {
 	char *overlay;
-	char *bootstrap_url;
+	char *bootstrap_url; /* NULL or "": none, the LAN and logind_url instead */
+	char *logind_url;    /* logind's URL when no bootstrapd configuration can be had */
 	char *ca_cert;
 	char *account;
 	char *password;
@@ -89,6 +90,10 @@ struct sn_config {
 	char *fallback_listen;
 	int64_t stun_rate;
 	int64_t stun_rate_per_addr;
+	/* [lan]: signed announcements on the local network (sn_lan.c) */
+	int lan_announce, lan_discover;
+	char *lan_group, *lan_iface;
+	int64_t lan_interval, lan_wait;
 };
 
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen);
@@ -212,7 +217,22 @@ struct sn {
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
 	struct stun_srv *stun;
 	struct relay *relay;
+	struct sn_lan *lan; /* sn_lan.c, or NULL when [lan] is off */
 };
+
+/* ---- sn_lan.c: announcements on the LAN, super nodes heard there ---- */
+struct sn_lan;
+/* Opens the group when [lan] announce or discover is on. 0, or -1 with err. */
+int sn_lan_start(struct sn *sn, char *err, size_t errlen);
+void sn_lan_stop(struct sn *sn);
+/* The main address of each super node heard, most recent first: how many
+ * were put in seeds (0 with discovery off). */
+int sn_lan_seeds(struct sn *sn, struct node *seeds, int max);
+/* The CRL now held (borrowed), for the announcements' certificates. */
+void sn_lan_set_crl(struct sn *sn, const struct crl *crl);
+json_t *sn_lan_status(struct sn *sn);
+struct evbuffer;
+void sn_lan_metrics(struct sn *sn, struct evbuffer *out);
 
 /* ---- sn_stun.c: STUN Binding on UDP ---- */
 struct stun_srv;
