@@ -13,6 +13,8 @@
 #define ADHOC_SN_STATUS_PORT 7480 /* loopback only */
 #define ADHOC_ON_STATUS_PORT 7490 /* loopback only */
 #define ADHOC_SIP_PORT 5060
+#define ADHOC_LAN_INTERVAL 2       /* seconds between announcements: one datagram */
+#define ADHOC_LAN_WAIT 5           /* seconds a new super node listens before forming a ring */
 #define ADHOC_SCRYPT_N_LOGIN 16384 /* logind's password hashing (see adhoc_files) */
 #define ADHOC_PASSWORD_CHARS 24    /* random account passwords: 120 bits */
 #define ADHOC_READY_SECS 15        /* logind's admin socket must appear by then */

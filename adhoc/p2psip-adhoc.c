@@ -217,15 +217,18 @@ static void write_supernode_conf(const struct adhoc *a)
 	char conf[CONF_MAX];
 	const char *d = a->dir;
 
+	/* There is no bootstrapd: a super node that hears nobody within wait
+	 * forms a ring of its own, which never merges with the others'. wait
+	 * covers two announcements, so that a newcomer never misses the ring. */
 	snprintf(conf, sizeof(conf),
 		 "# written by p2psip-adhoc: this machine's super node (docs/adhoc.md)\n"
 		 "[supernode]\noverlay = %s\nlogind_url = https://127.0.0.1:%d\n"
 		 "ca_cert = %s/ca.crt\naccount = sn-%s\npassword_file = %s/sn.password\n"
 		 "key = %s/sn/node.key\ncert = %s/sn/node.crt\ndatabase = %s/sn/records.db\n"
 		 "listen = %s:%d\nstatus_listen = 127.0.0.1:%d\n"
-		 "[lan]\nannounce = yes\ninterface = %s\n",
+		 "[lan]\nannounce = yes\ninterface = %s\ninterval = %ds\nwait = %ds\n",
 		 a->overlay, ADHOC_LOGIND_PORT, d, a->name, d, d, d, d, a->address, ADHOC_SN_PORT,
-		 ADHOC_SN_STATUS_PORT, a->address);
+		 ADHOC_SN_STATUS_PORT, a->address, ADHOC_LAN_INTERVAL, ADHOC_LAN_WAIT);
 	put_file(a, "supernode.conf", conf, 0);
 }
 
