@@ -139,6 +139,14 @@ note "the attacker is not in the ring and cannot call bob"
 for k in 1 2 3; do
 	ring_is "$k" "${A[@]}" || fail "machine $k: ring $RING_SEEN after the attacker came"
 done
+sn_status 2 | jq -e '.lan.ignored.certificate >= 1' >/dev/null ||
+	fail "machine 2 counted no refused announcement: $(sn_status 2 | jq -c .lan)"
+sn_status 4 | jq -e '.lan.heard == 0 and .lan.ignored.certificate >= 1' >/dev/null ||
+	fail "mallory's super node heard members: $(sn_status 4 | jq -c .lan)"
+for k in 2 3; do
+	on_status_of "$k" | jq -e --arg h "$(lan_ip 4)" '.supernode.host != $h' >/dev/null ||
+		fail "machine $k's ordinary node attached to mallory's super node"
+done
 register 4 mallory 5064
 sed 's/response="486"/response="404"/' "$SC/uac_fail.xml" >"$T/uac_404.xml"
 dial 4 mallory_bob "$T/uac_404.xml" mallory bob ||
