@@ -33,7 +33,9 @@ adhoc_run() {
 	local k=$1 name=$2
 	shift 2
 	# ip netns exec execs it: the pid is p2psip-adhoc's, for stop_pid
-	start_bg "adhoc_$name" ip netns exec "${LAN_NS[$k]}" "$BIN/p2psip-adhoc" --name "$name" \
+	# shellcheck disable=SC2046
+	start_bg "adhoc_$name" ip netns exec "${LAN_NS[$k]}" $(vg_prefix "adhoc_$name") \
+		"$BIN/p2psip-adhoc" --name "$name" \
 		--dir "$T/m$k" --sip-password "$(sip_pw "$name")" "$@"
 	AD_PID[$name]=$LAST_PID
 }
@@ -112,7 +114,9 @@ grep -q "server    $(lan_ip 1):$SIP_PORT" "$T/adhoc_alice.log" || fail "no phone
 poll 60 ring_is 1 "$(lan_ip 1)" || adhoc_fail "alice's super node alone: ring $RING_SEEN"
 
 note "machines 2 and 3 join with the code"
+vg_on # bob's p2psip-adhoc (not the daemons it starts)
 adhoc_run 2 bob --code "$CODE"
+VG_DAEMONS=0
 adhoc_run 3 carol --code "$(tr 'A-Z' 'a-z' <<<"$CODE")" # as typed: case does not matter
 A=("$(lan_ip 1)" "$(lan_ip 2)" "$(lan_ip 3)")
 for k in 1 2 3; do
@@ -165,4 +169,7 @@ answer 2 bob_1 bob 5062
 p=$PHONE
 dial 3 carol_bob "$SC/uac.xml" carol bob || adhoc_fail "call carol -> bob: $(tail -n 20 "$T/sipp_carol_bob.out")"
 wait "$p" || adhoc_fail "bob's phone: $(tail -n 20 "$T/sipp_bob_1.out")"
+stop_pid "${AD_PID[bob]}" || fail "p2psip-adhoc of bob: exit status $?"
+grep -q "signal 15" "$T/m2/supernode.log" || fail "bob's super node was not stopped by SIGTERM"
+vg_check
 echo "ok"
