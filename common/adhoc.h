@@ -11,7 +11,7 @@
 #define ADHOC_CODE_MAX 64   /* characters of a code given, dashes removed */
 #define ADHOC_CODE_TEXT_MAX (ADHOC_CODE_MAX + ADHOC_CODE_MAX / 5 + 1)
 #define ADHOC_SEED_LEN 32
-/* scrypt's cost: 32 MiB and about 0.1 s per guess of the code. */
+/* scrypt's cost: 32 MiB and 0.1 to 0.3 s per guess of the code. */
 #define ADHOC_SCRYPT_N (1u << 15)
 #define ADHOC_SCRYPT_R 8
 #define ADHOC_SCRYPT_P 1
