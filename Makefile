@@ -342,6 +342,7 @@ FUZZ_TARGETS += on_auth
 FUZZ_TARGETS += seal
 FUZZ_TARGETS += on_topo
 FUZZ_TARGETS += lan
+FUZZ_TARGETS += adhoc
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
