@@ -144,6 +144,12 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 			"%s: give bootstrap_url, or logind_url for an overlay with no bootstrapd", path);
 		return -1;
 	}
+	struct lan_sock_conf lsc;
+	char lwhy[160];
+	if (lan_sock_conf(&lsc, cfg->lan_group, cfg->lan_iface, lwhy, sizeof(lwhy)) < 0) {
+		err_set(err, errlen, "%s: [lan] %s", path, lwhy);
+		return -1;
+	}
 	struct on_auth_params ap;
 	char why[160];
 	if (cfg->sip_tls_listen[0] != '\0' &&

@@ -40,9 +40,19 @@ struct on_lan *on_lan_new(struct on *on, char *err, size_t errlen)
 	ol->fd = -1;
 	ol->lan = lan_new(on->cfg.overlay, on->ca);
 	if (ol->lan == NULL ||
-	    lan_sock_conf(&ol->sc, on->cfg.lan_group, on->cfg.lan_iface, err, errlen) < 0 ||
-	    (ol->fd = lan_sock_open(&ol->sc, err, errlen)) < 0)
+	    lan_sock_conf(&ol->sc, on->cfg.lan_group, on->cfg.lan_iface, err, errlen) < 0)
 		goto fail;
+	if ((ol->fd = lan_sock_open(&ol->sc, err, errlen)) < 0) {
+		/* a host with no multicast route (a container, a lab): the node
+		 * still works with bootstrapd */
+		log_warn("%s: no LAN discovery%s", err,
+			 on->cfg.bootstrap_url[0] == '\0' ? ", and no bootstrap_url: no super node "
+							    "will be found"
+							  : "");
+		err_set(err, errlen, "%s", "");
+		on_lan_free(ol);
+		return NULL;
+	}
 	ol->rd = event_new(on->base, ol->fd, EV_READ | EV_PERSIST, on_read, ol);
 	if (ol->rd == NULL || event_add(ol->rd, NULL) < 0) {
 		err_set(err, errlen, "LAN: event set-up failed");

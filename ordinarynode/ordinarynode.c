@@ -175,8 +175,11 @@ static void link_want_list(void *arg)
 {
 	struct on *on = arg;
 
-	if (on_boot_want_list(on->boot) < 0)
-		lan_offer(on); /* no bootstrapd, or not configured yet: the LAN's */
+	/* No bootstrapd, or none that answered yet: the LAN's. Not while a
+	 * list request may be out, whose answer would replace the link. */
+	if (on_boot_want_list(on->boot) < 0 &&
+	    (on->cfg.bootstrap_url[0] == '\0' || on->logind_url == NULL))
+		lan_offer(on);
 }
 
 static const struct on_link_ops link_ops = {link_attached, link_frame, link_want_list};

@@ -177,6 +177,18 @@ static int seeds_of(const struct sn *sn, const struct bootc_list *list, struct n
 	return n;
 }
 
+/* The super nodes heard on the LAN, when bootstrapd's list has none (a
+ * ring of one would split the overlay) or cannot be had. */
+static int seeds_from_lan(struct sn *sn, struct node *seeds, const char *why)
+{
+	int n = sn_lan_seeds(sn, seeds, SEEDS_MAX);
+
+	if (n > 0)
+		log_info("%s: joining through %d super node%s heard on the LAN", why, n,
+			 n == 1 ? "" : "s");
+	return n;
+}
+
 static void on_list(enum bootc_res res, const struct bootc_list *list, const char *err, void *arg)
 {
 	struct boot *b = arg;
@@ -185,13 +197,15 @@ static void on_list(enum bootc_res res, const struct bootc_list *list, const cha
 	int n;
 	char lerr[256];
 
-	if (res != BOOTC_OK) {
+	n = res == BOOTC_OK ? seeds_of(sn, list, seeds) : 0;
+	if (n == 0)
+		n = seeds_from_lan(sn, seeds, res == BOOTC_OK ? "bootstrapd lists none" : err);
+	if (res != BOOTC_OK && n == 0) {
 		log_warn("bootstrapd: no super node list (%s%s); retrying",
 			 res == BOOTC_UNREACHABLE ? "" : "bad answer: ", err);
 		later(b);
 		return;
 	}
-	n = seeds_of(sn, list, seeds);
 	if (conn_listen(sn, lerr, sizeof(lerr)) < 0)
 		fatal("%s", lerr);
 	b->step = B_RUNNING;

@@ -93,6 +93,19 @@ static int relay_config_check(struct sn_config *cfg, const char *path, char *err
 	return 0;
 }
 
+/* [lan] group and interface must parse (sn_lan.c opens them). */
+static int lan_check(const struct sn_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct lan_sock_conf lsc;
+	char why[160];
+
+	if (lan_sock_conf(&lsc, cfg->lan_group, cfg->lan_iface, why, sizeof(why)) < 0) {
+		err_set(err, errlen, "%s: [lan] %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen)
 {
 	if (conf_load(items, ARRAY_LEN(items), cfg, path, err, errlen) < 0)
@@ -108,6 +121,8 @@ int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t er
 			path);
 		return -1;
 	}
+	if (lan_check(cfg, path, err, errlen) < 0)
+		return -1;
 	if (cfg->replicas >= cfg->successors + 1) {
 		err_set(err, errlen, "%s: [ring] replicas must be at most successors", path);
 		return -1;

@@ -19,6 +19,7 @@ struct sn_lan {
 	int fd;
 	struct event *rd, *tick;
 	char addr[LAN_HOST_MAX + 1]; /* the address we announce: the interface's */
+	int announced;               /* once: the log says so */
 };
 
 static int is_ipv4(const char *s)
@@ -70,7 +71,11 @@ static void announce(struct sn *sn)
 		log_error("LAN announcement: cannot build it");
 		return;
 	}
-	lan_sock_send(sl->fd, &sl->sc, sl->lan, buf, (size_t)n);
+	if (lan_sock_send(sl->fd, &sl->sc, sl->lan, buf, (size_t)n) == 0 && !sl->announced) {
+		log_info("LAN: announcing %s:%u every %llds", f.addr[0].host, f.addr[0].port,
+			 (long long)sn->cfg.lan_interval);
+		sl->announced = 1;
+	}
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -82,6 +87,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		announce(sn);
 }
 
+/* 0, -1 on a configuration error, 1 when the group cannot be joined. */
 static int open_group(struct sn *sn, struct sn_lan *sl, char *err, size_t errlen)
 {
 	struct timeval tv = {sn->cfg.lan_interval, 0};
@@ -96,7 +102,7 @@ static int open_group(struct sn *sn, struct sn_lan *sl, char *err, size_t errlen
 	}
 	str_copy(sl->addr, sl->sc.iface, sizeof(sl->addr));
 	if ((sl->fd = lan_sock_open(&sl->sc, err, errlen)) < 0)
-		return -1;
+		return 1;
 	node_id_from_key(sn->key, id);
 	lan_set_self(sl->lan, id);
 	sl->rd = event_new(sn->base, sl->fd, EV_READ | EV_PERSIST, on_read, sn);
@@ -111,6 +117,7 @@ static int open_group(struct sn *sn, struct sn_lan *sl, char *err, size_t errlen
 int sn_lan_start(struct sn *sn, char *err, size_t errlen)
 {
 	struct sn_lan *sl;
+	int rc;
 
 	if (!sn->cfg.lan_announce && !sn->cfg.lan_discover)
 		return 0;
@@ -120,7 +127,17 @@ int sn_lan_start(struct sn *sn, char *err, size_t errlen)
 	sl->fd = -1;
 	sn->lan = sl;
 	sl->lan = lan_new(sn->cfg.overlay, sn->ca);
-	if (sl->lan == NULL || open_group(sn, sl, err, errlen) < 0)
+	if (sl->lan == NULL || (rc = open_group(sn, sl, err, errlen)) < 0)
+		return -1;
+	if (rc > 0 && !sn->cfg.lan_announce) {
+		/* only listening, as by default: a host with no multicast route
+		 * (a container, a lab) still serves with bootstrapd */
+		log_warn("%s: no LAN discovery", err);
+		err_set(err, errlen, "%s", "");
+		sn_lan_stop(sn);
+		return 0;
+	}
+	if (rc > 0)
 		return -1;
 	lan_set_crl(sl->lan, sn->crl);
 	log_info("LAN: group %s:%u%s%s, %s", sl->sc.group, sl->sc.port,

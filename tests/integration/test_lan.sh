@@ -11,7 +11,9 @@
 # no connection) and a replay of sn1's own: each is ignored and counted by
 # its reason, and a fresh ordinary node on machine 5 started while
 # forgeries fly attaches to a genuine super node. sn2 and on1 run under
-# valgrind.
+# valgrind. sn3 (machine 4) has a bootstrapd (on the bridge) that lists no
+# super node yet: it joins through those heard rather than forming a ring
+# apart.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/foreign.sh"
 . "$TOP/tests/lanlab.sh"
@@ -87,6 +89,13 @@ on_st() { st "$1" 7490; }
 sn_is() { json_has "$(sn_st "$1")" "${@:2}"; }
 on_is() { json_has "$(on_st "$1")" "${@:2}"; }
 
+# sn3's bootstrapd (only sn3 asks it), listing no super node yet
+bootstrapd_init
+admin cert issue-server --csr "$T/bootstrapd.csr" --dns localhost --ip 127.0.0.1 --ip $GW \
+	--out "$T/bootstrapd.crt" 2>/dev/null || fail "bootstrapd certificate"
+sed -i -e "s/^listen = 127.0.0.1:/listen = 0.0.0.0:/" -e "s|^logind_url = .*|logind_url = $LURL|" "$T/bootstrapd.conf"
+bootstrapd_start
+
 note "sn1 alone: a ring of one after [lan] wait, then announced"
 lsn_init 1 sn1
 lstart 1 sn1 supernode
@@ -101,6 +110,16 @@ wait_until 30 "sn2 did not join" sn_is sn2 '.state == "joined"'
 grep -q "1 super node heard on the LAN" "$T/sn2.log" || fail "sn2 did not join through the LAN"
 wait_until 20 "no ring of two" sn_is sn1 '.predecessor.host == "10.77.0.2" and .lan.accepted >= 1'
 sn_is sn2 '.lan.heard == 1 and .lan.sent >= 1' || fail "sn2's LAN counters: $(sn_st sn2 | jq -c .lan)"
+
+note "sn3, whose bootstrapd lists no super node yet, joins through those heard"
+lsn_init 4 sn3
+sed -i -e "s|^logind_url = .*|bootstrap_url = https://$GW:$BS_PORT|" \
+	-e "s|:7400$|:7401|; s|:7480$|:7481|; s|^announce = yes|announce = no|" "$T/sn3/supernode.conf"
+lstart 4 sn3 supernode
+sn3_joined() { json_has "$(st sn3 7481)" '.state == "joined"'; }
+wait_until 30 "sn3 did not join" sn3_joined
+grep -q "bootstrapd lists none: joining through 2 super nodes heard on the LAN" "$T/sn3.log" ||
+	fail "sn3 did not join through the LAN"
 
 note "ordinary nodes with only logind_url attach to a super node heard"
 lon_init 3 on1 alice
