@@ -58,6 +58,7 @@ COMMON_SRCS += common/bootc.c
 COMMON_SRCS += common/bootcache.c
 COMMON_SRCS += common/netlist.c
 COMMON_SRCS += common/seal.c
+COMMON_SRCS += common/adhoc.c
 COMMON_SRCS += common/lan.c
 
 LOGIND_SRCS += logind/logind.c
@@ -72,8 +73,12 @@ LOGIND_SRCS += logind/logind_certs.c
 LOGIND_SRCS += logind/logind_api.c
 LOGIND_SRCS += logind/logind_admin.c
 LOGIND_SRCS += logind/logind_status.c
+LOGIND_SRCS += logind/logind_adhoc.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
+
+ADHOC_SRCS += adhoc/p2psip-adhoc.c
+ADHOC_SRCS += adhoc/adhoc_procs.c
 
 CLI_SRCS += cli/p2psip.c
 CLI_SRCS += cli/p2p_link.c
@@ -141,6 +146,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_status.c
 
 MAN1 += man/p2psip.1
 MAN1 += man/p2psip-admin.1
+MAN1 += man/p2psip-adhoc.1
 MAN5 += man/logind.conf.5
 MAN5 += man/bootstrapd.conf.5
 MAN5 += man/supernode.conf.5
@@ -152,6 +158,7 @@ MAN8 += man/ordinarynode.8
 
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
 	$(B)/bin/p2psip $(B)/bin/ordinarynode
+PROGS += $(B)/bin/p2psip-adhoc
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
@@ -162,8 +169,10 @@ UNIT_COMMON += bootcache
 UNIT_COMMON += netlist
 UNIT_COMMON += seal
 UNIT_COMMON += ratelimit
+UNIT_COMMON += adhoc
 UNIT_COMMON += lan
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
+UNIT_LOGIND += logind_adhoc
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
@@ -253,6 +262,11 @@ $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/bin/p2psip-adhoc: $(call obj,$(ADHOC_SRCS)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Test builds of two programs with P2PSIP_TEST_HOOKS: a super node that
 # tampers with the frames it carries and an ordinary node that sends as
 # someone else, for tests/integration/test_sealed.sh. Never installed.
@@ -331,6 +345,7 @@ FUZZ_TARGETS += on_auth
 FUZZ_TARGETS += seal
 FUZZ_TARGETS += on_topo
 FUZZ_TARGETS += lan
+FUZZ_TARGETS += adhoc
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -376,6 +391,7 @@ install: all
 	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode \
 		$(B)/bin/ordinarynode $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/p2psip-adhoc $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples/fail2ban/filter.d
