@@ -50,7 +50,7 @@ static int start_accounts(struct on *on, char *err, size_t errlen)
 		struct keepcert_conf kcf = {
 			c->name,      c->password,     c->password_file, a->key_path,
 			a->cert_path, on->cfg.ca_cert, c->role,          0,
-			a->where};
+			a->where,     0};
 		a->conf = c;
 		snprintf(a->where, sizeof(a->where), "[account %s] in %s", c->name, on->conf_path);
 		snprintf(a->key_path, sizeof(a->key_path), "%s/%s.key", on->cfg.state_dir, c->name);

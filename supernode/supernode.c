@@ -154,7 +154,7 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	struct keepcert_conf kcf = {
 		sn->cfg.account, sn->cfg.password, sn->cfg.password_file, sn->cfg.key,
 		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1,
-		sn->kc_where};
+		sn->kc_where,    sn->cfg.promoted};
 	sn->kc = keepcert_new(sn->base, &kcf, sn->anon_ctx, boot_cert_ready, sn, err, errlen);
 	if (sn->kc == NULL)
 		return -1;

@@ -45,6 +45,7 @@ struct sn_config {
 	char *account;
 	char *password;
 	char *password_file;
+	int promoted; /* a user account's super node: the login asks for the role */
 	char *key;
 	char *cert;
 	char *database;
