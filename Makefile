@@ -98,6 +98,7 @@ SUPERNODE_SRCS += supernode/sn_stun.c
 SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
 SUPERNODE_SRCS += supernode/sn_service.c
+SUPERNODE_SRCS += supernode/sn_reach.c
 SUPERNODE_SRCS += supernode/sn_relaypol.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c

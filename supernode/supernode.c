@@ -81,8 +81,8 @@ static int add_timer(struct sn *sn, struct event **ev, int64_t ms,
  * links and the routing tell about a dead node or a client gone. */
 static int wire(struct sn *sn)
 {
-	const struct sn_handler *frames[] = {route_frames, chord_frames, data_frames, client_frames,
-					     relay_frames(sn)};
+	const struct sn_handler *frames[] = {route_frames,  chord_frames,     data_frames,
+					     client_frames, relay_frames(sn), reach_frames};
 	const struct sn_op *ops[] = {data_ops, chord_ops, client_ops};
 
 	sn->on_node_failed = chord_node_failed;
