@@ -112,6 +112,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_db.c
 ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
 ORDINARYNODE_SRCS += ordinarynode/on_publish.c
 ORDINARYNODE_SRCS += ordinarynode/on_status.c
+ORDINARYNODE_SRCS += ordinarynode/on_promote.c
 ORDINARYNODE_SRCS += ordinarynode/on_boot.c
 ORDINARYNODE_SRCS += ordinarynode/on_link.c
 ORDINARYNODE_SRCS += ordinarynode/on_target.c

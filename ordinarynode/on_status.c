@@ -122,13 +122,13 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay",
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "overlay",
 			 on->cfg.overlay, "state", state_name(on->state), "supernode", sn,
 			 "attaches", on->attaches, "reserve", on->nreserve - on->next, "accounts",
 			 accounts_json(on), "crl_number",
 			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip", sip_json(on),
 			 "middlebox", on_nat_status(on->nat), "media", on_media_status(on->media),
-			 "gateway", gateway_json(on));
+			 "gateway", gateway_json(on), "promotion", on_promote_status(on->promo));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -194,6 +194,9 @@ static void metrics(void *arg, struct evbuffer *out)
 
 	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
 	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	prom_gauge(out, "p2psip_on_promotion_state",
+		   "Self-selected super node: 0 ordinary, 1 checking, 2 running one.",
+		   on_promote_state(on->promo));
 	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
 		  "Failed attempts in a row to get the account's certificate (0: fine).");
 	for (int i = 0; i < on->nacc; i++)
