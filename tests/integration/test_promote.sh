@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Self-selected super nodes: a promotable user's ordinary node becomes a
+# super node when the overlay wants one, serves records, and steps down
+# with nothing lost when the ring grows past want_supernodes. Attacks: a
+# user that is not promotable asks logind for role supernode; a node whose
+# owner did not allow it; a reach_check that names another host; a flood
+# of reach_checks.
+. "$(dirname "$0")/../lib.sh"
+need jq curl openssl sqlite3 python3
+
+R=20 # records stored while carol's super node is in the ring
+
+overlay_start 2 "heartbeat_timeout = 4s" "crl_refresh = 1s" "[timers]" \
+	"heartbeat_interval = 1s" "stabilize_interval = 1s" "[limits]" "records_per_user = 1000" \
+	"[promotion]" "enable = yes" "want_supernodes = 3" "min_uptime = 2s" "max_load = 100" \
+	"demote_after = 3s"
+cli_user alice
+cli_user bob
+
+note "logind: a promotable account, shown by user list"
+echo "password of carol" | admin user add carol --password-stdin --promotable >/dev/null ||
+	fail "user add carol --promotable"
+echo "password of erin" | admin user add erin --password-stdin --promotable >/dev/null ||
+	fail "user add erin --promotable"
+add_user dave "password of dave"
+admin user list --json | jq -e '.[] | select(.name == "carol" and .promotable)' >/dev/null ||
+	fail "carol not listed as promotable"
+admin user list --json | jq -e '.[] | select(.name == "dave" and (.promotable | not))' \
+	>/dev/null || fail "dave listed as promotable"
+admin user promotable sn1 >/dev/null 2>&1 && fail "a supernode account made promotable"
+
+note "attack: dave (not promotable) asks logind for role supernode: 403, no certificate"
+make_csr dave
+jq -n --rawfile c "$T/dave.csr" '{user: "dave", password: "password of dave", csr: $c,
+	role: "supernode"}' >"$T/dave.json"
+code=$(https POST "$LD_URL/v1/login" "$T/dave.json")
+assert_eq 403 "$code" "dave's login as supernode"
+jq -e '.error | test("may not hold")' "$T/resp" >/dev/null || fail "error: $(cat "$T/resp")"
+admin cert list --user dave --json | jq -e 'length == 0' >/dev/null ||
+	fail "dave got a certificate"
+grep -q "login: dave .* refused: role supernode asked" "$T/logind.log" || fail "no log line"
+
+note "carol's node (allow = yes) and erin's (allow = no) start"
+# promo NODE ALLOW: its [promotion] section in PROMO_CONF; the ports of
+# its super node in PROMO_PORT[NODE], PROMO_STATUS[NODE].
+declare -A PROMO_PORT PROMO_STATUS
+promo() {
+	PROMO_PORT[$1]=$(free_port)
+	PROMO_STATUS[$1]=$(free_port)
+	PROMO_CONF=$(printf '[promotion]\nallow = %s\nlisten = 127.0.0.1:%s\nstatus_listen = 127.0.0.1:%s\ncheck_interval = 1s\n' \
+		"$2" "${PROMO_PORT[$1]}" "${PROMO_STATUS[$1]}")
+}
+promo onc yes
+ON_EXTRA=$PROMO_CONF on_init onc carol
+promo one no
+ON_EXTRA=$PROMO_CONF on_init one erin
+on_start onc
+on_start one
+
+note "carol's node steps up: ring of 3, listed by bootstrapd"
+wait_until 60 "carol's node was not promoted: $(on_status onc | jq -c .promotion)" \
+	on_has onc '.promotion.state == "super"'
+SN_PORT[csn]=${PROMO_PORT[onc]}
+SN_STATUS[csn]=${PROMO_STATUS[onc]}
+SN_PID[csn]=0
+snode_wait csn 60
+ring_wait sn1 3 60
+[ -f "$T/onc/state/promoted/supernode.conf" ] || fail "no supernode.conf"
+grep -q "^promoted = yes" "$T/onc/state/promoted/supernode.conf" || fail "conf: not promoted"
+openssl x509 -in "$T/onc/state/promoted/node.crt" -noout -text | grep -q "supernode" ||
+	fail "carol's super node certificate is not of role supernode"
+scrape "${ON_STATUS[onc]}"
+assert_eq 2 "$(mval "$T/metrics" p2psip_on_promotion_state)" "promotion gauge"
+
+note "attack: erin's node (allow = no) never steps up"
+on_has one '.promotion.state == "ordinary" and (.promotion.why | test("allow = no"))' ||
+	fail "erin's node: $(on_status one | jq -c .promotion)"
+[ ! -e "$T/one/state/promoted" ] || fail "erin's node made a promoted directory"
+
+note "$R records stored, half through carol's super node"
+names() { for i in $(seq 1 $R); do echo "user:alice@overlay.example/rec$i"; done; }
+for i in $(seq 1 $R); do
+	via=sn1
+	[ $((i % 2)) = 0 ] && via=csn
+	SN_ATTACH=$via p2p put "user:alice@overlay.example/rec$i" "value $i" >/dev/null ||
+		fail "put rec$i through $via"
+done
+
+held() { [ "$(sqlite3 "$T/onc/state/promoted/records.db" \
+	"SELECT count(*) FROM vals WHERE name LIKE 'user:alice@%/rec%'" 2>/dev/null)" -gt 0 ]; }
+wait_until 10 "carol's super node holds none of the records" held
+
+note "the ring grows to 5 > 3: carol's node steps down and hands over"
+snode_init sn3
+snode_init sn4
+snode_start sn3
+snode_start sn4
+snode_wait sn3 60
+snode_wait sn4 60
+wait_until 60 "carol's node did not step down: $(on_status onc | jq -c .promotion)" \
+	on_has onc '.promotion.state == "ordinary" and (.promotion.why | test("stepped down"))'
+grep -q "handover to the successor done" "$T/on_onc.log" || fail "carol's super node did not hand over"
+ring_wait sn1 4 60
+lost=0
+for i in $(seq 1 $R); do
+	SN_ATTACH=sn1 p2p --json get "user:alice@overlay.example/rec$i" >"$T/got" 2>/dev/null
+	[ "$(jq -r '.values[0].data' "$T/got" 2>/dev/null)" = "value $i" ] || lost=$((lost + 1))
+done
+note "records lost: $lost of $R"
+assert_eq 0 "$lost" "records lost"
+sleep 3 # a few more ticks: it must stay down (the ring is at 4)
+on_has onc '.promotion.state == "ordinary"' || fail "carol's node stepped up again"
+
+note "attack: a reach_check naming a host connects only to the link's peer"
+P=$(free_port)
+start_bg heard_far python3 "$TOP/tests/tools/listener.py" 127.0.0.2 "$P" "$T/heard_far"
+start_bg heard_near python3 "$TOP/tests/tools/listener.py" 127.0.0.1 "$P" "$T/heard_near"
+wait_port "$P"
+echo "{\"t\":\"reach_check\",\"port\":$P,\"host\":\"127.0.0.2\"}" |
+	CLI_USER=alice SN_ATTACH=sn1 p2p raw >"$T/reach.out" 2>&1 || fail "raw: $(cat "$T/reach.out")"
+jq -e 'select(.ok == true and .reachable == false)' "$T/reach.out" >/dev/null ||
+	fail "reach_check answer: $(cat "$T/reach.out")"
+wait_until 10 "no connection back to the link's peer" test -s "$T/heard_near"
+[ ! -s "$T/heard_far" ] || fail "the super node connected to the named host: $(cat "$T/heard_far")"
+
+note "attack: a flood of 30 reach_checks gets one check"
+: >"$T/heard_near"
+for i in $(seq 1 30); do echo "{\"t\":\"reach_check\",\"port\":$P}"; done |
+	CLI_USER=bob SN_ATTACH=sn1 p2p raw >"$T/flood.out" 2>&1 || fail "raw: $(tail -n 3 "$T/flood.out")"
+assert_eq 1 "$(jq -s 'map(select(.ok == true)) | length' "$T/flood.out")" "checks done"
+assert_eq 29 "$(jq -s 'map(select(.err == "busy")) | length' "$T/flood.out")" "checks refused"
+sleep 1
+assert_eq 1 "$(grep -c "tcp connection" "$T/heard_near")" "connections back"
+snode_has sn1 '.reach_checks.refused >= 29' || fail "sn1 status: $(snode_status sn1 | jq -c .reach_checks)"
+
+note "carol's node stops: no super node left behind"
+stop_pid "${ON_PID[onc]}"
+pgrep -f "$T/onc/state/promoted/supernode.conf" >/dev/null && fail "carol's super node still runs"
+echo "all passed"
