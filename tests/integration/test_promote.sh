@@ -111,6 +111,21 @@ assert_eq 0 "$lost" "records lost"
 sleep 3 # a few more ticks: it must stay down (the ring is at 4)
 on_has onc '.promotion.state == "ordinary"' || fail "carol's node stepped up again"
 
+note "renewal of carol's super node certificate: granted, then refused once unpromotable"
+PD=$T/onc/state/promoted
+openssl req -new -key "$PD/node.key" -subj /CN=carol -out "$T/carol-renew.csr" 2>/dev/null ||
+	fail "renewal CSR"
+jq -n --rawfile c "$T/carol-renew.csr" '{csr: $c}' >"$T/carol-renew.json"
+code=$(https POST "$LD_URL/v1/renew" "$T/carol-renew.json" --cert "$PD/node.crt" --key "$PD/node.key")
+assert_eq 200 "$code" "renewal while promotable"
+jq -j .certificate "$T/resp" >"$T/carol-sn2.crt"
+admin user unpromotable carol >/dev/null || fail "user unpromotable carol"
+code=$(https POST "$LD_URL/v1/renew" "$T/carol-renew.json" --cert "$T/carol-sn2.crt" --key "$PD/node.key")
+assert_eq 401 "$code" "renewal once unpromotable"
+jq -e '.error | test("promotable")' "$T/resp" >/dev/null || fail "error: $(cat "$T/resp")"
+admin cert list --user carol --json | jq -e 'map(select(.role == "user" and (.revoked | not))) | length >= 1' \
+	>/dev/null || fail "carol's user certificate was revoked by her super node ones"
+
 note "attack: a reach_check naming a host connects only to the link's peer"
 P=$(free_port)
 start_bg heard_far python3 "$TOP/tests/tools/listener.py" 127.0.0.2 "$P" "$T/heard_far"
