@@ -25,34 +25,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PROMO_STOP_WAIT 20      /* seconds a stopping super node has to hand over */
-#define PROMO_CHECK_TIMEOUT 60  /* certificate and reachability test, at most */
+#define PROMO_STOP_WAIT 20     /* seconds a stopping super node has to hand over */
+#define PROMO_CHECK_TIMEOUT 60 /* certificate and reachability test, at most */
 #define PROMO_REQ_TIMEOUT_MS 15000
 #define PROMO_ACCEPT_MAX 4      /* handshakes at once on the test listener */
 #define PROMO_CHILD_POLL_MS 500 /* how often a child's end is looked for */
 #define PROMO_INSTALL_PATH "/usr/local/sbin/supernode"
 
-enum promo_state { PROMO_ORDINARY, PROMO_CHECKING, PROMO_SUPER };
+enum promo_state {
+	PROMO_ORDINARY,
+	PROMO_CHECKING,
+	PROMO_SUPER
+};
 
 struct on_promote {
 	struct on *on;
 	enum promo_state state;
-	int64_t since;  /* wall clock, when state began */
-	char why[200];  /* why the last change */
+	int64_t since; /* wall clock, when state began */
+	char why[200]; /* why the last change */
 	int have_policy;
 	int enable;
 	int64_t want, min_uptime, demote_after;
 	double max_load;
-	int acc;                 /* the account the super node runs under, or -1 */
-	uint64_t ordinary_ms;    /* monotonic: back to ordinary (0: never left) */
-	int64_t over_since;      /* when the wish to step down began, 0: none */
-	int asking;              /* a request of ours is on the link */
+	int acc;              /* the account the super node runs under, or -1 */
+	uint64_t ordinary_ms; /* monotonic: back to ordinary (0: never left) */
+	int64_t over_since;   /* when the wish to step down began, 0: none */
+	int asking;           /* a request of ours is on the link */
 	struct event *tick, *child_ev;
-	struct keepcert *kc;     /* the super node certificate, while checking */
+	struct keepcert *kc; /* the super node certificate, while checking */
 	struct evconnlistener *lis;
 	struct bufferevent *acc_bev[PROMO_ACCEPT_MAX];
 	pid_t child;
-	int64_t stop_at;         /* SIGTERM sent then (0: not stopping) */
+	int64_t stop_at; /* SIGTERM sent then (0: not stopping) */
 	char dir[600], conf[700], key[700], cert[700], db[700];
 };
 
@@ -97,9 +101,8 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		evutil_closesocket(fd);
 		return;
 	}
-	p->acc_bev[i] = bufferevent_openssl_socket_new(p->on->base, fd, ssl,
-						       BUFFEREVENT_SSL_ACCEPTING,
-						       BEV_OPT_CLOSE_ON_FREE);
+	p->acc_bev[i] = bufferevent_openssl_socket_new(
+		p->on->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (p->acc_bev[i] == NULL) {
 		SSL_free(ssl);
 		evutil_closesocket(fd);
@@ -154,7 +157,6 @@ static void check_end(struct on_promote *p, const char *why)
 	set_state(p, PROMO_ORDINARY, why);
 }
 
-
 /* ---- the child: a super node of our own ---- */
 
 static int write_conf(struct on_promote *p, char *err, size_t errlen)
@@ -173,9 +175,10 @@ static int write_conf(struct on_promote *p, char *err, size_t errlen)
 		     c->overlay, c->bootstrap_url, c->ca_cert, a->name,
 		     a->password_file != NULL ? "password_file" : "password",
 		     a->password_file != NULL ? a->password_file : a->password, p->key, p->cert,
-		     p->db, c->promo_listen, c->promo_public_host[0] != '\0' ? "public_host = " : "",
-		     c->promo_public_host, c->promo_public_host[0] != '\0' ? "\n" : "",
-		     c->promo_status_listen, c->log_level);
+		     p->db, c->promo_listen,
+		     c->promo_public_host[0] != '\0' ? "public_host = " : "", c->promo_public_host,
+		     c->promo_public_host[0] != '\0' ? "\n" : "", c->promo_status_listen,
+		     c->log_level);
 	if (n < 0 || (size_t)n >= sizeof(text)) {
 		err_set(err, errlen, "supernode.conf: too long");
 		return -1;
@@ -322,9 +325,9 @@ static int64_t ring_size_of(const json_t *reply, const char *err, char *why, siz
 	if (reply == NULL || !json_is_true(json_object_get(reply, "ok")) || !json_is_integer(n)) {
 		snprintf(why, whylen, "super node did not say the ring's size: %s",
 			 reply == NULL ? err
-				       : json_string_value(json_object_get(reply, "msg")) != NULL
-					 ? json_string_value(json_object_get(reply, "msg"))
-					 : "no answer");
+			 : json_string_value(json_object_get(reply, "msg")) != NULL
+				 ? json_string_value(json_object_get(reply, "msg"))
+				 : "no answer");
 		return -1;
 	}
 	return json_integer_value(n);
@@ -391,8 +394,9 @@ static void cert_ready(struct keepcert *kc, void *arg)
 static void check_start(struct on_promote *p)
 {
 	const struct on_account_conf *a = &p->on->cfg.accounts[p->acc];
-	struct keepcert_conf kcf = {a->name, a->password, a->password_file, p->key, p->cert,
-				    p->on->cfg.ca_cert, ROLE_SUPERNODE, 1, "[promotion]", 1};
+	struct keepcert_conf kcf = {
+		a->name,        a->password, a->password_file, p->key, p->cert, p->on->cfg.ca_cert,
+		ROLE_SUPERNODE, 1,           "[promotion]",    1};
 	char err[256];
 
 	if (mkdir_parents(p->dir, 0700, err, sizeof(err)) < 0 ||
@@ -423,8 +427,8 @@ static double load_per_cpu(void)
  * NULL. */
 static const char *not_qualified(struct on_promote *p, char *buf, size_t len)
 {
-	uint64_t up = time_mono_ms() - (p->on->attached_ms > p->ordinary_ms ? p->on->attached_ms
-									     : p->ordinary_ms);
+	uint64_t up = time_mono_ms() -
+		      (p->on->attached_ms > p->ordinary_ms ? p->on->attached_ms : p->ordinary_ms);
 
 	if (!p->on->cfg.promo_allow)
 		return "not allowed here ([promotion] allow = no)";

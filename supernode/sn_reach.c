@@ -9,7 +9,6 @@
 #include "log.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -23,7 +22,10 @@
 #define REACH_INFLIGHT_MAX 16  /* checks under way at once, all links */
 #define REACH_SLOTS 1024       /* nodes whose last check is remembered */
 
-enum reach_state { REACH_CONNECTING, REACH_HANDSHAKE };
+enum reach_state {
+	REACH_CONNECTING,
+	REACH_HANDSHAKE
+};
 
 struct reach {
 	struct sn *sn;
@@ -145,10 +147,9 @@ static void reach_connected(evutil_socket_t fd, short what, void *arg)
 	r->conn_ev = NULL;
 	ssl = SSL_new(r->sn->client_ctx);
 	if (ssl != NULL)
-		r->bev = bufferevent_openssl_socket_new(r->sn->base, fd, ssl,
-							BUFFEREVENT_SSL_CONNECTING,
-							BEV_OPT_CLOSE_ON_FREE |
-								BEV_OPT_DEFER_CALLBACKS);
+		r->bev = bufferevent_openssl_socket_new(
+			r->sn->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (r->bev == NULL) {
 		SSL_free(ssl);
 		reach_finish(r, 0, "out of memory");
@@ -165,30 +166,19 @@ static void reach_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	reach_finish(r, 0,
-		     r->state == REACH_CONNECTING ? "connect timed out" : "TLS handshake timed out");
+		     r->state == REACH_CONNECTING ? "connect timed out"
+						  : "TLS handshake timed out");
 }
 
 /* Connects to host (an IP literal: the link's peer address) at port. */
 static int reach_connect(struct reach *r, const char *host, uint16_t port)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	struct timeval tv = {REACH_TIMEOUT_SECS, 0};
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		len = sizeof(*s6);
-	} else {
+	if (addr_ip_port(host, port, &ss, &len) < 0)
 		return -1;
-	}
 	r->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0 || (connect(r->fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS))
 		return -1;
