@@ -424,7 +424,8 @@ static double load_per_cpu(void)
 }
 
 /* What keeps this node from stepping up (what it can see by itself), or
- * NULL. */
+ * NULL. min_uptime counts from the attach, and again from each failed try
+ * or step down: that is the back-off between tries. */
 static const char *not_qualified(struct on_promote *p, char *buf, size_t len)
 {
 	uint64_t up = time_mono_ms() -
@@ -439,7 +440,7 @@ static const char *not_qualified(struct on_promote *p, char *buf, size_t len)
 	if (p->on->state != ON_ATTACHED || p->on->logind_url == NULL)
 		return "not attached";
 	if (up < (uint64_t)p->min_uptime * 1000) {
-		snprintf(buf, len, "attached for %llus, min_uptime is %llds",
+		snprintf(buf, len, "%llus since attaching or the last try, min_uptime is %llds",
 			 (unsigned long long)(up / 1000), (long long)p->min_uptime);
 		return buf;
 	}

@@ -151,4 +151,5 @@ snode_has sn1 '.reach_checks.refused >= 29' || fail "sn1 status: $(snode_status 
 note "carol's node stops: no super node left behind"
 stop_pid "${ON_PID[onc]}"
 pgrep -f "$T/onc/state/promoted/supernode.conf" >/dev/null && fail "carol's super node still runs"
+vg_check
 echo "all passed"
