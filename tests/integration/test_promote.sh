@@ -131,6 +131,11 @@ P=$(free_port)
 start_bg heard_far python3 "$TOP/tests/tools/listener.py" 127.0.0.2 "$P" "$T/heard_far"
 start_bg heard_near python3 "$TOP/tests/tools/listener.py" 127.0.0.1 "$P" "$T/heard_near"
 wait_port "$P"
+far_up() { (exec 3<>"/dev/tcp/127.0.0.2/$P") 2>/dev/null; }
+wait_until 10 "the listener on 127.0.0.2 did not start" far_up
+sleep 0.5 # the listeners write their lines of our probes
+: >"$T/heard_near" # the probes' lines
+: >"$T/heard_far"
 echo "{\"t\":\"reach_check\",\"port\":$P,\"host\":\"127.0.0.2\"}" |
 	CLI_USER=alice SN_ATTACH=sn1 p2p raw >"$T/reach.out" 2>&1 || fail "raw: $(cat "$T/reach.out")"
 jq -e 'select(.ok == true and .reachable == false)' "$T/reach.out" >/dev/null ||
