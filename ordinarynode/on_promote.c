@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <libgen.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct on_promote {
 	int acc;              /* the account the super node runs under, or -1 */
 	uint64_t ordinary_ms; /* monotonic: back to ordinary (0: never left) */
 	int64_t over_since;   /* when the wish to step down began, 0: none */
+	int64_t over_wait;    /* and how long it must last: demote_after and a draw */
 	int asking;           /* a request of ours is on the link */
 	struct event *tick, *child_ev;
 	struct keepcert *kc; /* the super node certificate, while checking */
@@ -471,8 +473,20 @@ static void ring_for_promotion(struct olink *l, json_t *reply, const char *err, 
 		str_copy(p->why, why, sizeof(p->why));
 }
 
+/* 0 to max seconds, drawn at random: when the ring is over want, promoted
+ * nodes step down one after another, each seeing the others leave, rather
+ * than all at once (and all step up again min_uptime later). */
+static int64_t demote_draw(int64_t max)
+{
+	uint32_t r = 0;
+
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (uint32_t)random();
+	return (int64_t)(r % (uint64_t)(max + 1));
+}
+
 /* Steps down once the ring is over want, or the load over max_load, for
- * demote_after in a row. */
+ * demote_after and up to as long again, in a row. */
 static void ring_for_demotion(struct olink *l, json_t *reply, const char *err, void *arg)
 {
 	struct on_promote *p = arg;
@@ -494,9 +508,11 @@ static void ring_for_demotion(struct olink *l, json_t *reply, const char *err, v
 		p->over_since = 0; /* no answer counts as no reason */
 		return;
 	}
-	if (p->over_since == 0)
+	if (p->over_since == 0) {
 		p->over_since = time_now();
-	if (time_now() - p->over_since >= p->demote_after)
+		p->over_wait = p->demote_after + demote_draw(p->demote_after);
+	}
+	if (time_now() - p->over_since >= p->over_wait)
 		demote(p, why);
 }
 
