@@ -161,32 +161,45 @@ static void check_end(struct on_promote *p, const char *why)
 
 /* ---- the child: a super node of our own ---- */
 
+/* Appends "key = value" to text; a NULL or empty value is left out (the
+ * super node's default then). */
+static void conf_line(char *text, size_t size, size_t *n, const char *key, const char *value)
+{
+	int k;
+
+	if (value == NULL || value[0] == '\0' || *n >= size)
+		return;
+	k = snprintf(text + *n, size - *n, "%s = %s\n", key, value);
+	*n = k < 0 ? size : *n + (size_t)k;
+}
+
 static int write_conf(struct on_promote *p, char *err, size_t errlen)
 {
 	const struct on_config *c = &p->on->cfg;
 	const struct on_account_conf *a = &c->accounts[p->acc];
-	char text[4096];
-	int n;
+	char text[4096] = "# Written by ordinarynode for its self-selected super node; rewritten\n"
+			  "# at each promotion.\n[supernode]\npromoted = yes\n";
+	size_t n = strlen(text);
 
-	n = snprintf(text, sizeof(text),
-		     "# Written by ordinarynode for its self-selected super node; rewritten\n"
-		     "# at each promotion.\n[supernode]\noverlay = %s\nbootstrap_url = %s\n"
-		     "ca_cert = %s\naccount = %s\n%s = %s\npromoted = yes\nkey = %s\n"
-		     "cert = %s\ndatabase = %s\nlisten = %s\n%s%s%sstatus_listen = %s\n"
-		     "log_level = %s\n",
-		     c->overlay, c->bootstrap_url, c->ca_cert, a->name,
-		     a->password_file != NULL ? "password_file" : "password",
-		     a->password_file != NULL ? a->password_file : a->password, p->key, p->cert,
-		     p->db, c->promo_listen,
-		     c->promo_public_host[0] != '\0' ? "public_host = " : "", c->promo_public_host,
-		     c->promo_public_host[0] != '\0' ? "\n" : "", c->promo_status_listen,
-		     c->log_level);
-	if (n < 0 || (size_t)n >= sizeof(text)) {
+	conf_line(text, sizeof(text), &n, "overlay", c->overlay);
+	conf_line(text, sizeof(text), &n, "bootstrap_url", c->bootstrap_url);
+	conf_line(text, sizeof(text), &n, "ca_cert", c->ca_cert);
+	conf_line(text, sizeof(text), &n, "account", a->name);
+	conf_line(text, sizeof(text), &n, "password", a->password);
+	conf_line(text, sizeof(text), &n, "password_file", a->password_file);
+	conf_line(text, sizeof(text), &n, "key", p->key);
+	conf_line(text, sizeof(text), &n, "cert", p->cert);
+	conf_line(text, sizeof(text), &n, "database", p->db);
+	conf_line(text, sizeof(text), &n, "listen", c->promo_listen);
+	conf_line(text, sizeof(text), &n, "public_host", c->promo_public_host);
+	conf_line(text, sizeof(text), &n, "status_listen", c->promo_status_listen);
+	conf_line(text, sizeof(text), &n, "log_level", c->log_level);
+	if (n >= sizeof(text)) {
 		err_set(err, errlen, "supernode.conf: too long");
 		return -1;
 	}
 	unlink(p->conf);
-	return file_write(p->conf, text, (size_t)n, 0600, 1, err, errlen);
+	return file_write(p->conf, text, n, 0600, 1, err, errlen);
 }
 
 /* [promotion] supernode_path, else next to our own program, else the
