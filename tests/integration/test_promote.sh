@@ -143,6 +143,28 @@ jq -e 'select(.ok == true and .reachable == false)' "$T/reach.out" >/dev/null ||
 wait_until 10 "no connection back to the link's peer" test -s "$T/heard_near"
 [ ! -s "$T/heard_far" ] || fail "the super node connected to the named host: $(cat "$T/heard_far")"
 
+note "attack: the test passes only for a super node certificate of the link's own account"
+# reach_as USER PORT: USER's reach_check of PORT; its answer's "why".
+reach_as() {
+	echo "{\"t\":\"reach_check\",\"port\":$2}" | CLI_USER=$1 SN_ATTACH=sn1 p2p raw |
+		jq -r 'select(.ok == true and .reachable == false) | .why'
+}
+cli_user frank
+cli_user gina
+Q=$(free_port)
+start_bg s_server_sn3 openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/sn3/node.crt" \
+	-key "$T/sn3/node.key" -CAfile "$CA" -Verify 1 </dev/null
+wait_port "$Q"
+why=$(reach_as frank "$Q")
+assert_contains "$why" "another account" "frank's check against sn3's certificate"
+stop_pid "$LAST_PID"
+start_bg s_server_gina openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/gina.crt" \
+	-key "$T/gina.key" -CAfile "$CA" -Verify 1 </dev/null
+wait_port "$Q"
+why=$(reach_as gina "$Q")
+assert_contains "$why" "not a super node" "gina's check against her own user certificate"
+stop_pid "$LAST_PID"
+
 note "attack: a flood of 30 reach_checks gets one check"
 : >"$T/heard_near"
 for i in $(seq 1 30); do echo "{\"t\":\"reach_check\",\"port\":$P}"; done |
