@@ -165,6 +165,14 @@ why=$(reach_as gina "$Q")
 assert_contains "$why" "not a super node" "gina's check against her own user certificate"
 stop_pid "$LAST_PID"
 
+note "attack: malformed reach_checks are refused before anything is done"
+printf '%s\n' '{"t":"reach_check"}' '{"t":"reach_check","port":0}' \
+	'{"t":"reach_check","port":70000}' '{"t":"reach_check","port":"7400"}' \
+	'{"t":"reach_check","port":-1,"host":"127.0.0.2"}' |
+	CLI_USER=gina SN_ATTACH=sn1 p2p raw >"$T/bad.out" 2>&1 || fail "raw: $(cat "$T/bad.out")"
+assert_eq 5 "$(jq -s 'map(select(.err == "bad_request")) | length' "$T/bad.out")" \
+	"malformed reach_checks refused"
+
 note "attack: a flood of 30 reach_checks gets one check"
 : >"$T/heard_near"
 for i in $(seq 1 30); do echo "{\"t\":\"reach_check\",\"port\":$P}"; done |
