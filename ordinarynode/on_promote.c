@@ -661,8 +661,13 @@ json_t *on_promote_status(const struct on_promote *p)
 {
 	if (p == NULL)
 		return json_null();
-	return json_pack("{s:s,s:I,s:s,s:b}", "state", state_names[p->state], "since",
-			 (json_int_t)p->since, "why", p->why, "allowed", p->on->cfg.promo_allow);
+	json_t *j = json_pack("{s:s,s:I,s:s,s:b}", "state", state_names[p->state], "since",
+			      (json_int_t)p->since, "why", p->why, "allowed",
+			      p->on->cfg.promo_allow);
+
+	if (j != NULL && p->child > 0)
+		json_object_set_new(j, "pid", json_integer(p->child));
+	return j;
 }
 
 int on_promote_state(const struct on_promote *p)

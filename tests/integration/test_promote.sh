@@ -72,6 +72,16 @@ openssl x509 -in "$T/onc/state/promoted/node.crt" -noout -text | grep -q "supern
 scrape "${ON_STATUS[onc]}"
 assert_eq 2 "$(mval "$T/metrics" p2psip_on_promotion_state)" "promotion gauge"
 
+note "its super node killed: the node notices, is ordinary, and steps up again"
+kill -KILL "$(on_status onc | jq .promotion.pid)" || fail "no pid of carol's super node"
+wait_until 20 "the end of carol's super node went unnoticed" \
+	on_has onc '.promotion.why | test("ended by itself")'
+grep -q "the super node ended by itself (signal 9)" "$T/on_onc.log" || fail "no log line of the end"
+wait_until 60 "carol's node did not step up again: $(on_status onc | jq -c .promotion)" \
+	on_has onc '.promotion.state == "super"'
+snode_wait csn 60
+ring_wait sn1 3 60
+
 note "attack: erin's node (allow = no) never steps up"
 on_has one '.promotion.state == "ordinary" and (.promotion.why | test("allow = no"))' ||
 	fail "erin's node: $(on_status one | jq -c .promotion)"
