@@ -72,20 +72,83 @@ openssl x509 -in "$T/onc/state/promoted/node.crt" -noout -text | grep -q "supern
 scrape "${ON_STATUS[onc]}"
 assert_eq 2 "$(mval "$T/metrics" p2psip_on_promotion_state)" "promotion gauge"
 
-note "its super node killed: the node notices, is ordinary, and steps up again"
+note "its super node killed: the node notices and is ordinary"
 kill -KILL "$(on_status onc | jq .promotion.pid)" || fail "no pid of carol's super node"
 wait_until 20 "the end of carol's super node went unnoticed" \
 	on_has onc '.promotion.why | test("ended by itself")'
 grep -q "the super node ended by itself (signal 9)" "$T/on_onc.log" || fail "no log line of the end"
-wait_until 60 "carol's node did not step up again: $(on_status onc | jq -c .promotion)" \
-	on_has onc '.promotion.state == "super"'
-snode_wait csn 60
-ring_wait sn1 3 60
+# Its next try comes within the minute of its last reachability test: the
+# super node refuses it, and the node stays ordinary until the minute is over.
+wait_until 20 "the retry was not refused: $(on_status onc | jq -c .promotion)" \
+	on_has onc '.promotion.why | test("a minute")'
 
 note "attack: erin's node (allow = no) never steps up"
 on_has one '.promotion.state == "ordinary" and (.promotion.why | test("allow = no"))' ||
 	fail "erin's node: $(on_status one | jq -c .promotion)"
 [ ! -e "$T/one/state/promoted" ] || fail "erin's node made a promoted directory"
+
+note "attack: a reach_check naming a host connects only to the link's peer"
+P=$(free_port)
+start_bg heard_far python3 "$TOP/tests/tools/listener.py" 127.0.0.2 "$P" "$T/heard_far"
+start_bg heard_near python3 "$TOP/tests/tools/listener.py" 127.0.0.1 "$P" "$T/heard_near"
+wait_port "$P"
+far_up() { (exec 3<>"/dev/tcp/127.0.0.2/$P") 2>/dev/null; }
+wait_until 10 "the listener on 127.0.0.2 did not start" far_up
+sleep 0.5 # the listeners write their lines of our probes
+: >"$T/heard_near" # the probes' lines
+: >"$T/heard_far"
+echo "{\"t\":\"reach_check\",\"port\":$P,\"host\":\"127.0.0.2\"}" |
+	CLI_USER=alice SN_ATTACH=sn1 p2p raw >"$T/reach.out" 2>&1 || fail "raw: $(cat "$T/reach.out")"
+jq -e 'select(.ok == true and .reachable == false)' "$T/reach.out" >/dev/null ||
+	fail "reach_check answer: $(cat "$T/reach.out")"
+wait_until 10 "no connection back to the link's peer" test -s "$T/heard_near"
+[ ! -s "$T/heard_far" ] || fail "the super node connected to the named host: $(cat "$T/heard_far")"
+
+note "attack: the test passes only for a super node certificate of the link's own account"
+# reach_as USER PORT: USER's reach_check of PORT; its answer's "why".
+reach_as() {
+	echo "{\"t\":\"reach_check\",\"port\":$2}" | CLI_USER=$1 SN_ATTACH=sn1 p2p raw |
+		jq -r 'select(.ok == true and .reachable == false) | .why'
+}
+cli_user frank
+cli_user gina
+Q=$(free_port)
+start_bg s_server_sn2 openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/sn2/node.crt" \
+	-key "$T/sn2/node.key" -CAfile "$CA" -Verify 1 </dev/null
+wait_port "$Q"
+why=$(reach_as frank "$Q")
+assert_contains "$why" "another account" "frank's check against sn2's certificate"
+stop_pid "$LAST_PID"
+start_bg s_server_gina openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/gina.crt" \
+	-key "$T/gina.key" -CAfile "$CA" -Verify 1 </dev/null
+wait_port "$Q"
+why=$(reach_as gina "$Q")
+assert_contains "$why" "not a super node" "gina's check against her own user certificate"
+stop_pid "$LAST_PID"
+
+note "attack: malformed reach_checks are refused before anything is done"
+printf '%s\n' '{"t":"reach_check"}' '{"t":"reach_check","port":0}' \
+	'{"t":"reach_check","port":70000}' '{"t":"reach_check","port":"7400"}' \
+	'{"t":"reach_check","port":-1,"host":"127.0.0.2"}' |
+	CLI_USER=gina SN_ATTACH=sn1 p2p raw >"$T/bad.out" 2>&1 || fail "raw: $(cat "$T/bad.out")"
+assert_eq 5 "$(jq -s 'map(select(.err == "bad_request")) | length' "$T/bad.out")" \
+	"malformed reach_checks refused"
+
+note "attack: a flood of 30 reach_checks gets one check"
+: >"$T/heard_near"
+for i in $(seq 1 30); do echo "{\"t\":\"reach_check\",\"port\":$P}"; done |
+	CLI_USER=bob SN_ATTACH=sn1 p2p raw >"$T/flood.out" 2>&1 || fail "raw: $(tail -n 3 "$T/flood.out")"
+assert_eq 1 "$(jq -s 'map(select(.ok == true)) | length' "$T/flood.out")" "checks done"
+assert_eq 29 "$(jq -s 'map(select(.err == "busy")) | length' "$T/flood.out")" "checks refused"
+sleep 1
+assert_eq 1 "$(grep -c "tcp connection" "$T/heard_near")" "connections back"
+snode_has sn1 '.reach_checks.refused >= 29' || fail "sn1 status: $(snode_status sn1 | jq -c .reach_checks)"
+
+note "carol's node steps up again once the minute is over"
+wait_until 60 "carol's node did not step up again: $(on_status onc | jq -c .promotion)" \
+	on_has onc '.promotion.state == "super"'
+snode_wait csn 60
+ring_wait sn1 3 60
 
 note "$R records stored, half through carol's super node"
 names() { for i in $(seq 1 $R); do echo "user:alice@overlay.example/rec$i"; done; }
@@ -135,63 +198,6 @@ assert_eq 401 "$code" "renewal once unpromotable"
 jq -e '.error | test("promotable")' "$T/resp" >/dev/null || fail "error: $(cat "$T/resp")"
 admin cert list --user carol --json | jq -e 'map(select(.role == "user" and (.revoked | not))) | length >= 1' \
 	>/dev/null || fail "carol's user certificate was revoked by her super node ones"
-
-note "attack: a reach_check naming a host connects only to the link's peer"
-P=$(free_port)
-start_bg heard_far python3 "$TOP/tests/tools/listener.py" 127.0.0.2 "$P" "$T/heard_far"
-start_bg heard_near python3 "$TOP/tests/tools/listener.py" 127.0.0.1 "$P" "$T/heard_near"
-wait_port "$P"
-far_up() { (exec 3<>"/dev/tcp/127.0.0.2/$P") 2>/dev/null; }
-wait_until 10 "the listener on 127.0.0.2 did not start" far_up
-sleep 0.5 # the listeners write their lines of our probes
-: >"$T/heard_near" # the probes' lines
-: >"$T/heard_far"
-echo "{\"t\":\"reach_check\",\"port\":$P,\"host\":\"127.0.0.2\"}" |
-	CLI_USER=alice SN_ATTACH=sn1 p2p raw >"$T/reach.out" 2>&1 || fail "raw: $(cat "$T/reach.out")"
-jq -e 'select(.ok == true and .reachable == false)' "$T/reach.out" >/dev/null ||
-	fail "reach_check answer: $(cat "$T/reach.out")"
-wait_until 10 "no connection back to the link's peer" test -s "$T/heard_near"
-[ ! -s "$T/heard_far" ] || fail "the super node connected to the named host: $(cat "$T/heard_far")"
-
-note "attack: the test passes only for a super node certificate of the link's own account"
-# reach_as USER PORT: USER's reach_check of PORT; its answer's "why".
-reach_as() {
-	echo "{\"t\":\"reach_check\",\"port\":$2}" | CLI_USER=$1 SN_ATTACH=sn1 p2p raw |
-		jq -r 'select(.ok == true and .reachable == false) | .why'
-}
-cli_user frank
-cli_user gina
-Q=$(free_port)
-start_bg s_server_sn3 openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/sn3/node.crt" \
-	-key "$T/sn3/node.key" -CAfile "$CA" -Verify 1 </dev/null
-wait_port "$Q"
-why=$(reach_as frank "$Q")
-assert_contains "$why" "another account" "frank's check against sn3's certificate"
-stop_pid "$LAST_PID"
-start_bg s_server_gina openssl s_server -quiet -accept "127.0.0.1:$Q" -cert "$T/gina.crt" \
-	-key "$T/gina.key" -CAfile "$CA" -Verify 1 </dev/null
-wait_port "$Q"
-why=$(reach_as gina "$Q")
-assert_contains "$why" "not a super node" "gina's check against her own user certificate"
-stop_pid "$LAST_PID"
-
-note "attack: malformed reach_checks are refused before anything is done"
-printf '%s\n' '{"t":"reach_check"}' '{"t":"reach_check","port":0}' \
-	'{"t":"reach_check","port":70000}' '{"t":"reach_check","port":"7400"}' \
-	'{"t":"reach_check","port":-1,"host":"127.0.0.2"}' |
-	CLI_USER=gina SN_ATTACH=sn1 p2p raw >"$T/bad.out" 2>&1 || fail "raw: $(cat "$T/bad.out")"
-assert_eq 5 "$(jq -s 'map(select(.err == "bad_request")) | length' "$T/bad.out")" \
-	"malformed reach_checks refused"
-
-note "attack: a flood of 30 reach_checks gets one check"
-: >"$T/heard_near"
-for i in $(seq 1 30); do echo "{\"t\":\"reach_check\",\"port\":$P}"; done |
-	CLI_USER=bob SN_ATTACH=sn1 p2p raw >"$T/flood.out" 2>&1 || fail "raw: $(tail -n 3 "$T/flood.out")"
-assert_eq 1 "$(jq -s 'map(select(.ok == true)) | length' "$T/flood.out")" "checks done"
-assert_eq 29 "$(jq -s 'map(select(.err == "busy")) | length' "$T/flood.out")" "checks refused"
-sleep 1
-assert_eq 1 "$(grep -c "tcp connection" "$T/heard_near")" "connections back"
-snode_has sn1 '.reach_checks.refused >= 29' || fail "sn1 status: $(snode_status sn1 | jq -c .reach_checks)"
 
 note "carol's node stops: no super node left behind"
 stop_pid "${ON_PID[onc]}"
