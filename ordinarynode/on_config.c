@@ -40,15 +40,15 @@ static const struct conf_item items[] = {
 	{"gateway", "source_rate", CONF_INT, F(gw_source_rate), "50", 1, 1000000, 0, "requests per second per foreign address"},
 	{"gateway", "source_burst", CONF_INT, F(gw_source_burst), "200", 1, 1000000, 0, ""},
 	{"gateway", "tls_listen", CONF_STRING, F(gw_tls_listen), "", 0, 0, 0, "IP:PORT: SIP over TLS for peered overlays; required with [peer]"},
+	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
+	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
+	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
 	{"promotion", "allow", CONF_BOOL, F(promo_allow), "no", 0, 0, 0, "yes: this machine may run a super node when the overlay wants one"},
 	{"promotion", "listen", CONF_STRING, F(promo_listen), "0.0.0.0:7400", 0, 0, 0, "IP:PORT of that super node's TLS listener"},
 	{"promotion", "public_host", CONF_STRING, F(promo_public_host), "", 0, 0, 0, "its address as others reach it; empty: listen's"},
 	{"promotion", "status_listen", CONF_STRING, F(promo_status_listen), "127.0.0.1:7480", 0, 0, 0, "its status port"},
 	{"promotion", "supernode_path", CONF_STRING, F(promo_supernode_path), "", 0, 0, 0, "empty: next to ordinarynode, then the install path"},
 	{"promotion", "check_interval", CONF_DURATION, F(promo_check_interval), "1m", 1, 3600, 0, "how often to see whether to step up or down"},
-	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
-	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
-	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {

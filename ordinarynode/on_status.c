@@ -113,7 +113,7 @@ static json_t *gateway_json(const struct on *on)
 			 (json_int_t)c->domain_refused);
 }
 
-static json_t *status_json(void *arg)
+static json_t *status_base(void *arg)
 {
 	struct on *on = arg;
 	json_t *sn = json_null();
@@ -122,13 +122,13 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "overlay",
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay",
 			 on->cfg.overlay, "state", state_name(on->state), "supernode", sn,
 			 "attaches", on->attaches, "reserve", on->nreserve - on->next, "accounts",
 			 accounts_json(on), "crl_number",
 			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip", sip_json(on),
 			 "middlebox", on_nat_status(on->nat), "media", on_media_status(on->media),
-			 "gateway", gateway_json(on), "promotion", on_promote_status(on->promo));
+			 "gateway", gateway_json(on));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -204,6 +204,17 @@ static void metrics(void *arg, struct evbuffer *out)
 			   keepcert_failures(on->acc[i].kc));
 	sip_metrics(on, out);
 	auth_metrics(on, out);
+}
+
+/* The parts that came later each add their object here. */
+static json_t *status_json(void *arg)
+{
+	struct on *on = arg;
+	json_t *j = status_base(arg);
+
+	if (j != NULL)
+		json_object_set_new(j, "promotion", on_promote_status(on->promo));
+	return j;
 }
 
 int on_status_start(struct on *on, char *err, size_t errlen)
