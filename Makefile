@@ -106,6 +106,7 @@ SUPERNODE_SRCS += supernode/sn_stun.c
 SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
 SUPERNODE_SRCS += supernode/sn_service.c
+SUPERNODE_SRCS += supernode/sn_reach.c
 SUPERNODE_SRCS += supernode/sn_relaypol.c
 SUPERNODE_SRCS += supernode/sn_lan.c
 
@@ -121,6 +122,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_db.c
 ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
 ORDINARYNODE_SRCS += ordinarynode/on_publish.c
 ORDINARYNODE_SRCS += ordinarynode/on_status.c
+ORDINARYNODE_SRCS += ordinarynode/on_promote.c
 ORDINARYNODE_SRCS += ordinarynode/on_boot.c
 ORDINARYNODE_SRCS += ordinarynode/on_link.c
 ORDINARYNODE_SRCS += ordinarynode/on_target.c

@@ -320,8 +320,10 @@ static void fetch(struct keepcert *kc)
 		}
 		pw_digest(pw, kc->tried_pw);
 		log_info("logging in to %s as %s", kc->logind_url, kc->conf.account);
-		kc->call = enroll_login(kc->base, kc->anon_ctx, kc->logind_url, kc->conf.account,
-					pw, kc->key, on_cert, kc, err, sizeof(err));
+		kc->call = enroll_login_as(kc->base, kc->anon_ctx, kc->logind_url,
+					   kc->conf.account, pw,
+					   kc->conf.ask_role ? kc->conf.role : NULL, kc->key,
+					   on_cert, kc, err, sizeof(err));
 		OPENSSL_cleanse(pw, strlen(pw));
 		free(pw);
 	}

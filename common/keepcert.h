@@ -36,6 +36,7 @@ struct keepcert_conf {
 	int server;        /* also build a server context */
 	const char *where; /* where the password is set, for the log: "[account
 			    * alice] in /etc/p2psip/ordinarynode.conf" */
+	int ask_role;      /* say role in the login: a promotable user's super node */
 };
 
 /* What the last attempt to get a certificate ended in. */

@@ -96,6 +96,11 @@ struct on_config {
 	char *gw_domains, *gw_routes;
 	int64_t gw_user_requests, gw_source_rate, gw_source_burst;
 	char *gw_tls_listen; /* SIP over TLS for peered overlays' gateways */
+	/* [promotion]: the owner's consent to run a super node of its own when
+	 * the overlay's policy asks for one (on_promote.c) */
+	int promo_allow;
+	char *promo_listen, *promo_public_host, *promo_status_listen, *promo_supernode_path;
+	int64_t promo_check_interval;
 	struct on_account_conf *accounts;
 	int naccounts;
 	struct on_peer_conf *peers;
@@ -164,6 +169,7 @@ struct on {
 	struct certcheck *seal_cc; /* the senders of sealed SIP */
 	struct on_lan *lan;        /* super nodes heard on the LAN, or NULL (discover = no) */
 	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
+	struct on_promote *promo;  /* a super node of our own (self-selected) */
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
@@ -171,6 +177,23 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 int on_config_public_aor(const struct on_config *cfg, const url_t *aor);
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
+
+/* ---- on_promote.c: a super node of our own (self-selected super nodes) ---- */
+struct on_promote;
+struct bootc_config;
+/* Idle until on_promote_policy says the overlay wants super nodes and
+ * [promotion] allow = yes; then checks every check_interval. */
+struct on_promote *on_promote_new(struct on *on, char *err, size_t errlen);
+/* The overlay's policy (bootstrapd's configuration; borrowed). */
+void on_promote_policy(struct on_promote *p, const struct bootc_config *c);
+/* Stops a super node of ours (SIGTERM: it hands its records over) and
+ * waits for it, at most PROMO_STOP_WAIT seconds. For the node's exit. */
+void on_promote_stop(struct on_promote *p);
+/* {"state", "since", "why"} for /status (new reference). */
+json_t *on_promote_status(const struct on_promote *p);
+/* 0 ordinary, 1 checking, 2 super: the metrics' gauge. */
+int on_promote_state(const struct on_promote *p);
+void on_promote_free(struct on_promote *p);
 
 /* ---- on_boot.c: what bootstrapd tells the node ---- */
 struct crl;

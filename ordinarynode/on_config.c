@@ -48,6 +48,12 @@ static const struct conf_item items[] = {
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
+	{"promotion", "allow", CONF_BOOL, F(promo_allow), "no", 0, 0, 0, "yes: this machine may run a super node when the overlay wants one"},
+	{"promotion", "listen", CONF_STRING, F(promo_listen), "0.0.0.0:7400", 0, 0, 0, "IP:PORT of that super node's TLS listener"},
+	{"promotion", "public_host", CONF_STRING, F(promo_public_host), "", 0, 0, 0, "its address as others reach it; empty: listen's"},
+	{"promotion", "status_listen", CONF_STRING, F(promo_status_listen), "127.0.0.1:7480", 0, 0, 0, "its status port"},
+	{"promotion", "supernode_path", CONF_STRING, F(promo_supernode_path), "", 0, 0, 0, "empty: next to ordinarynode, then the install path"},
+	{"promotion", "check_interval", CONF_DURATION, F(promo_check_interval), "1m", 1, 3600, 0, "how often to see whether to step up or down"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {
@@ -100,6 +106,26 @@ static int gateway_check(const struct on_config *cfg, const char *path, char *er
 		return -1;
 	}
 	on_gw_free(g);
+	return 0;
+}
+
+/* [promotion]: the listeners of a super node of ours must parse. */
+static int promotion_check(const struct on_config *cfg, const char *path, char *err,
+			   size_t errlen)
+{
+	char host[64];
+	uint16_t port;
+
+	if (addr_split(cfg->promo_listen, host, sizeof(host), &port) < 0 || !addr_is_ip(host)) {
+		err_set(err, errlen, "%s: [promotion] listen: want IP:PORT, got %s", path,
+			cfg->promo_listen);
+		return -1;
+	}
+	if (addr_split(cfg->promo_status_listen, host, sizeof(host), &port) < 0) {
+		err_set(err, errlen, "%s: [promotion] status_listen: want IP:PORT, got %s", path,
+			cfg->promo_status_listen);
+		return -1;
+	}
 	return 0;
 }
 
@@ -166,6 +192,8 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		err_set(err, errlen, "%s: phone_networks: %s", path, why);
 		return -1;
 	}
+	if (promotion_check(cfg, path, err, errlen) < 0)
+		return -1;
 	return gateway_check(cfg, path, err, errlen);
 }
 

@@ -114,7 +114,7 @@ static json_t *gateway_json(const struct on *on)
 			 (json_int_t)c->domain_refused);
 }
 
-static json_t *status_json(void *arg)
+static json_t *status_base(void *arg)
 {
 	struct on *on = arg;
 	json_t *sn = json_null();
@@ -207,6 +207,9 @@ static void metrics(void *arg, struct evbuffer *out)
 
 	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
 	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	prom_gauge(out, "p2psip_on_promotion_state",
+		   "Self-selected super node: 0 ordinary, 1 checking, 2 running one.",
+		   on_promote_state(on->promo));
 	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
 		  "Failed attempts in a row to get the account's certificate (0: fine).");
 	for (int i = 0; i < on->nacc; i++)
@@ -215,6 +218,17 @@ static void metrics(void *arg, struct evbuffer *out)
 	sip_metrics(on, out);
 	auth_metrics(on, out);
 	on_lan_metrics(on->lan, out);
+}
+
+/* The parts that came later each add their object here. */
+static json_t *status_json(void *arg)
+{
+	struct on *on = arg;
+	json_t *j = status_base(arg);
+
+	if (j != NULL)
+		json_object_set_new(j, "promotion", on_promote_status(on->promo));
+	return j;
 }
 
 int on_status_start(struct on *on, char *err, size_t errlen)

@@ -50,7 +50,7 @@ static int start_accounts(struct on *on, char *err, size_t errlen)
 		struct keepcert_conf kcf = {
 			c->name,      c->password,     c->password_file, a->key_path,
 			a->cert_path, on->cfg.ca_cert, c->role,          0,
-			a->where};
+			a->where,     0};
 		a->conf = c;
 		snprintf(a->where, sizeof(a->where), "[account %s] in %s", c->name, on->conf_path);
 		snprintf(a->key_path, sizeof(a->key_path), "%s/%s.key", on->cfg.state_dir, c->name);
@@ -77,6 +77,7 @@ static void boot_config(void *arg, const struct bootc_config *c)
 		on->keepalive = c->timers.keepalive;
 	if (on->keepalive <= 0)
 		on->keepalive = 25;
+	on_promote_policy(on->promo, c);
 }
 
 /* Every part that checks certificates gets the newer CRL. */
@@ -268,6 +269,8 @@ static int start(struct on *on, char *err, size_t errlen)
 	    (on->sev = sipev_new(on->base, err, errlen)) == NULL ||
 	    (on->media = on_media_new(on, err, errlen)) == NULL || start_sip(on, err, errlen) < 0)
 		return -1;
+	if ((on->promo = on_promote_new(on, err, errlen)) == NULL)
+		return -1;
 	on->boot = on_boot_new(on, &boot_ops, on, err, errlen);
 	return on->boot != NULL ? 0 : -1;
 }
@@ -282,6 +285,7 @@ static void stop(void *arg)
 
 static void cleanup(struct on *on)
 {
+	on_promote_stop(on->promo); /* our super node hands over while we still serve */
 	on_link_free(on->lnk); /* first: the link's pending requests fail into live parts */
 	on_boot_free(on->boot);
 	on_lan_free(on->lan);
@@ -297,6 +301,7 @@ static void cleanup(struct on *on)
 	on_gw_free(on->gw);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
+	on_promote_free(on->promo);
 	sipev_free(on->sev);
 	on_db_close(on->db);
 	for (int i = 0; i < on->nacc; i++)

@@ -24,6 +24,7 @@ static const struct conf_item items[] = {
 	S("account", account, NULL, CONF_REQUIRED),
 	S("password", password, NULL, CONF_SECRET),
 	S("password_file", password_file, NULL, 0),
+	{"supernode", "promoted", CONF_BOOL, F(promoted), "no", 0, 0, 0, ""},
 	S("key", key, "/var/lib/p2psip/supernode/node.key", 0),
 	S("cert", cert, "/var/lib/p2psip/supernode/node.crt", 0),
 	S("database", database, "/var/lib/p2psip/supernode/records.db", 0),

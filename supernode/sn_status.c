@@ -56,6 +56,11 @@ json_t *status_json(struct sn *sn)
 		      "peer_links", conn_count(sn, CONN_PEER), "uptime_ms",
 		      (json_int_t)(now_ms() - sn->started_ms));
 	json_object_set_new(j, "crl_number", json_integer(sn->crl != NULL ? sn->crl->number : -1));
+	json_object_set_new(j, "ring_size", json_integer(ring_size_known(sn)));
+	json_object_set_new(j, "reach_checks",
+			    json_pack("{s:I,s:I,s:I}", "done", (json_int_t)sn->stats.reach_checks,
+				      "reachable", (json_int_t)sn->stats.reach_ok, "refused",
+				      (json_int_t)sn->stats.reach_refused));
 	json_object_set_new(j, "stats",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
 				      (json_int_t)sn->stats.stores, "store_refused",

@@ -81,8 +81,8 @@ static int add_timer(struct sn *sn, struct event **ev, int64_t ms,
  * links and the routing tell about a dead node or a client gone. */
 static int wire(struct sn *sn)
 {
-	const struct sn_handler *frames[] = {route_frames, chord_frames, data_frames, client_frames,
-					     relay_frames(sn)};
+	const struct sn_handler *frames[] = {route_frames,  chord_frames,     data_frames,
+					     client_frames, relay_frames(sn), reach_frames};
 	const struct sn_op *ops[] = {data_ops, chord_ops, client_ops};
 
 	sn->on_node_failed = chord_node_failed;
@@ -154,7 +154,7 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	struct keepcert_conf kcf = {
 		sn->cfg.account, sn->cfg.password, sn->cfg.password_file, sn->cfg.key,
 		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1,
-		sn->kc_where};
+		sn->kc_where,    sn->cfg.promoted};
 	sn->kc = keepcert_new(sn->base, &kcf, sn->anon_ctx, boot_cert_ready, sn, err, errlen);
 	if (sn->kc == NULL)
 		return -1;

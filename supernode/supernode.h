@@ -47,6 +47,7 @@ struct sn_config {
 	char *account;
 	char *password;
 	char *password_file;
+	int promoted; /* a user account's super node: the login asks for the role */
 	char *key;
 	char *cert;
 	char *database;
@@ -162,6 +163,7 @@ struct sn_stats {
 	uint64_t stepped_back;
 	uint64_t copies_busy, syncs_refused, delivers_refused;
 	uint64_t stun_requests, stun_dropped, stun_bad;
+	uint64_t reach_checks, reach_ok, reach_refused;
 };
 
 struct sn {
@@ -354,6 +356,13 @@ void data_handover(struct sn *sn, void (*done)(struct sn *sn));
 void data_push(struct sn *sn, const struct node *n, const struct rid *from, const struct rid *to,
 	       const char *why, void (*done)(void *arg, int ok), void *arg);
 void data_expire(struct sn *sn);
+
+/* ---- sn_reach.c ---- */
+/* reach_check (the return reachability test of a node that would become a
+ * super node) and ring_size, from attached nodes. */
+extern const struct sn_handler reach_frames[];
+/* ring_count of our table. */
+int ring_size_known(const struct sn *sn);
 
 /* ---- sn_client.c ---- */
 /* Requests of attached nodes (store, fetch, route, ping, neighbors, send),
