@@ -36,6 +36,14 @@ char *bootcache_config_dump(const struct bootc_config *c)
 	if (c->crl_number >= 0)
 		json_object_set_new(j, "crl_number", json_integer((json_int_t)c->crl_number));
 	json_object_set(j, "limits", lm);
+	if (c->promotion.enable)
+		json_object_set_new(
+			j, "promotion",
+			json_pack("{s:b,s:I,s:I,s:I,s:f}", "enable", 1, "want_supernodes",
+				  (json_int_t)c->promotion.want_supernodes, "min_uptime",
+				  (json_int_t)c->promotion.min_uptime, "demote_after",
+				  (json_int_t)c->promotion.demote_after, "max_load",
+				  c->promotion.max_load));
 	s = json_dumps(j, JSON_COMPACT);
 out:
 	json_decref(lm);

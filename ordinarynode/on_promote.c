@@ -183,6 +183,8 @@ static int write_conf(struct on_promote *p, char *err, size_t errlen)
 
 	conf_line(text, sizeof(text), &n, "overlay", c->overlay);
 	conf_line(text, sizeof(text), &n, "bootstrap_url", c->bootstrap_url);
+	/* the logind we use: the super node's own when bootstrapd is down */
+	conf_line(text, sizeof(text), &n, "logind_url", p->on->logind_url);
 	conf_line(text, sizeof(text), &n, "ca_cert", c->ca_cert);
 	conf_line(text, sizeof(text), &n, "account", a->name);
 	conf_line(text, sizeof(text), &n, "password", a->password);

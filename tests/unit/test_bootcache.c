@@ -31,6 +31,13 @@ static void fill(struct bootc_config *c)
 	c->timers.renew_before = 43200;
 	c->limits.value_max = 8192;
 	c->limits.records_per_user = 20;
+	/* the promotion policy is kept too: a restart with bootstrapd down
+	 * must not forget whether this node may step up */
+	c->promotion.enable = 1;
+	c->promotion.want_supernodes = 12;
+	c->promotion.min_uptime = 3600;
+	c->promotion.demote_after = 600;
+	c->promotion.max_load = 0.5;
 }
 
 static void config_round_trips(void **state)
