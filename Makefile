@@ -55,8 +55,11 @@ COMMON_SRCS += common/sdp.c
 COMMON_SRCS += common/statusd.c
 COMMON_SRCS += common/prom.c
 COMMON_SRCS += common/bootc.c
+COMMON_SRCS += common/bootcache.c
 COMMON_SRCS += common/netlist.c
 COMMON_SRCS += common/seal.c
+COMMON_SRCS += common/adhoc.c
+COMMON_SRCS += common/lan.c
 
 LOGIND_SRCS += logind/logind.c
 LOGIND_SRCS += logind/logind_config.c
@@ -70,8 +73,12 @@ LOGIND_SRCS += logind/logind_certs.c
 LOGIND_SRCS += logind/logind_api.c
 LOGIND_SRCS += logind/logind_admin.c
 LOGIND_SRCS += logind/logind_status.c
+LOGIND_SRCS += logind/logind_adhoc.c
 
 ADMIN_SRCS += admin/p2psip-admin.c
+
+ADHOC_SRCS += adhoc/p2psip-adhoc.c
+ADHOC_SRCS += adhoc/adhoc_procs.c
 
 CLI_SRCS += cli/p2psip.c
 CLI_SRCS += cli/p2p_link.c
@@ -87,6 +94,7 @@ SUPERNODE_SRCS += supernode/sn_ring.c
 SUPERNODE_SRCS += supernode/sn_store.c
 
 SUPERNODE_SRCS += supernode/sn_db.c
+SUPERNODE_SRCS += supernode/sn_cache.c
 SUPERNODE_SRCS += supernode/sn_conn.c
 SUPERNODE_SRCS += supernode/sn_route.c
 SUPERNODE_SRCS += supernode/sn_chord.c
@@ -98,10 +106,13 @@ SUPERNODE_SRCS += supernode/sn_stun.c
 SUPERNODE_SRCS += supernode/sn_relay.c
 SUPERNODE_SRCS += supernode/sn_handler.c
 SUPERNODE_SRCS += supernode/sn_service.c
+SUPERNODE_SRCS += supernode/sn_reach.c
 SUPERNODE_SRCS += supernode/sn_relaypol.c
+SUPERNODE_SRCS += supernode/sn_lan.c
 
 ORDINARYNODE_SRCS += ordinarynode/ordinarynode.c
 ORDINARYNODE_SRCS += ordinarynode/on_config.c
+ORDINARYNODE_SRCS += ordinarynode/on_lan.c
 ORDINARYNODE_SRCS += ordinarynode/on_sip.c
 ORDINARYNODE_SRCS += ordinarynode/on_auth.c
 ORDINARYNODE_SRCS += ordinarynode/on_proxy.c
@@ -111,6 +122,7 @@ ORDINARYNODE_SRCS += ordinarynode/on_db.c
 ORDINARYNODE_SRCS += ordinarynode/on_registrar.c
 ORDINARYNODE_SRCS += ordinarynode/on_publish.c
 ORDINARYNODE_SRCS += ordinarynode/on_status.c
+ORDINARYNODE_SRCS += ordinarynode/on_promote.c
 ORDINARYNODE_SRCS += ordinarynode/on_boot.c
 ORDINARYNODE_SRCS += ordinarynode/on_link.c
 ORDINARYNODE_SRCS += ordinarynode/on_target.c
@@ -136,6 +148,7 @@ BOOTSTRAPD_SRCS += bootstrapd/bootstrapd_status.c
 
 MAN1 += man/p2psip.1
 MAN1 += man/p2psip-admin.1
+MAN1 += man/p2psip-adhoc.1
 MAN5 += man/logind.conf.5
 MAN5 += man/bootstrapd.conf.5
 MAN5 += man/supernode.conf.5
@@ -147,16 +160,21 @@ MAN8 += man/ordinarynode.8
 
 PROGS := $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/p2psip-admin $(B)/bin/supernode \
 	$(B)/bin/p2psip $(B)/bin/ordinarynode
+PROGS += $(B)/bin/p2psip-adhoc
 
 # Unit tests: tests/unit/test_<module>.c, linked with the module's program
 # objects (minus main) and the common library.
 UNIT_COMMON := log util conf frame jsonx identity sig crl tls db workq httpd httpc daemon \
 	ringid record certcheck tcpconn olink enroll keepcert sipev stun sdp prom
 UNIT_COMMON += bootc
+UNIT_COMMON += bootcache
 UNIT_COMMON += netlist
 UNIT_COMMON += seal
 UNIT_COMMON += ratelimit
+UNIT_COMMON += adhoc
+UNIT_COMMON += lan
 UNIT_LOGIND := logind_proto logind_x509 logind_auth logind_ratelimit logind_db
+UNIT_LOGIND += logind_adhoc
 UNIT_BOOTSTRAPD := bootstrapd_proto bootstrapd_db
 UNIT_SUPERNODE := sn_ring sn_store sn_db sn_proto
 UNIT_SUPERNODE += sn_handler
@@ -246,6 +264,11 @@ $(B)/bin/p2psip-admin: $(call obj,$(ADMIN_SRCS)) $(B)/libcommon.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/bin/p2psip-adhoc: $(call obj,$(ADHOC_SRCS)) $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Test builds of two programs with P2PSIP_TEST_HOOKS: a super node that
 # tampers with the frames it carries and an ordinary node that sends as
 # someone else, for tests/integration/test_sealed.sh. Never installed.
@@ -323,6 +346,8 @@ FUZZ_TARGETS += netlist
 FUZZ_TARGETS += on_auth
 FUZZ_TARGETS += seal
 FUZZ_TARGETS += on_topo
+FUZZ_TARGETS += lan
+FUZZ_TARGETS += adhoc
 fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 # (sipev.c is left out: no parser in it, and it needs sofia-sip to link.)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out common/sipev.c,$(COMMON_SRCS)) \
@@ -369,6 +394,7 @@ install: all
 	install -m 755 $(B)/bin/logind $(B)/bin/bootstrapd $(B)/bin/supernode \
 		$(B)/bin/ordinarynode $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/bin/p2psip-admin $(B)/bin/p2psip $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/p2psip-adhoc $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 etc/*.conf $(DESTDIR)$(PREFIX)/share/p2psip/examples/
 	install -d $(DESTDIR)$(PREFIX)/share/p2psip/examples/fail2ban/filter.d
@@ -392,3 +418,11 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# The tests' forger of LAN announcements (test_lan).
+TEST_TOOLS += $(B)/tests/lanforge
+unit: $(B)/tests/lanforge
+$(B)/tests/lanforge: tests/tools/lanforge.c $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -34,6 +34,7 @@ struct opts {
 	const char *csr;
 	const char *out;
 	int password_stdin;
+	int promotable;
 	const char *dns[8];
 	int ndns;
 	const char *ips[8];
@@ -47,13 +48,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p2psip-admin [-s SOCKET] [--json] COMMAND\n"
 		"Administers users and certificates of a running logind.\n\n"
-		"  user add NAME [--role user|supernode|gateway] [--password-stdin]\n"
-		"                          a new account (role user unless given)\n"
+		"  user add NAME [--role user|supernode|gateway] [--promotable] [--password-stdin]\n"
+		"                          a new account (role user unless given); --promotable:\n"
+		"                          its nodes may also run a super node of their own\n"
 		"  user del NAME           delete it, revoke its live certificates\n"
 		"  user list               every account with its role, status, live certificates\n"
 		"  user passwd NAME [--password-stdin]\n"
 		"  user disable NAME       refuse logins, revoke live certificates\n"
 		"  user enable NAME        allow logins again, end a login slow-down\n"
+		"  user promotable NAME    let a user account's nodes become super nodes\n"
+		"  user unpromotable NAME  no more super node certificates (none renewed)\n"
 		"  cert list [--user NAME] every certificate issued (or only NAME's)\n"
 		"  cert revoke SERIAL [--reason REASON]\n"
 		"                          REASON: unspecified (default), keyCompromise,\n"
@@ -127,6 +131,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->out = need_value(argc, argv, &i);
 		else if (strcmp(a, "--password-stdin") == 0)
 			o->password_stdin = 1;
+		else if (strcmp(a, "--promotable") == 0)
+			o->promotable = 1;
 		else if (strcmp(a, "--dns") == 0 && o->ndns < 8)
 			o->dns[o->ndns++] = need_value(argc, argv, &i);
 		else if (strcmp(a, "--ip") == 0 && o->nips < 8)
@@ -265,15 +271,17 @@ static void user_table(json_t *users)
 	size_t i;
 	json_t *u;
 
-	printf("%-24s %-10s %-9s %5s  %s\n", "NAME", "ROLE", "STATUS", "CERTS", "CREATED (UTC)");
+	printf("%-24s %-10s %-9s %5s  %-16s %s\n", "NAME", "ROLE", "STATUS", "CERTS",
+	       "CREATED (UTC)", "PROMOTABLE");
 	json_array_foreach (users, i, u) {
 		char t[32];
 		fmt_time(json_integer_value(json_object_get(u, "created")), t, sizeof(t));
-		printf("%-24s %-10s %-9s %5lld  %s\n",
+		printf("%-24s %-10s %-9s %5lld  %-16s %s\n",
 		       json_string_value(json_object_get(u, "name")),
 		       json_string_value(json_object_get(u, "role")),
 		       json_is_true(json_object_get(u, "disabled")) ? "disabled" : "enabled",
-		       (long long)json_integer_value(json_object_get(u, "live_certs")), t);
+		       (long long)json_integer_value(json_object_get(u, "live_certs")), t,
+		       json_is_true(json_object_get(u, "promotable")) ? "yes" : "no");
 	}
 }
 
@@ -328,10 +336,13 @@ static int cmd_user(const struct opts *o)
 				"name", name, "password", pw);
 		if (sub[0] == 'a' && o->role != NULL)
 			json_object_set_new(req, "role", json_string(o->role));
+		if (sub[0] == 'a' && o->promotable)
+			json_object_set_new(req, "promotable", json_true());
 		OPENSSL_cleanse(pw, strlen(pw));
 		free(pw);
 	} else if (strcmp(sub, "del") == 0 || strcmp(sub, "disable") == 0 ||
-		   strcmp(sub, "enable") == 0) {
+		   strcmp(sub, "enable") == 0 || strcmp(sub, "promotable") == 0 ||
+		   strcmp(sub, "unpromotable") == 0) {
 		char op[32];
 		snprintf(op, sizeof(op), "user_%s", sub);
 		req = json_pack("{s:s,s:s}", "op", op, "name", name);

@@ -45,6 +45,13 @@ struct bootstrapd_config {
 	int64_t records_per_user;
 	int64_t record_lifetime_max;
 	int64_t frame_max;
+	/* [promotion]: self-selected super nodes, served as "promotion". */
+	int promo_enable;
+	int64_t promo_want;
+	int64_t promo_min_uptime;
+	char *promo_max_load; /* a decimal number, read into promo_load */
+	double promo_load;
+	int64_t promo_demote_after;
 };
 
 int bootstrapd_config_load(struct bootstrapd_config *cfg, const char *path, char *err,

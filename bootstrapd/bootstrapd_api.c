@@ -74,15 +74,24 @@ static uint8_t *body_or_reply(struct evhttp_request *req, size_t *len)
 	return body;
 }
 
+/* The overlay's policy for self-selected super nodes. */
+static json_t *promotion_json(const struct bootstrapd_config *c)
+{
+	return json_pack("{s:b,s:I,s:I,s:f,s:I}", "enable", c->promo_enable, "want_supernodes",
+			 (json_int_t)c->promo_want, "min_uptime", (json_int_t)c->promo_min_uptime,
+			 "max_load", c->promo_load, "demote_after",
+			 (json_int_t)c->promo_demote_after);
+}
+
 static void h_config(struct evhttp_request *req, void *arg)
 {
 	struct bootstrapd *bd = arg;
 	const struct bootstrapd_config *c = &bd->cfg;
+	json_t *j;
 
 	if (!http_method_is(req, EVHTTP_REQ_GET))
 		return;
-	http_reply_json(req, 200,
-			json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
+	j = json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
 				  "overlay", c->overlay, "logind_url", c->logind_url,
 				  "ca_certificate", bd->ca_pem, "crl_number",
 				  (json_int_t)(bd->crl ? bd->crl->number : -1), "timers",
@@ -94,7 +103,10 @@ static void h_config(struct evhttp_request *req, void *arg)
 				  "values_per_resource", (json_int_t)c->values_per_resource,
 				  "records_per_user", (json_int_t)c->records_per_user,
 				  "record_lifetime_max", (json_int_t)c->record_lifetime_max,
-				  "frame_max", (json_int_t)c->frame_max));
+				  "frame_max", (json_int_t)c->frame_max);
+	if (j != NULL)
+		json_object_set_new(j, "promotion", promotion_json(c));
+	http_reply_json(req, 200, j);
 }
 
 static double uniform(void *ctx)

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* clang-format off */
 #define F(f) offsetof(struct bootstrapd_config, f)
@@ -43,7 +44,31 @@ static const struct conf_item items[] = {
 	I("limits", "records_per_user", records_per_user, "16", 1, 100000000),
 	D("limits", "record_lifetime_max", record_lifetime_max, "1d", 60, 30 * 86400),
 	I("limits", "frame_max", frame_max, "131072", 4096, 1 << 20),
+	{"promotion", "enable", CONF_BOOL, F(promo_enable), "no", 0, 0, 0, ""},
+	I("promotion", "want_supernodes", promo_want, "8", 1, 100000),
+	D("promotion", "min_uptime", promo_min_uptime, "1h", 1, 30 * 86400),
+	{"promotion", "max_load", CONF_STRING, F(promo_max_load), "0.5", 0, 0, 0, ""},
+	D("promotion", "demote_after", promo_demote_after, "10m", 1, 86400),
 };
+
+/* [promotion] max_load: the load average per CPU under which a node may
+ * become a super node; a decimal, 0.01 to PROMO_LOAD_MAX. */
+#define PROMO_LOAD_MAX 100.0
+
+static int promotion_check(struct bootstrapd_config *cfg, const char *path, char *err,
+			   size_t errlen)
+{
+	char *end = NULL;
+	double v = strtod(cfg->promo_max_load, &end);
+
+	if (end == cfg->promo_max_load || *end != '\0' || !(v >= 0.01 && v <= PROMO_LOAD_MAX)) {
+		err_set(err, errlen, "%s: [promotion] max_load: a number from 0.01 to %g", path,
+			PROMO_LOAD_MAX);
+		return -1;
+	}
+	cfg->promo_load = v;
+	return 0;
+}
 
 int bootstrapd_config_load(struct bootstrapd_config *cfg, const char *path, char *err,
 			   size_t errlen)
@@ -58,7 +83,7 @@ int bootstrapd_config_load(struct bootstrapd_config *cfg, const char *path, char
 		err_set(err, errlen, "%s: heartbeat_timeout must exceed heartbeat_interval", path);
 		return -1;
 	}
-	return 0;
+	return promotion_check(cfg, path, err, errlen);
 }
 
 void bootstrapd_config_print(const struct bootstrapd_config *cfg)

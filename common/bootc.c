@@ -52,6 +52,29 @@ static int64_t limit(const json_t *lm, const char *key)
 	return v;
 }
 
+/* "promotion": all or nothing, so that a half-read policy never promotes. */
+static void read_promotion(const json_t *p, struct bootc_config *out)
+{
+	const json_t *ml = json_object_get(p, "max_load");
+	int en = 0;
+
+	memset(&out->promotion, 0, sizeof(out->promotion));
+	if (jx_bool(p, "enable", JX_REQUIRED, &en, NULL, 0) < 0 || !en ||
+	    jx_int(p, "want_supernodes", 1, BOOTC_WANT_MAX, JX_REQUIRED,
+		   &out->promotion.want_supernodes, NULL, 0) < 0 ||
+	    jx_int(p, "min_uptime", 1, BOOTC_TIMER_MAX, JX_REQUIRED, &out->promotion.min_uptime,
+		   NULL, 0) < 0 ||
+	    jx_int(p, "demote_after", 1, BOOTC_TIMER_MAX, JX_REQUIRED,
+		   &out->promotion.demote_after, NULL, 0) < 0 ||
+	    !json_is_number(ml) || !(json_number_value(ml) > 0) ||
+	    json_number_value(ml) > BOOTC_LOAD_MAX) {
+		memset(&out->promotion, 0, sizeof(out->promotion));
+		return;
+	}
+	out->promotion.max_load = json_number_value(ml);
+	out->promotion.enable = 1;
+}
+
 static void read_numbers(const json_t *j, struct bootc_config *out)
 {
 	const json_t *tm = json_object_get(j, "timers"), *lm = json_object_get(j, "limits");
@@ -65,6 +88,7 @@ static void read_numbers(const json_t *j, struct bootc_config *out)
 	out->limits.records_per_user = limit(lm, "records_per_user");
 	out->limits.lifetime_max = limit(lm, "record_lifetime_max");
 	out->limits.frame_max = limit(lm, "frame_max");
+	read_promotion(json_object_get(j, "promotion"), out);
 	if (jx_int(j, "crl_number", INT64_MIN, INT64_MAX, JX_REQUIRED, &out->crl_number, NULL, 0) <
 	    0)
 		out->crl_number = -1;

@@ -22,6 +22,8 @@ struct crl;
 #define BOOTC_SN_ADDRS 2             /* a super node's main address, then its fall-back */
 #define BOOTC_HOST_MAX 63            /* an IP literal */
 #define BOOTC_TIMER_MAX (30 * 86400) /* larger timers read as absent */
+#define BOOTC_WANT_MAX 100000     /* [promotion] want_supernodes read */
+#define BOOTC_LOAD_MAX 100.0      /* [promotion] max_load read, per CPU */
 #define BOOTC_TIMEOUT_SECS 10        /* what the daemons wait for an answer */
 
 /* Timers used when the overlay's are absent, not an integer or out of
@@ -51,6 +53,13 @@ struct bootc_config {
 	struct {
 		int64_t value_max, values_per_resource, records_per_user, lifetime_max, frame_max;
 	} limits;
+	/* Self-selected super nodes: enable is 0 unless bootstrapd says yes
+	 * with every number in range (an older one says nothing). */
+	struct {
+		int enable;
+		int64_t want_supernodes, min_uptime, demote_after; /* seconds */
+		double max_load; /* load average per CPU */
+	} promotion;
 };
 
 /* GET /v1/supernodes. An address is usable when port != 0 (an IP literal

@@ -138,6 +138,15 @@ struct httpc_call *enroll_login(struct event_base *base, SSL_CTX *ctx, const cha
 				const char *user, const char *password, EVP_PKEY *key,
 				enroll_done_t cb, void *arg, char *err, size_t errlen)
 {
+	return enroll_login_as(base, ctx, logind_url, user, password, NULL, key, cb, arg, err,
+			       errlen);
+}
+
+struct httpc_call *enroll_login_as(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
+				   const char *user, const char *password, const char *role,
+				   EVP_PKEY *key, enroll_done_t cb, void *arg, char *err,
+				   size_t errlen)
+{
 	char *csr = enroll_csr_pem(key);
 	json_t *body;
 
@@ -151,6 +160,8 @@ struct httpc_call *enroll_login(struct event_base *base, SSL_CTX *ctx, const cha
 		err_set(err, errlen, "user name or password is not valid UTF-8");
 		return NULL;
 	}
+	if (role != NULL)
+		json_object_set_new(body, "role", json_string(role));
 	return post(base, ctx, logind_url, "/v1/login", body, cb, arg, err, errlen);
 }
 

@@ -29,6 +29,12 @@ typedef void (*enroll_done_t)(const struct enroll_result *res, void *arg);
 struct httpc_call *enroll_login(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
 				const char *user, const char *password, EVP_PKEY *key,
 				enroll_done_t cb, void *arg, char *err, size_t errlen);
+/* The same, asking for a certificate of role (NULL: the account's own);
+ * logind answers 403 when the account may not hold one. */
+struct httpc_call *enroll_login_as(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
+				   const char *user, const char *password, const char *role,
+				   EVP_PKEY *key, enroll_done_t cb, void *arg, char *err,
+				   size_t errlen);
 /* POST /v1/renew; ctx must present the current certificate. */
 struct httpc_call *enroll_renew(struct event_base *base, SSL_CTX *ctx, const char *logind_url,
 				EVP_PKEY *key, enroll_done_t cb, void *arg, char *err,

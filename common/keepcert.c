@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CHECK_SECS 60
 #define REFUSED_FIRST 30
@@ -44,6 +45,7 @@ struct keepcert {
 	int fails;
 	int64_t next_try;
 	char err[256];
+	int64_t next_warn; /* renewal failing: the next expiry warning (wall s) */
 	/* SHA-256 of the password of the login in flight, and of the one
 	 * logind refused (to see a password_file being mended). */
 	unsigned char tried_pw[32], refused_pw[32];
@@ -170,6 +172,7 @@ static void ok(struct keepcert *kc)
 	kc->fail = KC_OK;
 	kc->fails = 0;
 	kc->next_try = 0;
+	kc->next_warn = 0;
 	kc->err[0] = '\0';
 }
 
@@ -192,6 +195,26 @@ static void log_refused(const struct keepcert *kc, const char *in)
 		log_error("%s: logind refused the password (%s): correct it in %s and "
 			  "restart; next try in %s, then less and less often",
 			  c->account, kc->err, where, in);
+}
+
+/* A certificate in place that cannot be renewed: the operator hears of it
+ * from the first failure on, every KEEPCERT_WARN_EVERY, with the time left. */
+static void warn_expiry(struct keepcert *kc, const char *why)
+{
+	int64_t t = time_now(), left = keepcert_expires_in(kc);
+	time_t end = (time_t)cert_not_after(kc->cert);
+	char at[32] = "?";
+	struct tm tm;
+
+	if (t < kc->next_warn)
+		return;
+	kc->next_warn = t + KEEPCERT_WARN_EVERY;
+	if (gmtime_r(&end, &tm) != NULL)
+		strftime(at, sizeof(at), "%Y-%m-%d %H:%M UTC", &tm);
+	log_warn("%s: certificate ends in %lldh%02lldm (%s) and renewal failed (%s); the node "
+		 "stops serving this account then unless logind answers before",
+		 kc->conf.account, (long long)(left / 3600), (long long)(left % 3600 / 60), at,
+		 why);
 }
 
 /* Records a failure and schedules the next attempt. */
@@ -224,9 +247,14 @@ static void failed(struct keepcert *kc, enum keepcert_fail kind, int64_t retry_a
 			  kc->conf.account, why, in);
 		break;
 	default:
-		log_warn("%s: certificate: %s; next try in %s", kc->conf.account, why, in);
+		if (kc->ready)
+			log_info("%s: certificate: %s; next try in %s", kc->conf.account, why, in);
+		else
+			log_warn("%s: certificate: %s; next try in %s", kc->conf.account, why, in);
 		break;
 	}
+	if (kc->ready)
+		warn_expiry(kc, why);
 	arm(kc, (int)first);
 }
 
@@ -292,8 +320,10 @@ static void fetch(struct keepcert *kc)
 		}
 		pw_digest(pw, kc->tried_pw);
 		log_info("logging in to %s as %s", kc->logind_url, kc->conf.account);
-		kc->call = enroll_login(kc->base, kc->anon_ctx, kc->logind_url, kc->conf.account,
-					pw, kc->key, on_cert, kc, err, sizeof(err));
+		kc->call = enroll_login_as(kc->base, kc->anon_ctx, kc->logind_url,
+					   kc->conf.account, pw,
+					   kc->conf.ask_role ? kc->conf.role : NULL, kc->key,
+					   on_cert, kc, err, sizeof(err));
 		OPENSSL_cleanse(pw, strlen(pw));
 		free(pw);
 	}
@@ -386,9 +416,10 @@ void keepcert_start(struct keepcert *kc, const char *logind_url, int64_t renew_b
 		got(kc);
 		return;
 	}
-	/* A certificate that is still valid renews without the password. */
-	if (usable(kc, kc->cert, 60))
-		build_contexts(kc, err, sizeof(err));
+	/* A certificate that is still valid serves while it is renewed (without
+	 * the password): logind may be down at this start. */
+	if (usable(kc, kc->cert, 60) && build_contexts(kc, err, sizeof(err)) == 0)
+		got(kc);
 	fetch(kc);
 }
 
@@ -404,6 +435,16 @@ void keepcert_set_crl(struct keepcert *kc, const struct crl *crl)
 int keepcert_ready(const struct keepcert *kc)
 {
 	return kc->ready;
+}
+
+int64_t keepcert_expires_in(const struct keepcert *kc)
+{
+	int64_t left;
+
+	if (kc == NULL || kc->cert == NULL)
+		return 0;
+	left = cert_not_after(kc->cert) - time_now();
+	return left > 0 ? left : 0;
 }
 
 int keepcert_failures(const struct keepcert *kc)

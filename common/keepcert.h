@@ -2,7 +2,9 @@
  * the certificate file is used while it is valid, matches the key and is
  * not revoked; otherwise it is renewed with the current certificate (no
  * password) or obtained by login with the account's password. Renewal is
- * checked every minute and starts renew_before the end. TLS contexts for the
+ * checked every minute and starts renew_before the end; a certificate still
+ * valid serves meanwhile, and each failed renewal is logged, with a warning
+ * saying the time left every KEEPCERT_WARN_EVERY. TLS contexts for the
  * current certificate are rebuilt on each change; links already open keep
  * the context they started with. Super nodes keep one, ordinary nodes one
  * per account.
@@ -34,6 +36,7 @@ struct keepcert_conf {
 	int server;        /* also build a server context */
 	const char *where; /* where the password is set, for the log: "[account
 			    * alice] in /etc/p2psip/ordinarynode.conf" */
+	int ask_role;      /* say role in the login: a promotable user's super node */
 };
 
 /* What the last attempt to get a certificate ended in. */
@@ -45,6 +48,9 @@ enum keepcert_fail {
 };
 
 #define KEEPCERT_PW_POLL 10 /* seconds between looks at a refused password_file */
+/* Seconds between warnings that a certificate in place could not be renewed
+ * (the first comes with the first failure). */
+#define KEEPCERT_WARN_EVERY 600
 
 /* Seconds to wait before the next attempt after fails failures in a row
  * (fails >= 1) of kind; retry_after is what logind asked for (KC_LOCKED).
@@ -70,6 +76,8 @@ void keepcert_start(struct keepcert *kc, const char *logind_url, int64_t renew_b
 void keepcert_set_crl(struct keepcert *kc, const struct crl *crl);
 
 int keepcert_ready(const struct keepcert *kc);
+/* Seconds until the certificate in place ends (0: none, or ended). */
+int64_t keepcert_expires_in(const struct keepcert *kc);
 /* Attempts to get a certificate that failed in a row (0 after a success). */
 int keepcert_failures(const struct keepcert *kc);
 /* The login state for status pages (new reference): {"state": "ok",

@@ -9,6 +9,7 @@
 #include "httpd.h"
 #include "identity.h"
 #include "log.h"
+#include "logind_adhoc.h"
 #include "logind_ca.h"
 #include "logind_db.h"
 #include "logind_x509.h"
@@ -154,6 +155,23 @@ static X509 *ca_cert_build(const struct logind_config *cfg, EVP_PKEY *ca_key, ch
 	return x509_build(&s, ca_key, NULL, err, errlen);
 }
 
+/* The CA of a new overlay: a random key, or for an ad-hoc overlay the key
+ * and certificate derived from the join code (docs/adhoc.md). */
+static int ca_make(const struct logind_config *cfg, EVP_PKEY **key, X509 **cert, char *err,
+		   size_t errlen)
+{
+	if (cfg->join_code_file[0] != '\0')
+		return adhoc_ca_from_file(cfg->join_code_file, cfg->overlay, key, cert, err,
+					  errlen);
+	*key = key_generate();
+	if (*key == NULL) {
+		err_set(err, errlen, "key generation failed");
+		return -1;
+	}
+	*cert = ca_cert_build(cfg, *key, err, errlen);
+	return *cert != NULL ? 0 : -1;
+}
+
 /* What --init made, for the operator (the fingerprint to compare). */
 static void init_report(const struct logind_config *cfg, X509 *ca_cert)
 {
@@ -187,14 +205,12 @@ static int do_init(struct logind_config *cfg)
 
 	if (init_would_overwrite(cfg))
 		return 1;
-	ca_key = key_generate();
 	tls_key = key_generate();
-	if (ca_key == NULL || tls_key == NULL) {
+	if (tls_key == NULL) {
 		log_error("key generation failed");
 		goto out;
 	}
-	ca_cert = ca_cert_build(cfg, ca_key, err, sizeof(err));
-	if (ca_cert == NULL)
+	if (ca_make(cfg, &ca_key, &ca_cert, err, sizeof(err)) < 0)
 		goto fail;
 	/* The key is written first and exclusively: it claims the CA. */
 	if (mkdir_parents(cfg->ca_key, 0700, err, sizeof(err)) < 0 ||

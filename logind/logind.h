@@ -28,6 +28,7 @@ struct logind_config {
 	char *database;
 	char *ca_key;
 	char *ca_cert;
+	char *join_code_file; /* "": a random CA at --init; else derived (ad hoc) */
 	char *tls_key;
 	char *tls_cert;
 	char *tls_names;

@@ -138,10 +138,13 @@ static void hash_done(void *arg, int cancelled)
 		rep = fail("%s", cancelled ? "shutting down" : "password hashing failed");
 	} else if (h->req.op == ADMIN_USER_ADD) {
 		rc = ldb_user_add(ld->db, h->req.name, h->req.role, h->hash, time_now());
+		if (rc == LDB_OK && h->req.promotable)
+			rc = ldb_user_set_promotable(ld->db, h->req.name, 1, time_now());
 		rep = rc == LDB_OK ? ok() : db_fail(rc, h->req.name);
 		if (rc == LDB_OK) {
 			ld->users_known = 0;
-			log_info("admin: added %s %s", h->req.role, h->req.name);
+			log_info("admin: added %s %s%s", h->req.role, h->req.name,
+				 h->req.promotable ? " (promotable)" : "");
 		}
 	} else {
 		rc = ldb_user_set_hash(ld->db, h->req.name, h->hash, time_now());
@@ -224,6 +227,27 @@ static json_t *op_user_change(struct logind *ld, struct admin_req *r)
 	return json_pack("{s:b,s:i}", "ok", 1, "revoked", revoked);
 }
 
+/* Setting or clearing promotable. Clearing revokes nothing: the super node
+ * certificate already out runs to its end and is not renewed (h_renew),
+ * so the node steps down with a handover; `cert revoke` is for haste. */
+static json_t *op_user_promotable(struct logind *ld, struct admin_req *r)
+{
+	int on = r->op == ADMIN_USER_PROMOTABLE;
+	struct user_rec u;
+	enum ldb_rc rc = ldb_user_get(ld->db, r->name, &u);
+
+	if (rc != LDB_OK)
+		return db_fail(rc, r->name);
+	if (on && strcmp(u.role, ROLE_USER) != 0)
+		return fail("%s is a %s account: only an account of role user can be promotable",
+			    r->name, u.role);
+	rc = ldb_user_set_promotable(ld->db, r->name, on, time_now());
+	if (rc != LDB_OK)
+		return db_fail(rc, r->name);
+	log_info("admin: %s %s promotable", r->name, on ? "made" : "no longer");
+	return ok();
+}
+
 static json_t *op_issue_server(struct logind *ld, struct admin_req *r)
 {
 	struct issue_req ir = {r->dns[0], ROLE_SERVER, X509_REQ_get0_pubkey(r->csr),
@@ -255,6 +279,9 @@ static json_t *dispatch(struct admin_session *s, struct admin_req *r)
 	case ADMIN_USER_DISABLE:
 	case ADMIN_USER_ENABLE:
 		return op_user_change(ld, r);
+	case ADMIN_USER_PROMOTABLE:
+	case ADMIN_USER_UNPROMOTABLE:
+		return op_user_promotable(ld, r);
 	case ADMIN_USER_LIST:
 		list = ldb_user_list(ld->db, time_now());
 		return list != NULL ? json_pack("{s:b,s:o}", "ok", 1, "users", list)

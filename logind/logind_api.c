@@ -169,14 +169,35 @@ static void login_work(void *arg)
 		j->rehash[0] = '\0';
 }
 
+/* The role a login may be issued: the account's own, or supernode for a
+ * promotable user account (self-selected super nodes); NULL otherwise. */
+static const char *login_role(const struct user_rec *u, const char *asked)
+{
+	if (asked[0] == '\0' || strcmp(asked, u->role) == 0)
+		return u->role;
+	if (strcmp(asked, ROLE_SUPERNODE) == 0 && strcmp(u->role, ROLE_USER) == 0 &&
+	    u->promotable)
+		return ROLE_SUPERNODE;
+	return NULL;
+}
+
 static void login_issue(struct login_job *j)
 {
 	struct logind *ld = j->ld;
-	struct issue_req ir = {j->user.name, j->user.role, j->lr.pubkey, NULL, 0, NULL, 0, NULL};
+	const char *role = login_role(&j->user, j->lr.role);
+	struct issue_req ir = {j->user.name, role, j->lr.pubkey, NULL, 0, NULL, 0, NULL};
 	struct issued is;
 	char key[RL_KEY_MAX];
 	char err[256];
 
+	if (role == NULL) {
+		log_warn("login: %s from %s refused: role %s asked, account is %s%s", j->user.name,
+			 j->addr, j->lr.role, j->user.role, j->user.promotable ? " (promotable)" : "");
+		send_reply(j, 403,
+			   json_pack("{s:s}", "error",
+				     "this account may not hold a certificate of that role"));
+		return;
+	}
 	if (j->rehash[0] != '\0' &&
 	    ldb_user_set_hash(ld->db, j->user.name, j->rehash, time_now()) == LDB_OK)
 		log_info("login: %s: password hash upgraded to current parameters", j->user.name);
@@ -328,10 +349,12 @@ static int renew_check(struct logind *ld, struct evhttp_request *req, struct use
 		return -1;
 	}
 	if (ldb_user_get(ld->db, c.name, u) != LDB_OK || u->disabled ||
-	    strcmp(u->role, c.role) != 0) {
-		err_set(err, errlen, "account unknown, disabled or changed");
+	    login_role(u, c.role) == NULL) {
+		err_set(err, errlen, "account unknown, disabled or changed (or no longer promotable)");
 		return -1;
 	}
+	/* A promoted user renews as supernode, not as its account's role. */
+	str_copy(u->role, c.role, sizeof(u->role));
 	str_copy(node_id, c.node_id, sizeof(c.node_id));
 	return 0;
 }

@@ -139,6 +139,18 @@ static const char *evict_first(const struct cert_rec *c, size_t n, const char *r
 	return present && distinct > cap ? replaces : NULL;
 }
 
+/* Only the certificates of role: a promotable user's supernode certificate
+ * counts against max_live_supernode and leaves its user ones alone. */
+static size_t keep_role(struct cert_rec *c, size_t n, const char *role)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].role, role) == 0)
+			c[k++] = c[i];
+	return k;
+}
+
 /* Keeps an account at no more than its cap of live Node-IDs, and each at
  * LIVE_PER_NODE_ID certificates: a fresh key is a fresh Node-ID, so
  * otherwise one password would buy any number of ring identities. The
@@ -163,6 +175,7 @@ static void enforce_cap(struct logind *ld, const struct issue_req *r, const char
 		log_error("%s: cannot read live certificates: cap not applied", r->name);
 		goto out;
 	}
+	n = keep_role(c, n, r->role);
 	evict = evict_first(c, n, r->replaces, new_id, cap);
 	for (size_t i = 0; i < n; i++) {
 		if (over_cap(&c[i], evict, cap, ids, per, &nids)) {

@@ -23,6 +23,8 @@ static const struct conf_item items[] = {
 	S("database", database, "/var/lib/p2psip/logind.db", 0, "SQLite database"),
 	S("ca_key", ca_key, "/var/lib/p2psip/ca.key", 0, "CA private key (0600)"),
 	S("ca_cert", ca_cert, "/var/lib/p2psip/ca.crt", 0, "CA certificate"),
+	S("join_code_file", join_code_file, "", 0,
+	  "ad-hoc overlay: --init derives the CA from the join code in it"),
 	S("tls_key", tls_key, "/var/lib/p2psip/logind.key", 0, "logind's own TLS key"),
 	S("tls_cert", tls_cert, "/var/lib/p2psip/logind.crt", 0, "logind's own TLS certificate"),
 	S("tls_names", tls_names, "localhost, 127.0.0.1", 0, "names and addresses in it"),

@@ -44,6 +44,9 @@ static const char *const migrations[] = {
 	" SELECT name, role, pw_hash, disabled, created, updated FROM users;"
 	"DROP TABLE users;"
 	"ALTER TABLE users_new RENAME TO users;",
+	/* 3: an account of role user that may also hold a supernode
+	 * certificate (self-selected super nodes). */
+	"ALTER TABLE users ADD COLUMN promotable INTEGER NOT NULL DEFAULT 0;",
 };
 
 sqlite3 *ldb_open(const char *path, int create, char *err, size_t errlen)
@@ -66,8 +69,8 @@ static enum ldb_rc step_done(sqlite3 *db, sqlite3_stmt *st)
 
 enum ldb_rc ldb_user_get(sqlite3 *db, const char *name, struct user_rec *out)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT name, role, pw_hash, disabled, created, updated "
-				       "FROM users WHERE name = ?");
+	sqlite3_stmt *st = db_stmt(db, "SELECT name, role, pw_hash, disabled, created, updated, "
+				       "promotable FROM users WHERE name = ?");
 	enum ldb_rc rc = LDB_ERROR;
 	int s;
 
@@ -82,6 +85,7 @@ enum ldb_rc ldb_user_get(sqlite3 *db, const char *name, struct user_rec *out)
 		out->disabled = sqlite3_column_int(st, 3);
 		out->created = sqlite3_column_int64(st, 4);
 		out->updated = sqlite3_column_int64(st, 5);
+		out->promotable = sqlite3_column_int(st, 6);
 		rc = LDB_OK;
 	} else if (s == SQLITE_DONE) {
 		rc = LDB_NOT_FOUND;
@@ -106,6 +110,22 @@ enum ldb_rc ldb_user_add(sqlite3 *db, const char *name, const char *role, const 
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, now);
 	return step_done(db, st);
+}
+
+enum ldb_rc ldb_user_set_promotable(sqlite3 *db, const char *name, int promotable, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(db, "UPDATE users SET promotable = ?, updated = ? WHERE name = ?");
+	enum ldb_rc rc;
+
+	if (st == NULL)
+		return LDB_ERROR;
+	sqlite3_bind_int(st, 1, promotable != 0);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	rc = step_done(db, st);
+	if (rc == LDB_OK && sqlite3_changes(db) == 0)
+		rc = LDB_NOT_FOUND;
+	return rc;
 }
 
 /* Revokes every live certificate of name; inside the caller's transaction. */
@@ -199,8 +219,8 @@ json_t *ldb_user_list(sqlite3 *db, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT u.name, u.role, u.disabled, u.created, "
 				       " (SELECT count(*) FROM certs c WHERE c.name = u.name AND "
-				       "  c.revoked IS NULL AND c.not_after > ?) "
-				       "FROM users u ORDER BY u.name");
+				       "  c.revoked IS NULL AND c.not_after > ?), "
+				       "u.promotable FROM users u ORDER BY u.name");
 	json_t *list = json_array();
 	int s;
 
@@ -211,11 +231,12 @@ json_t *ldb_user_list(sqlite3 *db, int64_t now)
 	sqlite3_bind_int64(st, 1, now);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		json_array_append_new(
-			list, json_pack("{s:s,s:s,s:b,s:I,s:I}", "name", sqlite3_column_text(st, 0),
-					"role", sqlite3_column_text(st, 1), "disabled",
-					sqlite3_column_int(st, 2), "created",
+			list, json_pack("{s:s,s:s,s:b,s:I,s:I,s:b}", "name",
+					sqlite3_column_text(st, 0), "role", sqlite3_column_text(st, 1),
+					"disabled", sqlite3_column_int(st, 2), "created",
 					(json_int_t)sqlite3_column_int64(st, 3), "live_certs",
-					(json_int_t)sqlite3_column_int64(st, 4)));
+					(json_int_t)sqlite3_column_int64(st, 4), "promotable",
+					sqlite3_column_int(st, 5)));
 	}
 	sqlite3_finalize(st);
 	if (s != SQLITE_DONE) {

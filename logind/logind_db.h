@@ -25,6 +25,7 @@ struct user_rec {
 	char role[16];
 	char pw_hash[PW_HASH_MAX];
 	int disabled;
+	int promotable; /* role user, and may hold a supernode certificate too */
 	int64_t created, updated;
 };
 
@@ -49,6 +50,7 @@ enum ldb_rc ldb_user_add(sqlite3 *db, const char *name, const char *role, const 
 enum ldb_rc ldb_user_del(sqlite3 *db, const char *name, int64_t now, int *revoked);
 enum ldb_rc ldb_user_set_disabled(sqlite3 *db, const char *name, int disabled, int64_t now,
 				  int *revoked);
+enum ldb_rc ldb_user_set_promotable(sqlite3 *db, const char *name, int promotable, int64_t now);
 enum ldb_rc ldb_user_set_hash(sqlite3 *db, const char *name, const char *hash, int64_t now);
 /* Accounts of role user and of role supernode (disabled ones included). */
 int ldb_user_count(sqlite3 *db, int64_t *users, int64_t *supernodes, int64_t *gateways);

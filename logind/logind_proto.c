@@ -51,6 +51,13 @@ fail:
 	return -1;
 }
 
+/* The roles an account may have (a server certificate is no account's). */
+static int role_is_account(const char *role)
+{
+	return strcmp(role, ROLE_USER) == 0 || strcmp(role, ROLE_SUPERNODE) == 0 ||
+	       strcmp(role, ROLE_GATEWAY) == 0;
+}
+
 static int take_password(json_t *j, char **pw, size_t *pwlen, char *err, size_t errlen)
 {
 	const char *p;
@@ -80,9 +87,9 @@ static int take_csr(json_t *j, int allow_ed25519, struct login_req *out, char *e
 int login_req_parse(const uint8_t *buf, size_t len, int allow_ed25519, struct login_req *out,
 		    char *err, size_t errlen)
 {
-	static const char *const keys[] = {"user", "password", "csr", NULL};
+	static const char *const keys[] = {"user", "password", "csr", "role", NULL};
 	json_t *j = jx_load_object(buf, len, LOGIN_BODY_MAX, err, errlen);
-	const char *user;
+	const char *user, *role = NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (j == NULL)
@@ -95,6 +102,13 @@ int login_req_parse(const uint8_t *buf, size_t len, int allow_ed25519, struct lo
 		goto fail;
 	}
 	str_copy(out->user, user, sizeof(out->user));
+	if (jx_str(j, "role", 15, JX_OPTIONAL, &role, err, errlen) < 0)
+		goto fail;
+	if (role != NULL && !role_is_account(role)) {
+		err_set(err, errlen, "role: must be user, supernode or gateway");
+		goto fail;
+	}
+	str_copy(out->role, role != NULL ? role : "", sizeof(out->role));
 	if (take_password(j, &out->password, &out->password_len, err, errlen) < 0 ||
 	    take_csr(j, allow_ed25519, out, err, errlen) < 0)
 		goto fail;
@@ -144,6 +158,8 @@ static const struct {
 	{"user_passwd", ADMIN_USER_PASSWD},
 	{"user_disable", ADMIN_USER_DISABLE},
 	{"user_enable", ADMIN_USER_ENABLE},
+	{"user_promotable", ADMIN_USER_PROMOTABLE},
+	{"user_unpromotable", ADMIN_USER_UNPROMOTABLE},
 	{"cert_list", ADMIN_CERT_LIST},
 	{"cert_revoke", ADMIN_CERT_REVOKE},
 	{"cert_issue_server", ADMIN_CERT_ISSUE_SERVER},
@@ -209,6 +225,26 @@ static int server_cert_fields(json_t *j, struct admin_req *r, char *err, size_t 
 	return 0;
 }
 
+/* "promotable": only for role user; a super node or gateway account has no
+ * second role to be promoted to. */
+static int take_promotable(json_t *j, struct admin_req *r, char *err, size_t errlen)
+{
+	json_t *p = json_object_get(j, "promotable");
+
+	if (p == NULL)
+		return 0;
+	if (!json_is_boolean(p)) {
+		err_set(err, errlen, "promotable: must be true or false");
+		return -1;
+	}
+	r->promotable = json_is_true(p);
+	if (r->promotable && strcmp(r->role, ROLE_USER) != 0) {
+		err_set(err, errlen, "promotable: only an account of role user can be promotable");
+		return -1;
+	}
+	return 0;
+}
+
 static int op_fields(json_t *j, struct admin_req *r, char *err, size_t errlen)
 {
 	const char *s = NULL;
@@ -218,11 +254,12 @@ static int op_fields(json_t *j, struct admin_req *r, char *err, size_t errlen)
 		if (jx_str(j, "role", 15, JX_OPTIONAL, &s, err, errlen) < 0)
 			return -1;
 		str_copy(r->role, s != NULL ? s : "user", sizeof(r->role));
-		if (strcmp(r->role, ROLE_USER) != 0 && strcmp(r->role, ROLE_SUPERNODE) != 0 &&
-		    strcmp(r->role, ROLE_GATEWAY) != 0) {
+		if (!role_is_account(r->role)) {
 			err_set(err, errlen, "role: must be user, supernode or gateway");
 			return -1;
 		}
+		if (take_promotable(j, r, err, errlen) < 0)
+			return -1;
 		/* fall through */
 	case ADMIN_USER_PASSWD:
 		return take_name(j, JX_REQUIRED, r, err, errlen) < 0 ||
@@ -233,6 +270,8 @@ static int op_fields(json_t *j, struct admin_req *r, char *err, size_t errlen)
 	case ADMIN_USER_DEL:
 	case ADMIN_USER_DISABLE:
 	case ADMIN_USER_ENABLE:
+	case ADMIN_USER_PROMOTABLE:
+	case ADMIN_USER_UNPROMOTABLE:
 		return take_name(j, JX_REQUIRED, r, err, errlen);
 	case ADMIN_USER_LIST:
 		return 0;
@@ -262,8 +301,8 @@ static int op_fields(json_t *j, struct admin_req *r, char *err, size_t errlen)
 
 int admin_req_parse(json_t *j, struct admin_req *out, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"op",     "name", "role", "password", "serial",
-					   "reason", "csr",  "dns",  "ips",      NULL};
+	static const char *const keys[] = {"op",  "name", "role", "password", "serial", "reason",
+					   "csr", "dns",  "ips",  "promotable", NULL};
 	const char *op;
 	size_t i;
 

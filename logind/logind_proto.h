@@ -15,13 +15,14 @@
 
 struct login_req {
 	char user[65];
+	char role[16]; /* the role asked for, or "" for the account's own */
 	char *password; /* malloc'd; wiped by login_req_clear */
 	size_t password_len;
 	X509_REQ *csr;
 	EVP_PKEY *pubkey; /* borrowed from csr */
 };
 
-/* {"user": NAME, "password": PW, "csr": PEM}. 0, or -1 with err filled. */
+/* {"user": NAME, "password": PW, "csr": PEM, "role": optional ROLE}. 0, or -1 with err filled. */
 int login_req_parse(const uint8_t *buf, size_t len, int allow_ed25519, struct login_req *out,
 		    char *err, size_t errlen);
 /* {"csr": PEM}: renewal under the current certificate. */
@@ -40,6 +41,8 @@ enum admin_op {
 	ADMIN_USER_PASSWD,
 	ADMIN_USER_DISABLE,
 	ADMIN_USER_ENABLE,
+	ADMIN_USER_PROMOTABLE,
+	ADMIN_USER_UNPROMOTABLE,
 	ADMIN_CERT_LIST,
 	ADMIN_CERT_REVOKE,
 	ADMIN_CERT_ISSUE_SERVER,
@@ -49,6 +52,7 @@ struct admin_req {
 	enum admin_op op;
 	char name[65];
 	char role[16];
+	int promotable; /* user_add */
 	char *password; /* malloc'd; wiped by admin_req_clear */
 	size_t password_len;
 	char serial[SERIAL_HEX_LEN + 8];

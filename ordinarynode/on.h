@@ -5,6 +5,7 @@
  *   on_config.c     configuration
  *   on_boot.c       bootstrapd: overlay configuration, CRL, super node list
  *   on_link.c       the link to a super node and the others in reserve
+ *   on_lan.c        super nodes heard on the LAN (common/lan.c)
  *   on_db.c         the node's SQLite file (the only file touching SQLite)
  *   on_sip.c        the SIP listener: REGISTER to the registrar, the rest to
  *                   the proxy, once on_auth.c let them through
@@ -68,7 +69,10 @@ struct on_peer_conf {
 
 struct on_config {
 	char *overlay;
-	char *bootstrap_url;
+	char *bootstrap_url; /* "": none, logind_url and the LAN instead */
+	char *logind_url;    /* logind's URL when no bootstrapd configuration can be had */
+	int lan_discover;    /* [lan] discover: hear super nodes on the LAN (on_lan.c) */
+	char *lan_group, *lan_iface;
 	char *ca_cert;
 	char *state_dir;
 	char *status_listen;
@@ -92,6 +96,11 @@ struct on_config {
 	char *gw_domains, *gw_routes;
 	int64_t gw_user_requests, gw_source_rate, gw_source_burst;
 	char *gw_tls_listen; /* SIP over TLS for peered overlays' gateways */
+	/* [promotion]: the owner's consent to run a super node of its own when
+	 * the overlay's policy asks for one (on_promote.c) */
+	int promo_allow;
+	char *promo_listen, *promo_public_host, *promo_status_listen, *promo_supernode_path;
+	int64_t promo_check_interval;
 	struct on_account_conf *accounts;
 	int naccounts;
 	struct on_peer_conf *peers;
@@ -158,7 +167,9 @@ struct on {
 	struct on_gw *gw;          /* the gateway mode, or NULL */
 	struct on_fed *fed;        /* its listener for peered overlays, or NULL */
 	struct certcheck *seal_cc; /* the senders of sealed SIP */
+	struct on_lan *lan;        /* super nodes heard on the LAN, or NULL (discover = no) */
 	struct seal *seal;         /* SIP sealed between nodes (common/seal.h) */
+	struct on_promote *promo;  /* a super node of our own (self-selected) */
 };
 
 int on_config_load(struct on_config *cfg, const char *path, char *err, size_t errlen);
@@ -166,6 +177,23 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 int on_config_public_aor(const struct on_config *cfg, const url_t *aor);
 void on_config_print(const struct on_config *cfg);
 void on_config_free(struct on_config *cfg);
+
+/* ---- on_promote.c: a super node of our own (self-selected super nodes) ---- */
+struct on_promote;
+struct bootc_config;
+/* Idle until on_promote_policy says the overlay wants super nodes and
+ * [promotion] allow = yes; then checks every check_interval. */
+struct on_promote *on_promote_new(struct on *on, char *err, size_t errlen);
+/* The overlay's policy (bootstrapd's configuration; borrowed). */
+void on_promote_policy(struct on_promote *p, const struct bootc_config *c);
+/* Stops a super node of ours (SIGTERM: it hands its records over) and
+ * waits for it, at most PROMO_STOP_WAIT seconds. For the node's exit. */
+void on_promote_stop(struct on_promote *p);
+/* {"state", "since", "why"} for /status (new reference). */
+json_t *on_promote_status(const struct on_promote *p);
+/* 0 ordinary, 1 checking, 2 super: the metrics' gauge. */
+int on_promote_state(const struct on_promote *p);
+void on_promote_free(struct on_promote *p);
 
 /* ---- on_boot.c: what bootstrapd tells the node ---- */
 struct crl;
@@ -187,6 +215,20 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
  * went, -1 when the caller should ask again later. */
 int on_boot_want_list(struct on_boot *b);
 void on_boot_free(struct on_boot *b);
+
+/* ---- on_lan.c: super nodes heard on the LAN ---- */
+struct on_lan;
+/* Opens the group when [lan] discover is on: NULL with err "" when it is
+ * off, NULL with err when the group cannot be joined. */
+struct on_lan *on_lan_new(struct on *on, char *err, size_t errlen);
+void on_lan_free(struct on_lan *ol);
+void on_lan_set_crl(struct on_lan *ol, const struct crl *crl);
+/* The super nodes heard, most recent first, as a reserve (main address,
+ * then fall-back): how many were put in out (0 with ol NULL). */
+int on_lan_reserve(struct on_lan *ol, struct sn_addr *out, int max);
+json_t *on_lan_status(const struct on_lan *ol);
+struct evbuffer;
+void on_lan_metrics(const struct on_lan *ol, struct evbuffer *out);
 
 /* ---- on_link.c: the link to a super node, the others in reserve ---- */
 struct on_link;
@@ -263,8 +305,18 @@ void on_db_close(struct on_db *db);
 /* The super node just attached to goes first in the list of last good
  * ones (16 kept). */
 void on_db_sn_remember(struct on_db *db, const char *host, uint16_t port, const char *node_id);
-/* The remembered super nodes, last good first: how many were put in out. */
+/* A super node bootstrapd listed: remembered after those attached to, for
+ * a time when bootstrapd cannot be asked. */
+void on_db_sn_learn(struct on_db *db, const char *host, uint16_t port);
+/* The remembered super nodes, last good first: how many were put in out
+ * (rows that are no IP address and port are skipped with a log line). */
 int on_db_sn_load(struct on_db *db, struct sn_addr *out, int max);
+/* A named row of bootstrapd's last answers (common/bootcache.h): 0 or -1. */
+int on_db_cache_put(struct on_db *db, const char *name, const void *data, size_t len);
+/* The row's bytes (malloc'd, *len set) and when they were saved, or NULL
+ * when there is none, it is empty or larger than max. */
+void *on_db_cache_get(struct on_db *db, const char *name, size_t max, size_t *len,
+		      int64_t *saved_ms);
 struct on_db_account {
 	const char *name;
 	const struct on_reg *reg;

@@ -3,10 +3,13 @@
  * asked until it comes; then the CRL every crl_refresh seconds; and the
  * super node list when the link has used up its reserve. One exchange at a
  * time, through common/bootc.c, which parses and checks the answers.
- * Results go to the parent through callbacks. */
+ * Results go to the parent through callbacks. The configuration and the CRL
+ * are kept in ordinarynode.db: with bootstrapd down, a node that has run
+ * before goes on with them and asks bootstrapd again in the background. */
 #include "on.h"
 
 #include "bootc.h"
+#include "bootcache.h"
 #include "crl.h"
 #include "log.h"
 #include "util.h"
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #define TICK_MS 500
+#define CONFIG_RETRY_MS 30000 /* on the cached configuration: asking bootstrapd again */
 
 enum boot_step {
 	BOOT_CONFIG, /* asking for the overlay's configuration */
@@ -29,8 +33,87 @@ struct on_boot {
 	enum boot_step step;
 	struct bootc *bc; /* one exchange at a time */
 	struct event *tick;
-	uint64_t next_crl; /* monotonic ms */
+	uint64_t next_crl;    /* monotonic ms */
+	int config_cached;    /* running on the cached configuration */
+	uint64_t next_config; /* then: when to ask bootstrapd again (monotonic ms) */
 };
+
+/* ---- what the last run kept ---- */
+
+static void save_config(struct on_boot *b, const struct bootc_config *cfg)
+{
+	char *s = bootcache_config_dump(cfg);
+
+	if (s == NULL || on_db_cache_put(b->on->db, BOOTCACHE_CONFIG, s, strlen(s)) < 0)
+		log_warn("the overlay configuration could not be kept for a restart");
+	free(s);
+}
+
+static int load_config(struct on_boot *b, struct bootc_config *cfg)
+{
+	size_t len;
+	int64_t saved = 0;
+	void *data = on_db_cache_get(b->on->db, BOOTCACHE_CONFIG, BOOTCACHE_ROW_MAX, &len, &saved);
+	char err[256], ago[32];
+	int rc;
+
+	if (data == NULL)
+		return -1;
+	rc = bootcache_config(data, len, b->on->cfg.overlay, cfg, err, sizeof(err));
+	free(data);
+	if (rc < 0) {
+		log_warn("cached overlay configuration ignored: %s", err);
+		return -1;
+	}
+	saved = (time_now() * 1000 - saved) / 1000;
+	duration_format(saved > 0 ? saved : 0, ago, sizeof(ago));
+	log_info("using the overlay configuration cached %s ago", ago);
+	return 0;
+}
+
+/* The kept CRL, verified against the CA again, or NULL. */
+static struct crl *load_crl(struct on_boot *b)
+{
+	size_t len;
+	void *data = on_db_cache_get(b->on->db, BOOTCACHE_CRL, BOOTCACHE_ROW_MAX, &len, NULL);
+	char err[256];
+	struct crl *c;
+
+	if (data == NULL)
+		return NULL;
+	c = bootcache_crl(data, len, b->on->ca, err, sizeof(err));
+	free(data);
+	if (c == NULL)
+		log_warn("cached CRL ignored: %s", err);
+	else
+		log_info("using the cached CRL %lld (%d revoked certificates)",
+			 (long long)c->number, c->count);
+	return c;
+}
+
+/* No configuration from bootstrapd: a node that has run before goes on
+ * with what it kept. 0 if it does, -1 to keep asking. */
+static int boot_from_cache(struct on_boot *b, const char *why)
+{
+	struct bootc_config cfg;
+
+	if (load_config(b, &cfg) < 0) {
+		log_warn("bootstrapd %s: no configuration (%s), none kept from an earlier run; "
+			 "retrying",
+			 b->on->cfg.bootstrap_url, why);
+		return -1;
+	}
+	log_warn("bootstrapd %s: no configuration (%s): going on with the cached one, asking "
+		 "again every %ds",
+		 b->on->cfg.bootstrap_url, why, CONFIG_RETRY_MS / 1000);
+	b->step = BOOT_RUNNING;
+	b->config_cached = 1;
+	b->next_config = time_mono_ms() + CONFIG_RETRY_MS;
+	b->next_crl = time_mono_ms() + 1000u * (uint64_t)b->on->cfg.crl_refresh;
+	b->ops->config(b->arg, &cfg);
+	b->ops->crl(b->arg, load_crl(b)); /* lets the accounts start */
+	return 0;
+}
 
 /* ---- the exchanges ---- */
 
@@ -42,12 +125,28 @@ static void got_config(enum bootc_res res, const struct bootc_config *cfg, const
 	if (res == BOOTC_WRONG_OVERLAY)
 		fatal("%s", err);
 	if (res != BOOTC_OK) {
-		log_warn("bootstrapd %s: no configuration (%s); retrying", b->on->cfg.bootstrap_url,
-			 err);
+		boot_from_cache(b, err);
 		return;
 	}
+	save_config(b, cfg);
 	b->step = BOOT_RUNNING;
 	b->next_crl = 0;
+	b->ops->config(b->arg, cfg);
+}
+
+/* bootstrapd answers again while the node runs on its cached configuration. */
+static void got_config_again(enum bootc_res res, const struct bootc_config *cfg, const char *err,
+			     void *arg)
+{
+	struct on_boot *b = arg;
+
+	if (res != BOOTC_OK) {
+		log_debug("bootstrapd: still no configuration (%s)", err);
+		return;
+	}
+	log_info("bootstrapd answers again: overlay configuration refreshed");
+	save_config(b, cfg);
+	b->config_cached = 0;
 	b->ops->config(b->arg, cfg);
 }
 
@@ -60,6 +159,9 @@ static void got_crl(enum bootc_res res, struct crl *c, const char *err, void *ar
 		log_info("CRL from bootstrapd: %s", res == BOOTC_REFUSED ? "none" : err);
 	else if (bootc_crl_is_newer(b->on->crl, c)) {
 		log_info("CRL %lld: %d revoked certificates", (long long)c->number, c->count);
+		if (c->der == NULL ||
+		    on_db_cache_put(b->on->db, BOOTCACHE_CRL, c->der, c->der_len) < 0)
+			log_warn("the CRL could not be kept for a restart");
 		newer = c;
 		c = NULL;
 	}
@@ -98,6 +200,23 @@ static void got_list(enum bootc_res res, const struct bootc_list *list, const ch
 	b->ops->list(b->arg, reserve, n);
 }
 
+/* No bootstrap_url: the overlay's configuration is bootc's defaults with
+ * [ordinarynode] logind_url; there is no CRL to fetch (none held unless
+ * cached) and the super nodes come from the LAN (on_lan.c). */
+static void config_local(struct on_boot *b)
+{
+	struct bootc_config oc = {.crl_number = -1,
+				  .timers = {BOOTC_HEARTBEAT_DEFAULT, BOOTC_STABILIZE_DEFAULT,
+					     BOOTC_KEEPALIVE_DEFAULT, BOOTC_RENEW_BEFORE_DEFAULT}};
+
+	str_copy(oc.overlay, b->on->cfg.overlay, sizeof(oc.overlay));
+	str_copy(oc.logind_url, b->on->cfg.logind_url, sizeof(oc.logind_url));
+	log_info("no bootstrap_url: logind at %s, super nodes from the LAN", oc.logind_url);
+	b->step = BOOT_RUNNING;
+	b->ops->config(b->arg, &oc);
+	b->ops->crl(b->arg, NULL);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct on_boot *b = arg;
@@ -107,11 +226,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	int r = 0;
 
 	(void)fd, (void)what;
+	if (b->bc == NULL) {
+		config_local(b);
+		return; /* nothing more to ask */
+	}
 	event_add(b->tick, &tv);
 	if (bootc_busy(b->bc))
 		return; /* one exchange with bootstrapd at a time */
 	if (b->step == BOOT_CONFIG) {
 		r = bootc_get_config(b->bc, b->on->anon_ctx, got_config, b, err, sizeof(err));
+	} else if (b->config_cached && t >= b->next_config) {
+		b->next_config = t + CONFIG_RETRY_MS;
+		r = bootc_get_config(b->bc, b->on->anon_ctx, got_config_again, b, err, sizeof(err));
 	} else if (t >= b->next_crl) {
 		b->next_crl = t + 1000u * (uint64_t)b->on->cfg.crl_refresh;
 		r = bootc_get_crl(b->bc, b->on->anon_ctx, got_crl, b, err, sizeof(err));
@@ -124,7 +250,8 @@ int on_boot_want_list(struct on_boot *b)
 {
 	char err[256];
 
-	if (bootc_busy(b->bc) || b->step != BOOT_RUNNING || time_mono_ms() >= b->next_crl)
+	if (b->bc == NULL || bootc_busy(b->bc) || b->step != BOOT_RUNNING ||
+	    time_mono_ms() >= b->next_crl)
 		return -1; /* the CRL goes first, as the configuration does */
 	if (bootc_get_list(b->bc, b->on->anon_ctx, ON_RESERVE_MAX, got_list, b, err, sizeof(err)) <
 	    0) {
@@ -147,10 +274,12 @@ struct on_boot *on_boot_new(struct on *on, const struct on_boot_ops *ops, void *
 	b->on = on;
 	b->ops = ops;
 	b->arg = arg;
-	b->bc = bootc_new(on->base, on->cfg.bootstrap_url, on->cfg.overlay, on->ca,
-			  BOOTC_TIMEOUT_SECS);
+	if (on->cfg.bootstrap_url[0] != '\0')
+		b->bc = bootc_new(on->base, on->cfg.bootstrap_url, on->cfg.overlay, on->ca,
+				  BOOTC_TIMEOUT_SECS);
 	b->tick = event_new(on->base, -1, 0, on_tick, b);
-	if (b->bc == NULL || b->tick == NULL || event_add(b->tick, &tv) < 0) {
+	if ((b->bc == NULL && on->cfg.bootstrap_url[0] != '\0') || b->tick == NULL ||
+	    event_add(b->tick, &tv) < 0) {
 		err_set(err, errlen, "bootstrapd client: event set-up failed");
 		on_boot_free(b);
 		return NULL;

@@ -3,6 +3,7 @@
 #include "on.h"
 
 #include "conf.h"
+#include "lan.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -15,7 +16,8 @@
 #define F(f) offsetof(struct on_config, f)
 static const struct conf_item items[] = {
 	{"ordinarynode", "overlay", CONF_STRING, F(overlay), NULL, 0, 0, CONF_REQUIRED, ""},
-	{"ordinarynode", "bootstrap_url", CONF_STRING, F(bootstrap_url), NULL, 0, 0, CONF_REQUIRED, ""},
+	{"ordinarynode", "bootstrap_url", CONF_STRING, F(bootstrap_url), "", 0, 0, 0, "empty: none (logind_url, the LAN)"},
+	{"ordinarynode", "logind_url", CONF_STRING, F(logind_url), "", 0, 0, 0, "used when no bootstrapd configuration can be had"},
 	{"ordinarynode", "ca_cert", CONF_STRING, F(ca_cert), "/var/lib/p2psip/ca.crt", 0, 0, 0, ""},
 	{"ordinarynode", "state_dir", CONF_STRING, F(state_dir), "/var/lib/p2psip/ordinarynode", 0, 0, 0, ""},
 	{"ordinarynode", "status_listen", CONF_STRING, F(status_listen), "127.0.0.1:7490", 0, 0, 0, ""},
@@ -40,9 +42,18 @@ static const struct conf_item items[] = {
 	{"gateway", "source_rate", CONF_INT, F(gw_source_rate), "50", 1, 1000000, 0, "requests per second per foreign address"},
 	{"gateway", "source_burst", CONF_INT, F(gw_source_burst), "200", 1, 1000000, 0, ""},
 	{"gateway", "tls_listen", CONF_STRING, F(gw_tls_listen), "", 0, 0, 0, "IP:PORT: SIP over TLS for peered overlays; required with [peer]"},
+	{"lan", "discover", CONF_BOOL, F(lan_discover), "yes", 0, 0, 0, "hear super nodes' announcements on the LAN"},
+	{"lan", "group", CONF_STRING, F(lan_group), LAN_GROUP_DEFAULT, 0, 0, 0, "IPv4 multicast ADDRESS:PORT"},
+	{"lan", "interface", CONF_STRING, F(lan_iface), "", 0, 0, 0, "IPv4 address; empty: the kernel's choice"},
 	{"media", "relay", CONF_STRING, F(media_relay), "auto", 0, 0, 0, "auto, always, tunnel, never"},
 	{"media", "pool", CONF_INT, F(media_pool), "4", 1, 32, 0, "relay streams kept ready"},
 	{"media", "hide_addresses", CONF_BOOL, F(media_hide), "yes", 0, 0, 0, "relay = auto relays every call"},
+	{"promotion", "allow", CONF_BOOL, F(promo_allow), "no", 0, 0, 0, "yes: this machine may run a super node when the overlay wants one"},
+	{"promotion", "listen", CONF_STRING, F(promo_listen), "0.0.0.0:7400", 0, 0, 0, "IP:PORT of that super node's TLS listener"},
+	{"promotion", "public_host", CONF_STRING, F(promo_public_host), "", 0, 0, 0, "its address as others reach it; empty: listen's"},
+	{"promotion", "status_listen", CONF_STRING, F(promo_status_listen), "127.0.0.1:7480", 0, 0, 0, "its status port"},
+	{"promotion", "supernode_path", CONF_STRING, F(promo_supernode_path), "", 0, 0, 0, "empty: next to ordinarynode, then the install path"},
+	{"promotion", "check_interval", CONF_DURATION, F(promo_check_interval), "1m", 1, 3600, 0, "how often to see whether to step up or down"},
 };
 #define A(f) offsetof(struct on_account_conf, f)
 static const struct conf_item account_items[] = {
@@ -98,6 +109,26 @@ static int gateway_check(const struct on_config *cfg, const char *path, char *er
 	return 0;
 }
 
+/* [promotion]: the listeners of a super node of ours must parse. */
+static int promotion_check(const struct on_config *cfg, const char *path, char *err,
+			   size_t errlen)
+{
+	char host[64];
+	uint16_t port;
+
+	if (addr_split(cfg->promo_listen, host, sizeof(host), &port) < 0 || !addr_is_ip(host)) {
+		err_set(err, errlen, "%s: [promotion] listen: want IP:PORT, got %s", path,
+			cfg->promo_listen);
+		return -1;
+	}
+	if (addr_split(cfg->promo_status_listen, host, sizeof(host), &port) < 0) {
+		err_set(err, errlen, "%s: [promotion] status_listen: want IP:PORT, got %s", path,
+			cfg->promo_status_listen);
+		return -1;
+	}
+	return 0;
+}
+
 static int account_ok(const char *path, const struct on_account_conf *a, char *err, size_t errlen)
 {
 	if ((a->password == NULL) == (a->password_file == NULL)) {
@@ -134,6 +165,17 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 	for (int i = 0; i < cfg->naccounts; i++)
 		if (account_ok(path, &cfg->accounts[i], err, errlen) < 0)
 			return -1;
+	if (cfg->bootstrap_url[0] == '\0' && cfg->logind_url[0] == '\0') {
+		err_set(err, errlen,
+			"%s: give bootstrap_url, or logind_url for an overlay with no bootstrapd", path);
+		return -1;
+	}
+	struct lan_sock_conf lsc;
+	char lwhy[160];
+	if (lan_sock_conf(&lsc, cfg->lan_group, cfg->lan_iface, lwhy, sizeof(lwhy)) < 0) {
+		err_set(err, errlen, "%s: [lan] %s", path, lwhy);
+		return -1;
+	}
 	struct on_auth_params ap;
 	char why[160];
 	if (cfg->sip_tls_listen[0] != '\0' &&
@@ -150,6 +192,8 @@ int on_config_load(struct on_config *cfg, const char *path, char *err, size_t er
 		err_set(err, errlen, "%s: phone_networks: %s", path, why);
 		return -1;
 	}
+	if (promotion_check(cfg, path, err, errlen) < 0)
+		return -1;
 	return gateway_check(cfg, path, err, errlen);
 }
 

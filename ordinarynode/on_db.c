@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct on_db {
 	sqlite3 *db;
@@ -24,6 +25,10 @@ static const char *const migrations[] = {
 	/* RFC 5626 instance and reg-id of each binding (issue 11). */
 	"ALTER TABLE bindings ADD COLUMN instance TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE bindings ADD COLUMN reg_id TEXT NOT NULL DEFAULT '';",
+	/* bootstrapd's last configuration and CRL, for a start while it is
+	 * down (issue 16). */
+	"CREATE TABLE boot_cache (name TEXT PRIMARY KEY, data BLOB NOT NULL,"
+	" saved INTEGER NOT NULL);",
 };
 
 struct on_db *on_db_open(const char *path, char *err, size_t errlen)
@@ -71,6 +76,26 @@ void on_db_sn_remember(struct on_db *d, const char *host, uint16_t port, const c
 		db_run(d->db, st);
 }
 
+void on_db_sn_learn(struct on_db *d, const char *host, uint16_t port)
+{
+	sqlite3_stmt *st;
+
+	if (d == NULL)
+		return;
+	/* last_ok 0: after every super node this node was attached to. */
+	st = db_stmt(d->db, "INSERT OR IGNORE INTO supernodes (host, port, node_id, last_ok)"
+			    " VALUES (?, ?, '', 0)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, port);
+		db_run(d->db, st);
+	}
+	st = db_stmt(d->db, "DELETE FROM supernodes WHERE rowid NOT IN"
+			    " (SELECT rowid FROM supernodes ORDER BY last_ok DESC LIMIT 16)");
+	if (st != NULL)
+		db_run(d->db, st);
+}
+
 int on_db_sn_load(struct on_db *d, struct sn_addr *out, int max)
 {
 	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "SELECT host, port FROM supernodes"
@@ -83,13 +108,55 @@ int on_db_sn_load(struct on_db *d, struct sn_addr *out, int max)
 	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
 		struct sn_addr *a = &out[n];
 		db_col_text(st, 0, a->host, sizeof(a->host));
-		a->port = (uint16_t)sqlite3_column_int(st, 1);
 		a->fallback = 0;
-		if (a->host[0] != '\0' && a->port != 0)
-			n++;
+		/* A damaged row is never an address to dial. */
+		if (!addr_is_ip(a->host) || sqlite3_column_int64(st, 1) < 1 ||
+		    sqlite3_column_int64(st, 1) > 65535) {
+			log_warn("ordinarynode.db: skipping an unreadable row of super nodes");
+			continue;
+		}
+		a->port = (uint16_t)sqlite3_column_int(st, 1);
+		n++;
 	}
 	sqlite3_finalize(st);
 	return n;
+}
+
+int on_db_cache_put(struct on_db *d, const char *name, const void *data, size_t len)
+{
+	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "INSERT OR REPLACE INTO boot_cache"
+						      " (name, data, saved) VALUES (?, ?, ?)")
+				     : NULL;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms());
+	return db_run(d->db, st) == SQLITE_DONE ? 0 : -1;
+}
+
+void *on_db_cache_get(struct on_db *d, const char *name, size_t max, size_t *len, int64_t *saved_ms)
+{
+	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "SELECT data, saved FROM boot_cache"
+						      " WHERE name = ?")
+				     : NULL;
+	void *out = NULL;
+	int n;
+
+	*len = 0;
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && (n = sqlite3_column_bytes(st, 0)) > 0 &&
+	    (size_t)n <= max && (out = malloc((size_t)n)) != NULL) {
+		memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
+		*len = (size_t)n;
+		if (saved_ms != NULL)
+			*saved_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return out;
 }
 
 /* One account's rows: its old ones out, its bindings in. Expiry is kept as

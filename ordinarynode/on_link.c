@@ -1,7 +1,9 @@
 /* The ordinary node's link to one super node, with the others in reserve:
  * first those it was last attached to (the database remembers them), then
  * bootstrapd's list. When the link breaks it moves to the next one at once;
- * when the reserve is used up it asks the parent for a fresh list. A ping
+ * when the reserve is used up it asks the parent for a fresh list, and when
+ * none can be had (bootstrapd down) it goes round the remembered super
+ * nodes again, waiting longer each round. A ping
  * every keepalive interval keeps a quiet link open. The link uses the first
  * account's certificate; every account's certificate signs its own
  * records. Writes the link's part of struct on; the others read it. */
@@ -17,6 +19,7 @@
 
 #define TICK_MS 500
 #define RETRY_MS 1000
+#define ROUND_MAX_MS 30000 /* the longest wait between rounds of remembered super nodes */
 
 struct on_link {
 	struct on *on;
@@ -25,6 +28,8 @@ struct on_link {
 	struct event *tick;
 	uint64_t next_list; /* monotonic ms: not before, ask for a fresh list */
 	uint64_t next_ping;
+	uint64_t round_at; /* monotonic ms: not before, a round of remembered ones */
+	uint64_t round_ms; /* the wait before the next such round */
 };
 
 static int link_ready(struct olink *ol, const json_t *hello, void *arg)
@@ -45,6 +50,7 @@ static int link_ready(struct olink *ol, const json_t *hello, void *arg)
 	on->attached_ms = time_mono_ms();
 	on->attaches++;
 	l->next_ping = time_mono_ms() + 1000u * (uint64_t)on->keepalive;
+	l->round_ms = 0;
 	log_info("attached to super node %s at %s:%u%s", on->sn_name, on->cur.host, on->cur.port,
 		 on->cur.fallback ? " (its fall-back port)" : "");
 	on_db_sn_remember(on->db, on->cur.host, on->cur.port, on->sn_id);
@@ -125,9 +131,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (on->state != ON_ATTACHING || on->link != NULL)
 		return;
-	if (on->next < on->nreserve)
-		attach_next(l);
-	else if (t >= l->next_list)
+	if (on->next < on->nreserve) {
+		if (t >= l->round_at)
+			attach_next(l);
+	} else if (t >= l->next_list)
 		l->ops->want_list(l->arg);
 }
 
@@ -137,15 +144,40 @@ void on_link_go(struct on_link *l)
 	l->next_list = 0;
 }
 
+/* No list from bootstrapd: the super nodes attached to before, again, after
+ * a wait that doubles up to ROUND_MAX_MS (they may be restarting). */
+static void remembered_round(struct on_link *l)
+{
+	struct on *on = l->on;
+	char in[32];
+
+	on->nreserve = on_db_sn_load(on->db, on->reserve, ON_RESERVE_MAX);
+	on->next = 0;
+	if (on->nreserve == 0)
+		return;
+	l->round_ms = l->round_ms == 0 ? RETRY_MS : l->round_ms * 2;
+	if (l->round_ms > ROUND_MAX_MS)
+		l->round_ms = ROUND_MAX_MS;
+	l->round_at = time_mono_ms() + l->round_ms;
+	duration_format((int64_t)(l->round_ms / 1000), in, sizeof(in));
+	log_info("no super node list from bootstrapd: trying the %d remembered super node%s "
+		 "again in %s",
+		 on->nreserve, on->nreserve == 1 ? "" : "s", in);
+}
+
 void on_link_set_list(struct on_link *l, const struct sn_addr *list, int n)
 {
 	struct on *on = l->on;
 
 	on->nreserve = on->next = 0;
-	for (int i = 0; i < n && i < ON_RESERVE_MAX; i++)
+	for (int i = 0; i < n && i < ON_RESERVE_MAX; i++) {
 		on->reserve[on->nreserve++] = list[i];
+		if (!list[i].fallback)
+			on_db_sn_learn(on->db, list[i].host, list[i].port);
+	}
 	if (on->nreserve == 0) {
 		l->next_list = time_mono_ms() + RETRY_MS;
+		remembered_round(l);
 		return;
 	}
 	attach_next(l);

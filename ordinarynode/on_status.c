@@ -29,12 +29,13 @@ static json_t *accounts_json(const struct on *on)
 		char hex[NODE_ID_HEX_LEN + 1] = "";
 		if (node_id_from_key(keepcert_key(on->acc[i].kc), id) == 0)
 			node_id_hex(id, hex);
-		json_array_append_new(accs,
-				      json_pack("{s:s,s:s,s:b,s:I,s:o}", "name",
-						on->acc[i].conf->name, "node_id", hex, "cert",
-						keepcert_ready(on->acc[i].kc), "cert_not_after",
-						(json_int_t)(c != NULL ? cert_not_after(c) : 0),
-						"login", keepcert_status(on->acc[i].kc)));
+		json_array_append_new(
+			accs,
+			json_pack("{s:s,s:s,s:b,s:I,s:I,s:o}", "name", on->acc[i].conf->name,
+				  "node_id", hex, "cert", keepcert_ready(on->acc[i].kc),
+				  "cert_not_after", (json_int_t)(c != NULL ? cert_not_after(c) : 0),
+				  "cert_expires_in", (json_int_t)keepcert_expires_in(on->acc[i].kc),
+				  "login", keepcert_status(on->acc[i].kc)));
 	}
 	return accs;
 }
@@ -113,7 +114,7 @@ static json_t *gateway_json(const struct on *on)
 			 (json_int_t)c->domain_refused);
 }
 
-static json_t *status_json(void *arg)
+static json_t *status_base(void *arg)
 {
 	struct on *on = arg;
 	json_t *sn = json_null();
@@ -122,13 +123,24 @@ static json_t *status_json(void *arg)
 		sn = json_pack("{s:s,s:s,s:s,s:i,s:I}", "node_id", on->sn_id, "name", on->sn_name,
 			       "host", on->cur.host, "port", on->cur.port, "attached_ms",
 			       (json_int_t)(time_mono_ms() - on->attached_ms));
-	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o}", "overlay",
+	return json_pack("{s:s,s:s,s:o,s:i,s:i,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "overlay",
 			 on->cfg.overlay, "state", state_name(on->state), "supernode", sn,
 			 "attaches", on->attaches, "reserve", on->nreserve - on->next, "accounts",
 			 accounts_json(on), "crl_number",
 			 (json_int_t)(on->crl != NULL ? on->crl->number : -1), "sip", sip_json(on),
 			 "middlebox", on_nat_status(on->nat), "media", on_media_status(on->media),
-			 "gateway", gateway_json(on));
+			 "gateway", gateway_json(on), "lan", on_lan_status(on->lan));
+}
+
+/* Each account's certificate: seconds until it ends, for an alert well
+ * before (logind down means no renewal). */
+static void cert_metrics(const struct on *on, struct evbuffer *out)
+{
+	prom_head(out, "p2psip_on_cert_expiry_seconds", PROM_GAUGE,
+		  "Seconds until the account's certificate ends (0: none).");
+	for (int i = 0; i < on->nacc; i++)
+		prom_value(out, "p2psip_on_cert_expiry_seconds", "account", on->acc[i].conf->name,
+			   keepcert_expires_in(on->acc[i].kc));
 }
 
 static void sip_metrics(const struct on *on, struct evbuffer *out)
@@ -137,6 +149,7 @@ static void sip_metrics(const struct on *on, struct evbuffer *out)
 
 	on_proxy_stats(on->proxy, &st);
 	prom_gauge(out, "p2psip_on_phones", NULL, on_registrar_count(on->reg));
+	cert_metrics(on, out);
 	prom_gauge(out, "p2psip_on_calls_setting_up", NULL, on_proxy_calls_setting_up(on->proxy));
 	prom_gauge(out, "p2psip_on_calls_answered", NULL, on_proxy_calls_answered(on->proxy));
 	prom_counter(out, "p2psip_on_sip_requests_total", NULL, st.requests);
@@ -194,6 +207,9 @@ static void metrics(void *arg, struct evbuffer *out)
 
 	prom_gauge(out, "p2psip_on_attached", NULL, on->state == ON_ATTACHED);
 	prom_counter(out, "p2psip_on_attaches_total", NULL, (uint64_t)on->attaches);
+	prom_gauge(out, "p2psip_on_promotion_state",
+		   "Self-selected super node: 0 ordinary, 1 checking, 2 running one.",
+		   on_promote_state(on->promo));
 	prom_head(out, "p2psip_on_login_failures", PROM_GAUGE,
 		  "Failed attempts in a row to get the account's certificate (0: fine).");
 	for (int i = 0; i < on->nacc; i++)
@@ -201,6 +217,18 @@ static void metrics(void *arg, struct evbuffer *out)
 			   keepcert_failures(on->acc[i].kc));
 	sip_metrics(on, out);
 	auth_metrics(on, out);
+	on_lan_metrics(on->lan, out);
+}
+
+/* The parts that came later each add their object here. */
+static json_t *status_json(void *arg)
+{
+	struct on *on = arg;
+	json_t *j = status_base(arg);
+
+	if (j != NULL)
+		json_object_set_new(j, "promotion", on_promote_status(on->promo));
+	return j;
 }
 
 int on_status_start(struct on *on, char *err, size_t errlen)

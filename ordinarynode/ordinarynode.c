@@ -50,7 +50,7 @@ static int start_accounts(struct on *on, char *err, size_t errlen)
 		struct keepcert_conf kcf = {
 			c->name,      c->password,     c->password_file, a->key_path,
 			a->cert_path, on->cfg.ca_cert, c->role,          0,
-			a->where};
+			a->where,     0};
 		a->conf = c;
 		snprintf(a->where, sizeof(a->where), "[account %s] in %s", c->name, on->conf_path);
 		snprintf(a->key_path, sizeof(a->key_path), "%s/%s.key", on->cfg.state_dir, c->name);
@@ -70,12 +70,14 @@ static void boot_config(void *arg, const struct bootc_config *c)
 {
 	struct on *on = arg;
 
+	free(on->logind_url); /* called again when bootstrapd answers after a cached start */
 	on->logind_url = strdup(c->logind_url);
 	on->renew_before = c->timers.renew_before;
 	if (on->keepalive == 0)
 		on->keepalive = c->timers.keepalive;
 	if (on->keepalive <= 0)
 		on->keepalive = 25;
+	on_promote_policy(on->promo, c);
 }
 
 /* Every part that checks certificates gets the newer CRL. */
@@ -86,6 +88,7 @@ static void install_crl(struct on *on, struct crl *c)
 	tls_ctx_set_crl(on->anon_ctx, c);
 	on_lookup_set_crl(on->lookup, c);
 	on_seal_set_crl(on, c);
+	on_lan_set_crl(on->lan, c);
 	for (int i = 0; i < on->nacc; i++)
 		keepcert_set_crl(on->acc[i].kc, c);
 }
@@ -104,10 +107,24 @@ static void boot_crl(void *arg, struct crl *c)
 	}
 }
 
+/* The super nodes heard on the LAN as the reserve, when there are any: 1 if
+ * they were given to the link. */
+static int lan_offer(struct on *on)
+{
+	struct sn_addr heard[ON_RESERVE_MAX];
+	int n = on_lan_reserve(on->lan, heard, ON_RESERVE_MAX);
+
+	if (n > 0)
+		on_link_set_list(on->lnk, heard, n);
+	return n > 0;
+}
+
 static void boot_list(void *arg, const struct sn_addr *list, int n)
 {
 	struct on *on = arg;
 
+	if (n == 0 && lan_offer(on))
+		return; /* bootstrapd lists none, or is unreachable */
 	on_link_set_list(on->lnk, list, n);
 }
 
@@ -160,7 +177,11 @@ static void link_want_list(void *arg)
 {
 	struct on *on = arg;
 
-	on_boot_want_list(on->boot);
+	/* No bootstrapd, or none that answered yet: the LAN's. Not while a
+	 * list request may be out, whose answer would replace the link. */
+	if (on_boot_want_list(on->boot) < 0 &&
+	    (on->cfg.bootstrap_url[0] == '\0' || on->logind_url == NULL))
+		lan_offer(on);
 }
 
 static const struct on_link_ops link_ops = {link_attached, link_frame, link_want_list};
@@ -240,11 +261,15 @@ static int start(struct on *on, char *err, size_t errlen)
 	if (start_accounts(on, err, errlen) < 0 || on_status_start(on, err, errlen) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/ordinarynode.db", on->cfg.state_dir);
+	if ((on->lan = on_lan_new(on, err, errlen)) == NULL && err[0] != '\0')
+		return -1;
 	if ((on->db = on_db_open(path, err, errlen)) == NULL ||
 	    (on->lnk = on_link_new(on, &link_ops, on, err, errlen)) == NULL ||
 	    (on->nat = on_nat_new(on, relay_changed, on, err, errlen)) == NULL ||
 	    (on->sev = sipev_new(on->base, err, errlen)) == NULL ||
 	    (on->media = on_media_new(on, err, errlen)) == NULL || start_sip(on, err, errlen) < 0)
+		return -1;
+	if ((on->promo = on_promote_new(on, err, errlen)) == NULL)
 		return -1;
 	on->boot = on_boot_new(on, &boot_ops, on, err, errlen);
 	return on->boot != NULL ? 0 : -1;
@@ -260,8 +285,10 @@ static void stop(void *arg)
 
 static void cleanup(struct on *on)
 {
+	on_promote_stop(on->promo); /* our super node hands over while we still serve */
 	on_link_free(on->lnk); /* first: the link's pending requests fail into live parts */
 	on_boot_free(on->boot);
+	on_lan_free(on->lan);
 	statusd_free(on->status);
 	on_publish_free(on->pub);
 	on_registrar_free(on->reg); /* saves the bindings */
@@ -274,6 +301,7 @@ static void cleanup(struct on *on)
 	on_gw_free(on->gw);
 	on_media_free(on->media);
 	on_nat_free(on->nat);
+	on_promote_free(on->promo);
 	sipev_free(on->sev);
 	on_db_close(on->db);
 	for (int i = 0; i < on->nacc; i++)

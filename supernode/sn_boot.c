@@ -1,7 +1,8 @@
 /* A super node's dealings with the stable hosts: the overlay configuration,
  * the CRL and the list of live super nodes from bootstrapd (asked through
  * common/bootc.c); its certificate from logind (kept fresh by keepcert); then
- * the announcement, heartbeats, CRL refreshes, renewals and the withdrawal. */
+ * the announcement, heartbeats, CRL refreshes, renewals and the withdrawal.
+ * With no bootstrap_url, step_local: logind_url and the LAN (sn_lan.c). */
 #include "supernode.h"
 
 #include "bootc.h"
@@ -18,6 +19,9 @@
 
 #define RETRY_MS 2000
 #define SEEDS_MAX 16
+#define LAN_POLL_MS 200 /* how often a super node with no bootstrapd looks at what it heard */
+#define ANNOUNCE_RETRY_MAX_MS 60000
+#define CONFIG_RETRY_MS 30000 /* on a cached configuration: asking bootstrapd again */
 
 enum boot_step {
 	B_CONFIG,
@@ -36,9 +40,14 @@ struct boot {
 	char logind_url[BOOTC_URL_MAX + 1];
 	int64_t renew_before;
 	uint64_t next_heartbeat, next_crl, next_announce;
+	uint64_t lan_until; /* with no bootstrapd: listen to the LAN until then */
+	int config_cached;    /* running on the cached configuration */
+	int announce_fails;   /* in a row */
+	uint64_t next_config; /* then: when to ask bootstrapd for it again */
 };
 
 static void step(struct boot *b);
+static int boot_from_cache(struct boot *b, enum bootc_res res, const char *err);
 
 static void later(struct boot *b)
 {
@@ -80,6 +89,18 @@ static void take_limits(struct sn *sn, const struct bootc_config *oc)
 	sn->limits.lifetime_max = c->lifetime_max > 0 ? (uint32_t)c->lifetime_max : 86400;
 }
 
+static void take_config(struct boot *b, const struct bootc_config *oc)
+{
+	struct sn *sn = b->sn;
+
+	str_copy(b->logind_url, oc->logind_url, sizeof(b->logind_url));
+	sn->heartbeat_interval = oc->timers.heartbeat;
+	b->renew_before = oc->timers.renew_before;
+	if (sn->cfg.stabilize_ms == 0)
+		sn->cfg.stabilize_ms = 1000 * oc->timers.stabilize;
+	take_limits(sn, oc);
+}
+
 static void on_config(enum bootc_res res, const struct bootc_config *oc, const char *err, void *arg)
 {
 	struct boot *b = arg;
@@ -88,17 +109,13 @@ static void on_config(enum bootc_res res, const struct bootc_config *oc, const c
 	if (res == BOOTC_WRONG_OVERLAY)
 		fatal("%s", err);
 	if (res != BOOTC_OK) {
-		log_warn("bootstrapd %s: no configuration (%s%s); retrying", sn->cfg.bootstrap_url,
-			 res == BOOTC_UNREACHABLE ? "" : "bad answer: ", err);
+		if (boot_from_cache(b, res, err) == 0)
+			return;
 		later(b);
 		return;
 	}
-	str_copy(b->logind_url, oc->logind_url, sizeof(b->logind_url));
-	sn->heartbeat_interval = oc->timers.heartbeat;
-	b->renew_before = oc->timers.renew_before;
-	if (sn->cfg.stabilize_ms == 0)
-		sn->cfg.stabilize_ms = 1000 * oc->timers.stabilize;
-	take_limits(sn, oc);
+	cache_config_save(sn, oc);
+	take_config(b, oc);
 	b->step = B_CRL;
 	step(b);
 }
@@ -111,8 +128,19 @@ static void install_crl(struct sn *sn, struct crl *c)
 	sn->crl = c;
 	certcheck_set_crl(sn->cc, c);
 	keepcert_set_crl(sn->kc, c);
+	sn_lan_set_crl(sn, c);
 	tls_ctx_set_crl(sn->anon_ctx, c);
 	conn_drop_revoked(sn);
+}
+
+/* bootstrapd answered something: an announce backed off (bootstrapd was
+ * unreachable) goes at once. */
+static void answered(struct boot *b)
+{
+	if (b->announce_fails > 0) {
+		b->announce_fails = 0;
+		b->next_announce = 0;
+	}
 }
 
 static void on_crl(enum bootc_res res, struct crl *c, const char *err, void *arg)
@@ -120,12 +148,16 @@ static void on_crl(enum bootc_res res, struct crl *c, const char *err, void *arg
 	struct boot *b = arg;
 	struct sn *sn = b->sn;
 
+	if (res != BOOTC_UNREACHABLE)
+		answered(b);
+
 	if (c == NULL) {
 		if (b->step == B_CRL)
 			log_warn("CRL from bootstrapd: %s; going on without",
 				 res == BOOTC_REFUSED ? "no CRL yet" : err);
 	} else if (bootc_crl_is_newer(sn->crl, c)) {
 		log_info("CRL %lld: %d revoked certificates", (long long)c->number, c->count);
+		cache_crl_save(sn, c);
 		install_crl(sn, c);
 		c = NULL;
 	}
@@ -134,6 +166,69 @@ static void on_crl(enum bootc_res res, struct crl *c, const char *err, void *arg
 		b->step = B_CERT;
 		step(b);
 	}
+}
+
+/* ---- bootstrapd down: what the last run kept ---- */
+
+/* With no answer from bootstrapd, a node that has run before goes on with
+ * the configuration and CRL it kept; its certificate file (keepcert) and
+ * the ring members it kept do the rest. 0 if it goes on, -1 to retry. */
+static int boot_from_cache(struct boot *b, enum bootc_res res, const char *err)
+{
+	struct sn *sn = b->sn;
+	struct bootc_config oc;
+	struct crl *c;
+
+	if (cache_config_load(sn, &oc) < 0) {
+		log_warn("bootstrapd %s: no configuration (%s%s), none kept from an earlier run; "
+			 "retrying",
+			 sn->cfg.bootstrap_url,
+			 res == BOOTC_UNREACHABLE ? "" : "bad answer: ", err);
+		return -1;
+	}
+	log_warn("bootstrapd %s: no configuration (%s%s): going on with the cached one, "
+		 "asking again every %ds",
+		 sn->cfg.bootstrap_url, res == BOOTC_UNREACHABLE ? "" : "bad answer: ", err,
+		 CONFIG_RETRY_MS / 1000);
+	take_config(b, &oc);
+	b->config_cached = 1;
+	b->next_config = now_ms() + CONFIG_RETRY_MS;
+	c = cache_crl_load(sn);
+	if (c != NULL && bootc_crl_is_newer(sn->crl, c))
+		install_crl(sn, c);
+	else
+		crl_free(c);
+	b->step = B_CERT;
+	step(b);
+	return 0;
+}
+
+/* The ring members the last run saw, when bootstrapd's list cannot be had. */
+static int seeds_from_cache(struct boot *b, struct node *seeds)
+{
+	int n = cache_seeds(b->sn, seeds, SEEDS_MAX);
+
+	if (n > 0)
+		log_warn("rejoining from %d cached ring member%s", n, n == 1 ? "" : "s");
+	return n;
+}
+
+/* bootstrapd answers again while the node runs on its cached configuration. */
+static void on_config_again(enum bootc_res res, const struct bootc_config *oc, const char *err,
+			    void *arg)
+{
+	struct boot *b = arg;
+
+	if (res != BOOTC_OK) {
+		log_debug("bootstrapd: still no configuration (%s)", err);
+		return;
+	}
+	log_info("bootstrapd answers again: overlay configuration refreshed");
+	answered(b);
+	cache_config_save(b->sn, oc);
+	take_config(b, oc);
+	b->config_cached = 0;
+	keepcert_start(b->sn->kc, b->logind_url, b->renew_before);
 }
 
 /* ---- certificate ---- */
@@ -173,6 +268,18 @@ static int seeds_of(const struct sn *sn, const struct bootc_list *list, struct n
 	return n;
 }
 
+/* The super nodes heard on the LAN, when bootstrapd's list has none (a
+ * ring of one would split the overlay) or cannot be had. */
+static int seeds_from_lan(struct sn *sn, struct node *seeds, const char *why)
+{
+	int n = sn_lan_seeds(sn, seeds, SEEDS_MAX);
+
+	if (n > 0)
+		log_info("%s: joining through %d super node%s heard on the LAN", why, n,
+			 n == 1 ? "" : "s");
+	return n;
+}
+
 static void on_list(enum bootc_res res, const struct bootc_list *list, const char *err, void *arg)
 {
 	struct boot *b = arg;
@@ -182,16 +289,68 @@ static void on_list(enum bootc_res res, const struct bootc_list *list, const cha
 	char lerr[256];
 
 	if (res != BOOTC_OK) {
-		log_warn("bootstrapd: no super node list (%s%s); retrying",
+		log_warn("bootstrapd: no super node list (%s%s)",
 			 res == BOOTC_UNREACHABLE ? "" : "bad answer: ", err);
-		later(b);
-		return;
+		/* live ones heard on the LAN first, then those of the last run */
+		n = seeds_from_lan(sn, seeds, err);
+		if (n == 0)
+			n = seeds_from_cache(b, seeds);
+		if (n == 0) {
+			log_warn("no super node heard on the LAN and no ring members kept"
+				 " from an earlier run; retrying");
+			later(b);
+			return;
+		}
+	} else {
+		n = seeds_of(sn, list, seeds);
+		if (n == 0)
+			n = seeds_from_lan(sn, seeds, "bootstrapd lists none");
 	}
-	n = seeds_of(sn, list, seeds);
 	if (conn_listen(sn, lerr, sizeof(lerr)) < 0)
 		fatal("%s", lerr);
 	b->step = B_RUNNING;
 	b->ready(sn, seeds, n);
+}
+
+/* ---- no bootstrapd: the configuration's own keys and the LAN ---- */
+
+/* The overlay's configuration as bootc's defaults, logind from [supernode]
+ * logind_url; no CRL to fetch; the seeds are the super nodes heard on the
+ * LAN within [lan] wait, as soon as one is heard, else a ring of one. */
+static void step_local(struct boot *b)
+{
+	struct sn *sn = b->sn;
+	struct bootc_config oc = {.crl_number = -1,
+				  .timers = {BOOTC_HEARTBEAT_DEFAULT, BOOTC_STABILIZE_DEFAULT,
+					     BOOTC_KEEPALIVE_DEFAULT, BOOTC_RENEW_BEFORE_DEFAULT}};
+	struct node seeds[SEEDS_MAX];
+	struct timeval tv = {0, LAN_POLL_MS * 1000};
+	char lerr[256];
+	int n;
+
+	if (b->step == B_CONFIG) {
+		str_copy(oc.overlay, sn->cfg.overlay, sizeof(oc.overlay));
+		str_copy(oc.logind_url, sn->cfg.logind_url, sizeof(oc.logind_url));
+		log_info("no bootstrap_url: logind at %s, super nodes from the LAN", oc.logind_url);
+		on_config(BOOTC_OK, &oc, NULL, b); /* then B_CRL, back here */
+	} else if (b->step == B_CRL) {
+		b->step = B_CERT;
+		step(b);
+	} else if (b->step == B_LIST) {
+		n = sn_lan_seeds(sn, seeds, SEEDS_MAX);
+		if (n == 0 && now_ms() < b->lan_until) {
+			event_add(sn->boot_timer, &tv);
+			return;
+		}
+		log_info("%d super node%s heard on the LAN", n, n == 1 ? "" : "s");
+		if (n == 0)
+			n = seeds_from_cache(b, seeds);
+		if (conn_listen(sn, lerr, sizeof(lerr)) < 0)
+			fatal("%s", lerr);
+		b->step = B_RUNNING;
+		b->ready(sn, seeds, n);
+	} else if (b->step == B_CERT)
+		keepcert_start(sn->kc, b->logind_url, b->renew_before);
 }
 
 static void step(struct boot *b)
@@ -200,6 +359,10 @@ static void step(struct boot *b)
 	char err[256];
 	int rc = 0;
 
+	if (b->bc == NULL) {
+		step_local(b);
+		return;
+	}
 	switch (b->step) {
 	case B_CONFIG:
 		rc = bootc_get_config(b->bc, anon, on_config, b, err, sizeof(err));
@@ -236,6 +399,17 @@ static json_t *announcement(struct sn *sn)
 	return a;
 }
 
+/* bootstrapd down for long (the node runs on what it kept) is asked less
+ * and less often: 2 s doubling to ANNOUNCE_RETRY_MAX_MS. A refusal is
+ * retried as before. */
+static uint64_t announce_backoff(struct boot *b)
+{
+	uint64_t d = (uint64_t)RETRY_MS << (b->announce_fails < 5 ? b->announce_fails : 5);
+
+	b->announce_fails++;
+	return d < ANNOUNCE_RETRY_MAX_MS ? d : ANNOUNCE_RETRY_MAX_MS;
+}
+
 static void on_announce(int status, const uint8_t *body, size_t len, const char *err, void *arg)
 {
 	struct boot *b = arg;
@@ -246,12 +420,13 @@ static void on_announce(int status, const uint8_t *body, size_t len, const char 
 	if (status == 200) {
 		if (!sn->announced)
 			log_info("announced to bootstrapd");
+		b->announce_fails = 0;
 		sn->announced = 1;
 		b->next_heartbeat = now_ms() + 1000u * (uint64_t)sn->heartbeat_interval;
 	} else {
 		log_warn("announce to bootstrapd failed: %s", status < 0 ? err : e ? e : "refused");
 		sn->announced = 0;
-		b->next_announce = now_ms() + RETRY_MS;
+		b->next_announce = now_ms() + (status < 0 ? announce_backoff(b) : RETRY_MS);
 	}
 	json_decref(j);
 }
@@ -285,7 +460,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_add(sn->boot_timer, &tv);
-	if (bootc_busy(b->bc) || sn->state == SN_LEAVING)
+	if (b->bc == NULL || bootc_busy(b->bc) || sn->state == SN_LEAVING)
 		return; /* one exchange at a time */
 	if (sn->state == SN_JOINED && !sn->announced && now >= b->next_announce) {
 		json_t *a = announcement(sn);
@@ -299,6 +474,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		snprintf(load, sizeof(load), "{\"load\":%d}", conn_count(sn, CONN_CLIENT));
 		if (post(b, "/v1/heartbeat", load, on_heartbeat) < 0)
 			b->next_heartbeat = now + RETRY_MS;
+	} else if (b->config_cached && now >= b->next_config) {
+		b->next_config = now + CONFIG_RETRY_MS;
+		if (bootc_get_config(b->bc, sn->anon_ctx, on_config_again, b, err, sizeof(err)) < 0)
+			log_error("bootstrapd: %s", err);
 	} else if (now >= b->next_crl) {
 		b->next_crl = now + 1000u * (uint64_t)sn->cfg.crl_refresh;
 		if (bootc_get_crl(b->bc, sn->anon_ctx, on_crl, b, err, sizeof(err)) < 0)
@@ -315,11 +494,14 @@ int boot_start(struct sn *sn, void (*ready)(struct sn *sn, const struct node *se
 	sn->boot = b;
 	b->sn = sn;
 	b->ready = ready;
-	b->bc = bootc_new(sn->base, sn->cfg.bootstrap_url, sn->cfg.overlay, sn->ca,
-			  BOOTC_TIMEOUT_SECS);
+	if (sn->cfg.bootstrap_url[0] != '\0' &&
+	    (b->bc = bootc_new(sn->base, sn->cfg.bootstrap_url, sn->cfg.overlay, sn->ca,
+			       BOOTC_TIMEOUT_SECS)) == NULL)
+		return -1;
 	b->next_crl = now_ms() + 1000u * (uint64_t)sn->cfg.crl_refresh;
+	b->lan_until = now_ms() + 1000u * (uint64_t)sn->cfg.lan_wait;
 	sn->boot_timer = evtimer_new(sn->base, on_tick, b);
-	if (b->bc == NULL || sn->boot_timer == NULL)
+	if (sn->boot_timer == NULL)
 		return -1;
 	b->step = B_CONFIG;
 	step(b);
@@ -349,6 +531,11 @@ void boot_leave(struct sn *sn, void (*done)(struct sn *sn))
 	struct boot *b = sn->boot;
 
 	b->left = done;
+	cache_ring_save(sn);
+	if (b->bc == NULL) {
+		done(sn);
+		return;
+	}
 	bootc_cancel(b->bc);
 	if (!sn->announced || post(b, "/v1/withdraw", "{}", on_withdrawn) < 0)
 		done(sn);

@@ -2,6 +2,7 @@
 #include "supernode.h"
 
 #include "conf.h"
+#include "lan.h"
 #include "netlist.h"
 #include "util.h"
 
@@ -17,11 +18,13 @@
 
 static const struct conf_item items[] = {
 	S("overlay", overlay, NULL, CONF_REQUIRED),
-	S("bootstrap_url", bootstrap_url, NULL, CONF_REQUIRED),
+	S("bootstrap_url", bootstrap_url, "", 0),
+	S("logind_url", logind_url, "", 0),
 	S("ca_cert", ca_cert, "/var/lib/p2psip/ca.crt", 0),
 	S("account", account, NULL, CONF_REQUIRED),
 	S("password", password, NULL, CONF_SECRET),
 	S("password_file", password_file, NULL, 0),
+	{"supernode", "promoted", CONF_BOOL, F(promoted), "no", 0, 0, 0, ""},
 	S("key", key, "/var/lib/p2psip/supernode/node.key", 0),
 	S("cert", cert, "/var/lib/p2psip/supernode/node.crt", 0),
 	S("database", database, "/var/lib/p2psip/supernode/records.db", 0),
@@ -66,6 +69,12 @@ static const struct conf_item items[] = {
 	{"stun", "listen", CONF_STRING, F(stun_listen), "", 0, 0, 0, ""},
 	I("stun", "rate", stun_rate, "20000", 1, 10000000),
 	I("stun", "rate_per_addr", stun_rate_per_addr, "50", 1, 10000000),
+	{"lan", "announce", CONF_BOOL, F(lan_announce), "no", 0, 0, 0, "yes: announce this super node on the LAN"},
+	{"lan", "discover", CONF_BOOL, F(lan_discover), "yes", 0, 0, 0, "listen to super nodes' announcements"},
+	{"lan", "group", CONF_STRING, F(lan_group), LAN_GROUP_DEFAULT, 0, 0, 0, "IPv4 multicast ADDRESS:PORT"},
+	{"lan", "interface", CONF_STRING, F(lan_iface), "", 0, 0, 0, "IPv4 address; empty: public_host's or listen's"},
+	D("lan", "interval", lan_interval, "5s", 1, 3600),
+	D("lan", "wait", lan_wait, "11s", 0, 600),
 };
 
 /* [relay]: max_streams_per_node, the key's name before limits were per
@@ -85,6 +94,19 @@ static int relay_config_check(struct sn_config *cfg, const char *path, char *err
 	return 0;
 }
 
+/* [lan] group and interface must parse (sn_lan.c opens them). */
+static int lan_check(const struct sn_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct lan_sock_conf lsc;
+	char why[160];
+
+	if (lan_sock_conf(&lsc, cfg->lan_group, cfg->lan_iface, why, sizeof(why)) < 0) {
+		err_set(err, errlen, "%s: [lan] %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen)
 {
 	if (conf_load(items, ARRAY_LEN(items), cfg, path, err, errlen) < 0)
@@ -94,6 +116,13 @@ int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t er
 		return -1;
 	}
 	if (relay_config_check(cfg, path, err, errlen) < 0)
+		return -1;
+	if (cfg->bootstrap_url[0] == '\0' && cfg->logind_url[0] == '\0') {
+		err_set(err, errlen, "%s: give bootstrap_url, or logind_url for an overlay with no bootstrapd",
+			path);
+		return -1;
+	}
+	if (lan_check(cfg, path, err, errlen) < 0)
 		return -1;
 	if (cfg->replicas >= cfg->successors + 1) {
 		err_set(err, errlen, "%s: [ring] replicas must be at most successors", path);

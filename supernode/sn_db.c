@@ -20,6 +20,12 @@ static const char *const migrations[] = {
 	" del INTEGER NOT NULL, cert_fp BLOB NOT NULL, sig BLOB NOT NULL,"
 	" expires INTEGER NOT NULL, PRIMARY KEY (res, owner)) WITHOUT ROWID;"
 	"CREATE INDEX vals_expires ON vals(expires);",
+	/* What lets a restart go on with bootstrapd down (issue 16): its last
+	 * answers, and the ring members last seen. */
+	"CREATE TABLE boot_cache (name TEXT PRIMARY KEY, data BLOB NOT NULL,"
+	" saved INTEGER NOT NULL);"
+	"CREATE TABLE ring_cache (node_id TEXT PRIMARY KEY, host TEXT NOT NULL,"
+	" port INTEGER NOT NULL, last_seen INTEGER NOT NULL);",
 };
 
 struct sdb {
@@ -220,4 +226,104 @@ int sdb_load(struct sdb *d, void (*fn)(struct record *r, void *arg), void *arg)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? n : -1;
+}
+
+/* ---- what a restart needs while bootstrapd is down ---- */
+
+int sdb_cache_put(struct sdb *d, const char *name, const void *data, size_t len)
+{
+	sqlite3_stmt *st = db_stmt(d->db, "INSERT OR REPLACE INTO boot_cache (name, data, saved)"
+					  " VALUES (?, ?, ?)");
+
+	if (st == NULL || begin(d) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms());
+	return db_run(d->db, st) == SQLITE_DONE ? 0 : -1;
+}
+
+void *sdb_cache_get(struct sdb *d, const char *name, size_t max, size_t *len, int64_t *saved_ms)
+{
+	sqlite3_stmt *st = db_stmt(d->db, "SELECT data, saved FROM boot_cache WHERE name = ?");
+	void *out = NULL;
+	int n;
+
+	*len = 0;
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && (n = sqlite3_column_bytes(st, 0)) > 0 &&
+	    (size_t)n <= max && (out = malloc((size_t)n)) != NULL) {
+		memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
+		*len = (size_t)n;
+		if (saved_ms != NULL)
+			*saved_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+int sdb_ring_save(struct sdb *d, const struct node *nodes, int n)
+{
+	sqlite3_stmt *st = db_stmt(d->db, "INSERT OR REPLACE INTO ring_cache"
+					  " (node_id, host, port, last_seen) VALUES (?, ?, ?, ?)");
+	char hex[RID_HEX_LEN + 1];
+	int rc = 0;
+
+	if (st == NULL || begin(d) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	for (int i = 0; i < n && rc == 0; i++) {
+		rid_hex(&nodes[i].id, hex);
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, nodes[i].host, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, nodes[i].port);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)now_ms());
+		rc = step(d, st);
+	}
+	sqlite3_finalize(st);
+	st = db_stmt(d->db, "DELETE FROM ring_cache WHERE node_id NOT IN (SELECT node_id"
+			    " FROM ring_cache ORDER BY last_seen DESC LIMIT " SDB_RING_MAX_STR ")");
+	if (st == NULL || db_run(d->db, st) != SQLITE_DONE)
+		rc = -1;
+	return rc;
+}
+
+/* A row someone else wrote (or a damaged file) is read with the checks of
+ * an address a peer gave. */
+static int row_to_node(sqlite3_stmt *st, struct node *out)
+{
+	char hex[RID_HEX_LEN + 2];
+	int64_t port = sqlite3_column_int64(st, 2);
+
+	db_col_text(st, 0, hex, sizeof(hex));
+	db_col_text(st, 1, out->host, sizeof(out->host));
+	if (strlen(hex) != RID_HEX_LEN || rid_parse(hex, &out->id) < 0 || !addr_is_ip(out->host) ||
+	    port < 1 || port > 65535)
+		return -1;
+	out->port = (uint16_t)port;
+	return 0;
+}
+
+int sdb_ring_load(struct sdb *d, struct node *out, int max)
+{
+	sqlite3_stmt *st = db_stmt(d->db, "SELECT node_id, host, port FROM ring_cache"
+					  " ORDER BY last_seen DESC");
+	int n = 0;
+
+	if (st == NULL)
+		return -1;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		if (row_to_node(st, &out[n]) < 0) {
+			log_warn("records database: skipping an unreadable row of ring members");
+			continue;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	return n;
 }

@@ -242,6 +242,32 @@ int ring_fingers_in_use(const struct ring *r)
 	return n;
 }
 
+/* Whether id is among the first n entries of seen; adds it if not. */
+static int seen_add(struct rid *seen, int *n, const struct rid *id)
+{
+	for (int i = 0; i < *n; i++)
+		if (rid_eq(&seen[i], id))
+			return 0;
+	seen[(*n)++] = *id;
+	return 1;
+}
+
+int ring_count(const struct ring *r)
+{
+	struct rid seen[1 + SUCC_MAX + 1 + FINGERS];
+	int n = 0;
+
+	seen_add(seen, &n, &r->self.id);
+	for (int i = 0; i < r->nsucc; i++)
+		seen_add(seen, &n, &r->succ[i].id);
+	if (r->has_pred)
+		seen_add(seen, &n, &r->pred.id);
+	for (int i = 0; i < FINGERS; i++)
+		if (r->has_finger[i])
+			seen_add(seen, &n, &r->finger[i].id);
+	return n;
+}
+
 const struct node *ring_find(const struct ring *r, const struct rid *id)
 {
 	for (int i = 0; i < r->nsucc; i++)

@@ -63,6 +63,9 @@ void ring_finger_start(const struct ring *r, int i, struct rid *out);
 int ring_finger_needs_lookup(const struct ring *r, int i);
 /* Distinct nodes among the fingers. */
 int ring_fingers_in_use(const struct ring *r);
+/* Distinct super nodes this node knows (successors, predecessor, fingers)
+ * and itself: the estimate of the ring's size that promotion decides on. */
+int ring_count(const struct ring *r);
 /* Looks a node up by id among successors, predecessor and fingers. */
 const struct node *ring_find(const struct ring *r, const struct rid *id);
 /* Whether the super node asker may ask this node for the values in

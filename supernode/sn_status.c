@@ -56,6 +56,11 @@ json_t *status_json(struct sn *sn)
 		      "peer_links", conn_count(sn, CONN_PEER), "uptime_ms",
 		      (json_int_t)(now_ms() - sn->started_ms));
 	json_object_set_new(j, "crl_number", json_integer(sn->crl != NULL ? sn->crl->number : -1));
+	json_object_set_new(j, "ring_size", json_integer(ring_size_known(sn)));
+	json_object_set_new(j, "reach_checks",
+			    json_pack("{s:I,s:I,s:I}", "done", (json_int_t)sn->stats.reach_checks,
+				      "reachable", (json_int_t)sn->stats.reach_ok, "refused",
+				      (json_int_t)sn->stats.reach_refused));
 	json_object_set_new(j, "stats",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stores",
 				      (json_int_t)sn->stats.stores, "store_refused",
@@ -76,9 +81,11 @@ json_t *status_json(struct sn *sn)
 				      (json_int_t)sn->stats.stun_bad));
 	json_object_set_new(j, "relay", relay_status(sn));
 	json_object_set_new(j, "login", keepcert_status(sn->kc));
+	json_object_set_new(j, "cert_expires_in", json_integer(keepcert_expires_in(sn->kc)));
 	json_object_set_new(json_object_get(j, "stats"), "stepped_back",
 			    json_integer((json_int_t)sn->stats.stepped_back));
 	limit_stats(sn, json_object_get(j, "stats"));
+	json_object_set_new(j, "lan", sn_lan_status(sn));
 	return j;
 }
 
@@ -97,6 +104,9 @@ static void metrics(void *arg, struct evbuffer *out)
 	prom_gauge(out, "p2psip_sn_login_failures",
 		   "Failed attempts in a row to get the node's certificate (0: fine).",
 		   keepcert_failures(sn->kc));
+	prom_gauge(out, "p2psip_sn_cert_expiry_seconds",
+		   "Seconds until the node's certificate ends (0: none).",
+		   keepcert_expires_in(sn->kc));
 	prom_gauge(out, "p2psip_sn_clients", NULL, conn_count(sn, CONN_CLIENT));
 	prom_gauge(out, "p2psip_sn_peer_links", NULL, conn_count(sn, CONN_PEER));
 	prom_gauge(out, "p2psip_sn_successors", NULL, sn->ring.nsucc);
@@ -120,6 +130,7 @@ static void metrics(void *arg, struct evbuffer *out)
 	prom_counter(out, "p2psip_sn_stun_dropped_total", NULL, sn->stats.stun_dropped);
 	prom_counter(out, "p2psip_sn_stun_bad_total", NULL, sn->stats.stun_bad);
 	relay_metrics(sn, out);
+	sn_lan_metrics(sn, out);
 }
 
 int status_start(struct sn *sn, char *err, size_t errlen)

@@ -81,8 +81,8 @@ static int add_timer(struct sn *sn, struct event **ev, int64_t ms,
  * links and the routing tell about a dead node or a client gone. */
 static int wire(struct sn *sn)
 {
-	const struct sn_handler *frames[] = {route_frames, chord_frames, data_frames, client_frames,
-					     relay_frames(sn)};
+	const struct sn_handler *frames[] = {route_frames,  chord_frames,     data_frames,
+					     client_frames, relay_frames(sn), reach_frames};
 	const struct sn_op *ops[] = {data_ops, chord_ops, client_ops};
 
 	sn->on_node_failed = chord_node_failed;
@@ -154,7 +154,7 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	struct keepcert_conf kcf = {
 		sn->cfg.account, sn->cfg.password, sn->cfg.password_file, sn->cfg.key,
 		sn->cfg.cert,    sn->cfg.ca_cert,  ROLE_SUPERNODE,        1,
-		sn->kc_where};
+		sn->kc_where,    sn->cfg.promoted};
 	sn->kc = keepcert_new(sn->base, &kcf, sn->anon_ctx, boot_cert_ready, sn, err, errlen);
 	if (sn->kc == NULL)
 		return -1;
@@ -178,7 +178,11 @@ static int start(struct sn *sn, char *err, size_t errlen)
 	if (status_start(sn, err, errlen) < 0 || service_start(sn) < 0 ||
 	    stun_start(sn, err, errlen) < 0 || relay_start(sn, err, errlen) < 0 || wire(sn) < 0)
 		return -1;
+	if (sn_lan_start(sn, err, errlen) < 0)
+		return -1;
 	sn->on_left = on_left;
+	if (cache_start(sn) < 0)
+		return -1;
 	return boot_start(sn, on_booted);
 }
 
@@ -189,6 +193,7 @@ static void cleanup(struct sn *sn)
 		data_stop(sn);
 	client_stop(sn);
 	boot_stop(sn);
+	cache_stop(sn);
 	if (sn->stabilize_timer != NULL)
 		event_free(sn->stabilize_timer);
 	if (sn->flush_timer != NULL)
@@ -201,6 +206,7 @@ static void cleanup(struct sn *sn)
 	service_stop(sn);
 	stun_stop(sn);
 	relay_stop(sn);
+	sn_lan_stop(sn);
 	sdb_close(sn->db);
 	store_free(sn->store);
 	certcheck_free(sn->cc);

@@ -3,6 +3,7 @@
  *   supernode.c   main, start-up and shutdown
  *   sn_config.c   configuration
  *   sn_boot.c     certificate, bootstrapd (configuration, CRL, announce)
+ *   sn_cache.c    bootstrapd's last answers and the ring kept for a restart
  *   sn_conn.c     links: listener, peers opened on demand, clients
  *   sn_handler.c  which module handles which frame and routed request
  *   sn_route.c    routed requests along the ring
@@ -41,11 +42,13 @@ struct rate_table;
 
 struct sn_config {
 	char *overlay;
-	char *bootstrap_url;
+	char *bootstrap_url; /* NULL or "": none, the LAN and logind_url instead */
+	char *logind_url;    /* logind's URL when no bootstrapd configuration can be had */
 	char *ca_cert;
 	char *account;
 	char *password;
 	char *password_file;
+	int promoted; /* a user account's super node: the login asks for the role */
 	char *key;
 	char *cert;
 	char *database;
@@ -90,6 +93,10 @@ struct sn_config {
 	char *fallback_listen;
 	int64_t stun_rate;
 	int64_t stun_rate_per_addr;
+	/* [lan]: signed announcements on the local network (sn_lan.c) */
+	int lan_announce, lan_discover;
+	char *lan_group, *lan_iface;
+	int64_t lan_interval, lan_wait;
 };
 
 int sn_config_load(struct sn_config *cfg, const char *path, char *err, size_t errlen);
@@ -157,6 +164,7 @@ struct sn_stats {
 	uint64_t stepped_back;
 	uint64_t copies_busy, syncs_refused, delivers_refused;
 	uint64_t stun_requests, stun_dropped, stun_bad;
+	uint64_t reach_checks, reach_ok, reach_refused;
 };
 
 struct sn {
@@ -214,7 +222,24 @@ struct sn {
 	void (*on_left)(struct sn *sn); /* graceful leave finished */
 	struct stun_srv *stun;
 	struct relay *relay;
+	struct sn_lan *lan; /* sn_lan.c, or NULL when [lan] is off */
+	struct event *ring_timer; /* sn_cache.c: the ring members kept */
+	uint64_t ring_sig, ring_saved_ms;
 };
+
+/* ---- sn_lan.c: announcements on the LAN, super nodes heard there ---- */
+struct sn_lan;
+/* Opens the group when [lan] announce or discover is on. 0, or -1 with err. */
+int sn_lan_start(struct sn *sn, char *err, size_t errlen);
+void sn_lan_stop(struct sn *sn);
+/* The main address of each super node heard, most recent first: how many
+ * were put in seeds (0 with discovery off). */
+int sn_lan_seeds(struct sn *sn, struct node *seeds, int max);
+/* The CRL now held (borrowed), for the announcements' certificates. */
+void sn_lan_set_crl(struct sn *sn, const struct crl *crl);
+json_t *sn_lan_status(struct sn *sn);
+struct evbuffer;
+void sn_lan_metrics(struct sn *sn, struct evbuffer *out);
 
 /* ---- sn_stun.c: STUN Binding on UDP ---- */
 struct stun_srv;
@@ -334,6 +359,13 @@ void data_push(struct sn *sn, const struct node *n, const struct rid *from, cons
 	       const char *why, void (*done)(void *arg, int ok), void *arg);
 void data_expire(struct sn *sn);
 
+/* ---- sn_reach.c ---- */
+/* reach_check (the return reachability test of a node that would become a
+ * super node) and ring_size, from attached nodes. */
+extern const struct sn_handler reach_frames[];
+/* ring_count of our table. */
+int ring_size_known(const struct sn *sn);
+
 /* ---- sn_client.c ---- */
 /* Requests of attached nodes (store, fetch, route, ping, neighbors, send),
  * and the routed deliver that hands a message to one of them. */
@@ -353,6 +385,24 @@ void boot_stop(struct sn *sn);
 /* keepcert's callback: the super node's certificate is (again) in place. */
 struct keepcert;
 void boot_cert_ready(struct keepcert *kc, void *arg);
+
+/* ---- sn_cache.c: what a restart needs while bootstrapd is down ---- */
+struct bootc_config;
+/* bootstrapd's configuration (as it came) and a verified CRL, kept. */
+void cache_config_save(struct sn *sn, const struct bootc_config *c);
+void cache_crl_save(struct sn *sn, const struct crl *c);
+/* The kept configuration, checked as if it came from bootstrapd: 0, or -1
+ * (none, or unreadable: logged). */
+int cache_config_load(struct sn *sn, struct bootc_config *out);
+/* The kept CRL verified again against the CA (the caller's), or NULL. */
+struct crl *cache_crl_load(struct sn *sn);
+/* The ring members last seen, this node left out, at most max. */
+int cache_seeds(struct sn *sn, struct node *out, int max);
+/* Writes the ring members now (leaving); a timer writes them when they
+ * change, at most every 30 s. */
+void cache_ring_save(struct sn *sn);
+int cache_start(struct sn *sn);
+void cache_stop(struct sn *sn);
 
 /* ---- sn_status.c ---- */
 int status_start(struct sn *sn, char *err, size_t errlen);

@@ -88,7 +88,7 @@ note "on2 restarts: bob's binding comes back from its database, no new REGISTER"
 stop_pid "${ON_PID[on2]}" || fail "on2 exit status $?"
 on_start on2
 assert_contains "$(cat "$T/on_on2.log")" "1 binding kept from before the restart" "on2 log"
-assert_contains "$(cat "$T/on_on2.log")" "super node from the last run to try first" "on2 log"
+assert_contains "$(cat "$T/on_on2.log")" "from the last run to try first" "on2 log"
 on_has on2 '.sip.phones | length == 1' || fail "bob's phone not kept: $(on_status on2 | jq -c .sip.phones)"
 sleep 1.2 # published again once attached
 phone uas_restart "$SC/uas.xml" bob "$BOB2"

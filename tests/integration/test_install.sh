@@ -6,7 +6,8 @@
 make -s -C "$TOP" install PREFIX=/opt/p2psip DESTDIR="$T/root" >"$T/install.log" 2>&1 ||
 	fail "make install: $(tail -n 5 "$T/install.log")"
 R=$T/root/opt/p2psip
-for f in sbin/logind sbin/bootstrapd sbin/supernode sbin/ordinarynode bin/p2psip-admin bin/p2psip; do
+for f in sbin/logind sbin/bootstrapd sbin/supernode sbin/ordinarynode bin/p2psip-admin bin/p2psip \
+	bin/p2psip-adhoc; do
 	[ -x "$R/$f" ] || fail "$f not installed"
 done
 "$R/sbin/logind" --version | grep -q "^logind " || fail "installed logind does not run"
@@ -21,7 +22,7 @@ grep -q "^ExecStart=/opt/p2psip/sbin/logind " "$R/lib/systemd/system/p2psip-logi
 	fail "unit file does not point at PREFIX"
 grep -q "^ExecStart=/opt/p2psip/sbin/supernode " "$R/lib/systemd/system/p2psip-supernode.service" ||
 	fail "supernode unit file does not point at PREFIX"
-for f in man1/p2psip.1 man1/p2psip-admin.1 man5/logind.conf.5 man5/bootstrapd.conf.5 \
+for f in man1/p2psip.1 man1/p2psip-admin.1 man1/p2psip-adhoc.1 man5/logind.conf.5 man5/bootstrapd.conf.5 \
 	man5/supernode.conf.5 man5/ordinarynode.conf.5 man8/logind.8 man8/bootstrapd.8 \
 	man8/supernode.8 man8/ordinarynode.8; do
 	[ -f "$R/share/man/$f" ] || fail "man page $f not installed"

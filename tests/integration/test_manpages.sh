@@ -110,12 +110,12 @@ check_keys() { # PROG CONF PAGE
 
 note "mandoc -T lint -W warning"
 pages=("$MAN"/*.[158])
-[ "${#pages[@]}" = 10 ] || fail "expected 10 pages in man/, found ${#pages[@]}"
+[ "${#pages[@]}" = 11 ] || fail "expected 11 pages in man/, found ${#pages[@]}"
 out=$(mandoc -T lint -W warning "${pages[@]}" 2>&1)
 [ -z "$out" ] || fail "mandoc lint: $out"
 
 note "--help and the pages agree"
-for p in logind bootstrapd supernode ordinarynode p2psip p2psip-admin; do
+for p in logind bootstrapd supernode ordinarynode p2psip p2psip-admin p2psip-adhoc; do
 	case $p in p2psip*) page=$MAN/$p.1 ;; *) page=$MAN/$p.8 ;; esac
 	[ -f "$page" ] || fail "no page for $p"
 	out=$(check_page "$p" "$page") || fail "$out"

@@ -195,6 +195,43 @@ static void test_config_missing_fields_are_bad_answers(void **state)
 		BOOTC_BAD_ANSWER);
 }
 
+#define PROMO_HEAD "{\"overlay\":\"o\",\"logind_url\":\"https://x\",\"promotion\":"
+
+static void test_config_promotion_all_or_nothing(void **state)
+{
+	struct bootc_config c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(config(PROMO_HEAD "{\"enable\":true,\"want_supernodes\":3,"
+					   "\"min_uptime\":2,\"max_load\":0.5,"
+					   "\"demote_after\":3}}",
+				NULL, &c, err),
+			 BOOTC_OK);
+	assert_int_equal(c.promotion.enable, 1);
+	assert_int_equal(c.promotion.want_supernodes, 3);
+	assert_int_equal(c.promotion.min_uptime, 2);
+	assert_int_equal(c.promotion.demote_after, 3);
+	assert_true(c.promotion.max_load > 0.49 && c.promotion.max_load < 0.51);
+	/* Absent (an older bootstrapd), off, or any number out of range: off. */
+	assert_int_equal(config(good_config, NULL, &c, err), BOOTC_OK);
+	assert_int_equal(c.promotion.enable, 0);
+	assert_int_equal(config(PROMO_HEAD "{\"enable\":true,\"want_supernodes\":0,"
+					   "\"min_uptime\":2,\"max_load\":0.5,"
+					   "\"demote_after\":3}}",
+				NULL, &c, err),
+			 BOOTC_OK);
+	assert_int_equal(c.promotion.enable, 0);
+	assert_int_equal(config(PROMO_HEAD "{\"enable\":true,\"want_supernodes\":3,"
+					   "\"min_uptime\":2,\"max_load\":\"0.5\","
+					   "\"demote_after\":3}}",
+				NULL, &c, err),
+			 BOOTC_OK);
+	assert_int_equal(c.promotion.enable, 0);
+	assert_int_equal(config(PROMO_HEAD "\"yes\"}", NULL, &c, err), BOOTC_OK);
+	assert_int_equal(c.promotion.enable, 0);
+}
+
 static void test_config_without_timers_and_limits_takes_defaults(void **state)
 {
 	struct bootc_config c;
@@ -721,6 +758,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config_good_answer_gives_every_field),
 		T(test_config_missing_fields_are_bad_answers),
+		T(test_config_promotion_all_or_nothing),
 		T(test_config_without_timers_and_limits_takes_defaults),
 		T(test_config_wrong_types),
 		T(test_config_of_another_overlay_is_refused),

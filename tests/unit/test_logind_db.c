@@ -240,6 +240,24 @@ static void ldb_user_set_hash_replaces_the_hash(void **state)
 	assert_int_equal(u.created, NOW);
 }
 
+static void ldb_user_set_promotable_sets_and_clears(void **state)
+{
+	struct fx *f = *state;
+	struct user_rec u;
+
+	assert_int_equal(ldb_user_add(f->db, "cat", "user", HASH, NOW), LDB_OK);
+	assert_int_equal(ldb_user_get(f->db, "cat", &u), LDB_OK);
+	assert_int_equal(u.promotable, 0);
+	assert_int_equal(ldb_user_set_promotable(f->db, "cat", 1, NOW + 1), LDB_OK);
+	assert_int_equal(ldb_user_get(f->db, "cat", &u), LDB_OK);
+	assert_int_equal(u.promotable, 1);
+	assert_int_equal(u.updated, NOW + 1);
+	assert_int_equal(ldb_user_set_promotable(f->db, "cat", 0, NOW + 2), LDB_OK);
+	assert_int_equal(ldb_user_get(f->db, "cat", &u), LDB_OK);
+	assert_int_equal(u.promotable, 0);
+	assert_int_equal(ldb_user_set_promotable(f->db, "nobody", 1, NOW), LDB_NOT_FOUND);
+}
+
 static void ldb_user_list_gives_every_user_with_live_certificates(void **state)
 {
 	struct fx *f = *state;
@@ -262,7 +280,8 @@ static void ldb_user_list_gives_every_user_with_live_certificates(void **state)
 	assert_int_equal(json_array_size(list), 3);
 	/* Sorted by name; exactly the documented fields. */
 	o = json_array_get(list, 0);
-	assert_int_equal(json_object_size(o), 5);
+	assert_int_equal(json_object_size(o), 6);
+	assert_true(json_is_false(json_object_get(o, "promotable")));
 	assert_string_equal(json_string_value(json_object_get(o, "name")), "amy");
 	assert_string_equal(json_string_value(json_object_get(o, "role")), "supernode");
 	assert_true(json_is_false(json_object_get(o, "disabled")));
@@ -645,9 +664,10 @@ static void an_old_users_table_is_rebuilt_keeping_every_row(void **state)
 	db = ldb_open(path, 0, err, sizeof(err));
 	if (db == NULL)
 		fail_msg("ldb_open of a schema 1 database: %s", err);
-	assert_int_equal(db_user_version(db), 2);
+	assert_int_equal(db_user_version(db), 3);
 	assert_int_equal(ldb_user_get(db, "alice", &u), LDB_OK);
 	assert_string_equal(u.role, "user");
+	assert_int_equal(u.promotable, 0); /* migration 3: nobody is promotable */
 	assert_string_equal(u.pw_hash, "h1");
 	assert_int_equal(u.disabled, 0);
 	assert_int_equal(u.created, 10);
@@ -683,6 +703,7 @@ int main(void)
 		T(disabling_a_user_revokes_its_live_certificates_only),
 		T(deleting_a_user_revokes_its_live_certificates),
 		T(ldb_user_set_hash_replaces_the_hash),
+		T(ldb_user_set_promotable_sets_and_clears),
 		T(ldb_user_list_gives_every_user_with_live_certificates),
 		T(ldb_user_list_of_an_empty_database_is_an_empty_array),
 		T(ldb_user_count_counts_each_role_disabled_ones_included),

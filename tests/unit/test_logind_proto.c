@@ -575,6 +575,60 @@ static void expect_admin_refused_text(const char *text, const char *want)
 	expect_admin_refused(obj(text), want);
 }
 
+/* The role a login asks for: optional, one of the accounts' roles. */
+static void login_req_parse_reads_the_role_asked(void **state)
+{
+	struct login_req r;
+	char err[256];
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "user", "carol", "password", "pw", "csr",
+			      csr_p256, "role", "supernode");
+	char *body = json_dumps(o, JSON_COMPACT);
+
+	(void)state;
+	assert_int_equal(login_text(body, strlen(body), 0, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.role, "supernode");
+	login_req_clear(&r);
+	free(body);
+	json_object_set_new(o, "role", json_string("server"));
+	body = json_dumps(o, JSON_COMPACT);
+	expect_text_refused(body, strlen(body), "role: must be");
+	free(body);
+	json_object_set_new(o, "role", json_integer(1));
+	body = json_dumps(o, JSON_COMPACT);
+	expect_text_refused(body, strlen(body), "role");
+	free(body);
+	json_decref(o);
+	assert_int_equal(login_fields("carol", "pw", csr_p256, 0, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.role, "");
+	login_req_clear(&r);
+}
+
+static void admin_req_parse_reads_promotable(void **state)
+{
+	struct admin_req r;
+	char err[256];
+	json_t *j = obj("{\"op\":\"user_add\",\"name\":\"carol\",\"password\":\"x\","
+			"\"promotable\":true}");
+
+	(void)state;
+	assert_int_equal(admin_req_parse(j, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.promotable, 1);
+	admin_req_clear(&r);
+	json_decref(j);
+	j = obj("{\"op\":\"user_promotable\",\"name\":\"carol\"}");
+	assert_int_equal(admin_req_parse(j, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.op, ADMIN_USER_PROMOTABLE);
+	admin_req_clear(&r);
+	json_decref(j);
+	expect_admin_refused_text("{\"op\":\"user_add\",\"name\":\"sn9\",\"role\":\"supernode\","
+				  "\"password\":\"x\",\"promotable\":true}",
+				  "only an account of role user");
+	expect_admin_refused_text("{\"op\":\"user_add\",\"name\":\"c\",\"password\":\"x\","
+				  "\"promotable\":\"yes\"}",
+				  "promotable: must be true or false");
+	expect_admin_refused_text("{\"op\":\"user_unpromotable\"}", "name");
+}
+
 static void admin_req_parse_reads_user_add_with_default_and_explicit_role(void **state)
 {
 	struct admin_req r;
@@ -925,6 +979,8 @@ int main(void)
 		cmocka_unit_test(renew_req_parse_refuses_hostile_bodies),
 		cmocka_unit_test(login_req_clear_accepts_a_cleared_request),
 		cmocka_unit_test(admin_req_parse_reads_user_add_with_default_and_explicit_role),
+		cmocka_unit_test(admin_req_parse_reads_promotable),
+		cmocka_unit_test(login_req_parse_reads_the_role_asked),
 		cmocka_unit_test(admin_req_parse_refuses_bad_user_add_fields),
 		cmocka_unit_test(admin_req_parse_refuses_a_password_over_password_max),
 		cmocka_unit_test(admin_req_parse_reads_name_only_operations),

@@ -161,6 +161,37 @@ static void test_refused(void **state)
 			      &cfg, err, sizeof(err)),
 			 -1);
 	on_config_free(&cfg);
+	/* bootstrapd or logind: one of the two */
+	assert_int_equal(load("[ordinarynode]\noverlay = o\n[account a]\npassword = a\n"
+			      "sip_password = s\n",
+			      &cfg, err, sizeof(err)),
+			 -1);
+	assert_contains(err, "logind_url");
+	on_config_free(&cfg);
+	/* the LAN group must be an IPv4 multicast address */
+	assert_int_equal(load("[ordinarynode]\noverlay = o\nlogind_url = https://x\n[lan]\ngroup = "
+			      "10.0.0.1:7409\n[account a]\npassword = a\nsip_password = s\n",
+			      &cfg, err, sizeof(err)),
+			 -1);
+	assert_contains(err, "multicast");
+	on_config_free(&cfg);
+}
+
+/* No bootstrapd: logind_url alone will do; [lan] discover on by default. */
+static void test_no_bootstrapd(void **state)
+{
+	struct on_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load("[ordinarynode]\noverlay = o\nlogind_url = https://x\n[account a]\n"
+			      "password = a\nsip_password = s\n",
+			      &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.bootstrap_url, "");
+	assert_int_equal(cfg.lan_discover, 1);
+	assert_string_equal(cfg.lan_group, "239.255.80.83:7409");
+	on_config_free(&cfg);
 }
 
 /* [gateway] parsed and checked at load; an account's public addresses of
@@ -225,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_account_role),
 		cmocka_unit_test(test_gateway_and_public_aors),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_no_bootstrapd),
 		cmocka_unit_test(test_phones),
 	};
 

@@ -12,6 +12,7 @@
 #include "testutil.h"
 #include "util.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,73 @@ static void test_sn_kept(void **state)
 	assert_int_equal(on_db_sn_load(f->db, a, 32), 16);
 	assert_string_equal(a[0].host, "192.0.2.20");
 	assert_string_equal(a[15].host, "192.0.2.5");
+}
+
+static void exec_sql(struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A damaged or planted row is never dialled: logged and skipped. */
+static void test_sn_garbage_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct sn_addr a[8];
+
+	on_db_sn_remember(f->db, "192.0.2.1", 7000, "aa");
+	exec_sql(f, "INSERT INTO supernodes VALUES ('example.com', 7001, 'bb', 9e15);"
+		    "INSERT INTO supernodes VALUES ('192.0.2.3', 70000, 'cc', 9e15);"
+		    "INSERT INTO supernodes VALUES (x'0001', 'port', 'dd', 9e15);"
+		    "INSERT INTO supernodes VALUES ('192.0.2.4', -1, 'ee', 9e15);");
+	assert_int_equal(on_db_sn_load(f->db, a, 8), 1);
+	assert_string_equal(a[0].host, "192.0.2.1");
+	assert_int_equal(a[0].port, 7000);
+}
+
+/* Super nodes bootstrapd listed come after those attached to, and learning
+ * one again does not demote it. */
+static void test_sn_learned_after_attached(void **state)
+{
+	struct fx *f = *state;
+	struct sn_addr a[8];
+
+	on_db_sn_learn(f->db, "192.0.2.7", 7007);
+	on_db_sn_remember(f->db, "192.0.2.1", 7000, "aa");
+	on_db_sn_learn(f->db, "192.0.2.1", 7000);
+	reopen(f);
+	assert_int_equal(on_db_sn_load(f->db, a, 8), 2);
+	assert_string_equal(a[0].host, "192.0.2.1");
+	assert_string_equal(a[1].host, "192.0.2.7");
+	assert_int_equal(a[1].port, 7007);
+}
+
+/* bootstrapd's last answers: kept across a restart, replaced, bounded. */
+static void test_cache_rows(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 1;
+	int64_t saved = 0;
+	char *got;
+
+	assert_null(on_db_cache_get(f->db, "crl", 100, &len, NULL));
+	assert_int_equal(len, 0);
+	assert_int_equal(on_db_cache_put(f->db, "crl", "\x30\x00\x01", 3), 0);
+	assert_int_equal(on_db_cache_put(f->db, "crl", "\x30\x00\x02", 3), 0);
+	reopen(f);
+	got = on_db_cache_get(f->db, "crl", 100, &len, &saved);
+	assert_non_null(got);
+	assert_int_equal(len, 3);
+	assert_memory_equal(got, "\x30\x00\x02", 3);
+	assert_true(saved > 0);
+	free(got);
+	assert_null(on_db_cache_get(f->db, "crl", 2, &len, NULL));
+	assert_int_equal(on_db_cache_put(NULL, "crl", "x", 1), -1);
+	assert_null(on_db_cache_get(NULL, "crl", 2, &len, NULL));
 }
 
 static void binding(struct on_binding *b, const char *uri, uint64_t life_ms)
@@ -238,6 +306,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sn_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sn_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sn_garbage_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sn_learned_after_attached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bindings_expired, setup, teardown),

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NOW 1700000000000ull /* ms */
 #define ALICE "user:alice@overlay.example"
@@ -445,6 +446,86 @@ static void sdb_open_refuses_an_unusable_path_and_close_takes_null(void **state)
 	tu_tmpdir_free(dir);
 }
 
+/* ---- what a restart needs while bootstrapd is down ---- */
+
+static void sdb_cache_rows_round_trip_and_respect_max(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 99;
+	int64_t saved = 0;
+	char *got;
+
+	assert_null(sdb_cache_get(f->db, "config", 1024, &len, &saved));
+	assert_int_equal(len, 0);
+	assert_int_equal(sdb_cache_put(f->db, "config", "{\"a\":1}", 7), 0);
+	assert_int_equal(sdb_cache_put(f->db, "config", "{\"b\":2}", 7), 0); /* replaces */
+	reopen(f);                                                           /* closing flushes */
+	got = sdb_cache_get(f->db, "config", 1024, &len, &saved);
+	assert_non_null(got);
+	assert_int_equal(len, 7);
+	assert_memory_equal(got, "{\"b\":2}", 7);
+	assert_true(saved > 0);
+	free(got);
+	assert_null(sdb_cache_get(f->db, "config", 6, &len, NULL)); /* larger than max */
+	assert_null(sdb_cache_get(f->db, "crl", 1024, &len, NULL));
+}
+
+static void node_at(struct node *n, int i)
+{
+	char hex[RID_HEX_LEN + 1];
+
+	snprintf(hex, sizeof(hex), "%032x", i + 1);
+	assert_int_equal(rid_parse(hex, &n->id), 0);
+	snprintf(n->host, sizeof(n->host), "192.0.2.%d", i % 250 + 1);
+	n->port = (uint16_t)(7000 + i);
+}
+
+static void sdb_ring_members_kept_last_seen_first_at_most_64(void **state)
+{
+	struct fx *f = *state;
+	struct node m[70], out[80];
+
+	assert_int_equal(sdb_ring_load(f->db, out, 80), 0);
+	for (int i = 0; i < 70; i++)
+		node_at(&m[i], i);
+	assert_int_equal(sdb_ring_save(f->db, m, 3), 0);
+	reopen(f);
+	assert_int_equal(sdb_ring_load(f->db, out, 80), 3);
+	assert_int_equal(out[0].port + out[1].port + out[2].port, 7000 + 7001 + 7002);
+	for (int i = 3; i < 70; i++) {
+		assert_int_equal(sdb_ring_save(f->db, &m[i], 1), 0);
+		usleep(1000); /* last_seen in ms orders them */
+	}
+	assert_int_equal(sdb_flush(f->db), 0);
+	assert_int_equal(rows(f, "ring_cache"), SDB_RING_MAX);
+	assert_int_equal(sdb_ring_load(f->db, out, 80), SDB_RING_MAX);
+	assert_int_equal(out[0].port, 7069);
+	assert_string_equal(out[0].host, "192.0.2.70");
+	assert_true(rid_eq(&out[0].id, &m[69].id));
+	assert_int_equal(sdb_ring_load(f->db, out, 2), 2); /* max bounds what is read */
+}
+
+static void sdb_ring_load_skips_garbage_rows(void **state)
+{
+	struct fx *f = *state;
+	struct node m, out[8];
+
+	node_at(&m, 5);
+	assert_int_equal(sdb_ring_save(f->db, &m, 1), 0);
+	assert_int_equal(sdb_flush(f->db), 0);
+	exec_sql(f, "INSERT INTO ring_cache VALUES ('zz', '192.0.2.1', 7000, 9e15);"
+		    "INSERT INTO ring_cache VALUES ('"
+		    "0000000000000000000000000000000a"
+		    "', 'example.com', 7000, 9e15);"
+		    "INSERT INTO ring_cache VALUES ('"
+		    "0000000000000000000000000000000b"
+		    "', '192.0.2.1', 70000, 9e15);"
+		    "INSERT INTO ring_cache VALUES (x'00ff', x'0102', 'port', 9e15);");
+	assert_int_equal(sdb_ring_load(f->db, out, 8), 1); /* each logged and skipped */
+	assert_true(rid_eq(&out[0].id, &m.id));
+	assert_int_equal(out[0].port, m.port);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -457,6 +538,9 @@ int main(void)
 		T(sdb_commits_nothing_before_flush_and_everything_after),
 		T(sdb_load_skips_unreadable_rows_and_loads_the_rest),
 		T(sdb_after_a_failed_commit_later_values_still_load),
+		T(sdb_cache_rows_round_trip_and_respect_max),
+		T(sdb_ring_members_kept_last_seen_first_at_most_64),
+		T(sdb_ring_load_skips_garbage_rows),
 		cmocka_unit_test(sdb_open_refuses_an_unusable_path_and_close_takes_null),
 	};
 

@@ -460,6 +460,26 @@ static void ring_finger_needs_lookup_only_beyond_the_successor(void **state)
 	assert_true(ring_finger_needs_lookup(&r, 127)); /* 0x90 */
 }
 
+/* The ring size a node sees: itself and every distinct node it knows. */
+static void ring_count_counts_distinct_nodes_and_self(void **state)
+{
+	struct ring r;
+	struct node self = node_at(0x10), a = node_at(0x20), b = node_at(0x80), c = node_at(0xc0);
+	struct node list[2] = {node_at(0x80), node_at(0xc0)};
+
+	(void)state;
+	ring_init(&r, &self, 4);
+	assert_int_equal(ring_count(&r), 1);
+	ring_set_succs(&r, &a, list, 2);
+	assert_int_equal(ring_count(&r), 4);
+	ring_set_pred(&r, &c);    /* already a successor */
+	ring_set_finger(&r, 3, &b); /* likewise */
+	assert_int_equal(ring_count(&r), 4);
+	struct node d = node_at(0xe0);
+	ring_set_finger(&r, 127, &d);
+	assert_int_equal(ring_count(&r), 5);
+}
+
 static void ring_fingers_in_use_counts_distinct_nodes(void **state)
 {
 	struct ring r;
@@ -691,6 +711,7 @@ int main(void)
 		cmocka_unit_test(ring_finger_start_is_self_plus_two_to_the_i),
 		cmocka_unit_test(ring_finger_needs_lookup_only_beyond_the_successor),
 		cmocka_unit_test(ring_fingers_in_use_counts_distinct_nodes),
+		cmocka_unit_test(ring_count_counts_distinct_nodes_and_self),
 		cmocka_unit_test(ring_find_looks_in_successors_predecessor_and_fingers),
 		cmocka_unit_test(ring_routes_every_lookup_to_the_successor_in_log_n_hops),
 	};
