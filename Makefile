@@ -37,6 +37,7 @@ COMMON_SRCS += common/sig.c
 COMMON_SRCS += common/crl.c
 COMMON_SRCS += common/tls.c
 COMMON_SRCS += common/db.c
+COMMON_SRCS += common/tlsprobe.c
 COMMON_SRCS += common/workq.c
 COMMON_SRCS += common/httpd.c
 COMMON_SRCS += common/httpc.c
