@@ -37,6 +37,7 @@ COMMON_SRCS += common/sig.c
 COMMON_SRCS += common/crl.c
 COMMON_SRCS += common/tls.c
 COMMON_SRCS += common/db.c
+COMMON_SRCS += common/tlsprobe.c
 COMMON_SRCS += common/workq.c
 COMMON_SRCS += common/httpd.c
 COMMON_SRCS += common/httpc.c
@@ -387,6 +388,7 @@ bench: all $(BENCH_PROGS)
 	@bench/sip.sh
 	@bench/gateway.sh
 	@bench/relay.sh
+	@bench/churn.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

@@ -3,6 +3,7 @@
 #include "bootcache.h"
 
 #include "crl.h"
+#include "log.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -37,13 +38,13 @@ char *bootcache_config_dump(const struct bootc_config *c)
 		json_object_set_new(j, "crl_number", json_integer((json_int_t)c->crl_number));
 	json_object_set(j, "limits", lm);
 	if (c->promotion.enable)
-		json_object_set_new(
-			j, "promotion",
-			json_pack("{s:b,s:I,s:I,s:I,s:f}", "enable", 1, "want_supernodes",
-				  (json_int_t)c->promotion.want_supernodes, "min_uptime",
-				  (json_int_t)c->promotion.min_uptime, "demote_after",
-				  (json_int_t)c->promotion.demote_after, "max_load",
-				  c->promotion.max_load));
+		json_object_set_new(j, "promotion",
+				    json_pack("{s:b,s:I,s:I,s:I,s:f}", "enable", 1,
+					      "want_supernodes",
+					      (json_int_t)c->promotion.want_supernodes,
+					      "min_uptime", (json_int_t)c->promotion.min_uptime,
+					      "demote_after", (json_int_t)c->promotion.demote_after,
+					      "max_load", c->promotion.max_load));
 	s = json_dumps(j, JSON_COMPACT);
 out:
 	json_decref(lm);
@@ -68,4 +69,21 @@ struct crl *bootcache_crl(const void *data, size_t len, X509 *ca, char *err, siz
 		return NULL;
 	}
 	return crl_parse(data, len, ca, err, errlen);
+}
+
+struct crl *bootcache_crl_row(void *data, size_t len, X509 *ca)
+{
+	char err[256];
+	struct crl *c;
+
+	if (data == NULL)
+		return NULL;
+	c = bootcache_crl(data, len, ca, err, sizeof(err));
+	free(data);
+	if (c == NULL)
+		log_warn("cached CRL ignored: %s", err);
+	else
+		log_info("using the cached CRL %lld (%d revoked certificates)",
+			 (long long)c->number, c->count);
+	return c;
 }

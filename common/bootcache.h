@@ -28,5 +28,8 @@ int bootcache_config(const void *data, size_t len, const char *overlay, struct b
 /* Reads a cached CRL (DER) and verifies it against ca again: the caller's
  * to crl_free, or NULL with err saying why. */
 struct crl *bootcache_crl(const void *data, size_t len, X509 *ca, char *err, size_t errlen);
+/* The same for a row read from a node's database (data, malloc'd or NULL,
+ * is freed), saying in the log which CRL is used or why the row is not. */
+struct crl *bootcache_crl_row(void *data, size_t len, X509 *ca);
 
 #endif

@@ -2,9 +2,11 @@
 #include "db.h"
 
 #include "log.h"
+#include "record.h"
 #include "util.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,4 +163,38 @@ void db_close(sqlite3 *db)
 {
 	if (db != NULL)
 		sqlite3_close_v2(db);
+}
+
+int db_cache_put(sqlite3 *db, const char *name, const void *data, size_t len)
+{
+	sqlite3_stmt *st = db_stmt(db, "INSERT OR REPLACE INTO boot_cache (name, data, saved)"
+				       " VALUES (?, ?, ?)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms());
+	return db_run(db, st) == SQLITE_DONE ? 0 : -1;
+}
+
+void *db_cache_get(sqlite3 *db, const char *name, size_t max, size_t *len, int64_t *saved_ms)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT data, saved FROM boot_cache WHERE name = ?");
+	void *out = NULL;
+	int n;
+
+	*len = 0;
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && (n = sqlite3_column_bytes(st, 0)) > 0 &&
+	    (size_t)n <= max && (out = malloc((size_t)n)) != NULL) {
+		memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
+		*len = (size_t)n;
+		if (saved_ms != NULL)
+			*saved_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return out;
 }

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Opens (creating if asked) the database and brings its schema up to date:
  * migrations[i] turns version i into version i+1 (PRAGMA user_version),
@@ -25,5 +26,13 @@ sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
 int db_run(sqlite3 *db, sqlite3_stmt *st);
 /* Copies a text column ("" for NULL) into a caller's buffer. */
 void db_col_text(sqlite3_stmt *st, int col, char *out, size_t outlen);
+
+/* The table both nodes keep what a restart needs in while bootstrapd is down
+ * (boot_cache: name TEXT PRIMARY KEY, data BLOB, saved INTEGER ms). */
+/* Writes one row, saved now: 0, or -1. */
+int db_cache_put(sqlite3 *db, const char *name, const void *data, size_t len);
+/* One row's data (malloc'd, for the caller to free) when it has 1..max
+ * bytes, with its length and saved_ms (may be NULL); NULL otherwise. */
+void *db_cache_get(sqlite3 *db, const char *name, size_t max, size_t *len, int64_t *saved_ms);
 
 #endif

@@ -76,19 +76,8 @@ static struct crl *load_crl(struct on_boot *b)
 {
 	size_t len;
 	void *data = on_db_cache_get(b->on->db, BOOTCACHE_CRL, BOOTCACHE_ROW_MAX, &len, NULL);
-	char err[256];
-	struct crl *c;
 
-	if (data == NULL)
-		return NULL;
-	c = bootcache_crl(data, len, b->on->ca, err, sizeof(err));
-	free(data);
-	if (c == NULL)
-		log_warn("cached CRL ignored: %s", err);
-	else
-		log_info("using the cached CRL %lld (%d revoked certificates)",
-			 (long long)c->number, c->count);
-	return c;
+	return bootcache_crl_row(data, len, b->on->ca);
 }
 
 /* No configuration from bootstrapd: a node that has run before goes on

@@ -124,39 +124,13 @@ int on_db_sn_load(struct on_db *d, struct sn_addr *out, int max)
 
 int on_db_cache_put(struct on_db *d, const char *name, const void *data, size_t len)
 {
-	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "INSERT OR REPLACE INTO boot_cache"
-						      " (name, data, saved) VALUES (?, ?, ?)")
-				     : NULL;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms());
-	return db_run(d->db, st) == SQLITE_DONE ? 0 : -1;
+	return d != NULL ? db_cache_put(d->db, name, data, len) : -1;
 }
 
 void *on_db_cache_get(struct on_db *d, const char *name, size_t max, size_t *len, int64_t *saved_ms)
 {
-	sqlite3_stmt *st = d != NULL ? db_stmt(d->db, "SELECT data, saved FROM boot_cache"
-						      " WHERE name = ?")
-				     : NULL;
-	void *out = NULL;
-	int n;
-
 	*len = 0;
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && (n = sqlite3_column_bytes(st, 0)) > 0 &&
-	    (size_t)n <= max && (out = malloc((size_t)n)) != NULL) {
-		memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
-		*len = (size_t)n;
-		if (saved_ms != NULL)
-			*saved_ms = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return out;
+	return d != NULL ? db_cache_get(d->db, name, max, len, saved_ms) : NULL;
 }
 
 /* One account's rows: its old ones out, its bindings in. Expiry is kept as

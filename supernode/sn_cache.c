@@ -64,19 +64,8 @@ struct crl *cache_crl_load(struct sn *sn)
 {
 	size_t len;
 	void *data = sdb_cache_get(sn->db, BOOTCACHE_CRL, BOOTCACHE_ROW_MAX, &len, NULL);
-	char err[256];
-	struct crl *c;
 
-	if (data == NULL)
-		return NULL;
-	c = bootcache_crl(data, len, sn->ca, err, sizeof(err));
-	free(data);
-	if (c == NULL)
-		log_warn("cached CRL ignored: %s", err);
-	else
-		log_info("using the cached CRL %lld (%d revoked certificates)",
-			 (long long)c->number, c->count);
-	return c;
+	return bootcache_crl_row(data, len, sn->ca);
 }
 
 int cache_seeds(struct sn *sn, struct node *out, int max)

@@ -210,6 +210,12 @@ static void got_notify(struct sn *sn, struct olink *l, json_t *msg, const union 
 	if (ring_offer_pred(r, &n)) {
 		changed = 1;
 		log_info("new predecessor %s:%u", n.host, n.port);
+		/* It sits inside the range we answered for (it joined in front
+		 * of our old predecessor, which then died): values for (old
+		 * predecessor, it] that nodes not yet aware of it stored with us
+		 * are its to hold, and a fetch routed to it would miss them. */
+		if (r->has_pred2)
+			data_push(sn, &r->pred, &r->pred2.id, &r->pred.id, "transfer", NULL, NULL);
 	}
 	/* A node between us and our successor is our new successor. */
 	if (r->nsucc == 0 || rid_in_open(&n.id, &r->self.id, &r->succ[0].id)) {

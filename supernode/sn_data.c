@@ -71,6 +71,8 @@ static void copy_limits(const struct sn *sn, struct store_limits *lim)
 	lim->records_per_user *= (int)sn->cfg.replicas + 1;
 }
 
+static void transfers_note(struct sn *sn, const struct record *r);
+
 /* Keeps a copy pushed by another super node (replica, transfer, handover,
  * sync). The pusher is a super node of the overlay, but it is checked all
  * the same (DESIGN.md, Trust): a compromised one must not plant values,
@@ -101,6 +103,7 @@ static int keep(struct sn *sn, struct record *r)
 	if (rc != STORE_OK)
 		return 0;
 	sdb_put(sn->db, held);
+	transfers_note(sn, held);
 	return 1;
 }
 
@@ -277,6 +280,7 @@ static void do_store(struct sn *sn, json_t *inner, route_done_t done, void *arg)
 	}
 	sn->stats.stores++;
 	sdb_put(sn->db, held);
+	transfers_note(sn, held);
 	replicate(sn, val, done, arg);
 }
 
@@ -329,6 +333,8 @@ struct push {
 	int inflight, failed;
 	void (*done)(void *arg, int ok);
 	void *arg;
+	struct rid lo, hi;          /* a transfer: the range (lo, hi] */
+	struct push *next_transfer; /* in sn->transfers while under way */
 };
 
 static void collect(const struct record *r, void *arg)
@@ -349,6 +355,26 @@ static void collect(const struct record *r, void *arg)
 }
 
 static void push_pump(struct push *p);
+
+/* A join transfer sends what we held when it started; a store into the
+ * joiner's range that lands here before the transfer is done (we are
+ * still responsible until then) would reach neither the joiner nor, later,
+ * a fetch routed to it. It joins the transfer's list instead. */
+static void transfers_note(struct sn *sn, const struct record *r)
+{
+	for (struct push *p = sn->transfers; p != NULL; p = p->next_transfer)
+		if (rid_in_half(&r->res, &p->lo, &p->hi))
+			collect(r, p);
+}
+
+static void transfer_done(struct push *p)
+{
+	for (struct push **pp = &p->sn->transfers; *pp != NULL; pp = &(*pp)->next_transfer)
+		if (*pp == p) {
+			*pp = p->next_transfer;
+			return;
+		}
+}
 
 /* One "rep" frame of a push, kept until acknowledged: a receiver that
  * limits the copies it takes per second answers "busy", and the frame is
@@ -438,6 +464,7 @@ static void push_pump(struct push *p)
 		push_send(f);
 	}
 	if (p->inflight == 0 && (p->failed || p->next >= p->n)) {
+		transfer_done(p);
 		if (p->done != NULL)
 			p->done(p->arg, !p->failed);
 		free(p->keys);
@@ -461,6 +488,12 @@ void data_push(struct sn *sn, const struct node *n, const struct rid *from, cons
 	p->done = done;
 	p->arg = arg;
 	store_each_in(sn->store, from, to, collect, p);
+	if (strcmp(why, "transfer") == 0) {
+		p->lo = *from;
+		p->hi = *to;
+		p->next_transfer = sn->transfers;
+		sn->transfers = p;
+	}
 	log_debug("pushing %zu values (%s) to %s:%u", p->n, why, n->host, n->port);
 	push_pump(p);
 }

@@ -52,8 +52,9 @@ struct sdb *sdb_open(const char *path, char *err, size_t errlen)
 	 * the disk, only reach the WAL (it survives a crash of the process). */
 	if (db_exec(d->db, "PRAGMA synchronous=NORMAL", inner, sizeof(inner)) < 0)
 		goto fail;
-	d->put = db_stmt(d->db, "INSERT OR REPLACE INTO vals (res, owner, name, kind, data, stored,"
-				" life, del, cert_fp, sig, expires) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+	d->put =
+		db_stmt(d->db, "INSERT OR REPLACE INTO vals (res, owner, name, kind, data, stored,"
+			       " life, del, cert_fp, sig, expires) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 	d->del = db_stmt(d->db, "DELETE FROM vals WHERE res = ? AND owner = ? AND stored = ?");
 	d->cert = db_stmt(d->db, "INSERT OR IGNORE INTO certs (fp, der) VALUES (?, ?)");
 	if (d->put == NULL || d->del == NULL || d->cert == NULL) {
@@ -193,8 +194,8 @@ static int row_to_record(sqlite3_stmt *st, struct record *r)
 	if (record_init(r, (const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1),
 			(const char *)sqlite3_column_text(st, 2),
-			(uint64_t)sqlite3_column_int64(st, 3), (uint32_t)sqlite3_column_int64(st, 4),
-			sqlite3_column_int(st, 5)) < 0) {
+			(uint64_t)sqlite3_column_int64(st, 3),
+			(uint32_t)sqlite3_column_int64(st, 4), sqlite3_column_int(st, 5)) < 0) {
 		X509_free(cert);
 		record_clear(r);
 		return -1;
@@ -232,38 +233,14 @@ int sdb_load(struct sdb *d, void (*fn)(struct record *r, void *arg), void *arg)
 
 int sdb_cache_put(struct sdb *d, const char *name, const void *data, size_t len)
 {
-	sqlite3_stmt *st = db_stmt(d->db, "INSERT OR REPLACE INTO boot_cache (name, data, saved)"
-					  " VALUES (?, ?, ?)");
-
-	if (st == NULL || begin(d) < 0) {
-		sqlite3_finalize(st);
+	if (begin(d) < 0)
 		return -1;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms());
-	return db_run(d->db, st) == SQLITE_DONE ? 0 : -1;
+	return db_cache_put(d->db, name, data, len);
 }
 
 void *sdb_cache_get(struct sdb *d, const char *name, size_t max, size_t *len, int64_t *saved_ms)
 {
-	sqlite3_stmt *st = db_stmt(d->db, "SELECT data, saved FROM boot_cache WHERE name = ?");
-	void *out = NULL;
-	int n;
-
-	*len = 0;
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && (n = sqlite3_column_bytes(st, 0)) > 0 &&
-	    (size_t)n <= max && (out = malloc((size_t)n)) != NULL) {
-		memcpy(out, sqlite3_column_blob(st, 0), (size_t)n);
-		*len = (size_t)n;
-		if (saved_ms != NULL)
-			*saved_ms = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	return out;
+	return db_cache_get(d->db, name, max, len, saved_ms);
 }
 
 int sdb_ring_save(struct sdb *d, const struct node *nodes, int n)

@@ -7,35 +7,23 @@
 #include "certcheck.h"
 #include "jsonx.h"
 #include "log.h"
+#include "tlsprobe.h"
 #include "util.h"
 
-#include <errno.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define REACH_INTERVAL_SECS 60 /* one check per node a minute */
 #define REACH_TIMEOUT_SECS 5   /* connect and TLS handshake */
 #define REACH_INFLIGHT_MAX 16  /* checks under way at once, all links */
 #define REACH_SLOTS 1024       /* nodes whose last check is remembered */
 
-enum reach_state {
-	REACH_CONNECTING,
-	REACH_HANDSHAKE
-};
-
 struct reach {
 	struct sn *sn;
 	struct conn *c; /* held: the link may close while we check */
 	json_t *req;
 	char account[NAME_MAX_LEN + 1];
-	evutil_socket_t fd;
-	struct event *conn_ev, *timer;
-	struct bufferevent *bev;
-	enum reach_state state;
+	struct tlsprobe *probe; /* NULL once it called back */
 };
 
 static struct {
@@ -73,14 +61,7 @@ int ring_size_known(const struct sn *sn)
 
 static void reach_free(struct reach *r)
 {
-	if (r->conn_ev != NULL)
-		event_free(r->conn_ev);
-	if (r->bev != NULL)
-		bufferevent_free(r->bev); /* closes fd */
-	else if (r->fd >= 0)
-		evutil_closesocket(r->fd);
-	if (r->timer != NULL)
-		event_free(r->timer);
+	tlsprobe_cancel(r->probe);
 	json_decref(r->req);
 	conn_release(r->c);
 	inflight--;
@@ -101,93 +82,24 @@ static void reach_finish(struct reach *r, int ok, const char *why)
 	reach_free(r);
 }
 
-/* What answered: a valid super node certificate of the link's account. */
-static void reach_judge(struct reach *r)
+/* What answered (NULL: why says what failed before): a valid super node
+ * certificate of the link's account. */
+static void reach_judge(X509 *peer, const char *why, void *arg)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(r->bev);
-	X509 *peer = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
-	char role[ROLE_MAX], name[NAME_MAX_LEN + 1], why[256];
+	struct reach *r = arg;
+	char role[ROLE_MAX], name[NAME_MAX_LEN + 1], cwhy[256];
 
-	if (peer == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
-		reach_finish(r, 0, "no valid certificate presented");
-	else if (certcheck_verify(r->sn->cc, peer, why, sizeof(why)) < 0)
+	r->probe = NULL; /* freed by tlsprobe when we return */
+	if (peer == NULL)
 		reach_finish(r, 0, why);
+	else if (certcheck_verify(r->sn->cc, peer, cwhy, sizeof(cwhy)) < 0)
+		reach_finish(r, 0, cwhy);
 	else if (cert_role(peer, role, sizeof(role)) < 0 || strcmp(role, ROLE_SUPERNODE) != 0)
 		reach_finish(r, 0, "the certificate there is not a super node's");
 	else if (cert_name(peer, name, sizeof(name)) < 0 || strcmp(name, r->account) != 0)
 		reach_finish(r, 0, "the certificate there is another account's");
 	else
 		reach_finish(r, 1, "reachable");
-}
-
-static void reach_tls_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		reach_judge(arg);
-	else
-		reach_finish(arg, 0, "TLS handshake failed");
-}
-
-static void reach_connected(evutil_socket_t fd, short what, void *arg)
-{
-	struct reach *r = arg;
-	SSL *ssl;
-	int e = 0;
-	socklen_t n = sizeof(e);
-
-	(void)what;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &n) < 0)
-		e = errno;
-	if (e != 0) {
-		reach_finish(r, 0, strerror(e));
-		return;
-	}
-	event_free(r->conn_ev);
-	r->conn_ev = NULL;
-	ssl = SSL_new(r->sn->client_ctx);
-	if (ssl != NULL)
-		r->bev = bufferevent_openssl_socket_new(
-			r->sn->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (r->bev == NULL) {
-		SSL_free(ssl);
-		reach_finish(r, 0, "out of memory");
-		return;
-	}
-	r->state = REACH_HANDSHAKE;
-	bufferevent_setcb(r->bev, NULL, NULL, reach_tls_event, r);
-	bufferevent_enable(r->bev, EV_READ);
-}
-
-static void reach_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct reach *r = arg;
-
-	(void)fd, (void)what;
-	reach_finish(r, 0,
-		     r->state == REACH_CONNECTING ? "connect timed out"
-						  : "TLS handshake timed out");
-}
-
-/* Connects to host (an IP literal: the link's peer address) at port. */
-static int reach_connect(struct reach *r, const char *host, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	struct timeval tv = {REACH_TIMEOUT_SECS, 0};
-
-	if (addr_ip_port(host, port, &ss, &len) < 0)
-		return -1;
-	r->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->fd < 0 || (connect(r->fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS))
-		return -1;
-	r->conn_ev = event_new(r->sn->base, r->fd, EV_WRITE, reach_connected, r);
-	r->timer = evtimer_new(r->sn->base, reach_timeout, r);
-	return r->conn_ev != NULL && r->timer != NULL && event_add(r->conn_ev, NULL) == 0 &&
-			       evtimer_add(r->timer, &tv) == 0
-		       ? 0
-		       : -1;
 }
 
 /* {"t":"reach_check","port":P}: any other field (a "host") is ignored. */
@@ -221,14 +133,16 @@ static void c_reach(struct sn *sn, struct olink *l, json_t *msg, const union sn_
 	}
 	inflight++;
 	r->sn = sn;
-	r->fd = -1;
 	r->c = conn_of(l);
 	conn_hold(r->c);
 	r->req = json_incref(msg);
 	str_copy(r->account, p->name, sizeof(r->account));
 	log_info("reachability check of %s: connecting back to %s port %lld", p->name, p->addr,
 		 (long long)port);
-	if (reach_connect(r, p->addr, (uint16_t)port) < 0)
+	/* the link's own peer address: never one a frame names */
+	r->probe = tlsprobe_start(sn->base, sn->client_ctx, p->addr, (uint16_t)port,
+				  REACH_TIMEOUT_SECS, reach_judge, r);
+	if (r->probe == NULL)
 		reach_finish(r, 0, "cannot connect");
 }
 

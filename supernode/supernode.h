@@ -37,6 +37,7 @@ struct certcheck;
 struct sdb;
 struct boot;
 struct repq;
+struct push;
 struct rate_table;
 
 struct sn_config {
@@ -205,6 +206,7 @@ struct sn {
 	struct event *push_timer; /* debounces re-replication */
 	struct event *rep_flush;  /* sends the batched replicas */
 	struct repq *repq;
+	struct push *transfers; /* sn_data.c: join transfers under way */
 	struct rate_table *copy_rates, *sync_rates;       /* per super node */
 	/* per sending Node-ID, per account: [0] messages, [1] bytes */
 	struct rate_table *deliver_rates[2], *send_rates[2];

@@ -1,30 +1,15 @@
 # The ring scenario shared by test_ring8 and test_ring16: N super nodes, R
 # records. Sourced after lib.sh with N, R and FULL (1: also restart, leave
 # and join) set.
-
+. "$TOP/tests/ring_lib.sh"
 
 overlay_start "$N" "heartbeat_timeout = 4s" "crl_refresh = 1s" "[timers]" "heartbeat_interval = 1s" \
 	"stabilize_interval = 1s" "[limits]" "records_per_user = 1000"
 cli_user alice
 
-# Super nodes alive now, as a list of names.
-alive() {
-	local n
-	for n in "${!SN_PID[@]}"; do
-		kill -0 "${SN_PID[$n]}" 2>/dev/null && echo "$n"
-	done | sort
-}
-
 note "the ring forms, in Node-ID order"
 SN_ATTACH=sn1 ring_wait sn1 $N 60
-SN_ATTACH=sn1 p2p ring --json >"$T/ring.json" || fail "ring"
-ids=$(jq -r '.nodes[].id' "$T/ring.json")
-first=$(echo "$ids" | sort | head -n 1)
-rotated=$(echo "$ids" | awk -v f="$first" '$0 == f {p = 1} p' ; echo "$ids" | awk -v f="$first" '$0 == f {exit} {print}')
-[ "$(echo "$rotated" | grep -c .)" = "$N" ] || fail "ring walk did not list $N nodes"
-[ "$rotated" = "$(echo "$ids" | sort)" ] || fail "ring not in Node-ID order: $ids"
-
-names() { for i in $(seq 1 $R); do echo "user:alice@overlay.example/rec$i"; done; }
+ring_exact sn1 || fail "ring walk is not the $N nodes in Node-ID order: $(jq -c '[.nodes[].id]' "$T/ring.json")"
 
 note "$R records put through sn1"
 for i in $(seq 1 $R); do
@@ -32,32 +17,9 @@ for i in $(seq 1 $R); do
 		fail "put rec$i"
 done
 
-# Checks that every record can be fetched, with good signatures and the right
-# data, through each super node that is alive.
-check_all() { # WHAT
-	local n
-	for n in $(alive); do
-		SN_ATTACH=$n p2p --json get $(names) >"$T/got.$n" 2>"$T/got.$n.err"
-		rc=$?
-		[ "$rc" = 0 ] || fail "$1: get through $n: exit $rc: $(head -n 3 "$T/got.$n.err")"
-		for i in $(seq 1 $R); do
-			d=$(jq -r --arg n "user:alice@overlay.example/rec$i" \
-				'select(.name == $n) | .values[0].data' "$T/got.$n")
-			[ "$d" = "value $i" ] || fail "$1: rec$i through $n: got '$d'"
-		done
-	done
-}
 check_all "after the puts"
 
 note "every record is kept on at least three nodes (primary and two replicas)"
-# Read from each node's own SQLite file: an independent view of what it holds.
-copies_ok() {
-	local n
-	for n in $(alive); do
-		# (the super nodes' own service:stun values are not counted)
-		sqlite3 "$T/$n/records.db" "SELECT name FROM vals WHERE name LIKE 'user:%'" 2>/dev/null
-	done | sort | uniq -c | awk -v r=$R '$1 >= 3 {ok++} END {exit ok == r ? 0 : 1}'
-}
 wait_until 10 "some record is held by fewer than three nodes" copies_ok
 
 note "status and metrics"
