@@ -25,6 +25,8 @@ static struct log_limit refusal_log;
 #define PUSH_RETRIES 10    /* a frame answered "busy" is sent again ... */
 #define PUSH_RETRY_MS 1000 /* ... after this long */
 #define PEER_SLOTS 256     /* peers whose rates are tracked at once */
+/* stores added to a join transfer while it runs: 4 MiB of keys at most */
+#define TRANSFER_NOTED_MAX 65536
 
 /* ---- loading and persistence ---- */
 
@@ -335,6 +337,7 @@ struct push {
 	void *arg;
 	struct rid lo, hi;          /* a transfer: the range (lo, hi] */
 	struct push *next_transfer; /* in sn->transfers while under way */
+	size_t noted;               /* stores added to it while under way */
 };
 
 static void collect(const struct record *r, void *arg)
@@ -362,9 +365,20 @@ static void push_pump(struct push *p);
  * a fetch routed to it. It joins the transfer's list instead. */
 static void transfers_note(struct sn *sn, const struct record *r)
 {
-	for (struct push *p = sn->transfers; p != NULL; p = p->next_transfer)
-		if (rid_in_half(&r->res, &p->lo, &p->hi))
+	for (struct push *p = sn->transfers; p != NULL; p = p->next_transfer) {
+		if (!rid_in_half(&r->res, &p->lo, &p->hi))
+			continue;
+		/* Bounded: stores into the range faster than the joiner takes
+		 * copies ([limits] copy_rate) would keep the transfer from ever
+		 * ending and its list growing. Past the bound the joiner misses
+		 * them until their owners store them again. */
+		if (p->noted++ == TRANSFER_NOTED_MAX)
+			log_warn("transfer to %s:%u: over %d stores into its range while it"
+				 " runs; the others are left to their owners' next store",
+				 p->to.host, p->to.port, TRANSFER_NOTED_MAX);
+		if (p->noted <= TRANSFER_NOTED_MAX)
 			collect(r, p);
+	}
 }
 
 static void transfer_done(struct push *p)
