@@ -9,6 +9,12 @@
 # Stabilisation is slow here (10 s) so that Z's view is still the old one
 # when the stores come; if Z heard of J all the same, J leaves and another
 # node tries, up to three times.
+#
+# Not in make check (its name does not start with test_): at the end of
+# issue 16 it failed in about half the runs, on the code before and after
+# the last change to sn_data.c: J sometimes never gets the values of its
+# range from X. The fix of sn_chord.c (got_notify) is therefore not
+# complete; run it by hand with bash tests/integration/ring_stale.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/ring_lib.sh"
 need sqlite3
