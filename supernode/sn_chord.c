@@ -112,6 +112,30 @@ static void ask_neighbors(struct sn *sn, const struct node *n, peer_reply_t cb)
 		     cb, st);
 }
 
+/* A new predecessor told us its own predecessor: what we hold in between is
+ * its range, sent over as on a join (a value it has already is kept once). */
+static void on_new_pred_neighbors(json_t *reply, const char *err, void *arg)
+{
+	struct stab *st = arg;
+	struct sn *sn = st->sn;
+	struct ring *r = &sn->ring;
+	struct node pp;
+
+	if (reply == NULL) {
+		log_info("new predecessor %s:%u: %s", st->succ.host, st->succ.port, err);
+		chord_node_failed(sn, &st->succ.id);
+	} else if (r->has_pred && rid_eq(&r->pred.id, &st->succ.id) && sn->state == SN_JOINED) {
+		if (node_from_json(json_object_get(reply, "pred"), &pp) == 0 &&
+		    !rid_eq(&pp.id, &r->pred.id)) {
+			ring_set_pred2(r, &pp);
+			data_push(sn, &r->pred, &pp.id, &r->pred.id, "transfer", NULL, NULL);
+		} else if (r->has_pred2) {
+			data_push(sn, &r->pred, &r->pred2.id, &r->pred.id, "transfer", NULL, NULL);
+		}
+	}
+	free(st);
+}
+
 struct finger_lookup {
 	struct sn *sn;
 	int i;
@@ -211,11 +235,12 @@ static void got_notify(struct sn *sn, struct olink *l, json_t *msg, const union 
 		changed = 1;
 		log_info("new predecessor %s:%u", n.host, n.port);
 		/* It sits inside the range we answered for (it joined in front
-		 * of our old predecessor, which then died): values for (old
-		 * predecessor, it] that nodes not yet aware of it stored with us
-		 * are its to hold, and a fetch routed to it would miss them. */
-		if (r->has_pred2)
-			data_push(sn, &r->pred, &r->pred2.id, &r->pred.id, "transfer", NULL, NULL);
+		 * of our old predecessor, which then died): values for its range
+		 * that nodes not yet aware of it stored with us are its to hold,
+		 * and a fetch routed to it would miss them. Where its range
+		 * starts, it says itself: our own pred2 may be unknown (the old
+		 * predecessor died before we asked it) or stale. */
+		ask_neighbors(sn, &r->pred, on_new_pred_neighbors);
 	}
 	/* A node between us and our successor is our new successor. */
 	if (r->nsucc == 0 || rid_in_open(&n.id, &r->self.id, &r->succ[0].id)) {

@@ -42,6 +42,7 @@ fail() {
 		echo "--- $(basename "$f") (last lines)" >&2
 		tail -n 15 "$f" >&2
 	done
+	echo "FAIL: $*" >&2 # again, last: a CI log shows only the tail
 	exit 1
 }
 

@@ -10,11 +10,11 @@
 # when the stores come; if Z heard of J all the same, J leaves and another
 # node tries, up to three times.
 #
-# Not in make check (its name does not start with test_): at the end of
-# issue 16 it failed in about half the runs, on the code before and after
-# the last change to sn_data.c: J sometimes never gets the values of its
-# range from X. The fix of sn_chord.c (got_notify) is therefore not
-# complete; run it by hand with bash tests/integration/ring_stale.sh.
+# At the end of issue 16 this failed in about half the runs: when P had
+# joined in front of X less than a stabilisation before it died, X had not
+# yet learned P's predecessor, so it had no predecessor at all after P's
+# death and no lower bound for what to send J on J's notify. X now asks J
+# where J's range starts and sends what it holds there.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/ring_lib.sh"
 need sqlite3
