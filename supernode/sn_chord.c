@@ -37,6 +37,12 @@ void chord_node_failed(struct sn *sn, const struct rid *id)
 
 	if (changed == 0)
 		return;
+	/* The predecessor died: its range is ours now. Our copies of it came
+	 * as its replica holder, but a node that joined in front of our
+	 * successor just before the death never got them; the successor, a
+	 * replica holder, has them (a sync, as after a restart). */
+	if (changed & 2)
+		sn->need_reconcile = 1;
 	/* With every successor gone, the predecessor is the best guess. */
 	if (r->nsucc == 0 && r->has_pred)
 		ring_set_succs(r, &r->pred, NULL, 0);
@@ -191,6 +197,8 @@ static void on_stabilize(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (sn->state != SN_JOINED)
 		return;
+	if (sn->need_reconcile)
+		data_reconcile(sn); /* a refused sync is tried again */
 	if (r->nsucc > 0)
 		ask_neighbors(sn, &r->succ[0], on_succ_neighbors);
 	if (r->has_pred)

@@ -37,6 +37,7 @@ static const struct conf_item items[] = {
 	I("ring", "successors", successors, "4", 1, SUCC_MAX),
 	I("ring", "replicas", replicas, "2", 0, 4),
 	I("ring", "stabilize_ms", stabilize_ms, "0", 0, 600000),
+	I("ring", "push_delay_ms", push_delay_ms, "200", 0, 600000),
 	I("ring", "request_timeout_ms", request_timeout_ms, "5000", 100, 60000),
 	I("limits", "max_links", max_links, "4096", 16, 1000000),
 	I("limits", "max_links_per_addr", max_links_per_addr, "256", 1, 1000000),

@@ -21,7 +21,6 @@
 /* Refusals of what peers or clients ask are logged within a budget: a
  * flood must not fill the log. */
 static struct log_limit refusal_log;
-#define PUSH_DEBOUNCE_MS 200
 #define PUSH_RETRIES 10    /* a frame answered "busy" is sent again ... */
 #define PUSH_RETRY_MS 1000 /* ... after this long */
 #define PEER_SLOTS 256     /* peers whose rates are tracked at once */
@@ -541,7 +540,7 @@ static void on_push_timer(evutil_socket_t fd, short what, void *arg)
 
 void data_membership_changed(struct sn *sn)
 {
-	struct timeval tv = {0, PUSH_DEBOUNCE_MS * 1000};
+	struct timeval tv = {sn->cfg.push_delay_ms / 1000, (sn->cfg.push_delay_ms % 1000) * 1000};
 
 	if (sn->need_reconcile && sn->ring.has_pred && sn->state == SN_JOINED)
 		data_reconcile(sn);
@@ -556,10 +555,11 @@ static void on_sync(json_t *reply, const char *err, void *arg)
 	struct sn *sn = arg;
 
 	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
-		log_warn("reconciliation with the successor failed: %s",
+		log_info("reconciliation with the successor failed: %s",
 			 reply != NULL ? json_string_value(json_object_get(reply, "msg")) : err);
-		/* The successor may not see us as its predecessor yet: again at
-		 * the next change of the ring. */
+		/* The successor may not see us as its predecessor yet, or its
+		 * view of where our range starts is older than ours: again at
+		 * the next change of the ring or stabilisation. */
 		sn->need_reconcile = 1;
 	} else
 		log_info("reconciled with the successor");

@@ -59,6 +59,7 @@ struct sn_config {
 	int64_t successors;
 	int64_t replicas;
 	int64_t stabilize_ms;
+	int64_t push_delay_ms; /* re-replication after a change of the ring */
 	int64_t request_timeout_ms;
 	int64_t max_links;
 	int64_t max_links_per_addr;
